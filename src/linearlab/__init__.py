@@ -1,0 +1,33 @@
+"""linearlab: linear regression, exact and fast, or trained by gradient descent.
+
+Public names::
+
+    from linearlab import LinearRegression, load_dataset, list_datasets
+"""
+
+from .datasets import list_datasets, load_dataset
+from .errors import (
+    ConditioningWarning,
+    ConvergenceWarning,
+    DataError,
+    DivergenceError,
+    LinearLabError,
+    ModelFileError,
+    NotFittedError,
+)
+from .estimator import LinearRegression
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConditioningWarning",
+    "ConvergenceWarning",
+    "DataError",
+    "DivergenceError",
+    "LinearLabError",
+    "LinearRegression",
+    "ModelFileError",
+    "NotFittedError",
+    "list_datasets",
+    "load_dataset",
+]

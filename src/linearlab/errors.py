@@ -1,0 +1,55 @@
+"""The exception and warning hierarchy.
+
+Every error linearlab raises on purpose is a :class:`LinearLabError`. Each one says *what* went
+wrong, *where* (argument, file, column, row) and *how to fix it*. Data errors are also
+``ValueError`` so that code written for scikit-learn keeps catching them.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+
+class LinearLabError(Exception):
+    """Base class of every error linearlab raises on purpose."""
+
+    exit_status = 2
+
+
+class DataError(LinearLabError, ValueError):
+    """The input data cannot be used: wrong shape, non-numeric, missing or non-finite values."""
+
+
+class ParameterError(LinearLabError, ValueError):
+    """An estimator parameter or function argument has an invalid value."""
+
+
+class NotFittedError(LinearLabError, _SklearnNotFittedError):
+    """The model is used before ``fit`` was called."""
+
+
+class ModelFileError(LinearLabError, ValueError):
+    """A model file is missing, corrupt, or of an unknown format version."""
+
+
+class DivergenceError(LinearLabError, FloatingPointError):
+    """Gradient descent diverged: the loss became non-finite or exploded."""
+
+    exit_status = 1
+
+    def __init__(self, message: str, *, epoch: int, suggested_lr: float | None = None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.suggested_lr = suggested_lr
+
+
+class BackendUnavailableError(LinearLabError, ImportError):
+    """An optional backend (PyTorch) or device is not available."""
+
+
+class ConvergenceWarning(UserWarning):
+    """Gradient descent stopped before reaching the optimum."""
+
+
+class ConditioningWarning(UserWarning):
+    """The problem is ill-conditioned or rank-deficient; results may be sensitive."""

@@ -1,0 +1,457 @@
+"""``LinearRegression``: the scikit-learn face of linearlab.
+
+``fit`` validates, then dispatches: exact solvers (:mod:`linearlab.exact`) or gradient descent
+(:mod:`linearlab.descent`). Fitted attributes follow scikit-learn's ``LinearRegression``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
+
+from . import exact
+from .descent import DescentConfig, train
+from .descent.batches import BatchPlan, initial_parameters, random_streams
+from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
+from .descent.losses import LOSSES, get_loss
+from .descent.optimizers import OPTIMIZERS
+from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
+from .errors import (
+    BackendUnavailableError,
+    ConditioningWarning,
+    ConvergenceWarning,
+    DataError,
+    NotFittedError,
+)
+from .gram import Gram
+from .validation import check_sample_weight, check_X, check_y, resolve_dtype
+
+ILL_CONDITIONED = 1e10
+
+
+class LinearRegression(RegressorMixin, BaseEstimator):
+    """Linear regression solved exactly or trained by gradient descent.
+
+    Parameters
+    ----------
+    solver : {"auto", "normal", "qr", "svd", "gd"}, default="auto"
+        Exact solvers: ``"normal"`` (Cholesky on the Gram matrix, one pass over the data),
+        ``"qr"``, ``"svd"`` (minimum-norm for rank-deficient data) or ``"auto"`` (normal equations
+        when safe, else QR/SVD). ``"gd"`` trains by gradient descent.
+    backend : {"numpy", "torch"}, default="numpy"
+        Engine for ``solver="gd"``: the from-scratch NumPy engine or PyTorch.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept (handled by centring, never by adding a column of ones).
+    alpha : float, default=0.0
+        L2 penalty on the coefficients (ridge), as scikit-learn's ``Ridge(alpha)``.
+    loss : {"mse", "sse", "mae", "huber"}, default="mse"
+        Training loss for ``solver="gd"`` (``"sse"`` is ``MSELoss(reduction="sum")``). Exact
+        solvers always minimise squared error.
+    optimizer : {"sgd", "momentum", "nesterov", "adam"}, default="sgd"
+        Update rule for ``solver="gd"``, with torch.optim's formulas (momentum 0.9).
+    lr : float or "auto", default="auto"
+        Step size; ``"auto"`` derives a stable one from the largest curvature of the loss.
+    epochs : int, default=1000
+        Maximum number of passes over the data.
+    batch_size : int or None, default=None
+        None trains on the full batch; an int trains on mini-batches of that many rows.
+    shuffle : bool, default=True
+        Reshuffle mini-batches every epoch (else take them in order, as seed 001 does).
+    tol : float or None, default=None
+        Stop when an epoch improves the loss by less than ``tol``.
+    init : {"zeros", "uniform", "normal"} or (coef, intercept), default="zeros"
+        Starting parameters; ``"uniform"`` is ``nn.Linear``'s default initialisation.
+    standardize : bool, default=False
+        Train on standardized features and report coefficients on the original scale (GD only;
+        with ``alpha`` the penalty then applies to the standardized coefficients).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of gradient-descent training.
+    device : str, default="cpu"
+        Torch device for ``backend="torch"``.
+    random_state : int, RandomState or None, default=None
+        Seeds the initial values and the batch order.
+    log_every : int, default=0
+        When > 0, print epoch, loss and parameters every ``log_every`` epochs.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Set when X has string column names (DataFrame).
+    solver_ : str
+        The solver that produced the coefficients ("normal", "qr", "svd" or "gd").
+    rank_ : int
+        Numerical rank of the centred design (exact solvers).
+    condition_number_ : float
+        Condition number of the centred, column-scaled design (exact solvers).
+    history_ : list of float
+        Training loss per epoch (``solver="gd"``).
+    params_history_ : ndarray of shape (n_iter_ + 1, n_features + 1, n_targets) or None
+        Parameters after every epoch (``[coef; intercept]``), the first row the start (GD).
+    n_iter_ : int
+        Epochs run (GD) or 1 (exact).
+    converged_ : bool
+        Whether GD met its stopping rule or reached the exact optimum (always True for exact).
+    diagnosis_ : str or None
+        Why GD is not converged and what to change; None when converged.
+    learning_rate_ : float
+        The step size used (GD), after resolving ``lr="auto"``.
+    """
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions({"auto", "normal", "qr", "svd", "gd"})],
+        "backend": [StrOptions({"numpy", "torch"})],
+        "fit_intercept": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "init": [StrOptions({"zeros", "uniform", "normal"}), tuple, list],
+        "standardize": ["boolean"],
+        "dtype": [StrOptions({"float64", "float32"})],
+        "device": [str],
+        "random_state": ["random_state"],
+        "log_every": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        solver: str = "auto",
+        backend: str = "numpy",
+        fit_intercept: bool = True,
+        alpha: float = 0.0,
+        loss: str = "mse",
+        optimizer: str = "sgd",
+        lr: float | str = "auto",
+        epochs: int = 1000,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        tol: float | None = None,
+        init: Any = "zeros",
+        standardize: bool = False,
+        dtype: str = "float64",
+        device: str = "cpu",
+        random_state: Any = None,
+        log_every: int = 0,
+    ):
+        self.solver = solver
+        self.backend = backend
+        self.fit_intercept = fit_intercept
+        self.alpha = alpha
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.tol = tol
+        self.init = init
+        self.standardize = standardize
+        self.dtype = dtype
+        self.device = device
+        self.random_state = random_state
+        self.log_every = log_every
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # ------------------------------------------------------------------ validation
+    def _validate_X_y(self, X, y, sample_weight, reset: bool):
+        _check_feature_names(self, X, reset=reset)
+        if y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        Xa = check_X(X, dtype="float64")
+        ya = check_y(y, Xa.shape[0], dtype="float64")
+        _check_n_features(self, Xa, reset=reset)
+        w = check_sample_weight(sample_weight, Xa.shape[0], Xa.dtype)
+        return Xa, ya, w
+
+    def _feature_labels(self) -> list[str] | None:
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None) -> LinearRegression:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features: list, ndarray, DataFrame or torch tensor.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (weighted least squares).
+
+        Returns
+        -------
+        self
+        """
+        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
+        Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
+        self._y_ndim = ya.ndim
+        self._gram = None
+        if self.solver == "gd":
+            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=None)
+        else:
+            coef, intercept = self._fit_exact(Xa, Y, w)
+        self._set_coefficients(coef, intercept)
+        return self
+
+    def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
+        """Store (d, k) coefficients and (k,) intercepts with scikit-learn's shapes."""
+        coef = np.asarray(coef, dtype=np.float64)
+        intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
+        if self._y_ndim == 1:
+            self.coef_ = coef[:, 0].copy()
+            self.intercept_ = float(intercept[0]) if self.fit_intercept else 0.0
+        else:
+            self.coef_ = coef.T.copy()
+            self.intercept_ = intercept.copy() if self.fit_intercept else np.zeros(coef.shape[1])
+
+    def _fit_exact(self, X, Y, w):
+        self._gram = Gram.from_arrays(X, Y, w) if self.solver in ("auto", "normal") else None
+        solution = exact.solve(
+            self.solver, X, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
+            gram=self._gram,
+        )
+        self.solver_ = solution.solver
+        self.rank_ = solution.rank
+        self.condition_number_ = solution.condition_number
+        self.singular_ = solution.singular_values
+        self.aliased_ = solution.aliased
+        self.n_iter_ = 1
+        self.converged_ = True
+        self.diagnosis_ = None
+        self.history_ = []
+        self.params_history_ = None
+        self._warn_about_conditioning(solution, X.shape)
+        return solution.coef, solution.intercept
+
+    def _warn_about_conditioning(self, solution, shape) -> None:
+        names = self._feature_labels()
+        if solution.rank < shape[1] and not self.alpha:
+            cols = solution.aliased or []
+            named = ", ".join(repr(names[j]) if names else str(j) for j in cols)
+            where = f" Columns involved: {named}." if named else ""
+            warnings.warn(
+                f"X is rank-deficient: rank {solution.rank} < {shape[1]} features (constant, "
+                f"duplicate or linearly dependent columns, or fewer rows than features).{where} "
+                "The minimum-norm solution is returned; drop redundant columns or set alpha > 0 "
+                "for a unique answer.",
+                ConditioningWarning,
+                stacklevel=5,
+            )
+        elif solution.condition_number > ILL_CONDITIONED:
+            warnings.warn(
+                f"X is ill-conditioned (condition number {solution.condition_number:.3g}); "
+                "coefficients may be sensitive to small changes in the data. Consider removing "
+                "nearly collinear columns or setting alpha > 0.",
+                ConditioningWarning,
+                stacklevel=5,
+            )
+
+    # ------------------------------------------------------------------ gradient descent
+    def _fit_descent(self, X, Y, w, warm_start):
+        if self.backend == "torch":
+            raise BackendUnavailableError(
+                "backend='torch' is not available yet; use backend='numpy' (the default)."
+            )
+        dtype = resolve_dtype(self.dtype)
+        gram = Gram.from_arrays(X, Y, w)
+        self._gram = gram
+        mean, scale = self._standardization(gram, X.shape[1])
+        Xt = ((X - mean) / scale).astype(dtype) if self.standardize else X.astype(dtype)
+        train_gram = _standardized_gram(gram, mean, scale) if self.standardize else gram
+
+        init_rng, batch_rng = random_streams(self.random_state)
+        if warm_start is not None:
+            init = warm_start
+        else:
+            init = self._initial_values(X.shape[1], Y.shape[1], init_rng, dtype)
+        if self.standardize:  # express the start on the standardized scale
+            W0, b0 = init
+            init = ((W0 * scale[:, None]).astype(dtype), (b0 + mean @ W0).astype(dtype))
+
+        auto_lr = auto_learning_rate(
+            train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
+            optimizer=self.optimizer, batch_size=self.batch_size, alpha=self.alpha,
+        )
+        lr = auto_lr if self.lr == "auto" else float(self.lr)
+        config = DescentConfig(
+            lr=lr,
+            loss=self.loss,
+            optimizer=self.optimizer,
+            epochs=self.epochs if warm_start is None else 1,
+            tol=self.tol,
+            alpha=self.alpha,
+            fit_intercept=self.fit_intercept,
+            log_every=self.log_every,
+            stable_lr=stable_learning_rate_limit(
+                train_gram, fit_intercept=self.fit_intercept, loss=self.loss
+            ),
+            feature_names=self._feature_labels(),
+        )
+        plan = BatchPlan(X.shape[0], self.batch_size, self.shuffle, batch_rng)
+        Wt = None if w is None else w.astype(dtype)
+        result = train(Xt, Y.astype(dtype), Wt, init, plan, config)
+
+        coef, intercept = result.coef.astype(np.float64), result.intercept.astype(np.float64)
+        path = result.params_history
+        if self.standardize:
+            coef = coef / scale[:, None]
+            intercept = intercept - mean @ coef
+            if path is not None:
+                path = path.astype(np.float64)
+                path[:, :-1] /= scale[None, :, None]
+                path[:, -1] -= np.einsum("d,tdk->tk", mean, path[:, :-1])
+        self.solver_ = "gd"
+        self.learning_rate_ = lr
+        self.history_ = result.history
+        self.params_history_ = path
+        self.n_iter_ = result.n_iter
+        self._diagnose(X, Y, w, gram, result, lr, auto_lr, coef, intercept)
+        return coef, intercept
+
+    def _standardization(self, gram: Gram, n_features: int):
+        if not self.standardize:
+            return np.zeros(n_features), np.ones(n_features)
+        std = np.sqrt(np.diag(gram.sxx) / gram.weight_sum)
+        return gram.mean_x.copy(), np.where(std > 0, std, 1.0)
+
+    def _initial_values(self, d, k, rng, dtype):
+        init = self.init
+        if isinstance(init, list):
+            init = tuple(init)
+        try:
+            return initial_parameters(init, d, k, rng, dtype)
+        except ValueError as exc:
+            raise DataError(f"Invalid init: {exc}.") from None
+
+    def _diagnose(self, X, Y, w, gram, result, lr, auto_lr, coef, intercept) -> None:
+        loss_fn = get_loss(self.loss)
+        if loss_fn.quadratic:
+            optimum = exact.solve_auto(
+                X, Y, w, alpha=self.alpha if not self.standardize else 0.0,
+                fit_intercept=self.fit_intercept, gram=gram,
+            )
+            final = self._objective(X, Y, w, coef, intercept)
+            best = self._objective(X, Y, w, optimum.coef, optimum.intercept)
+            diagnosis = diagnose_quadratic(
+                history=result.history, final_loss=final, optimal_loss=min(best, final),
+                optimum=(optimum.coef, optimum.intercept), lr=lr, epochs_run=result.n_iter,
+                stopped_by_tol=result.stopped_by_tol, suggested_lr=auto_lr,
+                feature_names=self._feature_labels(),
+            )
+            self.optimum_ = (optimum.coef, optimum.intercept)
+        else:
+            diagnosis = diagnose_plateau(result.history, result.stopped_by_tol)
+        self.converged_ = diagnosis.converged
+        self.diagnosis_ = diagnosis.message
+        if diagnosis.message:
+            warnings.warn(diagnosis.message, ConvergenceWarning, stacklevel=5)
+
+    def _objective(self, X, Y, w, coef, intercept) -> float:
+        """The training loss (with penalty) of given parameters on the full data."""
+        loss_fn = get_loss(self.loss)
+        r = X @ coef + (intercept if self.fit_intercept else 0.0) - Y
+        value = loss_fn.value(r, w)
+        if self.alpha and not self.standardize:
+            n = X.shape[0] if w is None else float(w.sum())
+            factor = 1.0 if self.loss == "sse" else 1.0 / (n * Y.shape[1])
+            value += self.alpha * factor * float((coef * coef).sum())
+        return value
+
+    def partial_fit(self, X, y, sample_weight=None) -> LinearRegression:
+        """Update the model with one more chunk of rows.
+
+        Exact solvers merge the chunk's sufficient statistics into those seen so far and
+        re-solve, so a table fed in chunks gives the same coefficients as one ``fit``. With
+        ``solver="gd"`` one epoch of descent runs over the chunk from the current parameters.
+        """
+        first = not hasattr(self, "coef_")
+        if first:
+            self._validate_params()
+        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=first)
+        Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
+        if first:
+            self._y_ndim = ya.ndim
+        elif Y.shape[1] != self._n_targets():
+            raise DataError(
+                f"y has {Y.shape[1]} target(s) but the model was fitted with {self._n_targets()}."
+            )
+        if self.solver == "gd":
+            start = None if first else self._current_parameters()
+            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=start)
+        else:
+            chunk = Gram.from_arrays(Xa, Y, w)
+            self._gram = chunk if first or self._gram is None else self._gram.merge(chunk)
+            solution = exact.solve_auto(
+                None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=self._gram
+            )
+            self.solver_, self.rank_ = solution.solver, solution.rank
+            self.condition_number_ = solution.condition_number
+            self.n_iter_, self.converged_, self.diagnosis_ = 1, True, None
+            self.history_, self.params_history_ = [], None
+            coef, intercept = solution.coef, solution.intercept
+        self._set_coefficients(coef, intercept)
+        return self
+
+    def _n_targets(self) -> int:
+        return 1 if np.ndim(self.coef_) == 1 else self.coef_.shape[0]
+
+    def _current_parameters(self):
+        coef = np.asarray(self.coef_, dtype=np.float64)
+        W = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
+        b = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64)).copy()
+        return W.copy(), b
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "coef_")
+        except Exception:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            ) from None
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        self._check_fitted()
+        _check_feature_names(self, X, reset=False)
+        Xa = check_X(X, dtype="float64")
+        _check_n_features(self, Xa, reset=False)
+        coef = np.asarray(self.coef_)
+        return Xa @ coef.T + self.intercept_
+
+
+def _standardized_gram(gram: Gram, mean: np.ndarray, scale: np.ndarray) -> Gram:
+    """The statistics of (X - mean) / scale, derived without another pass over X."""
+    return Gram(
+        count=gram.count,
+        weight_sum=gram.weight_sum,
+        mean_x=(gram.mean_x - mean) / scale,
+        mean_y=gram.mean_y,
+        sxx=gram.sxx / np.outer(scale, scale),
+        sxy=gram.sxy / scale[:, None],
+        syy=gram.syy,
+    )

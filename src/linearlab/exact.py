@@ -1,0 +1,291 @@
+"""Closed-form least-squares solvers.
+
+Each solver is a small function that takes arrays (or a :class:`~linearlab.gram.Gram`) and returns
+an :class:`ExactSolution`. The intercept is handled by centring, never by appending a column of
+ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge``).
+
+- ``normal``: Cholesky factorisation of the centred Gram matrix after scaling its columns to unit
+  diagonal; one pass over the data, O(d²) memory. Accurate while cond(X)² · ε is small.
+- ``qr``: Householder QR with column pivoting of the centred, column-scaled design.
+- ``svd``: singular value decomposition, minimum-norm solution for rank-deficient problems.
+- ``auto``: the normal equations when their condition estimate says they are safe, otherwise QR,
+  or SVD when the problem is rank-deficient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from .gram import Gram
+
+# The normal equations square the condition number. Their coefficients carry about
+# cond(XᵀX)·ε relative error, so with cond(XᵀX) below 1e6 they keep ~10 correct digits.
+NORMAL_SAFE_CONDITION = 1e6
+
+
+@dataclass
+class ExactSolution:
+    """Result of an exact solve: coefficients (d, k), intercepts (k,) and diagnostics."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    solver: str
+    rank: int
+    condition_number: float  # of the (centred, column-scaled) design matrix
+    singular_values: np.ndarray | None = None
+    aliased: list[int] = field(default_factory=list)  # columns dropped as linearly dependent
+
+
+def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    mean_x, mean_y = gram_or_means
+    if not fit_intercept:
+        return np.zeros(coef.shape[1])
+    return mean_y - mean_x @ coef
+
+
+# --------------------------------------------------------------------------- normal equations
+class _NotSafe(Exception):
+    """The normal equations are numerically unsafe for this problem."""
+
+    def __init__(self, condition: float):
+        self.condition = condition
+
+
+def _scaled_gram(gram: Gram, alpha: float, fit_intercept: bool):
+    G, H, _ = gram.cross_products(fit_intercept)
+    scale = np.sqrt(np.diag(G))
+    scale = np.where(scale > 0, scale, 1.0)
+    Gs = G / np.outer(scale, scale)
+    if alpha:
+        Gs = Gs + np.diag(alpha / scale**2)
+    Hs = H / scale[:, None]
+    return Gs, Hs, scale
+
+
+def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+    Gs, Hs, scale = _scaled_gram(gram, alpha, fit_intercept)
+    if np.any(np.diag(gram.cross_products(fit_intercept)[0]) == 0) and not alpha:
+        raise _NotSafe(np.inf)
+    factor, info = sla.lapack.dpotrf(Gs, lower=False)
+    if info != 0:
+        raise _NotSafe(np.inf)
+    anorm = np.abs(Gs).sum(axis=0).max()
+    rcond, _ = sla.lapack.dpocon(factor, anorm, uplo="U")
+    condition = np.inf if rcond == 0 else 1.0 / rcond
+    if condition > max_condition:
+        raise _NotSafe(condition)
+    coef_scaled = sla.cho_solve((factor, False), Hs, check_finite=False)
+    return coef_scaled / scale[:, None], float(np.sqrt(condition))
+
+
+def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution:
+    """Minimum-norm solution from the Gram alone (rank-deficient statistics)."""
+    G, H, _ = gram.cross_products(fit_intercept)
+    eigvals, eigvecs = np.linalg.eigh(G)
+    top = max(eigvals.max(), 0.0)
+    cutoff = top * max(gram.count, G.shape[0]) * np.finfo(float).eps
+    keep = eigvals > cutoff
+    if alpha:
+        inv = 1.0 / (np.maximum(eigvals, 0.0) + alpha)
+    else:
+        inv = np.zeros_like(eigvals)
+        inv[keep] = 1.0 / eigvals[keep]
+    coef = eigvecs @ (inv[:, None] * (eigvecs.T @ H))
+    rank = int(keep.sum())
+    kept = eigvals[keep]
+    condition = float(np.sqrt(kept.max() / kept.min())) if rank else np.inf
+    return ExactSolution(
+        coef=coef,
+        intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
+        solver="normal",
+        rank=rank,
+        condition_number=condition if rank == G.shape[0] else np.inf,
+        singular_values=np.sqrt(np.maximum(eigvals[::-1], 0.0)),
+    )
+
+
+def solve_normal(gram: Gram, *, alpha: float = 0.0, fit_intercept: bool = True) -> ExactSolution:
+    """Solve the normal equations by Cholesky on the column-scaled Gram matrix.
+
+    Falls back to a minimum-norm eigen-solution when the Gram matrix is singular.
+    """
+    try:
+        coef, condition = _cholesky_solve(gram, alpha, fit_intercept, max_condition=np.inf)
+    except _NotSafe:
+        return _eigen_solve(gram, alpha, fit_intercept)
+    return ExactSolution(
+        coef=coef,
+        intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
+        solver="normal",
+        rank=gram.n_features,
+        condition_number=condition,
+    )
+
+
+# --------------------------------------------------------------------------- orthogonal methods
+def _centred_design(X, Y, sample_weight, fit_intercept):
+    """Centred (and sqrt-weighted) copies of X and Y plus the means used."""
+    if sample_weight is None:
+        mean_x = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+        mean_y = Y.mean(axis=0) if fit_intercept else np.zeros(Y.shape[1])
+        return X - mean_x, Y - mean_y, mean_x, mean_y
+    w = sample_weight
+    if fit_intercept:
+        mean_x = (w @ X) / w.sum()
+        mean_y = (w @ Y) / w.sum()
+    else:
+        mean_x, mean_y = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+    root_w = np.sqrt(w)[:, None]
+    return (X - mean_x) * root_w, (Y - mean_y) * root_w, mean_x, mean_y
+
+
+def _rank_tolerance(shape) -> float:
+    return max(shape) * np.finfo(float).eps
+
+
+def solve_qr(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+) -> ExactSolution:
+    """Least squares by column-pivoted Householder QR of the centred, column-scaled design.
+
+    Rank-deficient designs are handed to :func:`solve_svd` (minimum-norm solution).
+    """
+    Xc, Yc, mean_x, mean_y = _centred_design(X, Y, sample_weight, fit_intercept)
+    scale = np.linalg.norm(Xc, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Xc /= scale
+    d = X.shape[1]
+    if alpha:
+        Xc = np.vstack([Xc, np.diag(np.sqrt(alpha) / scale)])
+        Yc = np.vstack([Yc, np.zeros((d, Yc.shape[1]))])
+    Q, R, perm = sla.qr(Xc, mode="economic", pivoting=True, overwrite_a=True, check_finite=False)
+    diag = np.abs(np.diag(R))
+    rank = int((diag > diag[0] * _rank_tolerance(Xc.shape)).sum()) if diag.size else 0
+    if rank < d:
+        return solve_svd(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    z = sla.solve_triangular(R, Q.T @ Yc, check_finite=False)
+    coef_scaled = np.empty_like(z)
+    coef_scaled[perm] = z
+    coef = coef_scaled / scale[:, None]
+    condition = float(np.linalg.cond(R)) if d <= 2000 else float(diag[0] / diag[-1])
+    return ExactSolution(
+        coef=coef,
+        intercept=_intercept((mean_x, mean_y), coef, fit_intercept),
+        solver="qr",
+        rank=rank,
+        condition_number=condition,
+    )
+
+
+def solve_svd(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+) -> ExactSolution:
+    """Minimum-norm least squares (or ridge) through the SVD of the centred design.
+
+    Singular values below ``max(n, d) · ε · s_max`` count as zero, as in ``numpy.linalg.lstsq``.
+    """
+    Xc, Yc, mean_x, mean_y = _centred_design(X, Y, sample_weight, fit_intercept)
+    U, s, Vt = sla.svd(Xc, full_matrices=False, overwrite_a=True, check_finite=False,
+                       lapack_driver="gesdd")
+    s_max = s[0] if s.size else 0.0
+    keep = s > s_max * _rank_tolerance(Xc.shape)
+    rank = int(keep.sum())
+    if alpha:
+        factor = s / (s**2 + alpha)
+    else:
+        factor = np.zeros_like(s)
+        factor[keep] = 1.0 / s[keep]
+    coef = Vt.T @ (factor[:, None] * (U.T @ Yc))
+    condition = float(s_max / s[keep].min()) if rank == X.shape[1] and rank else np.inf
+    return ExactSolution(
+        coef=coef,
+        intercept=_intercept((mean_x, mean_y), coef, fit_intercept),
+        solver="svd",
+        rank=rank,
+        condition_number=condition,
+        singular_values=s,
+        aliased=_aliased_columns(Vt, keep) if rank < X.shape[1] else [],
+    )
+
+
+def _aliased_columns(Vt: np.ndarray, keep: np.ndarray) -> list[int]:
+    """Columns that take part in an exact linear dependency (null-space directions)."""
+    null = Vt[~keep]
+    if null.size == 0:
+        return []
+    weight = np.abs(null).max(axis=0)
+    return [int(j) for j in np.flatnonzero(weight > 1e-8)]
+
+
+# --------------------------------------------------------------------------- automatic choice
+def solve_auto(
+    X: np.ndarray | None,
+    Y: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
+    *,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+    gram: Gram | None = None,
+) -> ExactSolution:
+    """Normal equations when safe, else QR (full rank) or SVD (rank-deficient).
+
+    With only a ``gram`` (streamed data) the normal equations are the only option; an
+    ill-conditioned Gram then gets the eigen (minimum-norm) solution.
+    """
+    if gram is None:
+        gram = Gram.from_arrays(X, Y, sample_weight)
+    try:
+        coef, condition = _cholesky_solve(
+            gram, alpha, fit_intercept, max_condition=NORMAL_SAFE_CONDITION
+        )
+    except _NotSafe:
+        if X is None:
+            return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
+        Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        return solve_qr(X, Y2, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    return ExactSolution(
+        coef=coef,
+        intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
+        solver="normal",
+        rank=gram.n_features,
+        condition_number=condition,
+    )
+
+
+SOLVERS = ("auto", "normal", "qr", "svd")
+
+
+def solve(
+    solver: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    alpha: float = 0.0,
+    fit_intercept: bool = True,
+    gram: Gram | None = None,
+) -> ExactSolution:
+    """Dispatch to the named exact solver. ``Y`` is 2-D (n, k)."""
+    if solver == "auto":
+        return solve_auto(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept, gram=gram)
+    if solver == "normal":
+        gram = gram if gram is not None else Gram.from_arrays(X, Y, sample_weight)
+        return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
+    if solver == "qr":
+        return solve_qr(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    if solver == "svd":
+        return solve_svd(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    raise ValueError(f"unknown exact solver {solver!r}; choose one of {SOLVERS}")
