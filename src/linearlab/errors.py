@@ -20,6 +20,10 @@ class DataError(LinearLabError, ValueError):
     """The input data cannot be used: wrong shape, non-numeric, missing or non-finite values."""
 
 
+class DataTypeError(DataError, TypeError):
+    """The input holds values of a type that cannot be turned into numbers (e.g. dicts)."""
+
+
 class ParameterError(LinearLabError, ValueError):
     """An estimator parameter or function argument has an invalid value."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, DataTypeError
 
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -77,20 +77,21 @@ def _to_numeric(obj: Any, what: str, dtype: np.dtype, names: list[str] | None) -
     bad = _first_non_numeric(arr)
     if bad is None:
         raise DataError(f"{what} has dtype {arr.dtype}, which is not numeric.")
-    index, value = bad
+    index, value, problem = bad
     where = f"row {index[0]}" + (f", {_column_name(names, index[1])}" if len(index) > 1 else "")
-    raise DataError(
-        f"{what} must be numeric, but {where} holds {value!r}. "
+    error = DataTypeError if isinstance(problem, TypeError) else DataError
+    raise error(
+        f"{what} must be numeric, but {where} holds {value!r} ({problem}). "
         "Convert or drop non-numeric columns (or encode categories as numbers) before fitting."
     )
 
 
-def _first_non_numeric(arr: np.ndarray) -> tuple[tuple[int, ...], Any] | None:
+def _first_non_numeric(arr: np.ndarray) -> tuple[tuple[int, ...], Any, Exception] | None:
     for index, value in np.ndenumerate(arr):
         try:
             float(value)
-        except (TypeError, ValueError):
-            return index, value
+        except (TypeError, ValueError) as exc:
+            return index, value, exc
     return None
 
 
@@ -134,10 +135,14 @@ def check_X(
         )
     if arr.shape[0] == 0 and not allow_empty:
         raise DataError(
-            f"{what} has 0 sample(s) (shape {arr.shape}); at least 1 sample is required."
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required: {what} is empty. Pass at least one row of data."
         )
     if arr.shape[1] == 0:
-        raise DataError(f"{what} has 0 feature(s) (shape {arr.shape}); at least 1 is required.")
+        raise DataError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required: {what} has no columns. Pass at least one feature column."
+        )
     _check_finite(arr, what, names)
     return arr
 
