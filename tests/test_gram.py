@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linearlab.gram import Gram
+
+
+def _direct(X, Y, w):
+    W = w / w.sum()
+    mx, my = W @ X, W @ Y
+    Xc, Yc = X - mx, Y - my
+    return mx, my, (Xc * w[:, None]).T @ Xc, (Xc * w[:, None]).T @ Yc, (Yc * w[:, None]).T @ Yc
+
+
+def _assert_same(a: Gram, b: Gram, rtol=1e-10):
+    assert a.count == b.count
+    np.testing.assert_allclose(a.weight_sum, b.weight_sum, rtol=rtol)
+    for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
+        scale = max(np.abs(getattr(b, name)).max(), 1.0)
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=rtol * scale)
+
+
+def test_matches_direct_formulas(rng):
+    X = rng.standard_normal((300, 4)) * [1, 10, 100, 0.1] + [0, 1e3, -5, 2]
+    Y = rng.standard_normal((300, 2))
+    w = rng.uniform(0.1, 3.0, 300)
+    g = Gram.from_arrays(X, Y, w)
+    mx, my, sxx, sxy, syy = _direct(X, Y, w)
+    np.testing.assert_allclose(g.mean_x, mx, rtol=1e-12)
+    np.testing.assert_allclose(g.mean_y, my, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g.sxx, sxx, rtol=1e-10)
+    np.testing.assert_allclose(g.sxy, sxy, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(g.syy, syy, rtol=1e-10)
+    assert g.count == 300 and g.weight_sum == pytest.approx(w.sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 120),
+    cuts=st.lists(st.integers(0, 120), max_size=6),
+    order_seed=st.integers(0, 2**31 - 1),
+    weighted=st.booleans(),
+)
+def test_merge_in_any_order_and_size_gives_same_statistics(n, cuts, order_seed, weighted):
+    rng = np.random.default_rng(order_seed)
+    X = rng.standard_normal((n, 3)) * [1, 50, 0.01] + [1e4, -3, 7]
+    Y = rng.standard_normal((n, 1)) + 100
+    w = rng.uniform(0, 2, n) if weighted else None
+    if w is not None:
+        w[0] = 1.0  # at least one positive weight
+    whole = Gram.from_arrays(X, Y, w)
+    bounds = sorted({0, n, *[c % (n + 1) for c in cuts]})
+    parts = [
+        Gram.from_arrays(X[a:b], Y[a:b], None if w is None else w[a:b])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    rng.shuffle(parts)
+    merged = Gram.empty(3, 1)
+    for part in parts:
+        merged = merged.merge(part)
+    _assert_same(merged, whole, rtol=1e-9)
+    # pairwise tree merge gives the same too
+    while len(parts) > 1:
+        parts = [parts[i].merge(parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]
+    _assert_same(parts[0], whole, rtol=1e-9)
+
+
+def test_large_offsets_stay_accurate():
+    # Columns with mean 1e8 and unit spread: naive uncentred sums lose all digits.
+    rng = np.random.default_rng(0)
+    X = 1e8 + rng.standard_normal((10_000, 2))
+    Y = X[:, :1] * 2.0
+    g = Gram.from_arrays(X, Y)
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(g.sxx, Xc.T @ Xc, rtol=1e-8)
+
+
+def test_residual_sum_of_squares_from_statistics(rng):
+    X = rng.standard_normal((50, 3))
+    Y = rng.standard_normal((50, 2))
+    coef, intercept = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    g = Gram.from_arrays(X, Y)
+    direct = ((X @ coef + intercept - Y) ** 2).sum(axis=0)
+    np.testing.assert_allclose(g.residual_sum_of_squares(coef, intercept), direct, rtol=1e-10)
+
+
+def test_merge_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="cannot merge"):
+        Gram.empty(3).merge(Gram.empty(2))
+
+
+def test_zero_weight_rows_count_but_do_not_contribute(rng):
+    X = rng.standard_normal((20, 2))
+    Y = rng.standard_normal(20)
+    w = np.ones(20)
+    w[10:] = 0.0
+    g = Gram.from_arrays(X, Y, w)
+    ref = Gram.from_arrays(X[:10], Y[:10])
+    assert g.count == 20
+    _assert_same(Gram(10, *list(vars(g).values())[1:]), ref)
