@@ -210,7 +210,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._y_ndim = ya.ndim
         self._gram = None
         if self.solver == "gd":
-            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=None)
+            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=None, partial=False)
         else:
             coef, intercept = self._fit_exact(Xa, Y, w)
         self._set_coefficients(coef, intercept)
@@ -270,7 +270,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
 
     # ------------------------------------------------------------------ gradient descent
-    def _fit_descent(self, X, Y, w, warm_start):
+    def _fit_descent(self, X, Y, w, warm_start, partial):
         if self.backend == "torch":
             raise BackendUnavailableError(
                 "backend='torch' is not available yet; use backend='numpy' (the default)."
@@ -300,7 +300,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             lr=lr,
             loss=self.loss,
             optimizer=self.optimizer,
-            epochs=self.epochs if warm_start is None else 1,
+            epochs=1 if partial else self.epochs,
             tol=self.tol,
             alpha=self.alpha,
             fit_intercept=self.fit_intercept,
@@ -328,7 +328,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.history_ = result.history
         self.params_history_ = path
         self.n_iter_ = result.n_iter
-        self._diagnose(X, Y, w, gram, result, lr, auto_lr, coef, intercept)
+        self._diagnose(X, Y, w, gram, result, lr, auto_lr, coef, intercept, warn=not partial)
         return coef, intercept
 
     def _standardization(self, gram: Gram, n_features: int):
@@ -346,7 +346,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         except ValueError as exc:
             raise DataError(f"Invalid init: {exc}.") from None
 
-    def _diagnose(self, X, Y, w, gram, result, lr, auto_lr, coef, intercept) -> None:
+    def _diagnose(self, X, Y, w, gram, result, lr, auto_lr, coef, intercept, warn) -> None:
         loss_fn = get_loss(self.loss)
         if loss_fn.quadratic:
             optimum = exact.solve_auto(
@@ -366,7 +366,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             diagnosis = diagnose_plateau(result.history, result.stopped_by_tol)
         self.converged_ = diagnosis.converged
         self.diagnosis_ = diagnosis.message
-        if diagnosis.message:
+        if diagnosis.message and warn:  # partial_fit runs one epoch a call: no warning
             warnings.warn(diagnosis.message, ConvergenceWarning, stacklevel=5)
 
     def _objective(self, X, Y, w, coef, intercept) -> float:
@@ -400,7 +400,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             )
         if self.solver == "gd":
             start = None if first else self._current_parameters()
-            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=start)
+            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=start, partial=True)
         else:
             chunk = Gram.from_arrays(Xa, Y, w)
             self._gram = chunk if first or self._gram is None else self._gram.merge(chunk)

@@ -30,8 +30,12 @@ def _equation(coef: np.ndarray, intercept: np.ndarray, names: list[str] | None) 
     if coef.shape[1] != 1 or coef.shape[0] > 6:
         return f"coef={np.array2string(coef.T.squeeze(), precision=6)}, intercept={intercept}"
     labels = names or (["x"] if coef.shape[0] == 1 else [f"x{j}" for j in range(coef.shape[0])])
-    terms = " + ".join(f"{v:.10g}·{label}" for v, label in zip(coef[:, 0], labels, strict=True))
-    return f"y = {terms} + {intercept[0]:.10g}"
+    text = "y ="
+    for i, (v, label) in enumerate(zip(coef[:, 0], labels, strict=True)):
+        sign = ("-" if v < 0 else "") if i == 0 else (" -" if v < 0 else " +")
+        text += f"{sign} {abs(v):.10g}·{label}"
+    b = intercept[0]
+    return f"{text} {'-' if b < 0 else '+'} {abs(b):.10g}"
 
 
 def diagnose_quadratic(
@@ -53,7 +57,8 @@ def diagnose_quadratic(
     converged = gap <= allowed or stopped_by_tol
     if converged:
         return Diagnosis(True, final_loss, optimal_loss, None)
-    relative = gap / optimal_loss if optimal_loss > 0 else np.inf
+    perfect_fit = optimal_loss <= 1e-12 * max(start, np.finfo(float).tiny)
+    relative = np.inf if perfect_fit else gap / optimal_loss
     size = (
         f"{100 * relative:.3g}% above the optimal loss"
         if np.isfinite(relative)
