@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
-from . import exact
+from . import exact, torch_backend
 from .descent import DescentConfig, train
 from .descent.batches import BatchPlan, initial_parameters, random_streams
 from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
@@ -23,7 +23,6 @@ from .descent.losses import LOSSES, get_loss
 from .descent.optimizers import OPTIMIZERS
 from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
 from .errors import (
-    BackendUnavailableError,
     ConditioningWarning,
     ConvergenceWarning,
     DataError,
@@ -271,10 +270,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ gradient descent
     def _fit_descent(self, X, Y, w, warm_start, partial):
-        if self.backend == "torch":
-            raise BackendUnavailableError(
-                "backend='torch' is not available yet; use backend='numpy' (the default)."
-            )
+        if self.backend == "torch":  # fail fast: torch installed and the device exists
+            torch_backend.resolve_device(self.device)
         dtype = resolve_dtype(self.dtype)
         gram = Gram.from_arrays(X, Y, w)
         self._gram = gram
@@ -312,7 +309,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         )
         plan = BatchPlan(X.shape[0], self.batch_size, self.shuffle, batch_rng)
         Wt = None if w is None else w.astype(dtype)
-        result = train(Xt, Y.astype(dtype), Wt, init, plan, config)
+        if not self.fit_intercept:  # no bias term: the start has none either
+            init = (init[0], np.zeros_like(init[1]))
+        if self.backend == "torch":
+            result = torch_backend.train(
+                Xt, Y.astype(dtype), Wt, init, plan, config, device=self.device
+            )
+        else:
+            result = train(Xt, Y.astype(dtype), Wt, init, plan, config)
 
         coef, intercept = result.coef.astype(np.float64), result.intercept.astype(np.float64)
         path = result.params_history
@@ -442,6 +446,38 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         _check_n_features(self, Xa, reset=False)
         coef = np.asarray(self.coef_)
         return Xa @ coef.T + self.intercept_
+
+    # ------------------------------------------------------------------ PyTorch interop
+    def to_torch(self, dtype: str | None = None, device: str | None = None):
+        """An ``nn.Linear(n_features, n_targets)`` holding the fitted parameters.
+
+        ``dtype`` and ``device`` default to the estimator's ``dtype`` and ``device``.
+        """
+        self._check_fitted()
+        W, b = self._current_parameters()
+        return torch_backend.to_linear(
+            W, b, self.fit_intercept, dtype or self.dtype, device or self.device
+        )
+
+    @classmethod
+    def from_torch(cls, linear) -> LinearRegression:
+        """A fitted estimator from an ``nn.Linear`` (or a module wrapping exactly one).
+
+        ``out_features == 1`` gives 1-D ``coef_`` like a single-target fit; more outputs give
+        ``coef_`` of shape (n_targets, n_features). The estimator is set up as
+        ``solver="gd", backend="torch"``, so ``partial_fit`` continues training from it.
+        """
+        params = torch_backend.from_linear(linear)
+        model = cls(
+            solver="gd", backend="torch", fit_intercept=params["fit_intercept"],
+            dtype=params["dtype"], device=params["device"],
+        )
+        model._y_ndim = 1 if params["coef"].shape[1] == 1 else 2
+        model.n_features_in_ = params["coef"].shape[0]
+        model._set_coefficients(params["coef"], params["intercept"])
+        model.solver_, model.n_iter_, model.converged_, model.diagnosis_ = "external", 0, True, None
+        model.history_, model.params_history_ = [], None
+        return model
 
 
 def _standardized_gram(gram: Gram, mean: np.ndarray, scale: np.ndarray) -> Gram:
