@@ -16,6 +16,7 @@ from .errors import (
     NotFittedError,
 )
 from .estimator import LinearRegression
+from .gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "LinearRegression",
     "ModelFileError",
     "NotFittedError",
+    "gradcheck",
     "list_datasets",
     "load_dataset",
 ]
