@@ -17,6 +17,7 @@ from .errors import (
 )
 from .estimator import LinearRegression
 from .gradcheck import gradcheck
+from .persist import load
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "gradcheck",
+    "load",
     "list_datasets",
     "load_dataset",
 ]

@@ -24,6 +24,38 @@ class DataTypeError(DataError, TypeError):
     """The input holds values of a type that cannot be turned into numbers (e.g. dicts)."""
 
 
+class DataFileError(DataError):
+    """A data file cannot be read or holds unusable values.
+
+    ``path``, ``column`` and ``line`` (1-based line of the file, header included) say where,
+    when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        column: str | None = None,
+        line: int | None = None,
+    ):
+        super().__init__(message)
+        self.path = path
+        self.column = column
+        self.line = line
+
+
+class ColumnError(DataError, KeyError):
+    """A named column is not in the data (or a model's feature is missing from a file)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UsageError(LinearLabError, ValueError):
+    """The command line was used in a way that cannot work (bad option combination)."""
+
+
 class ParameterError(LinearLabError, ValueError):
     """An estimator parameter or function argument has an invalid value."""
 

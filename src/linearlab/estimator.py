@@ -447,6 +447,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         coef = np.asarray(self.coef_)
         return Xa @ coef.T + self.intercept_
 
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically.
+
+        Reload it with :func:`linearlab.load`; predictions are bit-for-bit the same.
+        """
+        from .persist import save  # persist builds on the estimator, so import it lazily
+
+        save(self, path)
+
     # ------------------------------------------------------------------ PyTorch interop
     def to_torch(self, dtype: str | None = None, device: str | None = None):
         """An ``nn.Linear(n_features, n_targets)`` holding the fitted parameters.
