@@ -8,8 +8,11 @@ ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge
   diagonal; one pass over the data, O(d²) memory. Accurate while cond(X)² · ε is small.
 - ``qr``: Householder QR with column pivoting of the centred, column-scaled design.
 - ``svd``: singular value decomposition, minimum-norm solution for rank-deficient problems.
-- ``auto``: the normal equations when their condition estimate says they are safe, otherwise QR,
-  or SVD when the problem is rank-deficient.
+- ``auto``: the normal equations when their condition estimate says they are safe (the fast
+  path, one pass over the data); otherwise QR of the column-scaled design polished by iterative
+  refinement with double-double residuals (:mod:`linearlab.refine`), which recovers every digit
+  the data determine up to condition numbers near 1/ε; SVD (minimum norm) when the problem is
+  numerically rank-deficient.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .gram import Gram
+from .refine import solve_accurate
 
 # The normal equations square the condition number. Their coefficients carry about
 # cond(XᵀX)·ε relative error, so with cond(XᵀX) below 1e6 they keep ~10 correct digits.
@@ -37,6 +41,12 @@ class ExactSolution:
     condition_number: float  # of the (centred, column-scaled) design matrix
     singular_values: np.ndarray | None = None
     aliased: list[int] = field(default_factory=list)  # columns dropped as linearly dependent
+    # of the weighted design with its constant column, unscaled, as statsmodels reports it
+    raw_condition_number: float = np.nan
+    # (AᵀWA)⁻¹ of A = [1, X] (intercept first) or X, when the solver computed it accurately
+    cov_unscaled: np.ndarray | None = None
+    ssr: np.ndarray | None = None  # (k,) residual sums of squares from the residuals themselves
+    refined: bool = False  # polished by iterative refinement in double-double arithmetic
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -255,7 +265,9 @@ def solve_auto(
         if X is None:
             return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
         Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-        return solve_qr(X, Y2, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+        if alpha:
+            return solve_qr(X, Y2, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+        return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
     return ExactSolution(
         coef=coef,
         intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
@@ -263,6 +275,64 @@ def solve_auto(
         rank=gram.n_features,
         condition_number=condition,
     )
+
+
+def solve_refined(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    fit_intercept: bool = True,
+) -> ExactSolution:
+    """Least squares to full double precision: QR, then refinement in double-double.
+
+    Also returns the refined (AᵀWA)⁻¹ and the residual sums of squares, so that standard errors
+    keep their digits too. Rank-deficient designs get :func:`solve_svd`'s minimum-norm solution.
+    """
+    fit = solve_accurate(X, Y, sample_weight, fit_intercept=fit_intercept)
+    if fit is None:
+        return solve_svd(X, Y, sample_weight, fit_intercept=fit_intercept)
+    params = fit.params
+    coef = params[1:] if fit_intercept else params
+    intercept = params[0] if fit_intercept else np.zeros(params.shape[1])
+    return ExactSolution(
+        coef=coef,
+        intercept=intercept,
+        solver="qr",
+        rank=X.shape[1],
+        condition_number=fit.condition_number,
+        raw_condition_number=fit.raw_condition_number,
+        cov_unscaled=fit.cov_unscaled,
+        ssr=fit.ssr,
+        refined=fit.converged,
+    )
+
+
+def raw_condition_number(gram: Gram, fit_intercept: bool = True) -> float:
+    """Condition number of the weighted design ``[1, X]`` (or ``X``), as statsmodels reports it.
+
+    Computed from the Gram statistics without forming the raw cross-product matrix: with
+    S_xx = Uᵀ U (Cholesky of the column-scaled centred matrix), ``[1, X]`` has the singular
+    values of ``[[√W, √W x̄ᵀ], [0, U]]``. Reliable to a few digits up to about 1e13; infinite
+    when the centred cross-products are singular.
+    """
+    G, _, _ = gram.cross_products(fit_intercept)
+    scale = np.sqrt(np.diag(G))
+    if G.size == 0 or np.any(scale == 0) or not np.all(np.isfinite(G)):
+        return np.inf
+    factor, info = sla.lapack.dpotrf(G / np.outer(scale, scale), lower=False)
+    if info != 0:
+        return np.inf
+    U = np.triu(factor) * scale
+    if fit_intercept:
+        root = np.sqrt(gram.weight_sum)
+        top = np.concatenate([[root], root * gram.mean_x])
+        U = np.vstack([top, np.hstack([np.zeros((U.shape[0], 1)), U])])
+    if U.shape[0] > 1500:  # an estimate is enough for big problems (O(p²) instead of O(p³))
+        rcond, _ = sla.lapack.dtrcon(U, norm="1", uplo="U")
+        return np.inf if rcond == 0 else float(1.0 / rcond)
+    sv = np.linalg.svd(U, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
 
 
 SOLVERS = ("auto", "normal", "qr", "svd")
@@ -278,14 +348,23 @@ def solve(
     fit_intercept: bool = True,
     gram: Gram | None = None,
 ) -> ExactSolution:
-    """Dispatch to the named exact solver. ``Y`` is 2-D (n, k)."""
+    """Dispatch to the named exact solver. ``Y`` is 2-D (n, k).
+
+    When a ``gram`` is given, the solution also carries ``raw_condition_number``.
+    """
     if solver == "auto":
-        return solve_auto(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept, gram=gram)
-    if solver == "normal":
+        solution = solve_auto(
+            X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept, gram=gram
+        )
+    elif solver == "normal":
         gram = gram if gram is not None else Gram.from_arrays(X, Y, sample_weight)
-        return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
-    if solver == "qr":
-        return solve_qr(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
-    if solver == "svd":
-        return solve_svd(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
-    raise ValueError(f"unknown exact solver {solver!r}; choose one of {SOLVERS}")
+        solution = solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
+    elif solver == "qr":
+        solution = solve_qr(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    elif solver == "svd":
+        solution = solve_svd(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
+    else:
+        raise ValueError(f"unknown exact solver {solver!r}; choose one of {SOLVERS}")
+    if gram is not None and np.isnan(solution.raw_condition_number):
+        solution.raw_condition_number = raw_condition_number(gram, fit_intercept)
+    return solution
