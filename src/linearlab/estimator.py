@@ -456,6 +456,46 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
         save(self, path)
 
+    # ------------------------------------------------------------------ figures
+    def plot(self, X=None, y=None, *, kind: str = "fit", **kwargs):
+        """Draw a figure of the fitted model with :mod:`linearlab.viz` (needs matplotlib).
+
+        Parameters
+        ----------
+        X, y : array-like
+            The data; every kind but ``"history"`` needs them.
+        kind : {"fit", "residuals", "history", "loss-curve", "landscape"}, default="fit"
+            The fitted line (or predicted vs actual), residual diagnostics, the loss per
+            epoch, the loss along one parameter with the GD iterates, or loss contours over
+            (w, b) with the recorded path.
+        **kwargs
+            Passed to the ``linearlab.viz`` function drawing that kind.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        self._check_fitted()
+        from .viz import plot  # viz sits above the estimator and needs matplotlib: import lazily
+
+        return plot(self, kind, X, y, **kwargs)
+
+    def animate(self, path, X, y, **kwargs):
+        """Write a GIF of gradient descent (line over the data beside the loss landscape).
+
+        Draws the recorded ``params_history_`` (``solver="gd"``); ``frames=N`` or ``every=k``
+        choose the epochs shown. See :func:`linearlab.viz.animate_training`.
+
+        Returns
+        -------
+        pathlib.Path
+            The GIF written.
+        """
+        self._check_fitted()
+        from .viz import animate_training
+
+        return animate_training(self, X, y, path, **kwargs)
+
     # ------------------------------------------------------------------ PyTorch interop
     def to_torch(self, dtype: str | None = None, device: str | None = None):
         """An ``nn.Linear(n_features, n_targets)`` holding the fitted parameters.
