@@ -1,17 +1,30 @@
-"""The ``linearlab`` command: arguments → library calls → readable output. No math here."""
+"""The ``linearlab`` command: arguments → library calls → readable output. No math here.
+
+Each command is one ``cmd_*`` function; ``fit`` and anything else that fits a model from DATA share
+:func:`_fit_from_args`. Errors a user can fix end in one paragraph on stderr with exit status 2
+(usage or input) or 1 (a fit that failed, e.g. diverging gradient descent); ``--debug`` adds the
+traceback. Output files are written to a temporary file and renamed, so a failure never leaves a
+partial file behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
+import traceback
 import warnings
+from collections.abc import Iterator
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, io, persist, streaming
 from .datasets import list_datasets, load_dataset
-from .errors import ConvergenceWarning, LinearLabError
+from .errors import ConvergenceWarning, LinearLabError, UsageError
 from .estimator import LinearRegression
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
@@ -23,31 +36,290 @@ SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
                      log_every=100),
     "arange-line": dict(lr=0.1, epochs=100, init="normal", random_state=2021, log_every=10),
 }
+GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol")
+EPOCH_LOG_ROWS = 11
 
 
-def _equation(model: LinearRegression, names: list[str], target: str) -> str:
-    coef = model.coef_
+# --------------------------------------------------------------------------- small helpers
+def _equation(model: LinearRegression, names: list[str], target: str, row: int | None = None):
+    coef = model.coef_ if row is None else model.coef_[row]
+    intercept = model.intercept_ if row is None else model.intercept_[row]
     terms = " + ".join(f"{c:.6g}·{n}" for c, n in zip(coef, names, strict=True))
-    return f"{target} = {terms} + {model.intercept_:.6g}"
+    return f"{target} = {terms} + {intercept:.6g}"
+
+
+def _print_json(payload: dict) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, default=float) + "\n")
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[streaming.Progress | None]:
+    """A rich progress bar on stderr when it is a terminal (never with ``--json``)."""
+    console = Console(stderr=True)
+    if getattr(args, "json", False) or not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=done, total=total)
+
+        yield report
+
+
+def _model_from_args(args: argparse.Namespace) -> LinearRegression:
+    given = [name for name in GD_ONLY if getattr(args, name) is not None]
+    if given and args.solver != "gd":
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UsageError(
+            f"{flags} only apply to gradient descent, but --solver is {args.solver!r}. Add "
+            "--solver gd, or drop those options to fit exactly."
+        )
+    settings = {name: getattr(args, name) for name in GD_ONLY if getattr(args, name) is not None}
+    return LinearRegression(
+        solver=args.solver, fit_intercept=not args.no_intercept, alpha=args.alpha,
+        standardize=args.standardize, random_state=args.seed, **settings,
+    )
+
+
+def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
+    """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
+    source = io.open_source(args.data)
+    features, targets = io.select_columns(source, args.target, args.features)
+    model = _model_from_args(args)
+    stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
+    if stream and args.solver in ("qr", "svd"):
+        raise UsageError(
+            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
+            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
+            "equations) or gd."
+        )
+    with _progress(args) as report:
+        outcome = streaming.fit_source(model, source, features, targets, stream=stream,
+                                       progress=report)
+    return source, outcome
+
+
+def _fit_payload(args, source: io.Source, outcome: streaming.FitOutcome) -> dict:
+    model = outcome.model
+    single = len(outcome.targets) == 1
+    coef = model.coef_.tolist()
+    return {
+        "data": args.data,
+        "rows": outcome.rows,
+        "streamed": outcome.streamed,
+        "features": outcome.features,
+        "targets": outcome.targets,
+        "coef": dict(zip(outcome.features, coef, strict=True)) if single else coef,
+        "intercept": model.intercept_ if single else model.intercept_.tolist(),
+        "solver": model.solver_,
+        "metrics": outcome.metrics,
+        "n_iter": model.n_iter_,
+        "converged": model.converged_,
+        "diagnosis": model.diagnosis_,
+        "learning_rate": getattr(model, "learning_rate_", None),
+        "history": [float(v) for v in model.history_],
+        "model_file": args.output,
+        "warnings": outcome.warnings,
+    }
+
+
+def _metrics_table(metrics: dict, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("rows", str(metrics["rows"]))
+    table.add_row("R²", f"{metrics['r2']:.6f}")
+    table.add_row("RMSE", f"{metrics['rmse']:.6g}")
+    mae = metrics.get("mae")
+    table.add_row("MAE", "—  (streamed: run `linearlab evaluate`)" if mae is None
+                  else f"{mae:.6g}")
+    return table
+
+
+def _print_fit(console: Console, source: io.Source, outcome: streaming.FitOutcome) -> None:
+    model, features, targets = outcome.model, outcome.features, outcome.targets
+    how = "streamed in chunks" if outcome.streamed else "read whole"
+    console.print(f"[bold]{source.name}[/bold]: {outcome.rows} rows ({how}); features "
+                  f"{', '.join(features)} → target {', '.join(targets)}", soft_wrap=True)
+    skipped = [c for c in source.columns if c not in features + targets]
+    if skipped:
+        console.print(f"Not used: {', '.join(skipped)} (choose columns with -x/-y)",
+                      soft_wrap=True)
+    console.print("\n[bold]Fitted equation[/bold]")
+    for j, target in enumerate(targets):
+        console.print("  " + _equation(model, features, target, None if len(targets) == 1
+                                       else j), soft_wrap=True, markup=False)
+    table = Table(title="Coefficients")
+    table.add_column("term")
+    for target in targets:
+        table.add_column(target, justify="right")
+    rows = model.coef_.reshape(len(targets), -1)
+    for i, name in enumerate(features):
+        table.add_row(name, *(f"{rows[j, i]:.10g}" for j in range(len(targets))))
+    intercepts = [model.intercept_] if len(targets) == 1 else list(model.intercept_)
+    table.add_row("intercept", *(f"{b:.10g}" for b in intercepts))
+    console.print(table)
+    console.print(_metrics_table(outcome.metrics, "Training fit"))
+    if model.solver_ != "gd":
+        console.print(f"Solver: [cyan]{model.solver_}[/cyan] (exact least squares)")
+        return
+    console.print(f"Solver: [cyan]gradient descent[/cyan] ({model.optimizer}, {model.loss} "
+                  f"loss, lr={model.learning_rate_:.6g}), {model.n_iter_} epochs")
+    _print_epoch_log(console, model.history_)
+    if model.converged_:
+        console.print("[green]Converged.[/green]")
+    else:
+        console.print(model.diagnosis_, style="yellow", markup=False, soft_wrap=True)
+
+
+def _print_epoch_log(console: Console, history: list[float]) -> None:
+    n = len(history)
+    if not n:
+        return
+    step = max(1, -(-(n - 1) // (EPOCH_LOG_ROWS - 1)))
+    epochs = sorted({*range(0, n, step), n - 1})
+    table = Table(title="Epoch log")
+    table.add_column("epoch", justify="right")
+    table.add_column("loss", justify="right")
+    for epoch in epochs:
+        table.add_row(str(epoch), f"{history[epoch]:.8g}")
+    console.print(table)
+
+
+def _print_warnings(messages: list[str]) -> None:
+    err = Console(stderr=True)
+    for message in dict.fromkeys(messages):
+        err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    source, outcome = _fit_from_args(args)
+    if args.output:
+        persist.save(outcome.model, args.output, metrics=outcome.metrics,
+                     training={"data": args.data, "rows": outcome.rows,
+                               "streamed": outcome.streamed})
+    if args.json:
+        _print_json(_fit_payload(args, source, outcome))
+        return 0
+    _print_fit(console, source, outcome)
+    _print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
+    if args.output:
+        console.print(f"Model saved to [bold]{args.output}[/bold]")
+    return 0
+
+
+def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
+    names = ["prediction"] if len(targets) == 1 else [f"prediction_{t}" for t in targets]
+    clash = [n for n in names if n in source.columns]
+    if clash:
+        raise UsageError(
+            f"{source.name!r} already has a column named {clash[0]!r}; rename it so the "
+            "predictions can be added."
+        )
+    return names
+
+
+def _write_batches(batches, path: str | None) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rows = 0
+    first = next(batches)
+    if path is None:
+        sink = pa.PythonFile(sys.stdout.buffer, mode="w")
+        with pacsv.CSVWriter(sink, first.schema) as writer:
+            for batch in (first, *batches):
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        sys.stdout.flush()
+        return rows
+    with persist.atomic_path(path) as tmp:
+        if path.lower().endswith((".parquet", ".pq")):
+            writer = pq.ParquetWriter(tmp, first.schema)
+        else:
+            delimiter = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
+            writer = pacsv.CSVWriter(tmp, first.schema,
+                                     write_options=pacsv.WriteOptions(delimiter=delimiter))
+        with writer:
+            writer.write_batch(first)
+            rows += first.num_rows
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    return rows
+
+
+def cmd_predict(args: argparse.Namespace, console: Console) -> int:
+    model = persist.load(args.model)
+    source = io.open_source(args.data)
+    features = [str(n) for n in model.feature_names_in_]
+    io.require_columns(source, features, f"the model {args.model!r}")
+    names = _prediction_names(source, model.target_names_)
+    rows = _write_batches(streaming.predict_batches(model, source, features, names), args.output)
+    if args.output and args.json:
+        _print_json({"model": args.model, "data": args.data, "output": args.output,
+                     "rows": rows, "columns": names})
+    elif args.output:
+        console.print(f"Wrote {rows} predictions to [bold]{args.output}[/bold]")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
+    model = persist.load(args.model)
+    source = io.open_source(args.data)
+    features = [str(n) for n in model.feature_names_in_]
+    targets = io.select_columns(source, args.target or model.target_names_, features)[1]
+    io.require_columns(source, features, f"the model {args.model!r}")
+    if len(targets) != len(model.target_names_):
+        raise UsageError(f"The model predicts {len(model.target_names_)} target(s) but -y names "
+                         f"{len(targets)}.")
+    with _progress(args) as report:
+        metrics = streaming.evaluate_source(model, source, features, targets, progress=report)
+    if args.json:
+        _print_json({"model": args.model, "data": args.data, "targets": targets, **metrics})
+        return 0
+    console.print(_metrics_table(metrics, f"{args.model} on {source.name}"))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     data = load_dataset(args.dataset)
-    console.print(f"[bold]linearlab demo[/bold] — dataset [cyan]{data.name}[/cyan]: "
-                  f"{data.description}")
     exact = LinearRegression().fit(data.X, data.y)
-    console.print(f"\n[bold]Exact least squares[/bold] (solver '{exact.solver_}'):")
-    console.print("  " + _equation(exact, data.feature_names, data.target_name))
-    console.print(f"  R² = {exact.score(data.X, data.y):.6f}")
-
     settings = SEED_GD_SETTINGS.get(data.name, dict(lr="auto", standardize=True, log_every=100))
-    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "log_every")
-    console.print(f"\n[bold]Gradient descent[/bold] with the seed's settings ({shown}):")
-    gd = LinearRegression(solver="gd", **settings)
+    gd = LinearRegression(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gd.fit(data.X, data.y)
-
+    if args.output:
+        exact.feature_names_in_ = list(data.feature_names)
+        exact.target_names_ = [data.target_name]
+        persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
+    if args.json:
+        _print_json({"dataset": data.name, "features": data.feature_names,
+                     "exact": {"coef": exact.coef_.tolist(), "intercept": exact.intercept_,
+                               "r2": exact.score(data.X, data.y), "solver": exact.solver_},
+                     "gd": {"coef": gd.coef_.tolist(), "intercept": gd.intercept_,
+                            "r2": gd.score(data.X, data.y), "epochs": gd.n_iter_,
+                            "converged": gd.converged_, "diagnosis": gd.diagnosis_},
+                     "model_file": args.output})
+        return 0
+    console.print(f"[bold]linearlab demo[/bold] — dataset [cyan]{data.name}[/cyan]: "
+                  f"{data.description}", soft_wrap=True)
+    console.print(f"\n[bold]Exact least squares[/bold] (solver '{exact.solver_}'):")
+    console.print("  " + _equation(exact, data.feature_names, data.target_name), markup=False)
+    console.print(f"  R² = {exact.score(data.X, data.y):.6f}")
+    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "log_every")
+    console.print(f"\n[bold]Gradient descent[/bold] with the seed's settings ({shown}):",
+                  soft_wrap=True)
+    _print_epoch_log(console, gd.history_)
     table = Table(title="Exact vs gradient descent")
     table.add_column("parameter")
     table.add_column("exact", justify="right")
@@ -60,47 +332,204 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     if gd.converged_:
         console.print(f"[green]Converged[/green] in {gd.n_iter_} epochs.")
     else:
-        console.print(f"[yellow]{gd.diagnosis_}[/yellow]")
+        console.print(f"[yellow]{gd.diagnosis_}[/yellow]", soft_wrap=True)
+    if args.output:
+        console.print(f"Exact model saved to [bold]{args.output}[/bold]")
     return 0
 
 
 def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
+    found = [load_dataset(name) for name in list_datasets()]
+    if args.json:
+        _print_json({"datasets": [{"name": d.name, "rows": int(d.X.shape[0]),
+                                   "features": d.feature_names, "target": d.target_name,
+                                   "description": d.description} for d in found]})
+        return 0
     table = Table(title="Built-in datasets")
-    for column in ("name", "rows", "features", "description"):
+    for column in ("name", "rows", "features", "target", "description"):
         table.add_column(column)
-    for name in list_datasets():
-        data = load_dataset(name)
-        table.add_row(name, str(data.X.shape[0]), ", ".join(data.feature_names), data.description)
+    for data in found:
+        table.add_row(data.name, str(data.X.shape[0]), ", ".join(data.feature_names),
+                      data.target_name, data.description)
     console.print(table)
     return 0
 
 
+# --------------------------------------------------------------------------- the parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _learning_rate(text: str) -> float | str:
+    if text == "auto":
+        return text
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0 (or 'auto')")
+    return value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true",
+                        help="print machine-readable JSON results only (no tables, no progress)")
+    common.add_argument("--debug", action="store_true",
+                        help="show the Python traceback when an error occurs")
+    return common
+
+
+def _add_fit_options(fit: argparse.ArgumentParser) -> None:
+    """The options that describe a model and its training (``fit``; reusable by other commands)."""
+    cols = fit.add_argument_group("columns")
+    cols.add_argument("-y", "--target", metavar="TARGET",
+                      help="target column(s), comma-separated (default: the last column)")
+    cols.add_argument("-x", "--features", metavar="COL,...",
+                      help="feature columns, comma-separated (default: every other numeric column)")
+    model = fit.add_argument_group("model")
+    model.add_argument("--solver", choices=["auto", "normal", "qr", "svd", "gd"], default="auto",
+                       help="exact: auto (normal equations when well conditioned, else QR/SVD), "
+                       "normal, qr, svd; or gd for gradient descent (default: auto)")
+    model.add_argument("--no-intercept", action="store_true", help="fit a line through the origin")
+    model.add_argument("--alpha", type=_non_negative, default=0.0, metavar="A",
+                       help="L2 (ridge) penalty; 0 = ordinary least squares (default: 0)")
+    model.add_argument("--standardize", action="store_true",
+                       help="gd: train on standardized features (coefficients reported in the "
+                       "original units)")
+    gd = fit.add_argument_group("gradient descent (with --solver gd)")
+    gd.add_argument("--lr", type=_learning_rate, metavar="LR",
+                    help="step size, or 'auto' to derive a stable one from the data (default)")
+    gd.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data "
+                    "(default: 1000)")
+    gd.add_argument("--batch-size", type=_positive_int, metavar="N",
+                    help="rows per mini-batch (default: the full data each step)")
+    gd.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"],
+                    help="update rule, with torch.optim's formulas (default: sgd)")
+    gd.add_argument("--loss", choices=["mse", "sse", "mae", "huber"],
+                    help="training loss (default: mse)")
+    gd.add_argument("--tol", type=_non_negative, metavar="T",
+                    help="stop when an epoch improves the loss by less than T")
+    gd.add_argument("--seed", type=int, metavar="N",
+                    help="random seed for initial values and batch order (reproducible runs)")
+    fit.add_argument("--stream", action="store_true",
+                     help="read DATA in chunks even if it fits in memory (large files are "
+                     "always streamed; memory stays bounded)")
+    fit.add_argument("-o", "--output", metavar="MODEL.json", help="save the fitted model (JSON)")
+
+
+FIT_HELP = """Fit a linear model to DATA and print the equation, coefficients and R²/RMSE/MAE.
+
+DATA is a CSV, TSV or Parquet file, or a built-in dataset name (see `linearlab datasets`).
+Files larger than memory are read in chunks: exact solvers combine per-chunk statistics and
+gradient descent runs its epochs over the chunks.
+
+examples:
+  linearlab fit salary
+  linearlab fit houses.csv -y price -x rooms,area -o model.json
+  linearlab fit salary --solver gd --lr 0.001 --epochs 10001
+  linearlab fit big.parquet --solver gd --batch-size 1024 --optimizer adam --epochs 5
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one sub-parser per command, each with ``handler`` set."""
     parser = argparse.ArgumentParser(
         prog="linearlab",
         description="Linear regression: exact solvers, gradient descent, statistics and plots.",
+        epilog="Run `linearlab COMMAND --help` for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"linearlab {__version__}")
+    common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser("demo", help="fit a built-in dataset end to end")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    demo = sub.add_parser("demo", parents=[common], help="fit a built-in dataset end to end",
+                          description="Fit a built-in dataset exactly and by gradient descent "
+                          "with the seed tutorial's settings, and compare.")
     demo.add_argument("dataset", nargs="?", default="salary", help="built-in dataset name")
+    demo.add_argument("-o", "--output", metavar="MODEL.json", help="save the exact model")
     demo.set_defaults(handler=cmd_demo)
-    datasets = sub.add_parser("datasets", help="list the built-in datasets")
+
+    fit = sub.add_parser("fit", parents=[common], help="fit a model to a data file",
+                         description=FIT_HELP, formatter_class=raw)
+    fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
+    _add_fit_options(fit)
+    fit.set_defaults(handler=cmd_fit)
+
+    predict = sub.add_parser(
+        "predict", parents=[common], help="predict with a saved model", formatter_class=raw,
+        description="Add a 'prediction' column (one per target) to every row of DATA.\n"
+        "The columns the model was fitted on must be present, by name.\n\nexample:\n"
+        "  linearlab predict model.json new.csv -o predictions.csv",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model file written by fit -o")
+    predict.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
+    predict.add_argument("-o", "--output", metavar="FILE",
+                         help="output .csv/.tsv/.parquet (default: CSV on standard output)")
+    predict.set_defaults(handler=cmd_predict)
+
+    evaluate = sub.add_parser("evaluate", parents=[common], help="score a saved model on data",
+                              description="Print R², RMSE and MAE of a saved model on DATA.")
+    evaluate.add_argument("model", metavar="MODEL", help="model file written by fit -o")
+    evaluate.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
+    evaluate.add_argument("-y", "--target", metavar="TARGET",
+                          help="target column(s) (default: the model's target names)")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
     datasets.set_defaults(handler=cmd_datasets)
     return parser
 
 
+def _report_error(exc: BaseException, debug: bool) -> None:
+    err = Console(stderr=True)
+    if debug:
+        err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+    err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``linearlab`` console script."""
+    """Entry point of the ``linearlab`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    console = Console()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
+        return exc.code if isinstance(exc.code, int) else 2
+    console = Console(highlight=False)
+    debug = getattr(args, "debug", False)
     try:
         return args.handler(args, console)
     except LinearLabError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        _report_error(exc, debug)
         return exc.exit_status
+    except BrokenPipeError:  # `linearlab predict ... | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (silence the flush at exit)
+        return 0
+    except OSError as exc:  # e.g. an output directory that does not exist or is read-only
+        where = f" ({exc.filename})" if exc.filename else ""
+        _report_error(OSError(f"{exc.strerror or exc}{where}. Check the path and permissions."),
+                      debug)
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return 130
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
