@@ -130,3 +130,53 @@ def test_log_every_prints_epoch_loss_and_parameters():
     train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), BatchPlan(3, None, 0, None), config)
     assert [line.split()[1] for line in lines] == ["0/30", "10/30", "20/30"]
     assert all("loss" in line and "w = " in line and "b = " in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(loss="mse", shuffle=False, batch_size=7),
+        dict(loss="mse", shuffle=True, batch_size=8),
+        dict(loss="sse", shuffle=True, batch_size=5, alpha=0.5),
+        dict(loss="mse", shuffle=True, batch_size=6, alpha=2.0, weighted=True),
+        dict(loss="mse", shuffle=False, batch_size=9, fit_intercept=False, k=3),
+        dict(loss="mse", shuffle=True, batch_size=4, tol=1e-3),
+    ],
+)
+def test_minibatch_affine_path_equals_the_explicit_loop(settings):
+    from linearlab.descent.quadratic import train_affine
+
+    settings = dict(settings)
+    weighted, k = settings.pop("weighted", False), settings.pop("k", 2)
+    shuffle, batch_size = settings.pop("shuffle"), settings.pop("batch_size")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((31, 3))
+    Y = X @ rng.standard_normal((3, k)) + 0.5 + 0.1 * rng.standard_normal((31, k))
+    w = rng.uniform(0.5, 2, 31) if weighted else None
+    init = (rng.standard_normal((3, k)), rng.standard_normal(k))
+    lr = 0.002 if settings["loss"] == "sse" else 0.05
+    config = DescentConfig(lr=lr, epochs=40, **settings)
+    fast = train_affine(X, Y, w, init, BatchPlan(31, batch_size, shuffle, np.random.default_rng(1)),
+                        config)
+    slow = _train_loop(X, Y, w, init, BatchPlan(31, batch_size, shuffle,
+                                                np.random.default_rng(1)), config)
+    assert fast.n_iter == slow.n_iter and fast.stopped_by_tol == slow.stopped_by_tol
+    np.testing.assert_allclose(fast.history, slow.history, rtol=1e-10)
+    np.testing.assert_allclose(fast.coef, slow.coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.intercept, slow.intercept, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.params_history, slow.params_history, rtol=1e-9, atol=1e-12)
+
+
+def test_minibatch_affine_path_detects_divergence_at_the_same_epoch():
+    from linearlab.descent.quadratic import train_affine
+
+    X = np.arange(1.0, 21.0)[:, None]
+    Y = 3 * X + 1
+    config = DescentConfig(lr=0.05, epochs=200)
+    init = (np.zeros((1, 1)), np.zeros(1))
+    errors = []
+    for fn in (train_affine, _train_loop):
+        with pytest.raises(DivergenceError) as info:
+            fn(X, Y, None, init, BatchPlan(20, 4, True, np.random.default_rng(0)), config)
+        errors.append(info.value.epoch)
+    assert errors[0] == errors[1]

@@ -39,6 +39,8 @@ class BatchPlan:
         self.batch_size = None if batch_size is None or batch_size >= n_samples else batch_size
         self.shuffle = shuffle and self.batch_size is not None
         self.rng = rng
+        self._block: np.ndarray | None = None  # pre-drawn shuffled orders, one row per epoch
+        self._used = 0
 
     @property
     def full_batch(self) -> bool:
@@ -60,9 +62,35 @@ class BatchPlan:
             for start in range(0, n, size):
                 yield slice(start, min(n, start + size))
             return
-        order = self.rng.permutation(n)
+        order = self.orders(1)[0]
         for start in range(0, n, size):
             yield order[start : start + size]
+
+    @property
+    def batch_starts(self) -> np.ndarray:
+        """Offset of each batch within an epoch's order."""
+        return np.arange(0, self.n_samples, self.batch_size or self.n_samples)
+
+    def orders(self, epochs: int) -> np.ndarray:
+        """Row orders of the next ``epochs`` epochs, shape (epochs, n_samples).
+
+        Shuffled orders are drawn in blocks of epochs at once (one vectorised call), so asking
+        epoch by epoch or many epochs at a time gives the same sequence.
+        """
+        n = self.n_samples
+        if not self.shuffle:
+            return np.broadcast_to(np.arange(n), (epochs, n))
+        parts, needed = [], epochs
+        while needed:
+            if self._block is None or self._used == len(self._block):
+                rows = max(1, min(64, 2**20 // max(n, 1)))
+                self._block = self.rng.permuted(np.tile(np.arange(n), (rows, 1)), axis=1)
+                self._used = 0
+            take = min(needed, len(self._block) - self._used)
+            parts.append(self._block[self._used : self._used + take])
+            self._used += take
+            needed -= take
+        return np.concatenate(parts)
 
 
 def initial_parameters(
