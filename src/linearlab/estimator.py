@@ -208,6 +208,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         self._y_ndim = ya.ndim
         self._gram = None
+        self._solution = None  # the exact solver's result, kept for summary()
+        self._log_weight_sum = _log_weight_sum(w)  # Σ log w: the WLS log-likelihood needs it
+        self._weighted = w is not None
+        self._target_names = _target_names(y, Y.shape[1])
         if self.solver == "gd":
             coef, intercept = self._fit_descent(Xa, Y, w, warm_start=None, partial=False)
         else:
@@ -227,11 +231,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self.intercept_ = intercept.copy() if self.fit_intercept else np.zeros(coef.shape[1])
 
     def _fit_exact(self, X, Y, w):
-        self._gram = Gram.from_arrays(X, Y, w) if self.solver in ("auto", "normal") else None
+        # every exact solver keeps the Gram statistics: summary() reads its statistics from them
+        self._gram = Gram.from_arrays(X, Y, w)
         solution = exact.solve(
             self.solver, X, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
             gram=self._gram,
         )
+        self._solution = solution
         self.solver_ = solution.solver
         self.rank_ = solution.rank
         self.condition_number_ = solution.condition_number
@@ -259,11 +265,16 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 ConditioningWarning,
                 stacklevel=5,
             )
-        elif solution.condition_number > ILL_CONDITIONED:
+        elif max(solution.condition_number, _nan_to_zero(solution.raw_condition_number)) > (
+            ILL_CONDITIONED
+        ):
+            raw = solution.raw_condition_number
             warnings.warn(
-                f"X is ill-conditioned (condition number {solution.condition_number:.3g}); "
-                "coefficients may be sensitive to small changes in the data. Consider removing "
-                "nearly collinear columns or setting alpha > 0.",
+                f"X is ill-conditioned: condition number {raw:.3g} of the design with its "
+                f"constant, as statsmodels reports it ({solution.condition_number:.3g} after "
+                "centring and scaling the columns); coefficients may be sensitive to small "
+                "changes in the data. Consider centring or rescaling the features, removing "
+                "nearly collinear columns, or setting alpha > 0.",
                 ConditioningWarning,
                 stacklevel=5,
             )
@@ -398,19 +409,25 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if first:
             self._y_ndim = ya.ndim
+            self._log_weight_sum, self._solution, self._weighted = 0.0, None, False
+            self._target_names = _target_names(y, Y.shape[1])
         elif Y.shape[1] != self._n_targets():
             raise DataError(
                 f"y has {Y.shape[1]} target(s) but the model was fitted with {self._n_targets()}."
             )
+        self._log_weight_sum = getattr(self, "_log_weight_sum", 0.0) + _log_weight_sum(w)
+        self._weighted = getattr(self, "_weighted", False) or w is not None
         if self.solver == "gd":
             start = None if first else self._current_parameters()
             coef, intercept = self._fit_descent(Xa, Y, w, warm_start=start, partial=True)
         else:
             chunk = Gram.from_arrays(Xa, Y, w)
             self._gram = chunk if first or self._gram is None else self._gram.merge(chunk)
-            solution = exact.solve_auto(
-                None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=self._gram
+            solution = exact.solve(
+                "auto", None, None, alpha=self.alpha, fit_intercept=self.fit_intercept,
+                gram=self._gram,
             )
+            self._solution = solution
             self.solver_, self.rank_ = solution.solver, solution.rank
             self.condition_number_ = solution.condition_number
             self.n_iter_, self.converged_, self.diagnosis_ = 1, True, None
@@ -427,6 +444,72 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         W = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
         b = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64)).copy()
         return W.copy(), b
+
+    # ------------------------------------------------------------------ statistics
+    def summary(self, cov_type: str = "nonrobust", X=None, y=None, sample_weight=None):
+        """Statistical summary of the fit, with statsmodels' names and values.
+
+        Non-robust statistics come from the statistics kept at fit time (the Gram matrix, or
+        the refined factorisation for ill-conditioned data), so models fitted by
+        ``partial_fit`` or gradient descent have them too. Robust covariances need every
+        row's residual: pass the training data ``X, y`` (and ``sample_weight``); the model does
+        not keep a copy of it.
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
+        X, y, sample_weight : array-like, optional
+            The training data; required for ``cov_type="HC0".."HC3"``. When given, the
+            residual sum of squares is computed from the residuals themselves.
+
+        Returns
+        -------
+        RegressionSummary, or MultiSummary (one per target, indexable by position or name)
+            ``params`` (intercept first), ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``,
+            ``rsquared``, ``rsquared_adj``, ``fvalue``, ``f_pvalue``, ``llf``, ``aic``,
+            ``bic``, ``df_model``, ``df_resid``, ``ssr``, ``scale``, ``condition_number``,
+            ``predict(X, interval=...)``, ``to_dict()``; ``str()`` is the table.
+        """
+        from .stats import FitRecord, summarize
+
+        self._check_fitted()
+        data = None
+        if X is not None or y is not None:
+            if X is None or y is None:
+                raise DataError("summary() needs both X and y (the training data), or neither.")
+            Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=False)
+            data = (Xa, ya.reshape(-1, 1) if ya.ndim == 1 else ya, w)
+        gram = self._gram
+        if gram is None:
+            raise NotFittedError("summary() needs a model fitted by fit() or partial_fit().")
+        solution = getattr(self, "_solution", None)
+        coef = np.asarray(self.coef_, dtype=np.float64)
+        coef = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
+        intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
+        exact_fit = solution is not None and self.solver_ != "gd"
+        record = FitRecord(
+            coef=coef,
+            intercept=intercept,
+            fit_intercept=self.fit_intercept,
+            gram=gram,
+            solver=self.solver_,
+            feature_names=self._feature_labels()
+            or [f"x{j + 1}" for j in range(self.n_features_in_)],
+            target_names=list(getattr(self, "_target_names", None) or ["y"]),
+            alpha=self.alpha,
+            weighted=getattr(self, "_weighted", False),
+            log_weight_sum=getattr(self, "_log_weight_sum", 0.0),
+            rank_deficient=exact_fit and solution.rank < self.n_features_in_,
+            cov_unscaled=solution.cov_unscaled if exact_fit else None,
+            ssr=solution.ssr if exact_fit else None,
+            condition_number=(
+                solution.raw_condition_number
+                if exact_fit and np.isfinite(solution.raw_condition_number)
+                else exact.raw_condition_number(gram, self.fit_intercept)
+            ),
+            multi_output=self._y_ndim == 2,
+        )
+        return summarize(record, cov_type, data)
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -527,6 +610,28 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         model.solver_, model.n_iter_, model.converged_, model.diagnosis_ = "external", 0, True, None
         model.history_, model.params_history_ = [], None
         return model
+
+
+def _nan_to_zero(value: float) -> float:
+    return 0.0 if np.isnan(value) else value
+
+
+def _log_weight_sum(w: np.ndarray | None) -> float:
+    if w is None:
+        return 0.0
+    with np.errstate(divide="ignore"):
+        return float(np.log(w).sum())
+
+
+def _target_names(y, n_targets: int) -> list[str]:
+    """Names of the targets: a Series' name, DataFrame columns, else "y" or "y1".."yk"."""
+    columns = getattr(y, "columns", None)
+    if columns is not None and len(columns) == n_targets:
+        return [str(c) for c in columns]
+    name = getattr(y, "name", None)
+    if n_targets == 1:
+        return [str(name)] if isinstance(name, str) else ["y"]
+    return [f"y{t + 1}" for t in range(n_targets)]
 
 
 def _standardized_gram(gram: Gram, mean: np.ndarray, scale: np.ndarray) -> Gram:

@@ -212,7 +212,7 @@ class AccurateFit:
 
 
 def _power_of_two(values: np.ndarray) -> np.ndarray:
-    """The powers of two nearest to ``values`` (scaling by them is exact in binary floating point)."""
+    """The powers of two nearest to ``values`` (scaling by them is exact in binary floats)."""
     values = np.where((values > 0) & np.isfinite(values), values, 1.0)
     return np.exp2(np.round(np.log2(values)))
 

@@ -1,0 +1,126 @@
+"""Statistical inference for least-squares fits: the summary that ``LinearRegression.summary()``
+returns, with statsmodels' names and values (OLS/WLS, HC0–HC3 robust errors, intervals).
+
+Non-robust statistics come from the fitted model's sufficient statistics (and, for
+ill-conditioned data, from the refined factorisation), so streamed fits have them too; robust
+covariances need the training data, passed to ``summary``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, ParameterError
+from .build import (
+    COV_TYPES,
+    FitRecord,
+    aliased_columns,
+    build_inference,
+    check_cov_type,
+    robust_covariances,
+)
+from .results import MultiSummary, PredictionInterval, RegressionSummary
+
+__all__ = [
+    "COV_TYPES",
+    "FitRecord",
+    "MultiSummary",
+    "PredictionInterval",
+    "RegressionSummary",
+    "aliased_columns",
+    "summarize",
+]
+
+
+def _check_same_data(record: FitRecord, data) -> None:
+    """The data passed to ``summary`` must be the training data (cheap check on the Gram)."""
+    X, Y, w = data
+    gram = record.gram
+    if X.shape[0] != gram.count or Y.shape[1] != gram.n_targets:
+        raise DataError(
+            f"summary() got {X.shape[0]} rows and {Y.shape[1]} target(s), but the model was "
+            f"fitted on {gram.count} rows and {gram.n_targets} target(s); pass the training data."
+        )
+    total = X.shape[0] if w is None else float(w.sum())
+    if total <= 0:
+        return
+    mean_x = X.mean(axis=0) if w is None else w @ X / total
+    mean_y = Y.mean(axis=0) if w is None else w @ Y / total
+    spread = np.sqrt(np.diag(gram.sxx) / max(gram.weight_sum, 1e-300)) + np.abs(gram.mean_x)
+    ok_x = np.all(np.abs(mean_x - gram.mean_x) <= 1e-8 * (spread + 1e-300))
+    ok_w = abs(total - gram.weight_sum) <= 1e-8 * gram.weight_sum
+    spread_y = np.sqrt(np.diag(gram.syy) / max(gram.weight_sum, 1e-300)) + np.abs(gram.mean_y)
+    ok_y = np.all(np.abs(mean_y - gram.mean_y) <= 1e-8 * (spread_y + 1e-300))
+    if not (ok_x and ok_y and ok_w):
+        raise DataError(
+            "The X, y (and sample_weight) passed to summary() are not the data the model was "
+            "fitted on (their means or total weight differ); pass the training data."
+        )
+
+
+def summarize(
+    record: FitRecord, cov_type: str = "nonrobust", data=None
+) -> RegressionSummary | MultiSummary:
+    """Build the summary of a fit.
+
+    Parameters
+    ----------
+    record : FitRecord
+        What the estimator kept from the fit.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+    data : tuple (X, Y, sample_weight) or None
+        The validated training data (Y 2-D); required for HC covariances.
+
+    Returns
+    -------
+    RegressionSummary, or MultiSummary (one per target) for a 2-D target.
+    """
+    cov_type = check_cov_type(cov_type)
+    if record.alpha:
+        raise ParameterError(
+            f"summary() reports ordinary least-squares inference, but the model has "
+            f"alpha={record.alpha} (ridge), whose coefficients are biased and have no "
+            "t-statistics of this kind; refit with alpha=0 for a summary."
+        )
+    if data is not None:
+        _check_same_data(record, data)
+    elif cov_type != "nonrobust":
+        raise ParameterError(
+            f"cov_type={cov_type!r} needs each row's residual: pass the training data, "
+            f"e.g. model.summary(cov_type={cov_type!r}, X=X, y=y) (and sample_weight=w if the "
+            "fit was weighted). Non-robust statistics need no data."
+        )
+    inference = build_inference(record, data)
+    p_kept = inference.params.shape[0]
+    if inference.nobs <= p_kept:
+        raise DataError(
+            f"A summary needs more rows than parameters: {inference.nobs} rows for {p_kept} "
+            "estimated parameters leave no degrees of freedom for the residual variance."
+        )
+    df_resid = inference.nobs - p_kept
+    if cov_type == "nonrobust":
+        covs = [inference.cov_unscaled * (ssr / df_resid) for ssr in inference.ssr]
+    else:
+        covs = robust_covariances(inference, record, cov_type, data)
+    names = (["const"] if record.fit_intercept else []) + list(record.feature_names)
+    summaries = [
+        RegressionSummary(
+            params=inference.params[:, t],
+            cov=covs[t],
+            ssr=inference.ssr[t],
+            centered_tss=inference.centered_tss[t],
+            uncentered_tss=inference.uncentered_tss[t],
+            nobs=inference.nobs,
+            kept=inference.kept,
+            fit_intercept=record.fit_intercept,
+            cov_type=cov_type,
+            names=names,
+            target_name=record.target_names[t],
+            condition_number=record.condition_number,
+            weighted=record.weighted,
+            log_weight_sum=record.log_weight_sum,
+            solver=record.solver,
+        )
+        for t in range(inference.ssr.shape[0])
+    ]
+    return MultiSummary(summaries) if record.multi_output else summaries[0]

@@ -1,0 +1,218 @@
+"""From a fitted model's sufficient statistics (and optionally its data) to inference quantities.
+
+Non-robust statistics need only the Gram statistics — weighted means and centred
+cross-products — so a model fitted in one piece, by ``partial_fit`` over a stream, or by gradient
+descent has them all. When the exact solver refined the solution (ill-conditioned data), its
+refined (AᵀWA)⁻¹ and residual sum of squares replace the Gram-derived ones, which would lose
+cond² · ε. Heteroscedasticity-robust covariances (HC0–HC3) need each row's residual and leverage,
+so they need the data themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from ..errors import DataError, ParameterError
+from ..gram import Gram
+
+COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
+# A column is aliased (R's ``lm`` shows NA) when the part of it not explained by the earlier
+# columns is below this fraction of its length — the tolerance of R's ``lm.fit``.
+ALIAS_TOLERANCE = 1e-7
+
+
+@dataclass
+class FitRecord:
+    """What the summary needs from a fitted model (filled in by the estimator)."""
+
+    coef: np.ndarray  # (d, k)
+    intercept: np.ndarray  # (k,)
+    fit_intercept: bool
+    gram: Gram
+    solver: str
+    feature_names: list[str]
+    target_names: list[str]
+    alpha: float = 0.0
+    weighted: bool = False
+    log_weight_sum: float = 0.0  # Σ log wᵢ (weighted least squares log-likelihood)
+    rank_deficient: bool = False
+    cov_unscaled: np.ndarray | None = None  # refined (AᵀWA)⁻¹ from the solver, intercept first
+    ssr: np.ndarray | None = None  # refined residual sums of squares from the solver
+    condition_number: float = np.nan  # raw, as statsmodels: of √w·[1, X]
+    multi_output: bool = False  # y was 2-D: one summary per target
+
+
+@dataclass
+class Inference:
+    """The shared pieces of every target's summary."""
+
+    params: np.ndarray  # (p_kept, k), intercept first
+    cov_unscaled: np.ndarray  # (p_kept, p_kept)
+    ssr: np.ndarray  # (k,)
+    centered_tss: np.ndarray  # (k,)
+    uncentered_tss: np.ndarray  # (k,)
+    nobs: int
+    kept: np.ndarray  # (d,) bool: False for aliased columns
+    covs: list[np.ndarray] = field(default_factory=list)  # per target, cov_type applied
+
+
+def check_cov_type(cov_type: str) -> str:
+    """Normalise ``cov_type`` ("nonrobust", "HC0".."HC3", any case)."""
+    if isinstance(cov_type, str):
+        for name in COV_TYPES:
+            if cov_type.lower() == name.lower():
+                return name
+    raise ParameterError(
+        f"cov_type={cov_type!r} is not supported; choose one of {', '.join(COV_TYPES)}."
+    )
+
+
+def aliased_columns(gram: Gram, fit_intercept: bool) -> np.ndarray:
+    """Boolean mask of columns that are (numerically) linear combinations of earlier columns.
+
+    Columns are taken in order, as R's ``lm`` does: a column is aliased when the part of it
+    orthogonal to the kept earlier columns (and the constant) has a relative length below
+    :data:`ALIAS_TOLERANCE`.
+    """
+    G = gram.cross_products(fit_intercept)[0]
+    d = G.shape[0]
+    aliased = np.zeros(d, dtype=bool)
+    kept: list[int] = []
+    for j in range(d):
+        if G[j, j] <= 0:
+            aliased[j] = True
+            continue
+        if kept:
+            sub = G[np.ix_(kept, kept)]
+            g = G[kept, j]
+            sol = np.linalg.lstsq(sub, g, rcond=None)[0]
+            resid = G[j, j] - g @ sol
+        else:
+            resid = G[j, j]
+        if resid <= (ALIAS_TOLERANCE**2) * G[j, j]:
+            aliased[j] = True
+        else:
+            kept.append(j)
+    return aliased
+
+
+def _subset_gram(gram: Gram, kept: np.ndarray) -> Gram:
+    return Gram(
+        count=gram.count,
+        weight_sum=gram.weight_sum,
+        mean_x=gram.mean_x[kept],
+        mean_y=gram.mean_y,
+        sxx=gram.sxx[np.ix_(kept, kept)],
+        sxy=gram.sxy[kept],
+        syy=gram.syy,
+    )
+
+
+def _gram_inverse(gram: Gram, fit_intercept: bool) -> np.ndarray:
+    """(AᵀWA)⁻¹ for A = [1, X] (intercept first) or X, from the Gram statistics."""
+    G = gram.cross_products(fit_intercept)[0]
+    scale = np.sqrt(np.diag(G))
+    scale = np.where(scale > 0, scale, 1.0)
+    factor, info = sla.lapack.dpotrf(G / np.outer(scale, scale), lower=False)
+    if info != 0:
+        raise DataError(
+            "The cross-product matrix of X is singular, so the standard errors are undefined; "
+            "drop the constant, duplicate or linearly dependent columns."
+        )
+    inv_scaled = sla.cho_solve((np.triu(factor), False), np.eye(G.shape[0]), check_finite=False)
+    inv = inv_scaled / np.outer(scale, scale)
+    if not fit_intercept:
+        return inv
+    m = gram.mean_x
+    cross = -m @ inv
+    top = 1.0 / gram.weight_sum + m @ inv @ m
+    return np.block([[np.array([[top]]), cross[None, :]], [cross[:, None], inv]])
+
+
+def build_inference(record: FitRecord, data=None) -> Inference:
+    """Parameters, (AᵀWA)⁻¹ and sums of squares for the non-aliased columns."""
+    gram = record.gram
+    d = gram.n_features
+    if record.rank_deficient or record.cov_unscaled is None and _singular(gram, record):
+        kept = ~aliased_columns(gram, record.fit_intercept)
+    else:
+        kept = np.ones(d, dtype=bool)
+    all_kept = bool(kept.all())
+    if all_kept and record.cov_unscaled is not None:
+        cov_unscaled = record.cov_unscaled
+    else:
+        cov_unscaled = _gram_inverse(_subset_gram(gram, kept), record.fit_intercept)
+
+    if all_kept:
+        coef, intercept = record.coef, record.intercept
+    else:  # the fit that leaves the aliased columns out (R's lm)
+        sub = _subset_gram(gram, kept)
+        G, H, _ = sub.cross_products(record.fit_intercept)
+        coef = np.zeros((d, gram.n_targets))
+        coef[kept] = np.linalg.solve(G, H) if G.size else 0.0
+        intercept = (
+            gram.mean_y - gram.mean_x @ coef if record.fit_intercept
+            else np.zeros(gram.n_targets)
+        )
+    params = coef[kept]
+    if record.fit_intercept:
+        params = np.vstack([intercept[None, :], params])
+
+    if record.ssr is not None and all_kept:  # from residuals refined in double-double
+        ssr = np.asarray(record.ssr, dtype=np.float64)
+    elif data is not None:
+        X, Y, w = data
+        resid = Y - X @ coef - (intercept if record.fit_intercept else 0.0)
+        ssr = (resid**2).sum(axis=0) if w is None else w @ resid**2
+    else:
+        ssr = gram.residual_sum_of_squares(coef, intercept if record.fit_intercept else None)
+    centered = np.diag(gram.syy).copy()
+    uncentered = centered + gram.weight_sum * gram.mean_y**2
+    return Inference(
+        params=params, cov_unscaled=cov_unscaled, ssr=np.asarray(ssr, dtype=np.float64),
+        centered_tss=centered, uncentered_tss=uncentered, nobs=gram.count, kept=kept,
+    )
+
+
+def _singular(gram: Gram, record: FitRecord) -> bool:
+    G = gram.cross_products(record.fit_intercept)[0]
+    scale = np.sqrt(np.diag(G))
+    if np.any(scale == 0):
+        return True
+    _, info = sla.lapack.dpotrf(G / np.outer(scale, scale), lower=False)
+    return info != 0
+
+
+def robust_covariances(
+    inference: Inference, record: FitRecord, cov_type: str, data
+) -> list[np.ndarray]:
+    """Per target: White's HC0–HC3 sandwich (AᵀWA)⁻¹ Ãᵀ diag(ω) Ã (AᵀWA)⁻¹, as statsmodels."""
+    X, Y, w = data
+    A = X[:, inference.kept]
+    if record.fit_intercept:
+        A = np.hstack([np.ones((A.shape[0], 1)), A])
+    root_w = None if w is None else np.sqrt(w)
+    params = inference.params
+    resid = Y - A @ params
+    if root_w is not None:
+        A = A * root_w[:, None]
+        resid = resid * root_w[:, None]
+    C = inference.cov_unscaled
+    df_resid = inference.nobs - params.shape[0]
+    if cov_type in ("HC2", "HC3"):
+        leverage = np.einsum("ij,jk,ik->i", A, C, A)
+    covs = []
+    for t in range(resid.shape[1]):
+        omega = resid[:, t] ** 2
+        if cov_type == "HC1":
+            omega = omega * inference.nobs / df_resid
+        elif cov_type == "HC2":
+            omega = omega / (1.0 - leverage)
+        elif cov_type == "HC3":
+            omega = omega / (1.0 - leverage) ** 2
+        meat = (A * omega[:, None]).T @ A
+        covs.append(C @ meat @ C)
+    return covs
