@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, io, persist, streaming
+from . import __version__, cli_plots, io, persist, streaming
 from .datasets import list_datasets, load_dataset
 from .errors import ConvergenceWarning, LinearLabError, UsageError
 from .estimator import LinearRegression
@@ -205,14 +205,21 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
         persist.save(outcome.model, args.output, metrics=outcome.metrics,
                      training={"data": args.data, "rows": outcome.rows,
                                "streamed": outcome.streamed})
+    plots = cli_plots.plots_after_fit(args, source, outcome)
     if args.json:
-        _print_json(_fit_payload(args, source, outcome))
+        extra = {"plots": [str(p) for p in plots]} if args.plots else {}
+        _print_json({**_fit_payload(args, source, outcome), **extra})
         return 0
     _print_fit(console, source, outcome)
     _print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
     if args.output:
         console.print(f"Model saved to [bold]{args.output}[/bold]")
+    cli_plots.print_written(console, plots)
     return 0
+
+
+def cmd_plot(args: argparse.Namespace, console: Console) -> int:
+    return cli_plots.cmd_plot(args, console, _fit_from_args)
 
 
 def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
@@ -302,6 +309,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         exact.feature_names_in_ = list(data.feature_names)
         exact.target_names_ = [data.target_name]
         persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
+    plots = cli_plots.demo_plots(args, data, gd)
     if args.json:
         _print_json({"dataset": data.name, "features": data.feature_names,
                      "exact": {"coef": exact.coef_.tolist(), "intercept": exact.intercept_,
@@ -309,7 +317,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
                      "gd": {"coef": gd.coef_.tolist(), "intercept": gd.intercept_,
                             "r2": gd.score(data.X, data.y), "epochs": gd.n_iter_,
                             "converged": gd.converged_, "diagnosis": gd.diagnosis_},
-                     "model_file": args.output})
+                     "model_file": args.output, "plots": [str(p) for p in plots]})
         return 0
     console.print(f"[bold]linearlab demo[/bold] — dataset [cyan]{data.name}[/cyan]: "
                   f"{data.description}", soft_wrap=True)
@@ -335,6 +343,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[yellow]{gd.diagnosis_}[/yellow]", soft_wrap=True)
     if args.output:
         console.print(f"Exact model saved to [bold]{args.output}[/bold]")
+    cli_plots.print_written(console, plots)
     return 0
 
 
@@ -394,7 +403,7 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def _add_fit_options(fit: argparse.ArgumentParser) -> None:
+def _add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> None:
     """The options that describe a model and its training (``fit``; reusable by other commands)."""
     cols = fit.add_argument_group("columns")
     cols.add_argument("-y", "--target", metavar="TARGET",
@@ -429,7 +438,9 @@ def _add_fit_options(fit: argparse.ArgumentParser) -> None:
     fit.add_argument("--stream", action="store_true",
                      help="read DATA in chunks even if it fits in memory (large files are "
                      "always streamed; memory stays bounded)")
-    fit.add_argument("-o", "--output", metavar="MODEL.json", help="save the fitted model (JSON)")
+    if model_output:
+        fit.add_argument("-o", "--output", metavar="MODEL.json",
+                         help="save the fitted model (JSON)")
 
 
 FIT_HELP = """Fit a linear model to DATA and print the equation, coefficients and R²/RMSE/MAE.
@@ -463,12 +474,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "with the seed tutorial's settings, and compare.")
     demo.add_argument("dataset", nargs="?", default="salary", help="built-in dataset name")
     demo.add_argument("-o", "--output", metavar="MODEL.json", help="save the exact model")
+    cli_plots.add_demo_options(demo)
     demo.set_defaults(handler=cmd_demo)
 
     fit = sub.add_parser("fit", parents=[common], help="fit a model to a data file",
                          description=FIT_HELP, formatter_class=raw)
     fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
     _add_fit_options(fit)
+    cli_plots.add_plots_option(fit)
     fit.set_defaults(handler=cmd_fit)
 
     predict = sub.add_parser(
@@ -490,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-y", "--target", metavar="TARGET",
                           help="target column(s) (default: the model's target names)")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    cli_plots.add_plot_parser(sub, [common], _add_fit_options, cmd_plot)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
     datasets.set_defaults(handler=cmd_datasets)

@@ -1,0 +1,204 @@
+"""Figures from the command line: ``fit --plots DIR``, ``linearlab plot`` and the demo's folder.
+
+Arguments → :mod:`linearlab.viz` calls → a list of files written. No math here. ``cli`` imports
+this module (never the reverse); the pieces ``plot`` shares with ``fit`` (its options, fitting
+from DATA) are passed in by ``cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from . import io, persist
+from .errors import UsageError
+
+#: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
+MAX_PLOT_ROWS = 100_000
+DEMO_FOLDER = "linearlab-demo"
+PLOT_FOLDER = "linearlab-plots"
+KIND_NAMES = ("fit", "residuals", "history", "loss-curve", "landscape", "animation")
+
+PLOT_HELP = f"""Draw figures of a model: the fitted line (or predicted vs actual), residuals vs
+fitted with a normal Q-Q plot, the loss history, the loss along one weight with the gradient-
+descent iterates, loss contours over (w, b) with the optimizer's path, and a GIF of training.
+
+MODEL_OR_DATA is a model file written by `linearlab fit -o` (drawn on --data, or on the data
+it was trained on), or DATA to fit first with the same options as `linearlab fit`.
+
+kinds: {", ".join(KIND_NAMES)} (comma-separated; default: every one that applies —
+the history, trajectories and the animation need --solver gd).
+
+examples:
+  linearlab plot three-points --solver gd --lr 0.01 --epochs 200 -o plots/
+  linearlab plot salary --kind fit,residuals -o plots/
+  linearlab plot model.json --data houses.csv --kind fit -o plots/
+"""
+
+
+# --------------------------------------------------------------------------- options
+def add_plots_option(parser: argparse.ArgumentParser) -> None:
+    """``--plots DIR`` for ``fit``."""
+    parser.add_argument("--plots", metavar="DIR",
+                        help="write every figure that applies into DIR (PNG; for --solver gd "
+                        "also the loss history, trajectories and a GIF of training)")
+
+
+def add_demo_options(parser: argparse.ArgumentParser) -> None:
+    """``--plots DIR`` / ``--no-plots`` for ``demo``."""
+    parser.add_argument("--plots", metavar="DIR", default=DEMO_FOLDER,
+                        help=f"folder for the demo's figures and animation (default: "
+                        f"./{DEMO_FOLDER}/)")
+    parser.add_argument("--no-plots", action="store_true", help="draw nothing")
+
+
+def add_plot_parser(
+    sub, parents: list[argparse.ArgumentParser],
+    add_fit_options: Callable[..., None],
+    handler: Callable[[argparse.Namespace, Console], int],
+) -> argparse.ArgumentParser:
+    """Register ``linearlab plot`` on the command's sub-parsers."""
+    plot = sub.add_parser("plot", parents=parents, help="draw figures of a model or a fit",
+                          description=PLOT_HELP,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    plot.add_argument("data", metavar="MODEL_OR_DATA",
+                      help="model file (.json) or CSV/TSV/Parquet file or built-in dataset")
+    plot.add_argument("--kind", default="all", metavar="KIND,...",
+                      help="figures to draw, comma-separated (default: all that apply)")
+    plot.add_argument("-o", "--output", dest="plots", default=PLOT_FOLDER, metavar="DIR",
+                      help=f"folder to write into (default: ./{PLOT_FOLDER}/)")
+    plot.add_argument("--data", dest="plot_data", metavar="DATA",
+                      help="with a model file: the data to draw (default: its training data)")
+    plot.add_argument("--frames", type=int, metavar="N",
+                      help="frames of the animation (default: one per epoch, at most 60)")
+    add_fit_options(plot, model_output=False)
+    plot.set_defaults(handler=handler)
+    return plot
+
+
+# --------------------------------------------------------------------------- data
+def read_for_plots(source: io.Source, features: list[str], targets: list[str]):
+    """``(X, Y, rows_total_or_None)``: the first :data:`MAX_PLOT_ROWS` rows of the columns."""
+    blocks, rows = [], 0
+    stream = io.ChunkStream(source, [*features, *targets])
+    for block in stream:
+        blocks.append(block)
+        rows += block.shape[0]
+        if rows > MAX_PLOT_ROWS:
+            break
+    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    clipped = table.shape[0] > MAX_PLOT_ROWS
+    table = table[:MAX_PLOT_ROWS]
+    d = len(features)
+    return table[:, :d], table[:, d:], clipped
+
+
+def write_plots(model, X: np.ndarray, Y: np.ndarray, features: list[str], targets: list[str],
+                directory: str, kinds: list[str] | None = None,
+                frames: int | None = None) -> list[Path]:
+    """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)``."""
+    from . import viz
+
+    y = Y[:, 0] if Y.ndim == 2 and Y.shape[1] == 1 else Y
+    return viz.save_plots(model, X, y, directory, kinds=kinds, frames=frames,
+                          feature_names=list(features), target_name=targets[0])
+
+
+def plots_after_fit(args: argparse.Namespace, source: io.Source, outcome) -> list[Path]:
+    """``fit --plots DIR``: draw the model just fitted (nothing when the option is absent)."""
+    if not getattr(args, "plots", None):
+        return []
+    X, Y, _ = read_for_plots(source, outcome.features, outcome.targets)
+    return write_plots(outcome.model, X, Y, outcome.features, outcome.targets, args.plots)
+
+
+def demo_plots(args: argparse.Namespace, data, model) -> list[Path]:
+    """The demo's figures of its gradient-descent model, in ``args.plots``."""
+    if getattr(args, "no_plots", False) or not getattr(args, "plots", None):
+        return []
+    return write_plots(model, data.X, data.y.reshape(-1, 1), data.feature_names,
+                       [data.target_name], args.plots)
+
+
+def print_written(console: Console, paths: list[Path]) -> None:
+    if not paths:
+        return
+    folder = os.path.dirname(paths[0]) or "."
+    names = ", ".join(p.name for p in paths)
+    console.print(f"Plots written to [bold]{folder}{os.sep}[/bold]: {names}", soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- the command
+def _kinds(text: str) -> list[str] | None:
+    if text.strip() in ("", "all"):
+        return None
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KIND_NAMES]
+    if unknown:
+        raise UsageError(f"Unknown --kind {unknown[0]!r}; choose from {', '.join(KIND_NAMES)} "
+                         "(comma-separated) or 'all'.")
+    return kinds
+
+
+def _is_model_file(text: str) -> bool:
+    return text.lower().endswith(".json")
+
+
+def _fit_options_given(args: argparse.Namespace) -> list[str]:
+    names = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "seed", "target",
+             "features")
+    given = [n for n in names if getattr(args, n, None) is not None]
+    flags = ("solver", "auto"), ("alpha", 0.0), ("no_intercept", False), ("standardize", False)
+    given += [n for n, default in flags if getattr(args, n, default) != default]
+    return ["--" + n.replace("_", "-") for n in given]
+
+
+def _model_and_data(args: argparse.Namespace):
+    model = persist.load(args.data)
+    given = _fit_options_given(args)
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} describe a fit, but {args.data!r} is a fitted model. Drop "
+            "them, or pass DATA instead of the model file to fit and draw."
+        )
+    spec = args.plot_data or (getattr(model, "training_", None) or {}).get("data")
+    if not spec:
+        raise UsageError(
+            f"{args.data!r} does not record its training data; pass the data to draw with "
+            "--data DATA."
+        )
+    source = io.open_source(spec)
+    features = [str(n) for n in model.feature_names_in_]
+    targets = list(model.target_names_)
+    io.require_columns(source, [*features, *targets], f"the model {args.data!r}")
+    return model, source, features, targets
+
+
+def cmd_plot(args: argparse.Namespace, console: Console, fit_from_args) -> int:
+    """``linearlab plot MODEL_OR_DATA``: fit DATA (or load the model) and draw figures."""
+    kinds = _kinds(args.kind)
+    if _is_model_file(args.data):
+        model, source, features, targets = _model_and_data(args)
+    else:
+        if args.plot_data:
+            raise UsageError("--data goes with a model file; DATA itself is the positional "
+                             "argument here.")
+        source, outcome = fit_from_args(args)
+        model, features, targets = outcome.model, outcome.features, outcome.targets
+    X, Y, clipped = read_for_plots(source, features, targets)
+    paths = write_plots(model, X, Y, features, targets, args.plots, kinds, args.frames)
+    if args.json:
+        sys.stdout.write(json.dumps({"plots": [str(p) for p in paths],
+                                     "rows_drawn": int(X.shape[0])}, indent=2) + "\n")
+        return 0
+    if clipped:
+        console.print(f"Drew the first {MAX_PLOT_ROWS} rows of {source.name}.")
+    print_written(console, paths)
+    return 0
