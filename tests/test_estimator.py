@@ -193,3 +193,13 @@ def test_invalid_parameters_are_rejected_at_fit(rng):
         LinearRegression(solver="gd", lr=-1.0).fit(X, y)
     with pytest.raises(DataError, match="Invalid init"):
         LinearRegression(solver="gd", init=([1.0, 2.0, 3.0], 0.0)).fit(X, y)
+
+
+def test_adam_auto_step_reaches_the_optimum_on_unscaled_data():
+    from linearlab import load_dataset
+
+    data = load_dataset("noisy-line")
+    exact = LinearRegression().fit(data.X, data.y)
+    adam = LinearRegression(solver="gd", optimizer="adam").fit(data.X, data.y)
+    assert adam.converged_
+    np.testing.assert_allclose(adam.coef_, exact.coef_, rtol=1e-4)

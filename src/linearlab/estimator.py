@@ -302,6 +302,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         auto_lr = auto_learning_rate(
             train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
             optimizer=self.optimizer, batch_size=self.batch_size, alpha=self.alpha,
+            distance=self._distance_to_optimum(train_gram, init), epochs=self.epochs,
         )
         lr = auto_lr if self.lr == "auto" else float(self.lr)
         config = DescentConfig(
@@ -345,6 +346,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.n_iter_ = result.n_iter
         self._diagnose(X, Y, w, gram, result, lr, auto_lr, coef, intercept, warn=not partial)
         return coef, intercept
+
+    def _distance_to_optimum(self, gram: Gram, init) -> float | None:
+        """Largest |start - exact optimum| over the parameters (sizes Adam's automatic step)."""
+        if self.optimizer != "adam" or self.lr != "auto":
+            return None
+        target = exact.solve_auto(
+            None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=gram
+        )
+        gap = np.abs(target.coef - init[0]).max()
+        if self.fit_intercept:
+            gap = max(gap, np.abs(target.intercept - init[1]).max())
+        return float(gap)
 
     def _standardization(self, gram: Gram, n_features: int):
         if not self.standardize:

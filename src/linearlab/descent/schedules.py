@@ -44,8 +44,15 @@ def auto_learning_rate(
     optimizer: str,
     batch_size: int | None,
     alpha: float = 0.0,
+    distance: float | None = None,
+    epochs: int = 1000,
 ) -> float:
-    """A stable, reasonably fast step size for this problem and optimizer."""
+    """A stable, reasonably fast step size for this problem and optimizer.
+
+    Plain and momentum SGD take a fraction of 2/λ_max. Adam moves each parameter by about lr
+    per step whatever the curvature, so its step is sized to cover ``distance`` (the largest
+    gap between the start and the exact optimum) ten times over in ``epochs`` epochs.
+    """
     n = gram.weight_sum
     full = batch_size is None or batch_size >= gram.count
     batch_weight = n if full else n * batch_size / gram.count
@@ -55,8 +62,9 @@ def auto_learning_rate(
         curvature += 2.0 * alpha * factor * (batch_weight / n if loss == "sse" else 1.0)
     curvature = max(curvature, np.finfo(float).tiny)
     if optimizer == "adam":
-        # Adam's steps are about lr in size per coordinate: aim to cross the problem's scale.
-        return 0.01
+        if not distance or not np.isfinite(distance):
+            return 1e-3  # torch.optim.Adam's default
+        return float(10.0 * distance / epochs)
     lr = 1.0 / curvature
     if optimizer in ("momentum", "nesterov"):
         lr *= 0.5
