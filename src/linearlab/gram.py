@@ -156,6 +156,18 @@ class Gram:
             self.syy + n * np.outer(my, my),
         )
 
+    def augmented_cross_products(self, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+        """AᵀWA and AᵀWY for the design A = [X, 1] (or X alone), from the statistics."""
+        XtX, XtY, _ = self.cross_products(fit_intercept=False)
+        if not fit_intercept:
+            return XtX, XtY
+        d, n = self.n_features, self.weight_sum
+        AtA = np.empty((d + 1, d + 1))
+        AtA[:d, :d] = XtX
+        AtA[:d, d] = AtA[d, :d] = n * self.mean_x
+        AtA[d, d] = n
+        return AtA, np.vstack([XtY, n * self.mean_y[None, :]])
+
     def residual_sum_of_squares(
         self, coef: np.ndarray, intercept: np.ndarray | None = None
     ) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..gram import Gram
 from .batches import BatchPlan
 from .common import (
     EXPLOSION_FACTOR,
@@ -42,11 +43,10 @@ def train_closed_form(X, Y, sample_weight, init, config) -> DescentResult:
     total_weight = float(w.sum())
     c = 1.0 if config.loss == "sse" else 1.0 / (total_weight * k)
     p = _penalty_factor(config, k, total_weight)
-    A = np.hstack([X, np.ones((n, 1))]) if fit_b else X
-    Aw = A * w[:, None]
-    H = 2.0 * c * (A.T @ Aw)
+    AtA, AtY = Gram.from_arrays(X, Y, sample_weight).augmented_cross_products(fit_b)
+    H = 2.0 * c * AtA
     H[np.arange(d), np.arange(d)] += 2.0 * p
-    g = 2.0 * c * (Aw.T @ Y)
+    g = 2.0 * c * AtY
     lam, V = np.linalg.eigh(H)
 
     theta0 = np.vstack([init[0], init[1][None, :]]) if fit_b else init[0].copy()

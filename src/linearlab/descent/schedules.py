@@ -17,16 +17,8 @@ def max_curvature(gram: Gram, fit_intercept: bool, loss: str, batch_weight: floa
 
     For ``sse`` the Hessian scales with the rows summed in one step (``batch_weight``).
     """
-    G, _, _ = gram.cross_products(fit_intercept=False)
+    A, _ = gram.augmented_cross_products(fit_intercept)
     n = gram.weight_sum
-    if fit_intercept:
-        mx = gram.mean_x
-        A = np.empty((G.shape[0] + 1, G.shape[0] + 1))
-        A[:-1, :-1] = G
-        A[:-1, -1] = A[-1, :-1] = n * mx
-        A[-1, -1] = n
-    else:
-        A = G
     lam = float(np.linalg.eigvalsh(A)[-1]) / n  # of (1/n)AᵀA
     if loss in ("mse",):
         return 2.0 * lam / gram.n_targets
