@@ -267,7 +267,7 @@ def _write_batches(batches, path: str | None) -> int:
 def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     model = persist.load(args.model)
     source = io.open_source(args.data)
-    features = [str(n) for n in model.feature_names_in_]
+    features = model.feature_names_
     io.require_columns(source, features, f"the model {args.model!r}")
     names = _prediction_names(source, model.target_names_)
     rows = _write_batches(streaming.predict_batches(model, source, features, names), args.output)
@@ -282,7 +282,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     model = persist.load(args.model)
     source = io.open_source(args.data)
-    features = [str(n) for n in model.feature_names_in_]
+    features = model.feature_names_
     targets = io.select_columns(source, args.target or model.target_names_, features)[1]
     io.require_columns(source, features, f"the model {args.model!r}")
     if len(targets) != len(model.target_names_):
@@ -306,7 +306,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         warnings.simplefilter("ignore", ConvergenceWarning)
         gd.fit(data.X, data.y)
     if args.output:
-        exact.feature_names_in_ = list(data.feature_names)
+        exact.feature_names_ = list(data.feature_names)
         exact.target_names_ = [data.target_name]
         persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
     plots = cli_plots.demo_plots(args, data, gd)

@@ -79,6 +79,8 @@ def model_to_dict(
     coef = np.asarray(model.coef_, dtype=np.float64)
     n_targets = 1 if coef.ndim == 1 else coef.shape[0]
     names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = getattr(model, "feature_names_", None)
     features = ([str(n) for n in names] if names is not None
                 else [f"x{j}" for j in range(model.n_features_in_)])
     targets = getattr(model, "target_names_", None) or (
@@ -93,6 +95,8 @@ def model_to_dict(
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "feature_names": features,
+        # false when the model was fitted on unnamed columns (arrays): names above are x0, x1...
+        "features_named": names is not None,
         "target_names": list(targets),
         "coef": coef.tolist(),
         "intercept": _json_value(np.asarray(model.intercept_, dtype=np.float64)),
@@ -133,15 +137,19 @@ def _fail(path: str, problem: str) -> ModelFileError:
 
 def _numbers(path: str, value: Any, field: str, shape: tuple[int, ...]) -> np.ndarray:
     try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _fail(path, f"'{field}' must hold numbers") from None
+        items = np.array(value, dtype=object)
+    except ValueError:
+        raise _fail(path, f"'{field}' must hold numbers (rows of equal length)") from None
+    for v in items.ravel():
+        if isinstance(v, bool):
+            raise _fail(path, f"'{field}' must hold numbers, not true/false")
+        if not isinstance(v, (int, float)):
+            raise _fail(path, f"'{field}' must hold numbers, found {v!r}")
+    arr = items.astype(np.float64)
     if arr.shape != shape:
         raise _fail(path, f"'{field}' has shape {arr.shape}, expected {shape}")
     if not np.all(np.isfinite(arr)):
         raise _fail(path, f"'{field}' holds a non-finite value")
-    if any(isinstance(v, bool) for v in np.ravel(np.array(value, dtype=object))):
-        raise _fail(path, f"'{field}' must hold numbers, not true/false")
     return arr
 
 
@@ -202,7 +210,9 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
     model.intercept_ = float(intercept) if single else intercept
     model._y_ndim = 1 if single else 2
     model.n_features_in_ = d
-    model.feature_names_in_ = np.asarray(features, dtype=object)
+    if doc.get("features_named", True) is not False:
+        model.feature_names_in_ = np.asarray(features, dtype=object)
+    model.feature_names_ = features
     model.target_names_ = targets
     model.solver_ = fit.get("solver") if isinstance(fit.get("solver"), str) else None
     model.n_iter_ = fit.get("n_iter") if isinstance(fit.get("n_iter"), int) else 1

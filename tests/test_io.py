@@ -1,0 +1,165 @@
+"""Reading CSV/TSV/Parquet and datasets: column choice, chunk streams, located errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linearlab import io
+from linearlab.errors import ColumnError, DataError, DataFileError
+
+
+def write_csv(path, header, rows, delimiter=","):
+    lines = [delimiter.join(header)] + [delimiter.join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def table(rng):
+    return rng.normal(size=(3000, 4))
+
+
+@pytest.fixture
+def csv_file(tmp_path, table):
+    rows = [[f"id{i}", *(repr(float(v)) for v in row)] for i, row in enumerate(table)]
+    return write_csv(tmp_path / "data.csv", ["id", "a", "b", "c", "y"], rows)
+
+
+def test_csv_columns_and_default_selection(csv_file):
+    source = io.open_source(csv_file)
+    assert source.columns == ["id", "a", "b", "c", "y"]
+    assert source.numeric == ["a", "b", "c", "y"]
+    assert io.select_columns(source) == (["a", "b", "c"], ["y"])
+    assert io.select_columns(source, "a", "c,b") == (["c", "b"], ["a"])
+    assert io.select_columns(source, ["y", "a"], None) == (["b", "c"], ["y", "a"])
+
+
+@pytest.mark.parametrize("block_bytes", [2**12, 2**20])
+def test_chunk_stream_equals_whole_table(csv_file, table, block_bytes):
+    source = io.open_source(csv_file)
+    blocks = list(io.ChunkStream(source, ["c", "y", "a"], block_bytes=block_bytes))
+    if block_bytes == 2**12:
+        assert len(blocks) > 10
+    np.testing.assert_array_equal(np.concatenate(blocks), table[:, [2, 3, 0]])
+
+
+def test_stream_is_reiterable_and_reports_progress(csv_file):
+    seen = []
+    stream = io.ChunkStream(io.open_source(csv_file), ["a"], progress=lambda d, t: seen.append(d),
+                            block_bytes=2**14)
+    first = sum(b.shape[0] for b in stream)
+    second = sum(b.shape[0] for b in stream)
+    assert first == second == 3000 == stream.rows
+    assert seen and seen == sorted(seen)
+
+
+def test_tsv_and_parquet(tmp_path, table):
+    tsv = write_csv(tmp_path / "d.tsv", ["a", "b", "c", "y"], table.tolist(), delimiter="\t")
+    pq.write_table(pa.table({n: table[:, j] for j, n in enumerate("abcy")}),
+                   tmp_path / "d.parquet", row_group_size=700)
+    for path in (tsv, str(tmp_path / "d.parquet")):
+        source = io.open_source(path)
+        features, targets = io.select_columns(source)
+        assert (features, targets) == (["a", "b", "c"], ["y"])
+        np.testing.assert_array_equal(io.read_columns(source, features + targets), table)
+
+
+def test_dataset_name_is_a_source():
+    source = io.open_source("salary")
+    assert source.format == "dataset"
+    features, targets = io.select_columns(source)
+    assert (features, targets) == (["experience"], ["salary"])
+    assert io.read_columns(source, features + targets).shape == (7, 2)
+
+
+def test_text_in_numeric_column_names_column_and_line(tmp_path):
+    rows = [[i, 2 * i] for i in range(5000)]
+    rows[4321][1] = "oops"
+    path = write_csv(tmp_path / "t.csv", ["x", "y"], rows)
+    source = io.open_source(path)
+    with pytest.raises(DataFileError, match=r"column 'y' at line 4323: 'oops' is not a number") \
+            as info:
+        list(io.ChunkStream(source, ["x", "y"], block_bytes=2**12))
+    assert (info.value.column, info.value.line) == ("y", 4323)
+
+
+def test_missing_value_line_counts_blank_lines(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("x,y\n1,2\n\n3,4\n5,\n")
+    with pytest.raises(DataFileError, match=r"column 'y' at line 5: the value is missing"):
+        io.read_columns(io.open_source(str(path)), ["x", "y"])
+
+
+def test_non_finite_value_is_located(tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("x,y\n1,2\n3,inf\n")
+    with pytest.raises(DataFileError, match=r"column 'y' at line 3: the value is inf"):
+        io.read_columns(io.open_source(str(path)), ["x", "y"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty"),
+        ("a,b,c\n", "has a header (a, b, c) but no data rows"),
+        ("a,b\n1,2\n3\n", "Expected 2 columns, got 1"),
+        ("a,a\n1,2\n", "duplicate column names"),
+    ],
+)
+def test_unusable_files(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(DataFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        source = io.open_source(str(path))
+        io.read_columns(source, source.columns)
+
+
+def test_missing_file_and_unknown_extension(tmp_path):
+    with pytest.raises(DataFileError, match="No such file or built-in dataset"):
+        io.open_source(str(tmp_path / "nope.csv"))
+    other = tmp_path / "data.xlsx"
+    other.write_text("x")
+    with pytest.raises(DataFileError, match="Use a .csv, .tsv or .parquet file"):
+        io.open_source(str(other))
+
+
+def test_truncated_parquet(tmp_path, table):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": table[:, 0], "y": table[:, 1]}), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFileError, match="not a readable Parquet file"):
+        io.open_source(str(path))
+
+
+def test_parquet_null_is_located(tmp_path):
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0, None], "y": [1.0, 2.0, 3.0]}), path)
+    with pytest.raises(DataFileError, match=r"column 'a' at row 3: the value is missing"):
+        io.read_columns(io.open_source(str(path)), ["a", "y"])
+
+
+def test_unknown_columns(csv_file):
+    source = io.open_source(csv_file)
+    with pytest.raises(ColumnError, match="Unknown target column 'price'.*Its columns are: id"):
+        io.select_columns(source, "price")
+    with pytest.raises(ColumnError, match="Unknown feature column 'zz'"):
+        io.select_columns(source, "y", "a,zz")
+    with pytest.raises(ColumnError, match="both target and feature"):
+        io.select_columns(source, "y", "a,y")
+    with pytest.raises(ColumnError, match="lacks the column"):
+        io.require_columns(source, ["a", "q"], "the model")
+    assert issubclass(ColumnError, DataError)
+
+
+def test_record_batches_keep_text_columns(csv_file, table):
+    source = io.open_source(csv_file)
+    batches = list(io.iter_record_batches(source, ["a", "b"], block_bytes=2**14))
+    assert len(batches) > 1
+    first, X = batches[0]
+    assert first.schema.names == source.columns
+    assert first.column("id")[0].as_py() == "id0"
+    np.testing.assert_array_equal(np.concatenate([x for _, x in batches]), table[:, :2])

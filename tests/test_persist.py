@@ -1,0 +1,138 @@
+"""Model files: bit-for-bit round trips, atomic writes, validated loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from linearlab import LinearRegression, load
+from linearlab.errors import ModelFileError, NotFittedError
+from linearlab.persist import FORMAT, atomic_path, model_to_dict, save
+
+
+@pytest.fixture
+def data(rng):
+    X = rng.normal(size=(200, 3)) * [1.0, 1e3, 1e-3]
+    y = X @ [1.5, -2e-3, 700.0] + 0.1 + rng.normal(size=200) / 3
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"solver": "qr", "alpha": 0.5}, {"fit_intercept": False},
+     {"solver": "gd", "epochs": 50, "optimizer": "adam", "lr": 0.05, "random_state": 3}],
+)
+def test_round_trip_predicts_bit_for_bit(tmp_path, data, params):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(**params).fit(X, y)
+    path = tmp_path / "model.json"
+    model.save(path)
+    again = load(path)
+    assert np.array_equal(again.predict(X), model.predict(X))
+    assert np.array_equal(again.coef_, model.coef_) and again.intercept_ == model.intercept_
+    assert again.get_params() == model.get_params()
+    assert again.history_ == model.history_
+    assert again.n_iter_ == model.n_iter_ and again.solver_ == model.solver_
+    assert not hasattr(again, "feature_names_in_")  # fitted on an array: no names invented
+    assert again.feature_names_ == ["x0", "x1", "x2"]
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_multi_output_and_names(tmp_path, data):
+    X, y = data
+    Y = np.column_stack([y, -y + 1])
+    model = LinearRegression().fit(X, Y)
+    model.feature_names_in_ = np.array(["a", "b", "c"], dtype=object)
+    model.target_names_ = ["u", "v"]
+    save(model, tmp_path / "m.json", metrics={"r2": 1.0})
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["format"] == FORMAT == "linearlab.model/1"
+    assert doc["feature_names"] == ["a", "b", "c"] and doc["target_names"] == ["u", "v"]
+    assert doc["metrics"] == {"r2": 1.0}
+    again = load(tmp_path / "m.json")
+    assert again.intercept_.shape == (2,) and again.coef_.shape == (2, 3)
+    assert list(again.feature_names_in_) == ["a", "b", "c"]
+    assert np.array_equal(again.predict(X), model.predict(X))
+
+
+def test_unfitted_model_cannot_be_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        LinearRegression().save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError("crash while writing")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+@pytest.fixture
+def document(data):
+    X, y = data
+    return model_to_dict(LinearRegression().fit(X, y))
+
+
+def corrupt(doc, **changes):
+    doc = json.loads(json.dumps(doc))
+    for key, value in changes.items():
+        if value is ...:
+            del doc[key]
+        else:
+            doc[key] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"format": "linearlab.model/2"}, "Upgrade linearlab"),
+        ({"format": "pickle"}, "not a linearlab model file"),
+        ({"format": ...}, "has format None"),
+        ({"coef": [1.0, 2.0]}, "'coef' has shape"),
+        ({"coef": ["a", 1, 2]}, "'coef' must hold numbers"),
+        ({"coef": [True, 1, 2]}, "not true/false"),
+        ({"intercept": None}, "'intercept' must hold numbers, found None"),
+        ({"feature_names": ["a", "a", "b"]}, "repeats a name"),
+        ({"feature_names": []}, "non-empty list"),
+        ({"params": {"solver": "magic"}}, "invalid parameters"),
+        ({"params": {"evil": 1}}, "unknown parameter"),
+        ({"params": {"epochs": "10"}}, "parameter 'epochs' has an invalid value"),
+        ({"history": "x"}, "'history' a list of numbers"),
+    ],
+)
+def test_invalid_documents(tmp_path, document, changes, message):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(corrupt(document, **changes)))
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_truncated_corrupt_and_missing_files(tmp_path, document):
+    path = tmp_path / "m.json"
+    text = json.dumps(document, indent=2)
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFileError, match="not complete JSON.*truncated"):
+        load(path)
+    path.write_text(text.replace('"coef": [', '"coef": [NaN, ', 1))
+    with pytest.raises(ModelFileError, match="NaN is not allowed"):
+        load(path)
+    path.write_bytes(b"\x80\x81garbage")
+    with pytest.raises(ModelFileError):
+        load(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ModelFileError, match="top level must be a JSON object"):
+        load(path)
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load(tmp_path / "missing.json")

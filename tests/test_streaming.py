@@ -1,0 +1,103 @@
+"""Streaming fits: the equivalent design, chunked exact and GD fits, metrics."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+from linearlab import LinearRegression, io, streaming
+from linearlab.gram import Gram
+
+
+@pytest.fixture
+def csv_source(tmp_path, rng):
+    X = rng.normal(size=(4000, 3)) * [1.0, 10.0, 0.1] + [5.0, -3.0, 100.0]
+    y = X @ [2.0, -0.5, 30.0] + 1.0 + rng.normal(size=4000)
+    lines = ["a,b,c,y"] + [",".join(repr(v) for v in row) for row in np.column_stack([X, y])
+                           .tolist()]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return io.open_source(str(path)), X, y
+
+
+def test_equivalent_design_has_the_same_statistics(rng):
+    X, Y = rng.normal(size=(500, 4)) + 3.0, rng.normal(size=(500, 2))
+    gram = Gram.from_arrays(X, Y)
+    Xe, Ye, we = streaming.equivalent_design(gram)
+    again = Gram.from_arrays(Xe, Ye, we)
+    assert Xe.shape == (12, 4) and we.sum() == pytest.approx(500)
+    for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
+        np.testing.assert_allclose(getattr(again, name), getattr(gram, name), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "params, rtol",
+    [({}, 1e-9), ({"solver": "normal", "alpha": 2.0}, 1e-9), ({"solver": "qr"}, 1e-9),
+     ({"fit_intercept": False}, 1e-9), ({"solver": "gd", "epochs": 300, "standardize": True}, 1e-9),
+     # Adam divides by √v: rounding differences of the statistics are amplified along the path
+     ({"solver": "gd", "epochs": 200, "optimizer": "adam", "lr": 0.05, "standardize": True,
+       "random_state": 0}, 1e-6)],
+)
+def test_streamed_fit_equals_in_memory_fit(csv_source, params, rtol):
+    source, X, y = csv_source
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = LinearRegression(**params).fit(X, y)
+        outcome = streaming.fit_source(LinearRegression(**params), source, ["a", "b", "c"],
+                                       ["y"], stream=True)
+    model = outcome.model
+    assert outcome.streamed and outcome.rows == 4000
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=1e-9)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=rtol, abs=1e-9)
+    np.testing.assert_allclose(model.history_, reference.history_, rtol=rtol)
+    assert model.converged_ == reference.converged_
+    assert model._gram.count == 4000
+    assert outcome.metrics["r2"] == pytest.approx(reference.score(X, y), rel=1e-12)
+    assert outcome.metrics["mae"] is None  # needs a second pass
+
+
+def test_minibatch_stream_in_one_block_matches_api(csv_source):
+    source, X, y = csv_source
+    params = dict(solver="gd", epochs=4, batch_size=64, shuffle=False, lr=1e-4, random_state=1,
+                  optimizer="momentum", init="uniform")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = LinearRegression(**params).fit(X, y)
+        model = streaming.fit_source(LinearRegression(**params), source, ["a", "b", "c"], ["y"],
+                                     stream=True).model
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
+    np.testing.assert_allclose(model.history_, reference.history_, rtol=1e-10)
+
+
+def test_minibatch_stream_over_many_blocks_converges(csv_source, monkeypatch):
+    source, X, y = csv_source
+    monkeypatch.setattr(io, "CSV_BLOCK_BYTES", 2**13)
+    monkeypatch.setattr(io.ChunkStream.__init__, "__defaults__", (None, 2**13))
+    model = streaming.fit_source(
+        LinearRegression(solver="gd", epochs=30, batch_size=32, standardize=True,
+                         random_state=0),
+        source, ["a", "b", "c"], ["y"], stream=True,
+    ).model
+    exact = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, exact.coef_, rtol=0.2)  # constant-lr SGD noise
+    assert model.score(X, y) > exact.score(X, y) - 0.01
+    assert len(model.history_) == 30 and model.history_[-1] < model.history_[0]
+
+
+def test_metrics_match_scikit_learn(csv_source, rng):
+    source, X, y = csv_source
+    model = LinearRegression().fit(X[:100], y[:100])
+    pred = model.predict(X)
+    metrics = streaming.evaluate_source(model, source, ["a", "b", "c"], ["y"])
+    assert metrics["rows"] == 4000
+    assert metrics["r2"] == pytest.approx(r2_score(y, pred), rel=1e-12)
+    assert metrics["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, pred)), rel=1e-12)
+    assert metrics["mae"] == pytest.approx(mean_absolute_error(y, pred), rel=1e-12)
+    Y = np.column_stack([y, 2 * y])
+    P = np.column_stack([pred, 2 * pred + 1])
+    multi = streaming.regression_metrics(Y, P)
+    assert multi["r2"] == pytest.approx(r2_score(Y, P), rel=1e-12)
+    assert multi["mae"] == pytest.approx(mean_absolute_error(Y, P), rel=1e-12)
