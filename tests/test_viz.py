@@ -262,17 +262,23 @@ def test_gif_every_k_epochs_and_one_parameter_curve(tmp_path):
 
 
 def test_frame_selection():
-    np.testing.assert_array_equal(frame_epochs(201, frames=5), [0, 50, 100, 150, 200])
+    np.testing.assert_array_equal(frame_epochs(201, frames=5, spacing="linear"),
+                                  [0, 50, 100, 150, 200])
     np.testing.assert_array_equal(frame_epochs(11, every=4), [0, 4, 8, 10])
+    log = frame_epochs(10002)  # default: 60 frames, dense early, sparse in the slow tail
+    assert len(log) == 60 and log[:5].tolist() == [0, 1, 2, 3, 4] and log[-1] == 10001
     for n in range(2, 40):
         for frames in range(2, n + 1):
-            idx = frame_epochs(n, frames=frames)
-            assert len(idx) == frames and idx[0] == 0 and idx[-1] == n - 1
-            assert np.all(np.diff(idx) > 0)
+            for spacing in ("linear", "log"):
+                idx = frame_epochs(n, frames=frames, spacing=spacing)
+                assert len(idx) == frames and idx[0] == 0 and idx[-1] == n - 1
+                assert np.all(np.diff(idx) > 0)
     with pytest.raises(ParameterError, match="snapshots"):
         frame_epochs(10, frames=11)
     with pytest.raises(ParameterError, match="not both"):
         frame_epochs(10, frames=3, every=2)
+    with pytest.raises(ParameterError, match="spacing"):
+        frame_epochs(10, spacing="cubic")
 
 
 def test_animation_needs_a_recorded_path(tmp_path):
@@ -318,3 +324,51 @@ def test_importing_linearlab_does_not_import_matplotlib():
     code = ("import sys, linearlab; linearlab.LinearRegression; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- command line
+def _cli(argv, tmp_path, monkeypatch):
+    from linearlab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    return main(argv)
+
+
+def _pngs_and_gif(folder):
+    pngs = sorted(folder.glob("*.png"))
+    for path in pngs:
+        with Image.open(path) as image:
+            assert_non_blank(image)
+    return pngs, gif_frames(folder / "training.gif")
+
+
+def test_cli_fit_plots_writes_five_pngs_and_a_gif(tmp_path, monkeypatch, capsys):
+    argv = ["fit", "three-points", "--solver", "gd", "--lr", "0.01", "--epochs", "200",
+            "--plots", "out"]
+    assert _cli(argv, tmp_path, monkeypatch) == 0
+    assert "Plots written to" in capsys.readouterr().out
+    pngs, frames = _pngs_and_gif(tmp_path / "out")
+    assert len(pngs) >= 5 and len(frames) >= 10
+
+
+def test_cli_plot_command_and_demo_folder(tmp_path, monkeypatch, capsys):
+    argv = ["plot", "three-points", "--solver", "gd", "--lr", "0.05", "--epochs", "40",
+            "--kind", "history,animation", "--frames", "12", "-o", "p", "--json"]
+    assert _cli(argv, tmp_path, monkeypatch) == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["loss-history.png",
+                                                                  "training.gif"]
+    assert len(gif_frames(tmp_path / "p" / "training.gif")) == 12
+    capsys.readouterr()
+
+    assert _cli(["fit", "salary", "-o", "m.json"], tmp_path, monkeypatch) == 0
+    assert _cli(["plot", "m.json", "--kind", "fit", "-o", "q"], tmp_path, monkeypatch) == 0
+    assert [p.name for p in (tmp_path / "q").iterdir()] == ["fit.png"]
+    assert _cli(["plot", "m.json", "--kind", "animation", "-o", "q"], tmp_path,
+                monkeypatch) == 2
+    assert "per-epoch parameters" in capsys.readouterr().err
+    assert _cli(["plot", "salary", "--kind", "pie"], tmp_path, monkeypatch) == 2
+
+    assert _cli(["demo", "three-points"], tmp_path, monkeypatch) == 0
+    assert "linearlab-demo" in capsys.readouterr().out
+    pngs, frames = _pngs_and_gif(tmp_path / "linearlab-demo")
+    assert len(pngs) == 5 and len(frames) >= 10

@@ -165,8 +165,9 @@ def _model_and_data(args: argparse.Namespace):
     given = _fit_options_given(args)
     if given:
         raise UsageError(
-            f"{', '.join(given)} describe a fit, but {args.data!r} is a fitted model. Drop "
-            "them, or pass DATA instead of the model file to fit and draw."
+            f"{', '.join(given)} {'is an option' if len(given) == 1 else 'are options'} for "
+            f"fitting DATA, but {args.data!r} is a fitted model. Drop "
+            f"{'it' if len(given) == 1 else 'them'}, or pass DATA instead of the model file."
         )
     spec = args.plot_data or (getattr(model, "training_", None) or {}).get("data")
     if not spec:

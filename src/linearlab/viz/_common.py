@@ -71,6 +71,21 @@ def new_figure(width: float, height: float, ncols: int = 1, dpi: int = 100):
     return fig, (list(axes) if ncols > 1 else axes[0])
 
 
+def compact_ticks(ax, x: bool = True, y: bool = True) -> None:
+    """Tick labels that stay short on narrow axes: at most 6 ticks per axis, and ``25k``,
+    ``1.2M`` instead of ``25000``, ``1200000`` on linear axes with values of 10 000 or more."""
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    chosen = [(ax.xaxis, ax.get_xlim())] if x else []
+    chosen += [(ax.yaxis, ax.get_ylim())] if y else []
+    for axis, limits in chosen:
+        if axis.get_scale() != "linear":
+            continue
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        if max(abs(limits[0]), abs(limits[1])) >= 1e4:
+            axis.set_major_formatter(EngFormatter(sep="", places=None))
+
+
 def check_kind(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ParameterError(

@@ -15,6 +15,8 @@ from ._common import (
     DATA_COLOR,
     PATH_COLOR,
     atomic_write,
+    check_kind,
+    compact_ticks,
     fmt,
     least_squares_optimum,
     loss_at,
@@ -30,9 +32,17 @@ from .landscape import _extent, _span, draw_contour, make_plane, parameter_names
 DEFAULT_FRAMES = 60
 
 
-def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None = None):
-    """Indices of the recorded snapshots to draw: ``frames`` evenly spaced, or every ``every``
-    epochs (plus the last); by default at most :data:`DEFAULT_FRAMES`."""
+def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None = None,
+                 spacing: str = "auto") -> np.ndarray:
+    """Indices of the recorded snapshots to draw.
+
+    ``every=k``: epochs 0, k, 2k, ... and the last. Otherwise exactly ``frames`` distinct
+    snapshots (default: all of them, at most :data:`DEFAULT_FRAMES`), from the start to the
+    end, spaced evenly (``spacing="linear"``) or geometrically (``"log"``: dense while the loss
+    falls fast, sparse in the slow tail); ``"auto"`` is ``"log"`` when there are more than four
+    snapshots per frame.
+    """
+    check_kind("spacing", spacing, ("auto", "linear", "log"))
     if frames is not None and every is not None:
         raise ParameterError("Pass frames or every, not both.")
     if every is not None:
@@ -49,8 +59,17 @@ def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None 
             f"snapshots (the start and {n_snapshots - 1} epochs); ask for 2 to {n_snapshots} "
             "frames, or use every=k."
         )
-    # floor(x + 0.5), not round(): strictly increasing indices whenever frames <= n_snapshots
-    return np.floor(np.linspace(0, n_snapshots - 1, frames) + 0.5).astype(int)
+    if spacing == "auto":
+        spacing = "log" if n_snapshots > 4 * frames else "linear"
+    if spacing == "linear":
+        # floor(x + 0.5), not round(): strictly increasing whenever frames <= n_snapshots
+        return np.floor(np.linspace(0, n_snapshots - 1, frames) + 0.5).astype(int)
+    raw = np.floor(np.geomspace(1, n_snapshots, frames) - 0.5).astype(int)
+    idx = np.maximum.accumulate(np.maximum(raw, np.arange(frames)))
+    for j in range(1, frames):  # make the indices distinct ...
+        idx[j] = max(idx[j], idx[j - 1] + 1)
+    # ... while leaving room for the ones after (both bounds rise by one per frame)
+    return np.minimum(idx, n_snapshots - frames + np.arange(frames))
 
 
 def animate_training(
@@ -61,6 +80,7 @@ def animate_training(
     *,
     frames: int | None = None,
     every: int | None = None,
+    spacing: str = "auto",
     fps: float = 10.0,
     hold: float = 1.5,
     target: int = 0,
@@ -85,10 +105,11 @@ def animate_training(
     path : str or path-like
         Where to write the GIF (atomically).
     frames : int, optional
-        Number of frames, evenly spaced over the recorded epochs (default: all epochs, at
-        most 60).
+        Number of frames over the recorded epochs (default: all epochs, at most 60).
     every : int, optional
         Instead of ``frames``: one frame every ``every`` epochs, plus the last.
+    spacing : {"auto", "linear", "log"}, default="auto"
+        How ``frames`` are spread over the epochs (see :func:`frame_epochs`).
     fps : float, default=10
         Frames per second.
     hold : float, default=1.5
@@ -117,7 +138,7 @@ def animate_training(
     snapshots = require_path(view, "animation")
     data = plot_data(model, X, y, target=target, feature_names=feature_names,
                      target_name=target_name)
-    idx = frame_epochs(snapshots.shape[0], frames, every)
+    idx = frame_epochs(snapshots.shape[0], frames, every, spacing)
     thetas = snapshots[idx]
     losses = loss_at(view, data, thetas)
     images = []
@@ -182,6 +203,7 @@ def _fit_panel(ax, view, data, thetas):
         ax.set_xlabel(data.feature_names[0])
         ax.set_ylabel(data.target_name)
         ax.set_title("Model over the data")
+        compact_ticks(ax)
 
         def update(j: int) -> None:
             line.set_ydata(lines[j])
@@ -202,6 +224,7 @@ def _fit_panel(ax, view, data, thetas):
     ax.set_xlabel(f"actual {data.target_name}")
     ax.set_ylabel(f"predicted {data.target_name}")
     ax.set_title("Predicted vs actual")
+    compact_ticks(ax)
 
     def update_points(j: int) -> None:
         points.set_offsets(np.column_stack([data.y, preds[j]]))
@@ -231,6 +254,7 @@ def _loss_panel(ax, view, data, snapshots, idx):
             ax.plot(*plane.project(optimum)[0], marker="*", ms=15, color="#2ca02c",
                     mec="white", ls="none", zorder=6)
         ax.set_title("Loss landscape" + (" (projected)" if plane.projected else ""))
+        compact_ticks(ax)
         full = plane.project(snapshots)
     trail, = ax.plot([], [], color=PATH_COLOR, lw=1.4, alpha=0.8, zorder=4)
     dot, = ax.plot([], [], "o", color=PATH_COLOR, ms=9, mec="white", zorder=7)

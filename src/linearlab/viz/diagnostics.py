@@ -11,6 +11,7 @@ from ._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
     PATH_COLOR,
+    compact_ticks,
     fmt,
     least_squares_optimum,
     loss_at,
@@ -78,6 +79,7 @@ def plot_residuals(
             ax_r.text(0.5, 0.9, "residuals are zero to machine precision: an exact fit",
                       transform=ax_r.transAxes, ha="center", fontsize=9.5, color="0.3")
         _qq(ax_q, resid, exact_fit)
+        compact_ticks(ax_r)
         rmse = float(np.sqrt(np.mean(resid**2)))
         fig.suptitle(f"Residual diagnostics ({view.label}): RMSE = {fmt(rmse)}, "
                      f"{len(resid)} rows")

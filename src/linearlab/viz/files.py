@@ -25,6 +25,12 @@ FILENAMES = {
     "landscape": "landscape.png",
     ANIMATION: "training.gif",
 }
+WHY_NOT = {
+    "history": "the loss history needs a model trained with solver='gd'",
+    ANIMATION: "the animation needs the per-epoch parameters that solver='gd' records during "
+    "fit (model files do not store them: draw it from DATA)",
+    "landscape": "a 2-D landscape needs two trained parameters (draw the loss-curve instead)",
+}
 _DRAW = {
     "fit": plot_fit,
     "residuals": plot_residuals,
@@ -113,9 +119,8 @@ def save_plots(
     missing = [k for k in wanted if k not in available]
     if missing:
         raise ParameterError(
-            f"Cannot draw {', '.join(missing)} for this model: the loss history, the "
-            "animation and the trajectory need a model trained with solver='gd', and the "
-            "landscape needs two trained parameters."
+            f"Cannot draw {', '.join(missing)} for this model: "
+            + "; ".join(WHY_NOT[k] for k in missing) + "."
         )
     out = Path(directory)
     names = {"feature_names": feature_names}

@@ -11,6 +11,7 @@ from ._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
     PATH_COLOR,
+    compact_ticks,
     equation,
     fmt,
     least_squares_optimum,
@@ -77,6 +78,7 @@ def plot_fit(
             f"{'Fitted line' if view.n_features == 1 else 'Predicted vs actual'} "
             f"({view.label}), R² = {fmt(r2, 4)}"
         )
+        compact_ticks(ax)
     return fig
 
 

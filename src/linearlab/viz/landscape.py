@@ -22,6 +22,7 @@ from ._common import (
     PATH_COLOR,
     ModelView,
     PlotData,
+    compact_ticks,
     fmt,
     least_squares_optimum,
     loss_at,
@@ -159,6 +160,7 @@ def plot_loss_curve(
         ax.set_ylabel(f"loss ({LOSS_LABELS.get(view.loss, view.loss)})")
         cut = f", {', '.join(fixed)}" if len(fixed) <= 2 else ", others at final values"
         ax.set_title(f"Loss along {names[p].split(' (')[0]}{cut}")
+        compact_ticks(ax, y=False)
         ax.legend(loc="best", fontsize=9)
     return fig
 
@@ -361,6 +363,7 @@ def plot_landscape(
             title += f": {len(views)} optimizers"
         ax.set_title(title)
         ax.legend(loc="best", framealpha=0.9)
+        compact_ticks(ax)
     return fig
 
 
