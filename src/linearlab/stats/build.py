@@ -189,21 +189,33 @@ def _singular(gram: Gram, record: FitRecord) -> bool:
 def robust_covariances(
     inference: Inference, record: FitRecord, cov_type: str, data
 ) -> list[np.ndarray]:
-    """Per target: White's HC0–HC3 sandwich (AᵀWA)⁻¹ Ãᵀ diag(ω) Ã (AᵀWA)⁻¹, as statsmodels."""
+    """Per target: White's HC0–HC3 sandwich (AᵀWA)⁻¹ Ãᵀ diag(ω) Ã (AᵀWA)⁻¹, as statsmodels.
+
+    Evaluated as H diag(ω) Hᵀ with H = (AᵀWA)⁻¹ Ãᵀ = R⁻¹ Qᵀ from the QR factorisation of the
+    centred, column-scaled design: a sum of outer products, so no cancellation between the
+    large entries that (AᵀWA)⁻¹ has when columns have large offsets. Leverages are the squared
+    row norms of Q.
+    """
     X, Y, w = data
-    A = X[:, inference.kept]
-    if record.fit_intercept:
-        A = np.hstack([np.ones((A.shape[0], 1)), A])
-    root_w = None if w is None else np.sqrt(w)
+    Xk = X[:, inference.kept]
+    total = Xk.shape[0] if w is None else float(w.sum())
+    mean = (Xk.sum(axis=0) if w is None else w @ Xk) / total
+    A = np.hstack([np.ones((Xk.shape[0], 1)), Xk - mean]) if record.fit_intercept else Xk.copy()
     params = inference.params
-    resid = Y - A @ params
-    if root_w is not None:
-        A = A * root_w[:, None]
-        resid = resid * root_w[:, None]
-    C = inference.cov_unscaled
+    full = np.hstack([np.ones((Xk.shape[0], 1)), Xk]) if record.fit_intercept else Xk
+    resid = Y - full @ params
+    if w is not None:
+        root_w = np.sqrt(w)[:, None]
+        A *= root_w
+        resid = resid * root_w
+    scale = np.linalg.norm(A, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Q, R = np.linalg.qr(A / scale)
+    H = sla.solve_triangular(R, Q.T, check_finite=False) / scale[:, None]  # (p, n)
+    if record.fit_intercept:
+        H[0] -= mean @ H[1:]  # back from the centred parametrisation
+    leverage = np.einsum("ij,ij->i", Q, Q)
     df_resid = inference.nobs - params.shape[0]
-    if cov_type in ("HC2", "HC3"):
-        leverage = np.einsum("ij,jk,ik->i", A, C, A)
     covs = []
     for t in range(resid.shape[1]):
         omega = resid[:, t] ** 2
@@ -213,6 +225,5 @@ def robust_covariances(
             omega = omega / (1.0 - leverage)
         elif cov_type == "HC3":
             omega = omega / (1.0 - leverage) ** 2
-        meat = (A * omega[:, None]).T @ A
-        covs.append(C @ meat @ C)
+        covs.append((H * omega) @ H.T)
     return covs

@@ -57,7 +57,7 @@ class RegressionSummary:
         self._kept = np.asarray(kept, dtype=bool)
         self._fit_intercept = bool(fit_intercept)
         k_const = int(fit_intercept)
-        self._mask = np.concatenate([[True] * k_const, self._kept])  # estimated parameters
+        self._mask = np.concatenate([np.ones(k_const, dtype=bool), self._kept])  # estimated
         p_kept = int(self._mask.sum())
         self.names = list(names)
         self.target_name = target_name
@@ -112,7 +112,9 @@ class RegressionSummary:
             k = self.k_constant
             b = self._params_kept[k:]
             V = self._cov_kept[k:, k:]
-            value = float(b @ np.linalg.solve(V, b)) / b.size
+            scale = np.sqrt(np.diag(V))  # scaled to unit diagonal: a far better-conditioned solve
+            bs = b / scale
+            value = float(bs @ np.linalg.solve(V / np.outer(scale, scale), bs)) / b.size
         return float(value), float(sps.f.sf(value, self.df_model, self.df_resid))
 
     # ------------------------------------------------------------------ public API

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import textwrap
 
 WIDTH = 78
 
@@ -101,5 +102,6 @@ def render(summary) -> str:
     if notes:
         lines.append("")
         lines.append("Notes:")
-        lines.extend(f"[{i}] {note}" for i, note in enumerate(notes, start=1))
+        for i, note in enumerate(notes, start=1):
+            lines.extend(textwrap.wrap(f"[{i}] {note}", WIDTH))
     return "\n".join(lines)
