@@ -24,8 +24,8 @@ from ..validation import check_X, check_y, column_names
 PATH_COLOR = "#d62728"  # the seed's red dot
 DATA_COLOR = "#1f77b4"
 OPTIMUM_COLOR = "#2ca02c"
-# One colour per optimizer when several trajectories share a plot.
-PALETTE = ("#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+# One colour per optimizer when several trajectories share a plot (none blue: the contours are).
+PALETTE = ("#d62728", "#ff7f0e", "#7b2d8e", "#111111", "#8c564b", "#e377c2", "#bcbd22")
 STYLE = {
     "font.size": 11,
     "axes.titlesize": 12,
@@ -36,6 +36,7 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+EXACT_LABELS = {"normal": "exact, normal equations", "qr": "exact, QR", "svd": "exact, SVD"}
 # Residual matrices evaluated at once on a loss grid stay under this many numbers.
 GRID_CHUNK_NUMBERS = 2_000_000
 
@@ -152,7 +153,7 @@ def model_view(model: Any, target: int = 0) -> ModelView:
         if getattr(model, "batch_size", None):
             label += f", batch {model.batch_size}"
     else:
-        label = f"exact ({solver})"
+        label = EXACT_LABELS.get(solver, f"exact, {solver}")
     return ModelView(
         coef=coef[target].copy(),
         intercept=float(intercept[target]) if intercept.size > 1 else float(intercept[0]),

@@ -123,7 +123,8 @@ def plot_loss_history(
         A model fitted with ``solver="gd"``.
     X, y : array-like, optional
         The training data; when given (and the loss is quadratic) the least-squares optimum's
-        loss is drawn as the floor the history approaches.
+        loss is drawn as the floor the history approaches, and on a log axis also the excess
+        loss over it (which shows the rate of convergence).
     target : int, default=0
         Target column used for the optimum of multi-output models.
     log : bool or None, default=None
@@ -164,6 +165,10 @@ def plot_loss_history(
         if floor is not None and (not log or floor >= EXACT_FIT_RATIO * history.max()):
             ax.axhline(floor, color=OPTIMUM_COLOR, lw=1.3, ls="--", zorder=2,
                        label=f"least-squares optimum: {fmt(floor, 6)}")
+            excess = history - floor
+            if log and floor > 0 and np.all(excess > 0):  # how far from the optimum, per epoch
+                ax.plot(epochs, excess, color="#7b2d8e", lw=1.3, ls=":",
+                        label="loss − optimum", zorder=3)
         elif floor is not None:  # a zero floor has no place on a log axis: say it instead
             ax.plot([], [], color=OPTIMUM_COLOR, lw=1.3, ls="--",
                     label=f"least-squares optimum: {fmt(floor, 3)} (exact fit)")

@@ -357,7 +357,7 @@ def plot_landscape(
             opt = plane.project(optimum)[0]
             ax.plot(*opt, marker="*", ms=16, color=OPTIMUM_COLOR, mec="white", ls="none",
                     label="least-squares optimum", zorder=6)
-        what = "(w, b)" if not plane.projected else "the plane of the paths' leading directions"
+        what = "(w, b)" if not plane.projected else "the path's two leading directions"
         title = f"Loss landscape over {what}"
         if len(views) > 1:
             title += f": {len(views)} optimizers"
