@@ -72,6 +72,7 @@ def test_minibatch_stream_in_one_block_matches_api(csv_source):
     np.testing.assert_allclose(model.history_, reference.history_, rtol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_minibatch_stream_over_many_blocks_converges(csv_source, monkeypatch):
     source, X, y = csv_source
     monkeypatch.setattr(io, "CSV_BLOCK_BYTES", 2**13)

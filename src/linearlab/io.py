@@ -112,9 +112,16 @@ def open_source(data: str) -> Source:
             "one row of numbers.",
             path=data,
         )
-    schema = _parquet_schema(data) if source.format == "parquet" else _csv_schema(source)
+    if source.format == "parquet":
+        schema = _parquet_schema(data)
+        source.numeric = [f.name for f in schema if _is_numeric(f.type)]
+    else:
+        schema, first = _csv_schema(source)
+        # A column of numbers with a typo is inferred as text; still count it as numeric so the
+        # conversion error names the bad value instead of the column silently being left out.
+        source.numeric = [f.name for i, f in enumerate(schema) if _is_numeric(f.type) or (
+            pa.types.is_string(f.type) and _mostly_numbers(first.column(i)))]
     source.columns = list(schema.names)
-    source.numeric = [f.name for f in schema if _is_numeric(f.type)]
     duplicates = sorted({c for c in source.columns if source.columns.count(c) > 1})
     if duplicates:
         raise DataFileError(
@@ -129,6 +136,19 @@ def _is_numeric(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
+def _mostly_numbers(column: pa.Array, sample: int = 1000) -> bool:
+    """Whether at least 90% of the non-empty values (of a sample) parse as numbers."""
+    values = [v for v in column.slice(0, sample).to_pylist() if v not in (None, "")]
+    parsed = 0
+    for v in values:
+        try:
+            float(v)
+            parsed += 1
+        except ValueError:
+            pass
+    return bool(values) and parsed >= 0.9 * len(values)
+
+
 def _parquet_schema(path: str) -> pa.Schema:
     try:
         return pq.read_schema(path)
@@ -140,8 +160,8 @@ def _parquet_schema(path: str) -> pa.Schema:
         ) from None
 
 
-def _csv_schema(source: Source) -> pa.Schema:
-    """Column names and the types pyarrow infers from the first block."""
+def _csv_schema(source: Source) -> tuple[pa.Schema, pa.RecordBatch]:
+    """Column names, the types pyarrow infers from the first block, and that block."""
     try:
         reader = pacsv.open_csv(
             source.path,
@@ -175,7 +195,7 @@ def _csv_schema(source: Source) -> pa.Schema:
             "rows of numbers below the header.",
             path=source.path,
         )
-    return schema
+    return schema, first
 
 
 # --------------------------------------------------------------------------- column selection

@@ -114,8 +114,13 @@ def equivalent_design(gram: Gram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     d, k = gram.n_features, gram.n_targets
     m = d + k
     M = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
-    lam, V = np.linalg.eigh((M + M.T) / 2)
-    L = V * np.sqrt(np.clip(lam, 0.0, None))
+    # Factor the correlation-scaled matrix so columns of very different scales keep their
+    # relative precision (an unscaled eigh would lose digits of small-variance columns).
+    spread = np.sqrt(np.diag(M))
+    spread = np.where(spread > 0, spread, 1.0)
+    C = M / np.outer(spread, spread)
+    lam, V = np.linalg.eigh((C + C.T) / 2)
+    L = (V * np.sqrt(np.clip(lam, 0.0, None))) * spread[:, None]
     n = gram.weight_sum
     Z = np.sqrt(m / n) * L.T  # row i = √(m/n)·Lᵢ
     rows = np.vstack([Z, -Z]) + np.concatenate([gram.mean_x, gram.mean_y])
