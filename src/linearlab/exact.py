@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .gram import Gram
-from .refine import solve_accurate
+from .refine import dd_matmul, solve_accurate, split, two_sum
 
 # The normal equations square the condition number. Their coefficients carry about
 # cond(XᵀX)·ε relative error, so with cond(XᵀX) below 1e6 they keep ~10 correct digits.
@@ -268,13 +268,35 @@ def solve_auto(
         if alpha:
             return solve_qr(X, Y2, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
         return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
+    intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
     return ExactSolution(
         coef=coef,
-        intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
+        intercept=intercept,
         solver="normal",
         rank=gram.n_features,
         condition_number=condition,
+        ssr=_ssr_if_gram_cancels(gram, X, Y, sample_weight, coef, intercept, fit_intercept),
     )
+
+
+# Σ(y − ŷ)² from the Gram is Σy² − 2βᵀXᵀy + βᵀXᵀXβ: it loses about log10(Σy²/SSR) digits.
+# Below this ratio (near-perfect fits) the residuals are summed directly instead.
+GRAM_SSR_CANCELLATION = 1e-6
+
+
+def _ssr_if_gram_cancels(gram, X, Y, sample_weight, coef, intercept, fit_intercept):
+    """Residual sums of squares from the residuals (in double-double) when the Gram's cancel."""
+    if X is None:
+        return None
+    G_yy = np.diag(gram.cross_products(fit_intercept)[2])
+    ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
+    if np.all(ssr > GRAM_SSR_CANCELLATION * G_yy):
+        return None
+    Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+    start = two_sum(np.asarray(Y2, dtype=np.float64), -np.broadcast_to(intercept, Y2.shape))
+    hi, lo = dd_matmul(split(np.asarray(X, dtype=np.float64)), -coef, start=start)
+    resid = hi + lo
+    return (resid**2).sum(axis=0) if sample_weight is None else sample_weight @ resid**2
 
 
 def solve_refined(

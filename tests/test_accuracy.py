@@ -1,0 +1,165 @@
+"""solver="auto" on ill-conditioned problems against 60-digit mpmath references.
+
+Targets: ≥ 9 correct significant digits in every coefficient (intercept included) and ≥ 8 in
+every standard error, the residual standard deviation and R², for condition numbers (as
+statsmodels reports them) up to ~2e15.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpmath")
+
+from accuracy_problems import Problem, correct_digits, problems, reference  # noqa: E402
+
+from linearlab import ConditioningWarning, LinearRegression, exact  # noqa: E402
+
+PROBLEMS = {p.name: p for p in problems()}
+
+
+def _weights(n):
+    return np.random.default_rng(42).uniform(0.25, 4.0, n)
+
+
+def _check(problem: Problem, weights=None, solver="auto"):
+    ref = reference(problem, weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        model = LinearRegression(solver=solver, fit_intercept=problem.fit_intercept).fit(
+            problem.X, problem.y, sample_weight=weights
+        )
+    summary = model.summary()
+    digits = {
+        "coef": correct_digits(summary.params, ref.params),
+        "bse": correct_digits(summary.bse, ref.bse),
+        "resid_sd": correct_digits(np.sqrt(summary.scale), ref.resid_sd),
+        "rsquared": correct_digits(summary.rsquared, ref.rsquared),
+    }
+    assert digits["coef"] >= 9, digits
+    assert min(digits["bse"], digits["resid_sd"], digits["rsquared"]) >= 8, digits
+    # the estimator's own attributes carry the same digits as the summary
+    coef = np.atleast_1d(model.coef_)
+    params = np.concatenate([[model.intercept_], coef]) if problem.fit_intercept else coef
+    assert correct_digits(params, ref.params) >= 9
+    return model, summary
+
+
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_auto_solver_digits(name):
+    _check(PROBLEMS[name])
+
+
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_auto_solver_digits_weighted(name):
+    problem = PROBLEMS[name]
+    _check(problem, _weights(len(problem.y)))
+
+
+@pytest.mark.parametrize("name", ["degree-10 polynomial", "degree-5 polynomial"])
+def test_without_intercept(name):
+    p = PROBLEMS[name]
+    _check(Problem(p.name, p.description, p.X, p.y, fit_intercept=False))
+
+
+def test_degree_10_polynomial_is_refined_and_warned_about():
+    problem = PROBLEMS["degree-10 polynomial"]
+    with pytest.warns(ConditioningWarning, match=r"condition number 2\.\d+e\+15"):
+        model = LinearRegression().fit(problem.X, problem.y)
+    assert model.solver_ == "qr" and model._solution.refined
+    summary = model.summary()
+    assert 1e15 < summary.condition_number < 3e15
+    assert "Cond. No." in str(summary) and "The condition number is large" in str(summary)
+
+
+def test_double_precision_alone_is_not_enough_here():
+    """The problem is genuinely hard: plain least squares in double loses most digits."""
+    problem = PROBLEMS["degree-10 polynomial"]
+    ref = reference(problem)
+    A = np.hstack([np.ones((len(problem.y), 1)), problem.X])
+    plain = np.linalg.lstsq(A, problem.y, rcond=None)[0]
+    assert correct_digits(plain, ref.params) < 6
+
+
+def test_well_conditioned_data_keep_the_fast_normal_path():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 6))
+    y = X @ rng.standard_normal(6) + rng.standard_normal(500)
+    solution = exact.solve("auto", X, y[:, None])
+    assert solution.solver == "normal" and solution.cov_unscaled is None
+    ref = reference(Problem("random", "", X, y))
+    summary = LinearRegression().fit(X, y).summary()
+    assert correct_digits(summary.params, ref.params) >= 13
+    assert correct_digits(summary.bse, ref.bse) >= 12
+
+
+def test_near_perfect_fit_keeps_residual_digits_on_the_normal_path():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    y = X @ [1.0, 2.0, 3.0] + 1.0 + 1e-7 * rng.standard_normal(200)
+    model = LinearRegression().fit(X, y)
+    assert model.solver_ == "normal"
+    ref = reference(Problem("tight", "", X, y))
+    summary = model.summary()
+    assert correct_digits(np.sqrt(summary.scale), ref.resid_sd) >= 12
+    assert correct_digits(summary.bse, ref.bse) >= 12
+
+
+def test_multi_output_refined_fit():
+    problem = PROBLEMS["degree-10 polynomial"]
+    Y = np.column_stack([problem.y, problem.y[::-1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        summaries = LinearRegression().fit(problem.X, Y).summary()
+    for t in range(2):
+        ref = reference(Problem("", "", problem.X, Y[:, t]))
+        assert correct_digits(summaries[t].params, ref.params) >= 9
+        assert correct_digits(summaries[t].bse, ref.bse) >= 8
+
+
+# ------------------------------------------------------------------ rank deficiency
+def _min_norm(X, y, w=None, fit_intercept=True):
+    Xc, yc = X, y
+    if fit_intercept:
+        wt = np.ones(len(y)) if w is None else w
+        Xc, yc = X - wt @ X / wt.sum(), y - wt @ y / wt.sum()
+    if w is not None:
+        Xc, yc = Xc * np.sqrt(w)[:, None], yc * np.sqrt(w)
+    return np.linalg.lstsq(Xc, yc, rcond=None)[0]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_rank_deficient_designs_give_minimum_norm_and_name_columns(weighted, fit_intercept):
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 50))
+    X = pd.DataFrame({"a": a, "b": b, "dup_a": a, "a_minus_b": a - b, "c": rng.uniform(1, 2, 50)})
+    y = 1 + a - 2 * b + X["c"] + 0.1 * rng.standard_normal(50)
+    w = _weights(50) if weighted else None
+    with pytest.warns(ConditioningWarning, match=r"rank 3 < 5.*'a'.*'b'.*'dup_a'.*'a_minus_b'"):
+        model = LinearRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    ref = _min_norm(X.to_numpy(), y.to_numpy(), w, fit_intercept)
+    np.testing.assert_allclose(model.coef_, ref, rtol=1e-9, atol=1e-12)
+    summary = model.summary()
+    assert summary.aliased == ["dup_a", "a_minus_b"]
+    np.testing.assert_allclose(summary.predict(X), model.predict(X), rtol=1e-9)
+
+
+def test_fewer_rows_than_features():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((6, 10)), rng.standard_normal(6)
+    with pytest.warns(ConditioningWarning, match="rank-deficient"):
+        model = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, _min_norm(X, y), atol=1e-10)
+    np.testing.assert_allclose(model.predict(X), y, atol=1e-10)
+
+
+def test_ill_conditioned_but_full_rank_is_not_aliased():
+    problem = PROBLEMS["nearly collinear"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        model = LinearRegression().fit(problem.X, problem.y)
+    assert model.rank_ == 3 and model.summary().aliased == []
