@@ -265,9 +265,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 ConditioningWarning,
                 stacklevel=5,
             )
-        elif max(solution.condition_number, _nan_to_zero(solution.raw_condition_number)) > (
-            ILL_CONDITIONED
-        ):
+        elif max(  # with alpha > 0 the penalty, not the raw design, sets the conditioning
+            solution.condition_number,
+            0.0 if self.alpha else _nan_to_zero(solution.raw_condition_number),
+        ) > ILL_CONDITIONED:
             raw = solution.raw_condition_number
             warnings.warn(
                 f"X is ill-conditioned: condition number {raw:.3g} of the design with its "
