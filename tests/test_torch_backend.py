@@ -31,9 +31,14 @@ def fit(backend, X, y, sample_weight=None, **params):
 
 
 def assert_same_run(a, b, rtol=RTOL):
-    """Same epochs, history (elementwise relative) and parameter path (relative to its size)."""
+    """Same epochs, history (elementwise relative) and parameter path (relative to its size).
+
+    Losses at rounding level (a perfect fit, e.g. 2 rows and 2 parameters) are pure noise:
+    they only need to agree to a few ulps of the run's largest loss.
+    """
     assert a.n_iter_ == b.n_iter_
-    np.testing.assert_allclose(b.history_, a.history_, rtol=rtol, atol=0)
+    floor = 1e-14 * np.max(a.history_)
+    np.testing.assert_allclose(b.history_, a.history_, rtol=rtol, atol=floor)
     scale = np.max(np.abs(a.params_history_))
     assert a.params_history_.shape == b.params_history_.shape
     assert np.max(np.abs(a.params_history_ - b.params_history_)) <= rtol * scale
@@ -115,6 +120,7 @@ def problems(draw):
         fit_intercept=draw(st.booleans()),
         alpha=draw(st.sampled_from([0.0, 0.5])),
         init=draw(st.sampled_from(["zeros", "uniform", "normal"])),
+        standardize=draw(st.booleans()),
         epochs=draw(st.integers(1, 12)),
         random_state=draw(st.integers(0, 1000)),
     )
@@ -125,10 +131,19 @@ def problems(draw):
 @given(problems())
 def test_numpy_and_torch_trajectories_agree(problem):
     X, y, weights, params = problem
-    a = fit("numpy", X, y, weights, **params)
-    b = fit("torch", X, y, weights, **params)
+    a, b = (outcome(backend, X, y, weights, **params) for backend in ("numpy", "torch"))
+    if isinstance(a, DivergenceError):  # then both diverge, at the same epoch, in the same words
+        assert isinstance(b, DivergenceError) and str(b) == str(a)
+        return
     assert_same_run(a, b)
     assert a.learning_rate_ == b.learning_rate_
+
+
+def outcome(backend, X, y, weights, **params):
+    try:
+        return fit(backend, X, y, weights, **params)
+    except DivergenceError as exc:
+        return exc
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])

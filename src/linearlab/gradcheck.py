@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .descent.batches import initial_parameters
-from .descent.loop import DescentConfig, _penalty_factor
+from .descent.common import DescentConfig, _penalty_factor
 from .descent.losses import LOSSES, get_loss
 from .errors import ParameterError
 from .validation import check_sample_weight, check_X, check_y

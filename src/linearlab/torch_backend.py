@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .descent.batches import BatchPlan
-from .descent.loop import (
+from .descent.common import (
     DescentConfig,
     DescentResult,
     _check_divergence,
