@@ -15,9 +15,9 @@ import pytest
 from linearlab import LinearRegression, load
 
 
-def run(*args, check=True):
+def run(*args, check=True, cwd=None):
     proc = subprocess.run([sys.executable, "-m", "linearlab.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -110,12 +110,13 @@ def test_multi_output(tmp_path, dataset):
 
 
 def test_demo_datasets_and_help(tmp_path):
-    demo = run("demo", "noisy-line", "-o", tmp_path / "demo.json")
+    demo = run("demo", "noisy-line", "--no-plots", "-o", tmp_path / "demo.json", cwd=tmp_path)
     assert "Exact vs gradient descent" in demo.stdout
     assert load(tmp_path / "demo.json").feature_names_ == ["x"]
     listed = json.loads(run("datasets", "--json").stdout)["datasets"]
     assert {"salary", "noisy-line", "diabetes"} <= {d["name"] for d in listed}
-    assert json.loads(run("demo", "--json").stdout)["dataset"] == "salary"
+    assert json.loads(run("demo", "--json", "--no-plots", cwd=tmp_path).stdout)["dataset"] == \
+        "salary"
     assert "examples:" in run("fit", "--help").stdout
     salary = json.loads(run("fit", "salary", "--json").stdout)
     assert salary["coef"]["experience"] == pytest.approx(25642.857142857, rel=1e-9)
