@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from linearlab import LinearRegression, load
+from linearlab import LinearRegression, cli, load
 
 
 def run(*args, check=True, cwd=None):
@@ -109,14 +109,16 @@ def test_multi_output(tmp_path, dataset):
     assert pacsv.read_csv(tmp_path / "p.csv").column_names[-2:] == ["prediction_u", "prediction_v"]
 
 
-def test_demo_datasets_and_help(tmp_path):
+def test_demo_datasets_and_help(tmp_path, capsys):
     demo = run("demo", "noisy-line", "--no-plots", "-o", tmp_path / "demo.json", cwd=tmp_path)
     assert "Exact vs gradient descent" in demo.stdout
     assert load(tmp_path / "demo.json").feature_names_ == ["x"]
-    listed = json.loads(run("datasets", "--json").stdout)["datasets"]
+    # the rest in-process (cli.main returns the exit status): the same code, no start-up cost
+    assert cli.main(["datasets", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["datasets"]
     assert {"salary", "noisy-line", "diabetes"} <= {d["name"] for d in listed}
-    assert json.loads(run("demo", "--json", "--no-plots", cwd=tmp_path).stdout)["dataset"] == \
-        "salary"
-    assert "examples:" in run("fit", "--help").stdout
-    salary = json.loads(run("fit", "salary", "--json").stdout)
+    assert cli.main(["fit", "--help"]) == 0
+    assert "examples:" in capsys.readouterr().out
+    assert cli.main(["fit", "salary", "--json"]) == 0
+    salary = json.loads(capsys.readouterr().out)
     assert salary["coef"]["experience"] == pytest.approx(25642.857142857, rel=1e-9)
