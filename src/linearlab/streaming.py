@@ -18,8 +18,9 @@ How a streamed fit works
 3. Mini-batch gradient descent, and the ``mae``/``huber`` losses, depend on individual rows, so
    they run their epochs over the chunk stream: each epoch re-reads the file, each block is cut
    into mini-batches (reshuffled within the block when ``shuffle``), and the optimizer state
-   (momentum, Adam moments) carries across blocks. With ``batch_size=None`` each block is one
-   batch. The step size, standardization and the convergence check come from the Gram pass.
+   (momentum, Adam moments) carries across blocks. Batches never span two blocks, so with
+   ``batch_size=None`` (or a batch larger than a block, ~1 MB of text) each block is one batch.
+   The step size, standardization and the convergence check come from the Gram pass.
 """
 
 from __future__ import annotations
