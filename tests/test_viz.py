@@ -14,7 +14,14 @@ import pytest
 from linearlab import LinearRegression, load_dataset, viz
 from linearlab.descent.losses import get_loss
 from linearlab.errors import NotFittedError, ParameterError
-from linearlab.viz._common import fmt, loss_at, model_view, plot_data
+from linearlab.viz._common import (
+    direct_loss,
+    fmt,
+    loss_at,
+    model_view,
+    plot_data,
+    quadratic_loss,
+)
 from linearlab.viz.animation import frame_epochs
 from linearlab.viz.landscape import make_plane
 
@@ -228,6 +235,22 @@ def test_loss_on_grid_is_the_models_own_loss():
         ]
         np.testing.assert_allclose(loss_at(view, plot_data(model, data.X, data.y), thetas),
                                    expected, rtol=1e-12)
+
+
+def test_big_grids_of_squared_losses_use_the_exact_quadratic_expansion(diabetes):
+    model, data = diabetes
+    pdata = plot_data(model, data.X, data.y)
+    rng = np.random.default_rng(1)
+    thetas = model.params_history_[:, :, 0][rng.integers(0, 121, 50)] + rng.normal(size=(50, 11))
+    for loss, fit_intercept in (("mse", True), ("sse", True), ("mse", False)):
+        fast = quadratic_loss(get_loss(loss), fit_intercept, pdata, thetas)
+        slow = direct_loss(get_loss(loss), fit_intercept, pdata, thetas)
+        np.testing.assert_allclose(fast, slow, rtol=1e-10)
+    exact = LinearRegression().fit(data.X, data.y)
+    optimum = np.append(exact.coef_, exact.intercept_)[None, :]
+    floor = np.mean((exact.predict(data.X) - data.y) ** 2)
+    near = quadratic_loss(get_loss("mse"), True, pdata, optimum + 1e-7)
+    np.testing.assert_allclose(near, floor, rtol=1e-9)  # no cancellation at the valley floor
 
 
 def test_one_parameter_models_have_no_2d_landscape():

@@ -30,6 +30,8 @@ from .diagnostics import LOSS_LABELS
 from .landscape import _extent, _span, draw_contour, make_plane, parameter_names
 
 DEFAULT_FRAMES = 60
+# At most this many points move in the predicted-vs-actual panel.
+MOVING_POINTS = 2000
 
 
 def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None = None,
@@ -213,21 +215,27 @@ def _fit_panel(ax, view, data, thetas):
             legend.get_texts()[0].set_text(text)
 
         return update, [line, legend]
-    preds = thetas[:, :d] @ data.X.T + (thetas[:, d:] if view.fit_intercept else 0.0)
-    lo = float(min(data.y.min(), np.percentile(preds, 1)))
-    hi = float(max(data.y.max(), np.percentile(preds, 99)))
+    n = data.X.shape[0]
+    # The moving points are redrawn every frame: show a fixed random subset of big data.
+    rows = np.sort(np.random.default_rng(0).choice(n, MOVING_POINTS, replace=False)) \
+        if n > MOVING_POINTS else np.arange(n)
+    X, y = data.X[rows], data.y[rows]
+    preds = thetas[:, :d] @ X.T + (thetas[:, d:] if view.fit_intercept else 0.0)
+    lo = float(min(y.min(), np.percentile(preds, 1)))
+    hi = float(max(y.max(), np.percentile(preds, 99)))
     pad = 0.05 * ((hi - lo) or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.4", ls=":", lw=1.2)
-    points = ax.scatter(data.y, preds[0], s=14, color=DATA_COLOR, alpha=0.6, zorder=3)
+    points = ax.scatter(y, preds[0], s=14, color=DATA_COLOR, alpha=0.6, zorder=3)
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel(f"actual {data.target_name}")
     ax.set_ylabel(f"predicted {data.target_name}")
-    ax.set_title("Predicted vs actual")
+    shown = "" if rows.size == n else f" ({rows.size} of {n} rows)"
+    ax.set_title(f"Predicted vs actual{shown}")
     compact_ticks(ax)
 
     def update_points(j: int) -> None:
-        points.set_offsets(np.column_stack([data.y, preds[j]]))
+        points.set_offsets(np.column_stack([y, preds[j]]))
 
     return update_points, [points]
 

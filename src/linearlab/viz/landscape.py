@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..descent.losses import get_loss
 from ..errors import ParameterError
 from ._common import (
+    GRID_BUDGET_NUMBERS,
     OPTIMUM_COLOR,
     PALETTE,
     PATH_COLOR,
@@ -176,6 +178,7 @@ class Plane:
     xlabel: str
     ylabel: str
     projected: bool  # True when the plane is a 2-D view of more parameters
+    title: str = "(w, b)"
 
     def project(self, thetas: np.ndarray) -> np.ndarray:
         delta = np.atleast_2d(thetas) - self.origin
@@ -200,7 +203,10 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
         )
     if free.size == 2:
         u, v = np.eye(size)[free[0]], np.eye(size)[free[1]]
-        return Plane(np.zeros(size), u, v, names[free[0]], names[free[1]], projected=False)
+        short = ["w" if first.n_features == 1 else names[0], "b"] if first.fit_intercept else names
+        title = f"({short[free[0]].split(' (')[0]}, {short[free[1]].split(' (')[0]})"
+        return Plane(np.zeros(size), u, v, names[free[0]], names[free[1]], projected=False,
+                     title=title)
     optimum = least_squares_optimum(first, data)
     origin = optimum if optimum is not None else first.theta
     paths = [vw.path for vw in views if vw.path is not None]
@@ -231,7 +237,8 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
         else f"direction {j + 1} (steepest curvature)"
         for j, share in enumerate(shares)
     ]
-    return Plane(origin, u, v, labels[0], labels[1], projected=True)
+    return Plane(origin, u, v, labels[0], labels[1], projected=True,
+                 title="the path's two leading directions")
 
 
 def _curvature_directions(data: PlotData, fit_intercept: bool) -> list[np.ndarray]:
@@ -266,6 +273,9 @@ def draw_contour(ax, plane: Plane, view: ModelView, data: PlotData, xlim, ylim,
     """
     from matplotlib.colors import BoundaryNorm
 
+    if not get_loss(view.loss).quadratic:  # residual by residual: keep big data affordable
+        affordable = int(np.sqrt(GRID_BUDGET_NUMBERS / max(data.X.shape[0], 1)))
+        resolution = max(30, min(resolution, affordable))
     a = np.linspace(*xlim, resolution)
     c = np.linspace(*ylim, resolution)
     A, C = np.meshgrid(a, c)
@@ -357,8 +367,7 @@ def plot_landscape(
             opt = plane.project(optimum)[0]
             ax.plot(*opt, marker="*", ms=16, color=OPTIMUM_COLOR, mec="white", ls="none",
                     label="least-squares optimum", zorder=6)
-        what = "(w, b)" if not plane.projected else "the path's two leading directions"
-        title = f"Loss landscape over {what}"
+        title = f"Loss landscape over {plane.title}"
         if len(views) > 1:
             title += f": {len(views)} optimizers"
         ax.set_title(title)
