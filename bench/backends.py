@@ -91,17 +91,18 @@ def large_problem(rows, features, seed=0):
     return X, Y
 
 
-def loader_epoch(X, Y, batch_size, per_row: bool) -> float:
-    """Seconds to iterate one shuffled epoch of the DataLoader alone."""
+def loader_epoch(X, Y, batch_size, how: str) -> float:
+    """Seconds to iterate one shuffled epoch of a DataLoader alone."""
     plan = BatchPlan(X.shape[0], batch_size, True, np.random.default_rng(1))
-    dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(Y))
-    if per_row:
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=list(plan.epoch()))
+    tensors = [torch.from_numpy(X), torch.from_numpy(Y)]
+    dataset = torch.utils.data.TensorDataset(*tensors)
+    if how == "backend":
+        loader = torch_backend.make_loader(tensors, plan, "cpu")
+    elif how == "sampler":
+        batches = [r if isinstance(r, slice) else torch.from_numpy(r) for r in plan.epoch()]
+        loader = torch.utils.data.DataLoader(dataset, sampler=batches, batch_size=None)
     else:
-        _, PlanSampler = torch_backend._nn_classes()
-        loader = torch.utils.data.DataLoader(
-            dataset, sampler=PlanSampler(plan, "cpu"), batch_size=None
-        )
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=list(plan.epoch()))
     start = time.perf_counter()
     for _ in loader:
         pass
@@ -155,11 +156,16 @@ def main(argv=None) -> None:
     if not args.skip_loader:
         print(f"\nDataLoader alone, one shuffled epoch of {args.rows:,} x {args.features}, "
               f"batches of {args.batch_size}:")
-        fast = loader_epoch(X, Y, args.batch_size, per_row=False)
-        slow = loader_epoch(X, Y, args.batch_size, per_row=True)
-        print(f"  sampler=PlanSampler, batch_size=None (one gather per batch): {fast:8.3f} s")
-        print(f"  batch_sampler=plan batches (__getitem__ per row + collate):  {slow:8.3f} s"
-              f"   ({slow / fast:.0f}x)")
+        ways = [
+            ("backend", "torch backend: plan sampler, index_select per batch"),
+            ("sampler", "TensorDataset, sampler=plan batches, batch_size=None"),
+            ("batch_sampler", "TensorDataset, batch_sampler=plan batches (per row)"),
+        ]
+        first = None
+        for how, label in ways:
+            seconds = loader_epoch(X, Y, args.batch_size, how)
+            first = first or seconds
+            print(f"  {label:<56}{seconds:8.3f} s  ({seconds / first:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -169,11 +169,9 @@ def test_same_start_and_batch_order_as_the_numpy_engine():
     model = torch_backend.make_model(init, True, torch.float64, "cpu")
     np.testing.assert_array_equal(model.linear.weight.detach().numpy(), init[0].T)
     np.testing.assert_array_equal(model.linear.bias.detach().numpy(), init[1])
-    _, PlanSampler = torch_backend._nn_classes()
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(Y)),
-        sampler=PlanSampler(plan_torch, "cpu"), batch_size=None,
-    )
+    tensors = [torch.from_numpy(X), torch.from_numpy(Y)]
+    loader = torch_backend.make_loader(tensors, plan_torch, "cpu")
+    assert isinstance(loader.dataset, torch.utils.data.TensorDataset)
     for _ in range(3):  # the loader reshuffles as the plan does, epoch after epoch
         expected = [X[rows] for rows in plan_np.epoch()]
         served = [xb.numpy() for xb, _ in loader]

@@ -125,11 +125,36 @@ def _nn_classes():
             def __len__(self) -> int:
                 return self.plan.batches_per_epoch
 
-        _CLASSES = (LinearModel, PlanSampler)
+        class RowDataset(data.TensorDataset):
+            """A ``TensorDataset`` that gathers a batch of rows with ``index_select``.
+
+            Same items as ``TensorDataset``; on the CPU one ``index_select`` is about twice as
+            fast as advanced indexing ``tensor[rows]`` for a batch of random rows.
+            """
+
+            def __getitem__(self, index):
+                if isinstance(index, torch.Tensor):
+                    return tuple(t.index_select(0, index) for t in self.tensors)
+                return super().__getitem__(index)
+
+        _CLASSES = (LinearModel, PlanSampler, RowDataset)
     return _CLASSES
 
 
 _CLASSES = None
+
+
+def make_loader(tensors, plan: BatchPlan, device):
+    """A ``DataLoader`` over ``tensors`` whose batches are exactly ``plan.epoch()``'s, in order.
+
+    The plan's index batches are the sampler's items (``batch_size=None``), so each batch is one
+    gather rather than one ``__getitem__`` per row followed by a collate.
+    """
+    torch = require_torch()
+    _, PlanSampler, RowDataset = _nn_classes()
+    return torch.utils.data.DataLoader(
+        RowDataset(*tensors), sampler=PlanSampler(plan, device), batch_size=None
+    )
 
 
 def make_criterion(loss: str):
@@ -177,7 +202,7 @@ def make_optimizer(name: str, params, lr: float):
 def make_model(init: tuple[np.ndarray, np.ndarray], fit_intercept: bool, dtype, device):
     """``LinearModel(d, k)`` holding ``init`` = (weight (d, k), bias (k,))."""
     torch = require_torch()
-    LinearModel, _ = _nn_classes()
+    LinearModel = _nn_classes()[0]
     W0, b0 = np.asarray(init[0]), np.asarray(init[1])
     model = LinearModel(W0.shape[0], W0.shape[1], bias=fit_intercept)
     model = model.to(device=device, dtype=dtype)
@@ -230,15 +255,13 @@ def train(
     torch = require_torch()
     dev = resolve_device(device)
     dtype = _torch_dtype(torch, X.dtype)
-    _, PlanSampler = _nn_classes()
     k = Y.shape[1]
 
     tensors = [torch.as_tensor(np.ascontiguousarray(a), device=dev).to(dtype) for a in (X, Y)]
     weighted = sample_weight is not None
     if weighted:
         tensors.append(torch.as_tensor(np.ascontiguousarray(sample_weight), device=dev).to(dtype))
-    dataset = torch.utils.data.TensorDataset(*tensors)
-    loader = torch.utils.data.DataLoader(dataset, sampler=PlanSampler(plan, dev), batch_size=None)
+    loader = make_loader(tensors, plan, dev)
 
     model = make_model(init, config.fit_intercept, dtype, dev)
     criterion, pointwise = make_criterion(config.loss)
