@@ -195,6 +195,9 @@ def refine_least_squares(
 # Refining (AᵀWA)⁻¹ costs about n·p² double-double operations per step; above this many the
 # covariance comes from the double-precision factor (relative error ≈ cond·ε) instead.
 COVARIANCE_REFINE_BUDGET = 5_000_000
+# The scaled, centred design counts as rank-deficient when the last pivot of its QR factor is
+# below this fraction of the first; between this and ~1e-13 refinement still converges (tested).
+RANK_TOLERANCE = 16 * _EPS
 
 
 @dataclass
@@ -254,7 +257,7 @@ def solve_accurate(
     Ac /= E
     Q, R, perm = _qr(Ac)
     diag = np.abs(np.diag(R))
-    if diag.size == 0 or diag[-1] <= diag[0] * max(Ac.shape) * _EPS:
+    if diag.size == 0 or diag[-1] <= diag[0] * RANK_TOLERANCE:
         return None
     inv_perm = np.argsort(perm)
 
@@ -279,6 +282,8 @@ def solve_accurate(
     Y2 = np.asarray(Y, dtype=np.float64)
     x0 = correct(Y2, np.zeros((p, Y2.shape[1])))
     fit = refine_least_squares(A, Y2, x0, correct, sample_weight, A_split=A_split)
+    if not fit.converged:  # cond·ε too close to 1: the factor cannot even drive the refinement
+        return None
     params = fit.x / D[:, None]
     resid = fit.residual
     ssr = (resid**2).sum(axis=0) if sample_weight is None else sample_weight @ resid**2

@@ -70,7 +70,9 @@ def check_cov_type(cov_type: str) -> str:
     )
 
 
-def aliased_columns(gram: Gram, fit_intercept: bool) -> np.ndarray:
+def aliased_columns(
+    gram: Gram, fit_intercept: bool, tolerance: float = ALIAS_TOLERANCE
+) -> np.ndarray:
     """Boolean mask of columns that are (numerically) linear combinations of earlier columns.
 
     Columns are taken in order, as R's ``lm`` does: a column is aliased when the part of it
@@ -92,7 +94,7 @@ def aliased_columns(gram: Gram, fit_intercept: bool) -> np.ndarray:
             resid = G[j, j] - g @ sol
         else:
             resid = G[j, j]
-        if resid <= (ALIAS_TOLERANCE**2) * G[j, j]:
+        if resid <= (tolerance**2) * G[j, j]:
             aliased[j] = True
         else:
             kept.append(j)
@@ -137,14 +139,13 @@ def build_inference(record: FitRecord, data=None) -> Inference:
     gram = record.gram
     d = gram.n_features
     if record.rank_deficient or record.cov_unscaled is None and _singular(gram, record):
-        kept = ~aliased_columns(gram, record.fit_intercept)
+        kept, cov_unscaled = _drop_aliased(gram, record.fit_intercept)
     else:
         kept = np.ones(d, dtype=bool)
-    all_kept = bool(kept.all())
-    if all_kept and record.cov_unscaled is not None:
         cov_unscaled = record.cov_unscaled
-    else:
-        cov_unscaled = _gram_inverse(_subset_gram(gram, kept), record.fit_intercept)
+        if cov_unscaled is None:
+            cov_unscaled = _gram_inverse(gram, record.fit_intercept)
+    all_kept = bool(kept.all())
 
     if all_kept:
         coef, intercept = record.coef, record.intercept
@@ -174,6 +175,24 @@ def build_inference(record: FitRecord, data=None) -> Inference:
     return Inference(
         params=params, cov_unscaled=cov_unscaled, ssr=np.asarray(ssr, dtype=np.float64),
         centered_tss=centered, uncentered_tss=uncentered, nobs=gram.count, kept=kept,
+    )
+
+
+def _drop_aliased(gram: Gram, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Aliased columns (R's rule), loosening the tolerance until what is left is invertible.
+
+    R's tolerance 1e-7 is tried first; a design whose kept columns are still numerically
+    singular in double precision (condition beyond ~1e15 after scaling) drops more.
+    """
+    for tolerance in (ALIAS_TOLERANCE, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2):
+        kept = ~aliased_columns(gram, fit_intercept, tolerance)
+        try:
+            return kept, _gram_inverse(_subset_gram(gram, kept), fit_intercept)
+        except DataError:
+            continue
+    raise DataError(
+        "The columns of X are so nearly dependent that no subset of them gives finite standard "
+        "errors; drop redundant columns or rescale them."
     )
 
 
