@@ -343,8 +343,8 @@ def test_bad_requests_are_clear_errors(three):
         LinearRegression().plot(data.X, data.y)
 
 
-def test_importing_linearlab_does_not_import_matplotlib():
-    code = ("import sys, linearlab; linearlab.LinearRegression; "
+def test_importing_linearlab_or_its_cli_does_not_import_matplotlib():
+    code = ("import sys, linearlab, linearlab.cli; linearlab.LinearRegression; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

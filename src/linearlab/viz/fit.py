@@ -96,7 +96,7 @@ def _line_over_points(ax, view, data, optimum) -> None:
         eq_opt = equation(optimum[:1], optimum[1], data.feature_names, data.target_name,
                           view.fit_intercept)
         ax.plot(grid, optimum[0] * grid + optimum[1], color=OPTIMUM_COLOR, lw=1.6, ls="--",
-                label=f"least squares: {eq_opt}", zorder=3)
+                label=f"least squares: {eq_opt}", zorder=5)  # on top: the gap is small
     ax.set_xlabel(data.feature_names[0])
     ax.set_ylabel(data.target_name)
     ax.legend(loc="best")
