@@ -117,10 +117,13 @@ def _nn_classes():
                 self.plan, self.device = plan, device
 
             def __iter__(self):
-                for rows in self.plan.epoch():
-                    yield rows if isinstance(rows, slice) else torch.from_numpy(rows).to(
-                        self.device
-                    )
+                batches = list(self.plan.epoch())
+                if isinstance(batches[0], slice):
+                    yield from batches
+                    return
+                # one host-to-device copy per epoch, not one per batch
+                order = torch.from_numpy(np.concatenate(batches)).to(self.device)
+                yield from torch.split(order, [len(rows) for rows in batches])
 
             def __len__(self) -> int:
                 return self.plan.batches_per_epoch
@@ -219,7 +222,7 @@ def _parameters(model, k: int):
     weight = model.linear.weight.detach().T
     bias = model.linear.bias
     bias = torch.zeros(k, dtype=weight.dtype, device=weight.device) if bias is None else bias
-    return torch.cat([weight, bias.detach()[None, :]]).clone()
+    return torch.cat([weight, bias.detach()[None, :]])  # a new tensor, not a view
 
 
 # --------------------------------------------------------------------------- training
