@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import warnings
 
@@ -257,6 +258,22 @@ def test_missing_torch_is_a_clear_error(monkeypatch):
     with pytest.raises(BackendUnavailableError, match=r"pip install 'linearlab\[torch\]'"):
         fit("torch", ds.X, ds.y, epochs=5)
     assert fit("numpy", ds.X, ds.y, epochs=5).n_iter_ == 5  # the NumPy engine does not care
+
+
+def test_importing_linearlab_does_not_import_torch():
+    code = (
+        "import sys, numpy as np, linearlab; "
+        "linearlab.LinearRegression(solver='gd', epochs=3).fit(np.eye(3), [1.0, 2.0, 3.0]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_unknown_names_are_parameter_errors():
+    with pytest.raises(ParameterError, match="unknown loss"):
+        torch_backend.make_criterion("rmse")
+    with pytest.raises(ParameterError, match="unknown optimizer"):
+        torch_backend.make_optimizer("lbfgs", [torch.zeros(1, requires_grad=True)], 0.1)
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
