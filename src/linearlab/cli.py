@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import traceback
@@ -22,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, cli_plots, io, persist, streaming
+from . import __version__, cli_options, cli_output, cli_plots, io, persist, streaming
 from .datasets import list_datasets, load_dataset
 from .errors import ConvergenceWarning, LinearLabError, UsageError
 from .estimator import LinearRegression
@@ -37,21 +36,9 @@ SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "arange-line": dict(lr=0.1, epochs=100, init="normal", random_state=2021, log_every=10),
 }
 GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol")
-EPOCH_LOG_ROWS = 11
 
 
 # --------------------------------------------------------------------------- small helpers
-def _equation(model: LinearRegression, names: list[str], target: str, row: int | None = None):
-    coef = model.coef_ if row is None else model.coef_[row]
-    intercept = model.intercept_ if row is None else model.intercept_[row]
-    terms = " + ".join(f"{c:.6g}·{n}" for c, n in zip(coef, names, strict=True))
-    return f"{target} = {terms} + {intercept:.6g}"
-
-
-def _print_json(payload: dict) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, default=float) + "\n")
-
-
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[streaming.Progress | None]:
     """A rich progress bar on stderr when it is a terminal (never with ``--json``)."""
@@ -105,99 +92,6 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
     return source, outcome
 
 
-def _fit_payload(args, source: io.Source, outcome: streaming.FitOutcome) -> dict:
-    model = outcome.model
-    single = len(outcome.targets) == 1
-    coef = model.coef_.tolist()
-    return {
-        "data": args.data,
-        "rows": outcome.rows,
-        "streamed": outcome.streamed,
-        "features": outcome.features,
-        "targets": outcome.targets,
-        "coef": dict(zip(outcome.features, coef, strict=True)) if single else coef,
-        "intercept": model.intercept_ if single else model.intercept_.tolist(),
-        "solver": model.solver_,
-        "metrics": outcome.metrics,
-        "n_iter": model.n_iter_,
-        "converged": model.converged_,
-        "diagnosis": model.diagnosis_,
-        "learning_rate": getattr(model, "learning_rate_", None),
-        "history": [float(v) for v in model.history_],
-        "model_file": args.output,
-        "warnings": outcome.warnings,
-    }
-
-
-def _metrics_table(metrics: dict, title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_row("rows", str(metrics["rows"]))
-    table.add_row("R²", f"{metrics['r2']:.6f}")
-    table.add_row("RMSE", f"{metrics['rmse']:.6g}")
-    mae = metrics.get("mae")
-    table.add_row("MAE", "—  (streamed: run `linearlab evaluate`)" if mae is None
-                  else f"{mae:.6g}")
-    return table
-
-
-def _print_fit(console: Console, source: io.Source, outcome: streaming.FitOutcome) -> None:
-    model, features, targets = outcome.model, outcome.features, outcome.targets
-    how = "streamed in chunks" if outcome.streamed else "read whole"
-    console.print(f"[bold]{source.name}[/bold]: {outcome.rows} rows ({how}); features "
-                  f"{', '.join(features)} → target {', '.join(targets)}", soft_wrap=True)
-    skipped = [c for c in source.columns if c not in features + targets]
-    if skipped:
-        console.print(f"Not used: {', '.join(skipped)} (choose columns with -x/-y)",
-                      soft_wrap=True)
-    console.print("\n[bold]Fitted equation[/bold]")
-    for j, target in enumerate(targets):
-        console.print("  " + _equation(model, features, target, None if len(targets) == 1
-                                       else j), soft_wrap=True, markup=False)
-    table = Table(title="Coefficients")
-    table.add_column("term")
-    for target in targets:
-        table.add_column(target, justify="right")
-    rows = model.coef_.reshape(len(targets), -1)
-    for i, name in enumerate(features):
-        table.add_row(name, *(f"{rows[j, i]:.10g}" for j in range(len(targets))))
-    intercepts = [model.intercept_] if len(targets) == 1 else list(model.intercept_)
-    table.add_row("intercept", *(f"{b:.10g}" for b in intercepts))
-    console.print(table)
-    console.print(_metrics_table(outcome.metrics, "Training fit"))
-    if model.solver_ != "gd":
-        console.print(f"Solver: [cyan]{model.solver_}[/cyan] (exact least squares)")
-        return
-    console.print(f"Solver: [cyan]gradient descent[/cyan] ({model.optimizer}, {model.loss} "
-                  f"loss, lr={model.learning_rate_:.6g}), {model.n_iter_} epochs")
-    _print_epoch_log(console, model.history_)
-    if model.converged_:
-        console.print("[green]Converged.[/green]")
-    else:
-        console.print(model.diagnosis_, style="yellow", markup=False, soft_wrap=True)
-
-
-def _print_epoch_log(console: Console, history: list[float]) -> None:
-    n = len(history)
-    if not n:
-        return
-    step = max(1, -(-(n - 1) // (EPOCH_LOG_ROWS - 1)))
-    epochs = sorted({*range(0, n, step), n - 1})
-    table = Table(title="Epoch log")
-    table.add_column("epoch", justify="right")
-    table.add_column("loss", justify="right")
-    for epoch in epochs:
-        table.add_row(str(epoch), f"{history[epoch]:.8g}")
-    console.print(table)
-
-
-def _print_warnings(messages: list[str]) -> None:
-    err = Console(stderr=True)
-    for message in dict.fromkeys(messages):
-        err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
-
-
 # --------------------------------------------------------------------------- commands
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     source, outcome = _fit_from_args(args)
@@ -208,10 +102,10 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     plots = cli_plots.plots_after_fit(args, source, outcome)
     if args.json:
         extra = {"plots": [str(p) for p in plots]} if args.plots else {}
-        _print_json({**_fit_payload(args, source, outcome), **extra})
+        cli_output.print_json({**cli_output.fit_payload(args, source, outcome), **extra})
         return 0
-    _print_fit(console, source, outcome)
-    _print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
+    cli_output.print_fit(console, source, outcome)
+    cli_output.print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
     if args.output:
         console.print(f"Model saved to [bold]{args.output}[/bold]")
     cli_plots.print_written(console, plots)
@@ -272,7 +166,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     names = _prediction_names(source, model.target_names_)
     rows = _write_batches(streaming.predict_batches(model, source, features, names), args.output)
     if args.output and args.json:
-        _print_json({"model": args.model, "data": args.data, "output": args.output,
+        cli_output.print_json({"model": args.model, "data": args.data, "output": args.output,
                      "rows": rows, "columns": names})
     elif args.output:
         console.print(f"Wrote {rows} predictions to [bold]{args.output}[/bold]")
@@ -291,9 +185,10 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     with _progress(args) as report:
         metrics = streaming.evaluate_source(model, source, features, targets, progress=report)
     if args.json:
-        _print_json({"model": args.model, "data": args.data, "targets": targets, **metrics})
+        cli_output.print_json({"model": args.model, "data": args.data, "targets": targets,
+                               **metrics})
         return 0
-    console.print(_metrics_table(metrics, f"{args.model} on {source.name}"))
+    console.print(cli_output.metrics_table(metrics, f"{args.model} on {source.name}"))
     return 0
 
 
@@ -311,7 +206,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
     plots = cli_plots.demo_plots(args, data, gd)
     if args.json:
-        _print_json({"dataset": data.name, "features": data.feature_names,
+        cli_output.print_json({"dataset": data.name, "features": data.feature_names,
                      "exact": {"coef": exact.coef_.tolist(), "intercept": exact.intercept_,
                                "r2": exact.score(data.X, data.y), "solver": exact.solver_},
                      "gd": {"coef": gd.coef_.tolist(), "intercept": gd.intercept_,
@@ -322,12 +217,13 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     console.print(f"[bold]linearlab demo[/bold] — dataset [cyan]{data.name}[/cyan]: "
                   f"{data.description}", soft_wrap=True)
     console.print(f"\n[bold]Exact least squares[/bold] (solver '{exact.solver_}'):")
-    console.print("  " + _equation(exact, data.feature_names, data.target_name), markup=False)
+    equation = cli_output.equation(exact, data.feature_names, data.target_name)
+    console.print("  " + equation, markup=False)
     console.print(f"  R² = {exact.score(data.X, data.y):.6f}")
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "log_every")
     console.print(f"\n[bold]Gradient descent[/bold] with the seed's settings ({shown}):",
                   soft_wrap=True)
-    _print_epoch_log(console, gd.history_)
+    cli_output.print_epoch_log(console, gd.history_)
     table = Table(title="Exact vs gradient descent")
     table.add_column("parameter")
     table.add_column("exact", justify="right")
@@ -350,7 +246,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
     found = [load_dataset(name) for name in list_datasets()]
     if args.json:
-        _print_json({"datasets": [{"name": d.name, "rows": int(d.X.shape[0]),
+        cli_output.print_json({"datasets": [{"name": d.name, "rows": int(d.X.shape[0]),
                                    "features": d.feature_names, "target": d.target_name,
                                    "description": d.description} for d in found]})
         return 0
@@ -365,98 +261,6 @@ def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
 
 
 # --------------------------------------------------------------------------- the parser
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _learning_rate(text: str) -> float | str:
-    if text == "auto":
-        return text
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be > 0 (or 'auto')")
-    return value
-
-
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true",
-                        help="print machine-readable JSON results only (no tables, no progress)")
-    common.add_argument("--debug", action="store_true",
-                        help="show the Python traceback when an error occurs")
-    return common
-
-
-def _add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> None:
-    """The options that describe a model and its training (``fit``; reusable by other commands)."""
-    cols = fit.add_argument_group("columns")
-    cols.add_argument("-y", "--target", metavar="TARGET",
-                      help="target column(s), comma-separated (default: the last column)")
-    cols.add_argument("-x", "--features", metavar="COL,...",
-                      help="feature columns, comma-separated (default: every other numeric column)")
-    model = fit.add_argument_group("model")
-    model.add_argument("--solver", choices=["auto", "normal", "qr", "svd", "gd"], default="auto",
-                       help="exact: auto (normal equations when well conditioned, else QR/SVD), "
-                       "normal, qr, svd; or gd for gradient descent (default: auto)")
-    model.add_argument("--no-intercept", action="store_true", help="fit a line through the origin")
-    model.add_argument("--alpha", type=_non_negative, default=0.0, metavar="A",
-                       help="L2 (ridge) penalty; 0 = ordinary least squares (default: 0)")
-    model.add_argument("--standardize", action="store_true",
-                       help="gd: train on standardized features (coefficients reported in the "
-                       "original units)")
-    gd = fit.add_argument_group("gradient descent (with --solver gd)")
-    gd.add_argument("--lr", type=_learning_rate, metavar="LR",
-                    help="step size, or 'auto' to derive a stable one from the data (default)")
-    gd.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data "
-                    "(default: 1000)")
-    gd.add_argument("--batch-size", type=_positive_int, metavar="N",
-                    help="rows per mini-batch (default: the full data each step)")
-    gd.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"],
-                    help="update rule, with torch.optim's formulas (default: sgd)")
-    gd.add_argument("--loss", choices=["mse", "sse", "mae", "huber"],
-                    help="training loss (default: mse)")
-    gd.add_argument("--tol", type=_non_negative, metavar="T",
-                    help="stop when an epoch improves the loss by less than T")
-    gd.add_argument("--seed", type=int, metavar="N",
-                    help="random seed for initial values and batch order (reproducible runs)")
-    fit.add_argument("--stream", action="store_true",
-                     help="read DATA in chunks even if it fits in memory (large files are "
-                     "always streamed; memory stays bounded)")
-    if model_output:
-        fit.add_argument("-o", "--output", metavar="MODEL.json",
-                         help="save the fitted model (JSON)")
-
-
-FIT_HELP = """Fit a linear model to DATA and print the equation, coefficients and R²/RMSE/MAE.
-
-DATA is a CSV, TSV or Parquet file, or a built-in dataset name (see `linearlab datasets`).
-Files larger than memory are read in chunks: exact solvers combine per-chunk statistics and
-gradient descent runs its epochs over the chunks.
-
-examples:
-  linearlab fit salary
-  linearlab fit houses.csv -y price -x rooms,area -o model.json
-  linearlab fit salary --solver gd --lr 0.001 --epochs 10001
-  linearlab fit big.parquet --solver gd --batch-size 1024 --optimizer adam --epochs 5
-"""
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one sub-parser per command, each with ``handler`` set."""
     parser = argparse.ArgumentParser(
@@ -465,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `linearlab COMMAND --help` for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"linearlab {__version__}")
-    common = _common_options()
+    common = cli_options.common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 
@@ -478,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     fit = sub.add_parser("fit", parents=[common], help="fit a model to a data file",
-                         description=FIT_HELP, formatter_class=raw)
+                         description=cli_options.FIT_HELP, formatter_class=raw)
     fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
-    _add_fit_options(fit)
+    cli_options.add_fit_options(fit)
     cli_plots.add_plots_option(fit)
     fit.set_defaults(handler=cmd_fit)
 
@@ -504,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="target column(s) (default: the model's target names)")
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    cli_plots.add_plot_parser(sub, [common], _add_fit_options, cmd_plot)
+    cli_plots.add_plot_parser(sub, [common], cli_options.add_fit_options, cmd_plot)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
     datasets.set_defaults(handler=cmd_datasets)
