@@ -163,3 +163,28 @@ def test_ill_conditioned_but_full_rank_is_not_aliased():
         warnings.simplefilter("ignore", ConditioningWarning)
         model = LinearRegression().fit(problem.X, problem.y)
     assert model.rank_ == 3 and model.summary().aliased == []
+
+
+@pytest.mark.parametrize("degree", [13, 15])
+def test_refinement_reaches_scaled_condition_numbers_near_1e15(degree):
+    """Raw condition numbers 1e20-1e23 (centred and scaled: ~5e12-7e14) keep full digits."""
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-8.78, -3.13, 120))
+    y = 0.85 + 0.02 * np.sin(2 * x) + 0.003 * rng.standard_normal(120)
+    problem = Problem("", "", np.vander(x, degree + 1, increasing=True)[:, 1:], y)
+    model, summary = _check(problem)
+    assert model._solution.refined and summary.condition_number > 1e19
+
+
+def test_beyond_double_precision_the_summary_still_works():
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-8.78, -3.13, 120))
+    X = np.vander(x, 19, increasing=True)[:, 1:]
+    with pytest.warns(ConditioningWarning, match="rank-deficient"):
+        model = LinearRegression().fit(X, np.sin(x))
+    summary = model.summary()
+    assert summary.aliased and np.isfinite(summary.bse[~np.isnan(summary.params)]).all()
+    # no exact answer exists in double precision; the summary's reduced fit is still a good fit
+    summary_ssr = ((np.sin(x) - summary.predict(X)) ** 2).sum()
+    assert summary_ssr <= 1.5 * ((np.sin(x) - model.predict(X)) ** 2).sum()
+    assert summary.ssr == pytest.approx(summary_ssr, rel=1e-3)
