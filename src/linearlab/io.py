@@ -12,9 +12,7 @@ file, the column and the line (1-based, the header being line 1), with a hint ho
 
 from __future__ import annotations
 
-import csv
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -25,6 +23,9 @@ import pyarrow.parquet as pq
 
 from .datasets import Dataset, list_datasets, load_dataset
 from .errors import ColumnError, DataError, DataFileError
+from .locate import compression as _compression
+from .locate import csv_error as _csv_error
+from .locate import located as _located
 
 # Bytes of CSV text parsed per block. pyarrow's streaming reader parses several blocks ahead on
 # its threads, so memory grows with the block size (measured on 10 numeric columns: 1 MB blocks
@@ -41,7 +42,6 @@ _EXTENSIONS = {
     ".parquet": "parquet", ".pq": "parquet",
 }
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
-_BAD_VALUE = re.compile(r"column #(\d+): CSV conversion error to \w+: invalid value '(.*)'", re.S)
 
 
 @dataclass
@@ -342,14 +342,6 @@ class ChunkStream:
             ) from None
 
 
-def _compression(path: str) -> str | None:
-    lower = path.lower()
-    for suffix, name in ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".lz4", "lz4")):
-        if lower.endswith(suffix):
-            return name
-    return None
-
-
 def _dataset_block(ds: Dataset, columns: list[str]) -> np.ndarray:
     table = np.column_stack([ds.X, ds.y.reshape(len(ds.y), -1)])
     names = [*ds.feature_names, ds.target_name]
@@ -389,81 +381,6 @@ def _to_float64(
             "NaN and infinity are not allowed; fix or drop those values.",
         )
     return out
-
-
-# --------------------------------------------------------------------------- error locations
-def _line_of_row(source: Source, row: int) -> int | None:
-    """Physical line (1-based) of data row ``row`` (0-based), skipping blank lines as pyarrow."""
-    if source.format not in ("csv", "tsv") or _compression(source.path):
-        return None
-    with open(source.path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=source.delimiter)
-        seen = -1  # the header
-        for record in reader:
-            if not record:
-                continue
-            if seen == row:
-                return reader.line_num
-            seen += 1
-    return None
-
-
-def _located(source: Source, column: str, row: int, what: str, hint: str) -> DataFileError:
-    if source.format == "parquet":
-        where, line = f"row {row + 1}", None
-    else:
-        line = _line_of_row(source, row)
-        where = f"line {line}" if line is not None else f"data row {row + 1}"
-    return DataFileError(
-        f"In {source.path!r}, column {column!r} at {where}: the value {what}. {hint}",
-        path=source.path, column=column, line=line,
-    )
-
-
-def _find_value(source: Source, column: str, value: str, start_row: int) -> int | None:
-    """Line of the first row at or after ``start_row`` whose ``column`` field equals ``value``."""
-    with open(source.path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=source.delimiter)
-        header = next(reader, None)
-        if header is None or column not in header:
-            return None
-        j = header.index(column)
-        row = -1
-        for record in reader:
-            if not record:
-                continue
-            row += 1
-            if row >= start_row and len(record) > j and record[j].strip() == value.strip():
-                return reader.line_num
-    return None
-
-
-def _csv_error(
-    source: Source, exc: Exception, columns: list[str] | None, rows_before: int
-) -> DataFileError:
-    message = str(exc)
-    match = _BAD_VALUE.search(message)
-    if match and columns:
-        index = int(match.group(1))  # pyarrow counts the file's columns, not the selected ones
-        column = source.columns[index] if index < len(source.columns) else None
-        value = match.group(2)
-        if column is not None:
-            line = _find_value(source, column, value, rows_before)
-            where = f"line {line}" if line else f"a row after data row {rows_before}"
-            return DataFileError(
-                f"In {source.path!r}, column {column!r} at {where}: {value!r} is not a number. "
-                "Fix that value, or leave the column out with -x/--features (text columns "
-                "cannot be features or targets).",
-                path=source.path, column=column, line=line,
-            )
-    if "Expected" in message and "columns" in message:
-        detail = message.split("CSV parse error:")[-1].strip()
-        return DataFileError(
-            f"{source.path!r} is not a regular table: {detail}. Every line needs as many "
-            "fields as the header.",
-            path=source.path,
-        )
-    return DataFileError(f"Cannot parse {source.path!r}: {message}", path=source.path)
 
 
 # --------------------------------------------------------------------------- whole tables
