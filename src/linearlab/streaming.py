@@ -37,7 +37,7 @@ from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
 from .descent.losses import get_loss
 from .descent.optimizers import make_optimizer
 from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
-from .errors import ConvergenceWarning, DivergenceError
+from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError
 from .estimator import LinearRegression
 from .gram import Gram
 from .io import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
@@ -178,8 +178,9 @@ def fit_source(
     model.feature_names_in_ = np.asarray(features, dtype=object)
     model.target_names_ = list(targets)
     model.metrics_ = metrics
-    for w in seen:
-        caught.append(str(w.message))
+    for w in seen:  # linearlab's own warnings are part of the report; others stay silent
+        if issubclass(w.category, (ConvergenceWarning, ConditioningWarning)):
+            caught.append(str(w.message))
     return FitOutcome(model, features, targets, metrics, streamed, rows, caught)
 
 
