@@ -327,3 +327,20 @@ def test_bad_interval_arguments():
         summary.conf_int(alpha=1.5)
     with pytest.raises(DataError, match="features"):
         summary.predict(np.ones((2, 5)))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_summary_of_a_file_fitted_in_memory_or_streamed(tmp_path, stream):
+    from linearlab import io, streaming
+
+    X, y = _dataset("longley")
+    path = tmp_path / "longley.csv"
+    pd.concat([X, y], axis=1).to_csv(path, index=False)
+    model = LinearRegression()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        streaming.fit_source(model, io.open_source(str(path)), list(X.columns), ["TOTEMP"],
+                             stream=stream)
+    summary = model.summary()
+    assert summary.target_name == "TOTEMP" and not summary.weighted
+    _assert_matches(summary, _statsmodels(X, y, True))

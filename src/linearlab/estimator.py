@@ -217,6 +217,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         else:
             coef, intercept = self._fit_exact(Xa, Y, w)
         self._set_coefficients(coef, intercept)
+        self._stats_gram = self._gram  # the statistics summary() may trust its weights with
         return self
 
     def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
@@ -448,6 +449,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self.history_, self.params_history_ = [], None
             coef, intercept = solution.coef, solution.intercept
         self._set_coefficients(coef, intercept)
+        self._stats_gram = self._gram  # the statistics summary() may trust its weights with
         return self
 
     def _n_targets(self) -> int:
@@ -493,9 +495,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 raise DataError("summary() needs both X and y (the training data), or neither.")
             Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=False)
             data = (Xa, ya.reshape(-1, 1) if ya.ndim == 1 else ya, w)
-        gram = self._gram
+        gram = getattr(self, "_gram", None)
         if gram is None:
-            raise NotFittedError("summary() needs a model fitted by fit() or partial_fit().")
+            raise NotFittedError(
+                "summary() needs the statistics of the training data, which a model loaded "
+                "from a file does not have; refit it with fit() or partial_fit()."
+            )
+        weighted = getattr(self, "_weighted", False)
+        log_weight_sum = getattr(self, "_log_weight_sum", 0.0)
+        if gram is not getattr(self, "_stats_gram", None):  # statistics supplied from outside
+            weighted = not np.isclose(gram.weight_sum, gram.count, rtol=1e-12)
+            log_weight_sum = np.nan if weighted else 0.0  # unknown weights: no likelihood
         solution = getattr(self, "_solution", None)
         coef = np.asarray(self.coef_, dtype=np.float64)
         coef = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
@@ -509,10 +519,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             solver=self.solver_,
             feature_names=self._feature_labels()
             or [f"x{j + 1}" for j in range(self.n_features_in_)],
-            target_names=list(getattr(self, "_target_names", None) or ["y"]),
+            target_names=list(
+                getattr(self, "target_names_", None) or getattr(self, "_target_names", ["y"])
+            ),
             alpha=self.alpha,
-            weighted=getattr(self, "_weighted", False),
-            log_weight_sum=getattr(self, "_log_weight_sum", 0.0),
+            weighted=weighted,
+            log_weight_sum=log_weight_sum,
             rank_deficient=exact_fit and solution.rank < self.n_features_in_,
             cov_unscaled=solution.cov_unscaled if exact_fit else None,
             ssr=solution.ssr if exact_fit else None,
