@@ -163,3 +163,21 @@ def test_record_batches_keep_text_columns(csv_file, table):
     assert first.schema.names == source.columns
     assert first.column("id")[0].as_py() == "id0"
     np.testing.assert_array_equal(np.concatenate([x for _, x in batches]), table[:, :2])
+
+
+def test_semicolon_delimiter_is_sniffed_and_gzip_is_read(tmp_path, table):
+    path = tmp_path / "euro.csv"
+    path.write_text("a;b;y\n" + "\n".join(";".join(map(repr, row)) for row in table[:, :3]
+                                          .tolist()) + "\n")
+    source = io.open_source(str(path))
+    assert source.delimiter == ";" and io.select_columns(source) == (["a", "b"], ["y"])
+    np.testing.assert_array_equal(io.read_columns(source, ["a", "b", "y"]), table[:, :3])
+
+    import gzip
+
+    packed = tmp_path / "data.csv.gz"
+    with gzip.open(packed, "wt") as f:
+        f.write("a,y\n" + "\n".join(f"{a!r},{y!r}" for a, y in table[:, :2].tolist()) + "\n")
+    source = io.open_source(str(packed))
+    blocks = list(io.ChunkStream(source, ["a", "y"], block_bytes=2**12))
+    np.testing.assert_array_equal(np.concatenate(blocks), table[:, :2])

@@ -54,9 +54,12 @@ class Source:
     dataset: Dataset | None = field(default=None, repr=False)
     columns: list[str] = field(default_factory=list)
     numeric: list[str] = field(default_factory=list)  # columns that look numeric
+    sniffed: str | None = None  # the delimiter the header line shows, when not the usual one
 
     @property
     def delimiter(self) -> str:
+        if self.sniffed:
+            return self.sniffed
         return "\t" if self.format == "tsv" else ","
 
     def estimated_bytes(self, n_columns: int) -> int:
@@ -106,6 +109,8 @@ def open_source(data: str) -> Source:
     if os.path.isdir(data):
         raise DataFileError(f"{data!r} is a directory; pass a data file.", path=data)
     source = Source(os.path.basename(data), _format_of(data), path=data)
+    if source.format in ("csv", "tsv") and not _compression(data):
+        source.sniffed = _sniff_delimiter(data, source.delimiter)
     if os.path.getsize(data) == 0:
         raise DataFileError(
             f"{data!r} is empty. A data file needs a header line with column names and at least "
@@ -130,6 +135,17 @@ def open_source(data: str) -> Source:
             path=data,
         )
     return source
+
+
+def _sniff_delimiter(path: str, expected: str) -> str | None:
+    """';', tab or '|' when the header line has none of ``expected`` but one of those."""
+    with open(path, "rb") as f:
+        header = f.readline(1 << 16).decode("utf-8", errors="replace")
+    if expected in header:
+        return None
+    counts = {d: header.count(d) for d in (";", "\t", "|", ",") if d != expected}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
 
 
 def _is_numeric(t: pa.DataType) -> bool:
