@@ -90,7 +90,7 @@ CASES = [
     ("diverging lr", ["fit", "salary", "--solver", "gd", "--lr", "10", "-o", "{out}"], 1,
      ["diverged", "lr=10", "stable"]),
     ("gd option without gd", ["fit", "{good.csv}", "--lr", "0.1", "-o", "{out}"], 2,
-     ["--lr only apply to gradient descent", "--solver gd"]),
+     ["--lr only applies to gradient descent", "--solver gd"]),
     ("bad option value", ["fit", "{good.csv}", "--epochs", "0", "-o", "{out}"], 2,
      ["must be at least 1"]),
     ("unknown dataset-like name", ["evaluate", "{model.json}", "salry"], 2,

@@ -64,7 +64,8 @@ def _model_from_args(args: argparse.Namespace) -> LinearRegression:
     if given and args.solver != "gd":
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise UsageError(
-            f"{flags} only apply to gradient descent, but --solver is {args.solver!r}. Add "
+            f"{flags} only {'applies' if len(given) == 1 else 'apply'} to gradient descent, "
+            f"but --solver is {args.solver!r}. Add "
             "--solver gd, or drop those options to fit exactly."
         )
     settings = {name: getattr(args, name) for name in GD_ONLY if getattr(args, name) is not None}
