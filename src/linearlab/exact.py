@@ -186,13 +186,37 @@ def solve_qr(
     coef_scaled[perm] = z
     coef = coef_scaled / scale[:, None]
     condition = float(np.linalg.cond(R)) if d <= 2000 else float(diag[0] / diag[-1])
+    intercept = _intercept((mean_x, mean_y), coef, fit_intercept)
+    cov, ssr = (None, None) if alpha else _qr_statistics(
+        R, perm, scale, mean_x, X, Y, sample_weight, coef, intercept, fit_intercept
+    )
     return ExactSolution(
         coef=coef,
-        intercept=_intercept((mean_x, mean_y), coef, fit_intercept),
+        intercept=intercept,
         solver="qr",
         rank=rank,
         condition_number=condition,
+        cov_unscaled=cov,
+        ssr=ssr,
     )
+
+
+def _qr_statistics(R, perm, scale, mean_x, X, Y, w, coef, intercept, fit_intercept):
+    """(AᵀWA)⁻¹ (intercept first) from the QR factor — error ≈ cond·ε, not the Gram's
+    cond²·ε — and the residual sums of squares from the residuals themselves."""
+    R_inv = sla.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
+    C = np.empty_like(R_inv)
+    C[np.ix_(perm, perm)] = R_inv @ R_inv.T
+    C /= np.outer(scale, scale)
+    if fit_intercept:  # through v = R⁻ᵀ Pᵀ S⁻¹ x̄: a sum of squares, no cancellation
+        total = X.shape[0] if w is None else float(w.sum())
+        v = sla.solve_triangular(R, (mean_x / scale)[perm], trans="T", check_finite=False)
+        cross = np.empty_like(v)
+        cross[perm] = -sla.solve_triangular(R, v, check_finite=False)
+        cross /= scale
+        C = np.block([[np.array([[1.0 / total + v @ v]]), cross[None, :]],
+                      [cross[:, None], C]])
+    return C, residual_ssr(X, Y, w, coef, intercept)
 
 
 def solve_svd(
@@ -292,6 +316,12 @@ def _ssr_if_gram_cancels(gram, X, Y, sample_weight, coef, intercept, fit_interce
     ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
     if np.all(ssr > GRAM_SSR_CANCELLATION * G_yy):
         return None
+    return residual_ssr(X, Y, sample_weight, coef, intercept)
+
+
+def residual_ssr(X, Y, sample_weight, coef, intercept) -> np.ndarray:
+    """Σ w (y − Xβ − β₀)² per target, the residuals evaluated in double-double arithmetic
+    (so large offsets or a near-perfect fit do not cancel digits away)."""
     Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
     start = two_sum(np.asarray(Y2, dtype=np.float64), -np.broadcast_to(intercept, Y2.shape))
     hi, lo = dd_matmul(split(np.asarray(X, dtype=np.float64)), -coef, start=start)

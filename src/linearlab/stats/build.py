@@ -124,13 +124,15 @@ def _gram_inverse(gram: Gram, fit_intercept: bool) -> np.ndarray:
             "The cross-product matrix of X is singular, so the standard errors are undefined; "
             "drop the constant, duplicate or linearly dependent columns."
         )
-    inv_scaled = sla.cho_solve((np.triu(factor), False), np.eye(G.shape[0]), check_finite=False)
+    U = np.triu(factor)
+    inv_scaled = sla.cho_solve((U, False), np.eye(G.shape[0]), check_finite=False)
     inv = inv_scaled / np.outer(scale, scale)
     if not fit_intercept:
         return inv
-    m = gram.mean_x
-    cross = -m @ inv
-    top = 1.0 / gram.weight_sum + m @ inv @ m
+    # intercept row through v = U⁻ᵀ S⁻¹ x̄: a sum of squares, no cancellation for large means
+    v = sla.solve_triangular(U, gram.mean_x / scale, trans="T", check_finite=False)
+    cross = -sla.solve_triangular(U, v, check_finite=False) / scale
+    top = 1.0 / gram.weight_sum + v @ v
     return np.block([[np.array([[top]]), cross[None, :]], [cross[:, None], inv]])
 
 
