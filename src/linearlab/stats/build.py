@@ -16,7 +16,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..errors import DataError, ParameterError
+from ..exact import residual_ssr
 from ..gram import Gram
+from ..refine import dd_matmul, split
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 # A column is aliased (R's ``lm`` shows NA) when the part of it not explained by the earlier
@@ -168,8 +170,7 @@ def build_inference(record: FitRecord, data=None) -> Inference:
         ssr = np.asarray(record.ssr, dtype=np.float64)
     elif data is not None:
         X, Y, w = data
-        resid = Y - X @ coef - (intercept if record.fit_intercept else 0.0)
-        ssr = (resid**2).sum(axis=0) if w is None else w @ resid**2
+        ssr = residual_ssr(X, Y, w, coef, intercept if record.fit_intercept else 0.0 * intercept)
     else:
         ssr = gram.residual_sum_of_squares(coef, intercept if record.fit_intercept else None)
     centered = np.diag(gram.syy).copy()
@@ -224,7 +225,9 @@ def robust_covariances(
     A = np.hstack([np.ones((Xk.shape[0], 1)), Xk - mean]) if record.fit_intercept else Xk.copy()
     params = inference.params
     full = np.hstack([np.ones((Xk.shape[0], 1)), Xk]) if record.fit_intercept else Xk
-    resid = Y - full @ params
+    zeros = np.zeros_like(Y, dtype=np.float64)
+    hi, lo = dd_matmul(split(np.asarray(full, dtype=np.float64)), -params, start=(Y, zeros))
+    resid = hi + lo  # in double-double: large offsets cancel no digits away
     if w is not None:
         root_w = np.sqrt(w)[:, None]
         A *= root_w
