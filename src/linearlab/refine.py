@@ -174,8 +174,9 @@ def refine_least_squares(
         ds = f - A @ dx
         x = x + dx
         s = s + ds
-        scale = np.abs(x).max()
-        ratio = float(np.abs(dx).max() / scale) if scale > 0 else 0.0
+        scale = np.abs(x).max(axis=0)  # per right-hand side: targets may differ in size
+        step = np.abs(dx).max(axis=0)
+        ratio = float(np.max(np.where(scale > 0, step / np.where(scale > 0, scale, 1.0), 0.0)))
         if ratio <= _EPS / 4:
             break
         if ratio > 0.5 * best:  # no longer contracting: rounding level reached (or diverging)
