@@ -438,9 +438,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         else:
             chunk = Gram.from_arrays(Xa, Y, w)
             self._gram = chunk if first or self._gram is None else self._gram.merge(chunk)
-            solution = exact.solve(
-                "auto", None, None, alpha=self.alpha, fit_intercept=self.fit_intercept,
-                gram=self._gram,
+            solution = exact.solve_auto(  # summary() computes the raw condition lazily
+                None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=self._gram
             )
             self._solution = solution
             self.solver_, self.rank_ = solution.solver, solution.rank
