@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -48,12 +50,18 @@ def test_chunk_stream_equals_whole_table(csv_file, table, block_bytes):
 
 def test_stream_is_reiterable_and_reports_progress(csv_file):
     seen = []
-    stream = io.ChunkStream(io.open_source(csv_file), ["a"], progress=lambda d, t: seen.append(d),
+    stream = io.ChunkStream(io.open_source(csv_file), ["a"],
+                            progress=lambda done, total: seen.append((done, total)),
                             block_bytes=2**14)
     first = sum(b.shape[0] for b in stream)
+    first_pass, seen[:] = list(seen), []
     second = sum(b.shape[0] for b in stream)
     assert first == second == 3000 == stream.rows
-    assert seen and seen == sorted(seen)
+    size = os.path.getsize(csv_file)
+    for reports in (first_pass, seen):  # bytes read so far (the reader may read ahead)
+        done = [d for d, _ in reports]
+        assert done == sorted(done) and 0 < done[-1] <= size
+        assert {t for _, t in reports} == {size}
 
 
 def test_tsv_and_parquet(tmp_path, table):
