@@ -298,7 +298,8 @@ def solve_accurate(
         cov_fit = refine_least_squares(
             A, np.zeros((n, p)), cov0, correct, sample_weight, C=-identity, A_split=A_split
         )
-        cov0 = cov_fit.x
+        if cov_fit.converged:
+            cov0 = cov_fit.x
     cov = (cov0 + cov0.T) / 2 / np.outer(D, D) if covariance else None
 
     # singular values of √W·A_raw are those of R K⁻¹ diag(D)
