@@ -176,7 +176,7 @@ def _model_and_data(args: argparse.Namespace):
             "--data DATA."
         )
     source = io.open_source(spec)
-    features = [str(n) for n in model.feature_names_in_]
+    features = list(model.feature_names_)  # set by persist.load, named or x0, x1, ...
     targets = list(model.target_names_)
     io.require_columns(source, [*features, *targets], f"the model {args.data!r}")
     return model, source, features, targets
