@@ -529,7 +529,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             ssr=solution.ssr if exact_fit else None,
             condition_number=(
                 solution.raw_condition_number
-                if exact_fit and np.isfinite(solution.raw_condition_number)
+                if exact_fit and not np.isnan(solution.raw_condition_number)
                 else exact.raw_condition_number(gram, self.fit_intercept)
             ),
             multi_output=self._y_ndim == 2,

@@ -417,6 +417,8 @@ def solve(
         solution = solve_svd(X, Y, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
     else:
         raise ValueError(f"unknown exact solver {solver!r}; choose one of {SOLVERS}")
-    if gram is not None and np.isnan(solution.raw_condition_number):
+    if solution.rank < solution.coef.shape[0] and not alpha:
+        solution.raw_condition_number = np.inf  # singular (the Gram would say ~1e8 at most)
+    elif gram is not None and np.isnan(solution.raw_condition_number):
         solution.raw_condition_number = raw_condition_number(gram, fit_intercept)
     return solution

@@ -76,7 +76,7 @@ def render(summary) -> str:
         else:
             cells = [
                 _forg(s.params[i], 4), _forg(s.bse[i]), _forg(s.tvalues[i]),
-                _forg(s.pvalues[i]), _forg(ci[i, 0]), _forg(ci[i, 1]),
+                _fmt(s.pvalues[i], ".3f"), _forg(ci[i, 0]), _forg(ci[i, 1]),
             ]
         lines.append(f"{name:<{name_width}}" + "".join(f"{c:>11}" for c in cells))
     lines.append("=" * max(WIDTH, name_width + 66))
