@@ -203,3 +203,13 @@ def test_adam_auto_step_reaches_the_optimum_on_unscaled_data():
     adam = LinearRegression(solver="gd", optimizer="adam").fit(data.X, data.y)
     assert adam.converged_
     np.testing.assert_allclose(adam.coef_, exact.coef_, rtol=1e-4)
+
+
+def test_standardize_without_intercept_only_rescales(rng):
+    X, y = make_problem(rng, n=150, d=3, noise=0.0, offset=4.0)
+    y = y - 1.5  # a model through the origin
+    exact = LinearRegression(fit_intercept=False).fit(X, y)
+    gd = LinearRegression(solver="gd", fit_intercept=False, standardize=True, epochs=3000)
+    gd.fit(X, y)
+    assert gd.intercept_ == 0.0
+    np.testing.assert_allclose(gd.coef_, exact.coef_, rtol=1e-6)

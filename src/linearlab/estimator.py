@@ -290,7 +290,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self._gram = gram
         mean, scale = self._standardization(gram, X.shape[1])
         Xt = ((X - mean) / scale).astype(dtype) if self.standardize else X.astype(dtype)
-        train_gram = _standardized_gram(gram, mean, scale) if self.standardize else gram
+        train_gram = gram.rescaled(mean, scale) if self.standardize else gram
 
         init_rng, batch_rng = random_streams(self.random_state)
         if warm_start is not None:
@@ -364,8 +364,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     def _standardization(self, gram: Gram, n_features: int):
         if not self.standardize:
             return np.zeros(n_features), np.ones(n_features)
-        std = np.sqrt(np.diag(gram.sxx) / gram.weight_sum)
-        return gram.mean_x.copy(), np.where(std > 0, std, 1.0)
+        return gram.feature_scaling(self.fit_intercept)
 
     def _initial_values(self, d, k, rng, dtype):
         init = self.init
@@ -657,16 +656,3 @@ def _target_names(y, n_targets: int) -> list[str]:
     if n_targets == 1:
         return [str(name)] if isinstance(name, str) else ["y"]
     return [f"y{t + 1}" for t in range(n_targets)]
-
-
-def _standardized_gram(gram: Gram, mean: np.ndarray, scale: np.ndarray) -> Gram:
-    """The statistics of (X - mean) / scale, derived without another pass over X."""
-    return Gram(
-        count=gram.count,
-        weight_sum=gram.weight_sum,
-        mean_x=(gram.mean_x - mean) / scale,
-        mean_y=gram.mean_y,
-        sxx=gram.sxx / np.outer(scale, scale),
-        sxy=gram.sxy / scale[:, None],
-        syy=gram.syy,
-    )

@@ -168,6 +168,30 @@ class Gram:
         AtA[d, d] = n
         return AtA, np.vstack([XtY, n * self.mean_y[None, :]])
 
+    def feature_scaling(self, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(shift, scale) that standardize the features: mean and standard deviation with an
+        intercept; no shift and the root mean square without one (centring would smuggle an
+        intercept into a model that has none). Constant columns keep scale 1."""
+        if fit_intercept:
+            shift = self.mean_x.copy()
+            spread = np.sqrt(np.diag(self.sxx) / self.weight_sum)
+        else:
+            shift = np.zeros(self.n_features)
+            spread = np.sqrt(np.diag(self.cross_products(False)[0]) / self.weight_sum)
+        return shift, np.where(spread > 0, spread, 1.0)
+
+    def rescaled(self, shift: np.ndarray, scale: np.ndarray) -> Gram:
+        """The statistics of (X - shift) / scale, without another pass over X."""
+        return Gram(
+            count=self.count,
+            weight_sum=self.weight_sum,
+            mean_x=(self.mean_x - shift) / scale,
+            mean_y=self.mean_y,
+            sxx=self.sxx / np.outer(scale, scale),
+            sxy=self.sxy / scale[:, None],
+            syy=self.syy,
+        )
+
     def residual_sum_of_squares(
         self, coef: np.ndarray, intercept: np.ndarray | None = None
     ) -> np.ndarray:

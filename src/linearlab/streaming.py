@@ -208,11 +208,9 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
     W, b = initial_parameters(init, d, k, init_rng, np.float64)
     mean, scale = np.zeros(d), np.ones(d)
     if model.standardize:
-        std = np.sqrt(np.diag(gram.sxx) / gram.weight_sum)
-        mean, scale = gram.mean_x.copy(), np.where(std > 0, std, 1.0)
+        mean, scale = gram.feature_scaling(model.fit_intercept)
         W, b = W * scale[:, None], b + mean @ W
-    train_gram = Gram(gram.count, gram.weight_sum, (gram.mean_x - mean) / scale, gram.mean_y,
-                      gram.sxx / np.outer(scale, scale), gram.sxy / scale[:, None], gram.syy)
+    train_gram = gram.rescaled(mean, scale)
     auto_lr = auto_learning_rate(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
                                  optimizer=model.optimizer, batch_size=model.batch_size,
                                  alpha=model.alpha)
