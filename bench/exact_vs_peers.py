@@ -97,7 +97,10 @@ def main() -> None:
         print(f"  measured {name}: {seconds:.3f} s", flush=True)
 
     ours_t, ours_m, ours_p = results["linearlab (auto)"]
-    header = f"{'method':32} {'time s':>9} {'vs linearlab':>13} {'extra peak MiB':>15} {'% of X':>7} {'max |Δparam|':>13}"
+    header = (
+        f"{'method':32} {'time s':>9} {'vs linearlab':>13} {'extra peak MiB':>15} "
+        f"{'% of X':>7} {'max |Δparam|':>13}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for name, (seconds, peak, params) in results.items():
         diff = np.abs(params - ours_p).max()
