@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/linearlab demo
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check src tests bench examples
+	$(BIN)/python -m ruff check src tests bench examples scripts
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check src tests bench examples
+	$(BIN)/python -m ruff check src tests bench examples scripts
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
