@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from linearlab import DivergenceError, LinearRegression, load_dataset
@@ -34,13 +34,15 @@ def fit(backend, X, y, sample_weight=None, **params):
 def assert_same_run(a, b, rtol=RTOL):
     """Same epochs, history (elementwise relative) and parameter path (relative to its size).
 
-    Losses at rounding level (a perfect fit, e.g. 2 rows and 2 parameters) are pure noise:
-    they only need to agree to a few ulps of the run's largest loss.
+    Values at rounding level are pure noise and only need to agree to a few ulps of the
+    problem's scale: losses of a perfect fit (e.g. 2 rows and 2 parameters), or parameters moved
+    by a gradient that cancels exactly (mae on centred features: Σ sign(r)·x = Σ x = 0).
+    The test problems' parameters are of order one, so 1e-5 floors their scale.
     """
     assert a.n_iter_ == b.n_iter_
     floor = 1e-14 * np.max(a.history_)
     np.testing.assert_allclose(b.history_, a.history_, rtol=rtol, atol=floor)
-    scale = np.max(np.abs(a.params_history_))
+    scale = max(np.max(np.abs(a.params_history_)), 1e-5)
     assert a.params_history_.shape == b.params_history_.shape
     assert np.max(np.abs(a.params_history_ - b.params_history_)) <= rtol * scale
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=0, atol=rtol * scale)
@@ -125,13 +127,41 @@ def problems(draw):
         epochs=draw(st.integers(1, 12)),
         random_state=draw(st.integers(0, 1000)),
     )
+    params["lr"] = contractive_lr(X, weights, params)
     return X, y, weights, params
+
+
+def contractive_lr(X, weights, params):
+    """A step size at which each update contracts, so rounding differences cannot grow.
+
+    lr="auto" aims at speed; with one-row batches (or Adam's distance-based step over a few
+    epochs) it can put the iterates in a chaotic regime where any two correct implementations
+    drift apart exponentially (1e-16 → 1e-8 in ten epochs). That says nothing about parity, so
+    this property uses a step below 1/(largest curvature of any batch); lr="auto" is compared in
+    the longer runs below.
+    """
+    if params["standardize"]:
+        mean = np.average(X, axis=0, weights=weights)
+        std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
+        X = (X - mean) / np.where(std > 0, std, 1.0)
+    row = float(np.max(np.sum(X * X, axis=1))) + 1.0  # curvature of one row's r², halved
+    if params["loss"] == "sse":  # a sum over the batch: curvature grows with its weight
+        rows = X.shape[0] if params["batch_size"] is None else min(params["batch_size"], len(X))
+        row *= rows * (1.0 if weights is None else float(np.max(weights)))
+    curvature = 2.0 * (row + params["alpha"])
+    scale = {"sgd": 0.5, "momentum": 0.05, "nesterov": 0.05}
+    return 0.01 if params["optimizer"] == "adam" else scale[params["optimizer"]] / curvature
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_numpy_and_torch_trajectories_agree(problem):
     X, y, weights, params = problem
+    # Standardized columns sum to zero, so mae/huber residuals of one sign give a gradient that
+    # is exactly zero, i.e. rounding noise (~1e-17) that differs between engines; Adam divides
+    # the gradient by its own size and turns that noise into steps of ~lr·1e-8. Not comparable.
+    assume(not (params["standardize"] and params["optimizer"] == "adam"
+                and params["loss"] in ("mae", "huber")))
     a, b = (outcome(backend, X, y, weights, **params) for backend in ("numpy", "torch"))
     if isinstance(a, DivergenceError):  # then both diverge, at the same epoch, in the same words
         assert isinstance(b, DivergenceError) and str(b) == str(a)
@@ -271,7 +301,7 @@ def test_importing_linearlab_does_not_import_torch():
 
 def test_unknown_names_are_parameter_errors():
     with pytest.raises(ParameterError, match="unknown loss"):
-        torch_backend.make_criterion("rmse")
+        torch_backend.Criterion("rmse")
     with pytest.raises(ParameterError, match="unknown optimizer"):
         torch_backend.make_optimizer("lbfgs", [torch.zeros(1, requires_grad=True)], 0.1)
 
