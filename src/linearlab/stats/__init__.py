@@ -100,13 +100,15 @@ def summarize(
     df_resid = inference.nobs - p_kept
     if cov_type == "nonrobust":
         covs = [inference.cov_unscaled * (ssr / df_resid) for ssr in inference.ssr]
+        walds = [None] * len(covs)
     else:
-        covs = robust_covariances(inference, record, cov_type, data)
+        covs, walds = robust_covariances(inference, record, cov_type, data)
     names = (["const"] if record.fit_intercept else []) + list(record.feature_names)
     summaries = [
         RegressionSummary(
             params=inference.params[:, t],
             cov=covs[t],
+            robust_wald=walds[t],
             ssr=inference.ssr[t],
             centered_tss=inference.centered_tss[t],
             uncentered_tss=inference.uncentered_tss[t],

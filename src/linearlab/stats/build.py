@@ -210,13 +210,14 @@ def _singular(gram: Gram, record: FitRecord) -> bool:
 
 def robust_covariances(
     inference: Inference, record: FitRecord, cov_type: str, data
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], list[float]]:
     """Per target: White's HC0–HC3 sandwich (AᵀWA)⁻¹ Ãᵀ diag(ω) Ã (AᵀWA)⁻¹, as statsmodels.
 
     Evaluated as H diag(ω) Hᵀ with H = (AᵀWA)⁻¹ Ãᵀ = R⁻¹ Qᵀ from the QR factorisation of the
     centred, column-scaled design: a sum of outer products, so no cancellation between the
     large entries that (AᵀWA)⁻¹ has when columns have large offsets. Leverages are the squared
-    row norms of Q.
+    row norms of Q. Also returns each target's robust Wald statistic (all coefficients but the
+    constant), computed from the square root of the sandwich.
     """
     X, Y, w = data
     Xk = X[:, inference.kept]
@@ -240,7 +241,7 @@ def robust_covariances(
         H[0] -= mean @ H[1:]  # back from the centred parametrisation
     leverage = np.einsum("ij,ij->i", Q, Q)
     df_resid = inference.nobs - params.shape[0]
-    covs = []
+    covs, walds = [], []
     for t in range(resid.shape[1]):
         omega = resid[:, t] ** 2
         if cov_type == "HC1":
@@ -250,4 +251,22 @@ def robust_covariances(
         elif cov_type == "HC3":
             omega = omega / (1.0 - leverage) ** 2
         covs.append((H * omega) @ H.T)
-    return covs
+        walds.append(_robust_wald(H, omega, params[:, t], int(record.fit_intercept)))
+    return covs, walds
+
+
+def _robust_wald(H: np.ndarray, omega: np.ndarray, params: np.ndarray, k_constant: int) -> float:
+    """bᵀ V⁻¹ b for the non-constant parameters, with V = G Gᵀ, G = H Ω^½ (q, n).
+
+    Through the QR factor of Gᵀ: ‖R⁻ᵀ b‖², whose error grows with cond(G) = √cond(V), where
+    solving with V itself would lose cond(V)·ε.
+    """
+    G = H[k_constant:] * np.sqrt(omega)
+    b = params[k_constant:]
+    if b.size == 0:
+        return np.nan
+    R = np.linalg.qr(G.T, mode="r")
+    if np.any(np.diag(R) == 0):
+        return np.nan
+    z = sla.solve_triangular(R, b, trans="T", check_finite=False)
+    return float(z @ z)

@@ -53,7 +53,9 @@ class RegressionSummary:
     def __init__(
         self, *, params, cov, ssr, centered_tss, uncentered_tss, nobs, kept, fit_intercept,
         cov_type, names, target_name, condition_number, weighted, log_weight_sum, solver,
+        robust_wald=None,
     ):
+        self._robust_wald = robust_wald
         self._kept = np.asarray(kept, dtype=bool)
         self._fit_intercept = bool(fit_intercept)
         k_const = int(fit_intercept)
@@ -108,6 +110,8 @@ class RegressionSummary:
             return math.nan, math.nan
         if self.use_t:
             value = (self.ess / self.df_model) / self.scale
+        elif self._robust_wald is not None:  # from the sandwich's square root (accurate)
+            value = self._robust_wald / self.df_model
         else:  # robust Wald test that every coefficient but the constant is zero
             k = self.k_constant
             b = self._params_kept[k:]
