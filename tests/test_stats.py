@@ -153,13 +153,15 @@ def test_robust_f_statistic_against_mpmath(name):
     np.testing.assert_allclose(ours.bse, [float(mp.sqrt(V[i, i])) for i in range(p)], rtol=1e-10)
 
 
-@pytest.mark.parametrize("cov_type", ["HC0", "HC3"])
-def test_weighted_robust_covariances_match_statsmodels(cov_type):
-    X, y = _dataset("stackloss")
+@pytest.mark.parametrize("cov_type", ["HC0", "HC1", "HC2", "HC3"])
+@pytest.mark.parametrize("name", ["stackloss", "synthetic", "polynomial"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_weighted_robust_covariances_match_statsmodels(cov_type, name, fit_intercept):
+    X, y = _dataset(name)
     w = _weights(len(y), seed=7)
-    model = LinearRegression().fit(X, y, sample_weight=w)
+    model = LinearRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
     ours = model.summary(cov_type=cov_type, X=X, y=y, sample_weight=w)
-    _assert_matches(ours, _statsmodels(X, y, True, w, cov_type=cov_type))
+    _assert_matches(ours, _statsmodels(X, y, fit_intercept, w, cov_type=cov_type))
 
 
 @pytest.mark.parametrize("solver", ["normal", "qr", "svd", "auto"])
