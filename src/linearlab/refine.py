@@ -304,18 +304,26 @@ def solve_accurate(
 
     # singular values of √W·A_raw are those of R K⁻¹ diag(D)
     K_inv = np.linalg.solve(K(identity), identity)
-    sv = np.linalg.svd(R @ K_inv * D, compute_uv=False)
-    sv_c = np.linalg.svd(R, compute_uv=False)
     return AccurateFit(
         params=params,
         cov_unscaled=cov,
         ssr=ssr,
         rank=p,
-        condition_number=float(sv_c[0] / sv_c[-1]),
-        raw_condition_number=float(sv[0] / sv[-1]),
+        condition_number=_condition(R),
+        raw_condition_number=_condition(R @ K_inv * D),
         converged=fit.converged,
         iterations=fit.iterations,
     )
+
+
+def _condition(M: np.ndarray) -> float:
+    """2-norm condition number (SVD), or LAPACK's 1-norm estimate for big matrices."""
+    if M.shape[0] > 1500:
+        factor = np.linalg.qr(M, mode="r") if np.any(np.tril(M, -1)) else M
+        rcond, _ = sla.lapack.dtrcon(factor, norm="1", uplo="U")
+        return np.inf if rcond == 0 else float(1.0 / rcond)
+    sv = np.linalg.svd(M, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
 
 
 def _qr(M):
