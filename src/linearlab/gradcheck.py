@@ -124,15 +124,10 @@ class _Problem:
 
         torch = torch_backend.require_torch()
         model = torch_backend.make_model((W, b), self.fit_intercept, torch.float64, "cpu")
-        criterion, pointwise = torch_backend.make_criterion(self.loss)
+        criterion = torch_backend.Criterion(self.loss)
         X, Y = torch.from_numpy(self.X), torch.from_numpy(self.Y)
-        pred = model(X)
-        if self.weight is None:
-            loss = criterion(pred, Y)
-        else:
-            loss = torch_backend.weighted_loss(
-                pointwise, self.loss, pred, Y, torch.from_numpy(self.weight)
-            )
+        weight = [] if self.weight is None else [torch.from_numpy(self.weight)]
+        loss = criterion(model(X), Y, *weight)
         loss = loss + self.penalty * model.linear.weight.pow(2).sum()
         model.zero_grad()
         loss.backward()

@@ -160,30 +160,34 @@ def make_loader(tensors, plan: BatchPlan, device):
     )
 
 
-def make_criterion(loss: str):
-    """The torch.nn loss for ``loss`` ("mse", "sse", "mae", "huber"), reducing per element."""
-    nn = require_torch().nn
-    table = {
-        "mse": lambda reduction: nn.MSELoss(reduction=reduction),
-        "sse": lambda reduction: nn.MSELoss(reduction=reduction),
-        "mae": lambda reduction: nn.L1Loss(reduction=reduction),
-        "huber": lambda reduction: nn.HuberLoss(reduction=reduction, delta=HUBER_DELTA),
-    }
-    if loss not in table:
-        raise ParameterError(f"unknown loss {loss!r}; choose one of {tuple(table)}.")
-    return table[loss]("sum" if loss == "sse" else "mean"), table[loss]("none")
+class Criterion:
+    """A torch.nn loss, with optional sample weights: ``criterion(pred, target, weight=None)``.
 
-
-def weighted_loss(pointwise_criterion, loss: str, pred, target, weight):
-    """Weighted version of a torch.nn loss: a weighted mean over rows (a weighted sum for sse).
-
-    torch's built-in losses take no sample weights, so the per-element losses
-    (``reduction="none"``) are weighted by row and reduced as :mod:`descent.losses` does.
+    Without weights it is the torch.nn loss itself (``MSELoss()``, ``MSELoss(reduction="sum")``,
+    ``L1Loss()``, ``HuberLoss(delta=1.0)``). torch's losses take no sample weights, so with
+    weights the per-element losses (``reduction="none"``) are weighted by row and reduced as
+    :mod:`descent.losses` does: a weighted mean over rows (a weighted sum for sse).
     """
-    terms = (pointwise_criterion(pred, target) * weight[:, None]).sum()
-    if get_loss(loss).reduction == "sum":
-        return terms
-    return terms / (weight.sum() * target.shape[1])
+
+    def __init__(self, loss: str):
+        nn = require_torch().nn
+        table = {
+            "mse": lambda reduction: nn.MSELoss(reduction=reduction),
+            "sse": lambda reduction: nn.MSELoss(reduction=reduction),
+            "mae": lambda reduction: nn.L1Loss(reduction=reduction),
+            "huber": lambda reduction: nn.HuberLoss(reduction=reduction, delta=HUBER_DELTA),
+        }
+        if loss not in table:
+            raise ParameterError(f"unknown loss {loss!r}; choose one of {tuple(table)}.")
+        self.summed = get_loss(loss).reduction == "sum"
+        self.reduced = table[loss]("sum" if self.summed else "mean")
+        self.pointwise = table[loss]("none")
+
+    def __call__(self, pred, target, weight=None):
+        if weight is None:
+            return self.reduced(pred, target)
+        terms = (self.pointwise(pred, target) * weight[:, None]).sum()
+        return terms if self.summed else terms / (weight.sum() * target.shape[1])
 
 
 def make_optimizer(name: str, params, lr: float):
@@ -267,7 +271,7 @@ def train(
     loader = make_loader(tensors, plan, dev)
 
     model = make_model(init, config.fit_intercept, dtype, dev)
-    criterion, pointwise = make_criterion(config.loss)
+    criterion = Criterion(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     total_weight = X.shape[0] if not weighted else float(sample_weight.sum())
     penalty = _penalty_factor(config, k, total_weight)
@@ -280,9 +284,7 @@ def train(
         batch_losses = []
         for xb, yb, *wb in loader:
             pred = model(xb)  # 1. forward
-            loss = criterion(pred, yb) if not weighted else weighted_loss(  # 2. loss
-                pointwise, config.loss, pred, yb, wb[0]
-            )
+            loss = criterion(pred, yb, *wb)  # 2. loss
             if penalty:
                 step_penalty = penalty
                 if per_batch_share:
