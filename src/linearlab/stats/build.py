@@ -170,7 +170,8 @@ def build_inference(record: FitRecord, data=None) -> Inference:
         ssr = np.asarray(record.ssr, dtype=np.float64)
     elif data is not None:
         X, Y, w = data
-        ssr = residual_ssr(X, Y, w, coef, intercept if record.fit_intercept else 0.0 * intercept)
+        offset = intercept if record.fit_intercept else np.zeros_like(intercept)
+        ssr = residual_ssr(X, Y, w, coef, offset)
     else:
         ssr = gram.residual_sum_of_squares(coef, intercept if record.fit_intercept else None)
     centered = np.diag(gram.syy).copy()
