@@ -25,6 +25,7 @@ device ends in a :class:`~linearlab.errors.BackendUnavailableError`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
@@ -43,8 +44,6 @@ from .descent.common import (
 from .descent.losses import HUBER_DELTA, get_loss
 from .descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 from .errors import BackendUnavailableError, ParameterError
-
-_TORCH_DTYPES = {"float64": "float64", "float32": "float32"}
 
 
 # --------------------------------------------------------------------------- availability
@@ -82,69 +81,64 @@ def resolve_device(device: Any):
 
 def _torch_dtype(torch, dtype: Any):
     name = np.dtype(dtype).name
-    if name not in _TORCH_DTYPES:
+    if name not in ("float64", "float32"):
         raise ParameterError(f"dtype must be float64 or float32, got {name}.")
-    return getattr(torch, _TORCH_DTYPES[name])
+    return getattr(torch, name)
 
 
 # --------------------------------------------------------------------------- the pieces
+@functools.cache
 def _nn_classes():
     """Model and loader classes, defined on first use so that importing needs no torch."""
-    global _CLASSES
-    if _CLASSES is None:
-        torch = require_torch()
-        nn, data = torch.nn, torch.utils.data
+    torch = require_torch()
+    nn, data = torch.nn, torch.utils.data
 
-        class LinearModel(nn.Module):
-            """The seeds' model: ``nn.Linear(input_dim, output_dim)`` and nothing else."""
+    class LinearModel(nn.Module):
+        """The seeds' model: ``nn.Linear(input_dim, output_dim)`` and nothing else."""
 
-            def __init__(self, input_dim: int, output_dim: int, bias: bool = True):
-                super().__init__()
-                self.linear = nn.Linear(input_dim, output_dim, bias=bias)
+        def __init__(self, input_dim: int, output_dim: int, bias: bool = True):
+            super().__init__()
+            self.linear = nn.Linear(input_dim, output_dim, bias=bias)
 
-            def forward(self, x):
-                return self.linear(x)
+        def forward(self, x):
+            return self.linear(x)
 
-        class PlanSampler(data.Sampler):
-            """Yields a :class:`BatchPlan`'s index batches (slices or index tensors), in order.
+    class PlanSampler(data.Sampler):
+        """Yields a :class:`BatchPlan`'s index batches (slices or index tensors), in order.
 
-            Handed to ``DataLoader(sampler=..., batch_size=None)``: each item is a whole batch,
-            so the ``TensorDataset`` gathers it with one indexing operation instead of
-            ``batch_size`` single-row look-ups plus a collate.
-            """
+        Handed to ``DataLoader(sampler=..., batch_size=None)``: each item is a whole batch,
+        so the ``TensorDataset`` gathers it with one indexing operation instead of
+        ``batch_size`` single-row look-ups plus a collate.
+        """
 
-            def __init__(self, plan: BatchPlan, device):
-                self.plan, self.device = plan, device
+        def __init__(self, plan: BatchPlan, device):
+            self.plan, self.device = plan, device
 
-            def __iter__(self):
-                batches = list(self.plan.epoch())
-                if isinstance(batches[0], slice):
-                    yield from batches
-                    return
-                # one host-to-device copy per epoch, not one per batch
-                order = torch.from_numpy(np.concatenate(batches)).to(self.device)
-                yield from torch.split(order, [len(rows) for rows in batches])
+        def __iter__(self):
+            batches = list(self.plan.epoch())
+            if isinstance(batches[0], slice):
+                yield from batches
+                return
+            # one host-to-device copy per epoch, not one per batch
+            order = torch.from_numpy(np.concatenate(batches)).to(self.device)
+            yield from torch.split(order, [len(rows) for rows in batches])
 
-            def __len__(self) -> int:
-                return self.plan.batches_per_epoch
+        def __len__(self) -> int:
+            return self.plan.batches_per_epoch
 
-        class RowDataset(data.TensorDataset):
-            """A ``TensorDataset`` that gathers a batch of rows with ``index_select``.
+    class RowDataset(data.TensorDataset):
+        """A ``TensorDataset`` that gathers a batch of rows with ``index_select``.
 
-            Same items as ``TensorDataset``; on the CPU one ``index_select`` is about twice as
-            fast as advanced indexing ``tensor[rows]`` for a batch of random rows.
-            """
+        Same items as ``TensorDataset``; on the CPU one ``index_select`` is about twice as
+        fast as advanced indexing ``tensor[rows]`` for a batch of random rows.
+        """
 
-            def __getitem__(self, index):
-                if isinstance(index, torch.Tensor):
-                    return tuple(t.index_select(0, index) for t in self.tensors)
-                return super().__getitem__(index)
+        def __getitem__(self, index):
+            if isinstance(index, torch.Tensor):
+                return tuple(t.index_select(0, index) for t in self.tensors)
+            return super().__getitem__(index)
 
-        _CLASSES = (LinearModel, PlanSampler, RowDataset)
-    return _CLASSES
-
-
-_CLASSES = None
+    return LinearModel, PlanSampler, RowDataset
 
 
 def make_loader(tensors, plan: BatchPlan, device):
