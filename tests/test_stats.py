@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sm = pytest.importorskip("statsmodels.api")
 
@@ -358,3 +360,19 @@ def test_summary_of_a_file_fitted_in_memory_or_streamed(tmp_path, stream):
     summary = model.summary()
     assert summary.target_name == "TOTEMP" and not summary.weighted
     _assert_matches(summary, _statsmodels(X, y, True))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), chunks=st.integers(1, 6), weighted=st.booleans(),
+       fit_intercept=st.booleans())
+def test_summary_does_not_depend_on_how_the_rows_arrived(seed, chunks, weighted, fit_intercept):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(30, 120)), int(rng.integers(1, 5))
+    X = rng.standard_normal((n, d)) * rng.uniform(0.1, 10, d) + rng.uniform(-50, 50, d)
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    whole = LinearRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=w).summary()
+    streamed = LinearRegression(fit_intercept=fit_intercept)
+    for part in np.array_split(np.arange(n), chunks):
+        streamed.partial_fit(X[part], y[part], sample_weight=None if w is None else w[part])
+    _assert_matches(streamed.summary(), whole, rtol=1e-7)
