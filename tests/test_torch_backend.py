@@ -140,8 +140,8 @@ def contractive_lr(X, weights, params):
     this property uses a step below 1/(largest curvature of any batch); lr="auto" is compared in
     the longer runs below.
     """
-    if params["standardize"]:
-        mean = np.average(X, axis=0, weights=weights)
+    if params["standardize"]:  # centred and scaled, or scaled by the RMS without intercept
+        mean = np.average(X, axis=0, weights=weights) if params["fit_intercept"] else 0.0
         std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
         X = (X - mean) / np.where(std > 0, std, 1.0)
     row = float(np.max(np.sum(X * X, axis=1))) + 1.0  # curvature of one row's r², halved
