@@ -213,3 +213,20 @@ def test_standardize_without_intercept_only_rescales(rng):
     gd.fit(X, y)
     assert gd.intercept_ == 0.0
     np.testing.assert_allclose(gd.coef_, exact.coef_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov"])
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_automatic_step_is_stable_for_small_minibatches(optimizer, batch_size):
+    # Single-row batches are much steeper than the full batch: lr="auto" must account for it.
+    for seed in range(15):
+        rng = np.random.default_rng(seed)
+        n, d = int(rng.integers(5, 60)), int(rng.integers(1, 5))
+        X = rng.standard_normal((n, d)) * rng.uniform(0.1, 10, d) + rng.uniform(-5, 5, d)
+        y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = LinearRegression(solver="gd", optimizer=optimizer, batch_size=batch_size,
+                                     epochs=40, random_state=seed).fit(X, y)
+        assert np.isfinite(model.history_).all()
+        assert model.history_[-1] < model.history_[0]

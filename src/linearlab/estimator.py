@@ -301,10 +301,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             W0, b0 = init
             init = ((W0 * scale[:, None]).astype(dtype), (b0 + mean @ W0).astype(dtype))
 
+        row_norm2 = _max_row_norm2(Xt, self.fit_intercept) if self.batch_size else None
         auto_lr = auto_learning_rate(
             train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
             optimizer=self.optimizer, batch_size=self.batch_size, alpha=self.alpha,
             distance=self._distance_to_optimum(train_gram, init), epochs=self.epochs,
+            max_row_norm2=row_norm2,
         )
         lr = auto_lr if self.lr == "auto" else float(self.lr)
         config = DescentConfig(
@@ -317,7 +319,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
             log_every=self.log_every,
             stable_lr=stable_learning_rate_limit(
-                train_gram, fit_intercept=self.fit_intercept, loss=self.loss
+                train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
+                batch_size=self.batch_size, max_row_norm2=row_norm2,
             ),
             feature_names=self._feature_labels(),
         )
@@ -656,3 +659,9 @@ def _target_names(y, n_targets: int) -> list[str]:
     if n_targets == 1:
         return [str(name)] if isinstance(name, str) else ["y"]
     return [f"y{t + 1}" for t in range(n_targets)]
+
+
+def _max_row_norm2(X: np.ndarray, fit_intercept: bool) -> float:
+    """max‖[x, 1]‖² over the rows: the steepest curvature a single-row step can meet."""
+    norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    return float(norms.max()) + (1.0 if fit_intercept else 0.0)

@@ -1,8 +1,8 @@
 """Step sizes: the automatic learning rate from the problem's curvature.
 
 For the mean squared error L(θ) = (1/n)‖Aθ - y‖² with A = [X, 1], the Hessian is (2/n)AᵀA and
-gradient descent is stable for lr < 2/λ_max. ``lr="auto"`` takes 1/λ_max (half that limit) for
-full batches and a smaller fraction for mini-batches, whose curvature fluctuates.
+gradient descent is stable for lr < 2/λ_max. ``lr="auto"`` takes 1/L (half that limit), where L is
+the largest curvature one step can meet: λ_max for full batches, steeper for small mini-batches.
 """
 
 from __future__ import annotations
@@ -10,22 +10,46 @@ from __future__ import annotations
 import numpy as np
 
 from ..gram import Gram
+from .optimizers import MOMENTUM
 
 
-def max_curvature(gram: Gram, fit_intercept: bool, loss: str, batch_weight: float | None = None):
-    """Largest eigenvalue of the loss Hessian (per target), from the Gram statistics.
+def batch_curvature(
+    gram: Gram,
+    *,
+    fit_intercept: bool,
+    loss: str,
+    batch_size: int | None,
+    max_row_norm2: float | None = None,
+    alpha: float = 0.0,
+) -> float:
+    """Largest curvature a single step can meet, for full batches or mini-batches.
 
-    For ``sse`` the Hessian scales with the rows summed in one step (``batch_weight``).
+    A full batch sees λ_max of the whole Hessian. A mini-batch of B rows can be steeper: a single
+    row a = [x, 1] has curvature 2‖a‖². The estimate moves from the full-batch value towards the
+    steepest row as batches shrink, L_B = L + (L_row - L)/B, which is exact for B = 1 and B = n.
+    ``max_row_norm2`` is max‖a‖² over the rows; without it the steepest row is guessed as
+    (d + 1) times the average curvature.
     """
-    A, _ = gram.augmented_cross_products(fit_intercept)
     n = gram.weight_sum
-    lam = float(np.linalg.eigvalsh(A)[-1]) / n  # of (1/n)AᵀA
-    if loss in ("mse",):
-        return 2.0 * lam / gram.n_targets
-    if loss == "sse":
-        return 2.0 * lam * (batch_weight if batch_weight is not None else n)
-    # huber: quadratic part 0.5 r², half the mse curvature; mae borrows the same scale
-    return lam / gram.n_targets
+    full = batch_size is None or batch_size >= gram.count
+    batch_weight = n if full else n * batch_size / gram.count
+    A, _ = gram.augmented_cross_products(fit_intercept)
+    average = 2.0 * float(np.linalg.eigvalsh(A)[-1]) / n  # 2 λ_max of the mean a aᵀ
+    if full:
+        per_row = average
+    else:
+        steepest = 2.0 * max_row_norm2 if max_row_norm2 else average * A.shape[0]
+        per_row = average + max(steepest - average, 0.0) / batch_size
+    k = gram.n_targets
+    if loss == "mse":
+        curvature = per_row / k
+    elif loss == "sse":
+        curvature = per_row * batch_weight
+    else:  # huber's quadratic part is r²/2; mae borrows the same scale
+        curvature = per_row / (2.0 * k)
+    if alpha:
+        curvature += 2.0 * alpha * (batch_weight / n if loss == "sse" else 1.0 / (n * k))
+    return max(curvature, np.finfo(float).tiny)
 
 
 def auto_learning_rate(
@@ -38,33 +62,40 @@ def auto_learning_rate(
     alpha: float = 0.0,
     distance: float | None = None,
     epochs: int = 1000,
+    max_row_norm2: float | None = None,
 ) -> float:
     """A stable, reasonably fast step size for this problem and optimizer.
 
-    Plain and momentum SGD take a fraction of 2/λ_max. Adam moves each parameter by about lr
-    per step whatever the curvature, so its step is sized to cover ``distance`` (the largest
-    gap between the start and the exact optimum) ten times over in ``epochs`` epochs.
+    Plain SGD takes 1/L (half the stability limit 2/L), L from :func:`batch_curvature`.
+    Momentum multiplies steps by up to 1/(1 - μ): full batches take 0.5/L, mini-batches, whose
+    noise momentum also amplifies, (1 - μ)/L. Adam moves each parameter by about lr per step
+    whatever the curvature, so its step is sized to cover ``distance`` (the largest gap between
+    the start and the exact optimum) ten times over in ``epochs`` epochs (at least 100).
     """
-    n = gram.weight_sum
-    full = batch_size is None or batch_size >= gram.count
-    batch_weight = n if full else n * batch_size / gram.count
-    curvature = max_curvature(gram, fit_intercept, loss, batch_weight)
-    if alpha:
-        factor = 1.0 if loss == "sse" else 1.0 / (n * gram.n_targets)
-        curvature += 2.0 * alpha * factor * (batch_weight / n if loss == "sse" else 1.0)
-    curvature = max(curvature, np.finfo(float).tiny)
     if optimizer == "adam":
         if not distance or not np.isfinite(distance):
             return 1e-3  # torch.optim.Adam's default
-        return float(10.0 * distance / epochs)
-    lr = 1.0 / curvature
+        return float(10.0 * distance / max(epochs, 100))
+    curvature = batch_curvature(
+        gram, fit_intercept=fit_intercept, loss=loss, batch_size=batch_size,
+        max_row_norm2=max_row_norm2, alpha=alpha,
+    )
+    full = batch_size is None or batch_size >= gram.count
     if optimizer in ("momentum", "nesterov"):
-        lr *= 0.5
-    if not full:
-        lr *= 0.5
-    return float(lr)
+        return float((0.5 if full else 1.0 - MOMENTUM) / curvature)
+    return float(1.0 / curvature)
 
 
-def stable_learning_rate_limit(gram: Gram, *, fit_intercept: bool, loss: str) -> float:
-    """2/λ_max: full-batch plain gradient descent diverges above this step size."""
-    return float(2.0 / max(max_curvature(gram, fit_intercept, loss), np.finfo(float).tiny))
+def stable_learning_rate_limit(
+    gram: Gram,
+    *,
+    fit_intercept: bool,
+    loss: str,
+    batch_size: int | None = None,
+    max_row_norm2: float | None = None,
+) -> float:
+    """2/L: plain gradient descent with steps of this size or more diverges."""
+    return float(2.0 / batch_curvature(
+        gram, fit_intercept=fit_intercept, loss=loss, batch_size=batch_size,
+        max_row_norm2=max_row_norm2,
+    ))
