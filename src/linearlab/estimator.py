@@ -15,13 +15,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
-from . import exact, torch_backend
-from .descent import DescentConfig, train
-from .descent.batches import BatchPlan, initial_parameters, random_streams
-from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
-from .descent.losses import LOSSES, get_loss
+from . import exact, torch_backend, training
+from .descent.losses import LOSSES
 from .descent.optimizers import OPTIMIZERS
-from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
 from .errors import (
     ConditioningWarning,
     ConvergenceWarning,
@@ -29,7 +25,7 @@ from .errors import (
     NotFittedError,
 )
 from .gram import Gram
-from .validation import check_sample_weight, check_X, check_y, resolve_dtype
+from .validation import check_sample_weight, check_X, check_y
 
 ILL_CONDITIONED = 1e10
 
@@ -283,134 +279,23 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ gradient descent
     def _fit_descent(self, X, Y, w, warm_start, partial):
-        if self.backend == "torch":  # fail fast: torch installed and the device exists
-            torch_backend.resolve_device(self.device)
-        dtype = resolve_dtype(self.dtype)
-        gram = Gram.from_arrays(X, Y, w)
-        self._gram = gram
-        mean, scale = self._standardization(gram, X.shape[1])
-        Xt = ((X - mean) / scale).astype(dtype) if self.standardize else X.astype(dtype)
-        train_gram = gram.rescaled(mean, scale) if self.standardize else gram
-
-        init_rng, batch_rng = random_streams(self.random_state)
-        if warm_start is not None:
-            init = warm_start
-        else:
-            init = self._initial_values(X.shape[1], Y.shape[1], init_rng, dtype)
-        if self.standardize:  # express the start on the standardized scale
-            W0, b0 = init
-            init = ((W0 * scale[:, None]).astype(dtype), (b0 + mean @ W0).astype(dtype))
-
-        row_norm2 = _max_row_norm2(Xt, self.fit_intercept) if self.batch_size else None
-        auto_lr = auto_learning_rate(
-            train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
-            optimizer=self.optimizer, batch_size=self.batch_size, alpha=self.alpha,
-            distance=self._distance_to_optimum(train_gram, init), epochs=self.epochs,
-            max_row_norm2=row_norm2,
-        )
-        lr = auto_lr if self.lr == "auto" else float(self.lr)
-        config = DescentConfig(
-            lr=lr,
-            loss=self.loss,
-            optimizer=self.optimizer,
-            epochs=1 if partial else self.epochs,
-            tol=self.tol,
-            alpha=self.alpha,
-            fit_intercept=self.fit_intercept,
-            log_every=self.log_every,
-            stable_lr=stable_learning_rate_limit(
-                train_gram, fit_intercept=self.fit_intercept, loss=self.loss,
-                batch_size=self.batch_size, max_row_norm2=row_norm2,
-            ),
+        fit = training.fit_descent(
+            self, X, Y, w, warm_start=warm_start, partial=partial,
             feature_names=self._feature_labels(),
         )
-        plan = BatchPlan(X.shape[0], self.batch_size, self.shuffle, batch_rng)
-        Wt = None if w is None else w.astype(dtype)
-        if not self.fit_intercept:  # no bias term: the start has none either
-            init = (init[0], np.zeros_like(init[1]))
-        if self.backend == "torch":
-            result = torch_backend.train(
-                Xt, Y.astype(dtype), Wt, init, plan, config, device=self.device
-            )
-        else:
-            result = train(Xt, Y.astype(dtype), Wt, init, plan, config)
-
-        coef, intercept = result.coef.astype(np.float64), result.intercept.astype(np.float64)
-        path = result.params_history
-        if self.standardize:
-            coef = coef / scale[:, None]
-            intercept = intercept - mean @ coef
-            if path is not None:
-                path = path.astype(np.float64)
-                path[:, :-1] /= scale[None, :, None]
-                path[:, -1] -= np.einsum("d,tdk->tk", mean, path[:, :-1])
+        self._gram = fit.gram
         self.solver_ = "gd"
-        self.learning_rate_ = lr
-        self.history_ = result.history
-        self.params_history_ = path
-        self.n_iter_ = result.n_iter
-        self._diagnose(X, Y, w, gram, result, lr, auto_lr, coef, intercept, warn=not partial)
-        return coef, intercept
-
-    def _distance_to_optimum(self, gram: Gram, init) -> float | None:
-        """Largest |start - exact optimum| over the parameters (sizes Adam's automatic step)."""
-        if self.optimizer != "adam" or self.lr != "auto":
-            return None
-        target = exact.solve_auto(
-            None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=gram
-        )
-        gap = np.abs(target.coef - init[0]).max()
-        if self.fit_intercept:
-            gap = max(gap, np.abs(target.intercept - init[1]).max())
-        return float(gap)
-
-    def _standardization(self, gram: Gram, n_features: int):
-        if not self.standardize:
-            return np.zeros(n_features), np.ones(n_features)
-        return gram.feature_scaling(self.fit_intercept)
-
-    def _initial_values(self, d, k, rng, dtype):
-        init = self.init
-        if isinstance(init, list):
-            init = tuple(init)
-        try:
-            return initial_parameters(init, d, k, rng, dtype)
-        except ValueError as exc:
-            raise DataError(f"Invalid init: {exc}.") from None
-
-    def _diagnose(self, X, Y, w, gram, result, lr, auto_lr, coef, intercept, warn) -> None:
-        loss_fn = get_loss(self.loss)
-        if loss_fn.quadratic:
-            optimum = exact.solve_auto(
-                X, Y, w, alpha=self.alpha if not self.standardize else 0.0,
-                fit_intercept=self.fit_intercept, gram=gram,
-            )
-            final = self._objective(X, Y, w, coef, intercept)
-            best = self._objective(X, Y, w, optimum.coef, optimum.intercept)
-            diagnosis = diagnose_quadratic(
-                history=result.history, final_loss=final, optimal_loss=min(best, final),
-                optimum=(optimum.coef, optimum.intercept), lr=lr, epochs_run=result.n_iter,
-                stopped_by_tol=result.stopped_by_tol, suggested_lr=auto_lr,
-                feature_names=self._feature_labels(),
-            )
-            self.optimum_ = (optimum.coef, optimum.intercept)
-        else:
-            diagnosis = diagnose_plateau(result.history, result.stopped_by_tol)
-        self.converged_ = diagnosis.converged
-        self.diagnosis_ = diagnosis.message
-        if diagnosis.message and warn:  # partial_fit runs one epoch a call: no warning
-            warnings.warn(diagnosis.message, ConvergenceWarning, stacklevel=5)
-
-    def _objective(self, X, Y, w, coef, intercept) -> float:
-        """The training loss (with penalty) of given parameters on the full data."""
-        loss_fn = get_loss(self.loss)
-        r = X @ coef + (intercept if self.fit_intercept else 0.0) - Y
-        value = loss_fn.value(r, w)
-        if self.alpha and not self.standardize:
-            n = X.shape[0] if w is None else float(w.sum())
-            factor = 1.0 if self.loss == "sse" else 1.0 / (n * Y.shape[1])
-            value += self.alpha * factor * float((coef * coef).sum())
-        return value
+        self.learning_rate_ = fit.learning_rate
+        self.history_ = fit.history
+        self.params_history_ = fit.params_history
+        self.n_iter_ = fit.n_iter
+        self.converged_ = fit.diagnosis.converged
+        self.diagnosis_ = fit.diagnosis.message
+        if fit.optimum is not None:
+            self.optimum_ = fit.optimum
+        if fit.diagnosis.message and not partial:  # partial_fit runs one epoch a call
+            warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=4)
+        return fit.coef, fit.intercept
 
     def partial_fit(self, X, y, sample_weight=None) -> LinearRegression:
         """Update the model with one more chunk of rows.
@@ -660,8 +545,3 @@ def _target_names(y, n_targets: int) -> list[str]:
         return [str(name)] if isinstance(name, str) else ["y"]
     return [f"y{t + 1}" for t in range(n_targets)]
 
-
-def _max_row_norm2(X: np.ndarray, fit_intercept: bool) -> float:
-    """max‖[x, 1]‖² over the rows: the steepest curvature a single-row step can meet."""
-    norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    return float(norms.max()) + (1.0 if fit_intercept else 0.0)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .descent.batches import BatchPlan, initial_parameters, random_streams
+from .descent.batches import BatchPlan, random_streams
 from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
 from .descent.losses import get_loss
 from .descent.optimizers import make_optimizer
@@ -41,6 +41,7 @@ from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError
 from .estimator import LinearRegression
 from .gram import Gram
 from .io import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
+from .training import initial_values
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -204,8 +205,7 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
     k = len(columns) - d
     loss_fn = get_loss(model.loss)
     init_rng, batch_rng = random_streams(model.random_state)
-    init = model.init if not isinstance(model.init, list) else tuple(model.init)
-    W, b = initial_parameters(init, d, k, init_rng, np.float64)
+    W, b = initial_values(model, d, k, init_rng, np.float64)
     mean, scale = np.zeros(d), np.ones(d)
     if model.standardize:
         mean, scale = gram.feature_scaling(model.fit_intercept)
