@@ -100,3 +100,19 @@ def test_zero_weight_rows_count_but_do_not_contribute(rng):
     ref = Gram.from_arrays(X[:10], Y[:10])
     assert g.count == 20
     _assert_same(Gram(10, *list(vars(g).values())[1:]), ref)
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1e3, 1e8])
+def test_uncentred_shortcut_only_when_accurate(offset):
+    # Small offsets take the raw-cross-product shortcut, large ones the explicit centring;
+    # both must agree with two-pass centred sums.
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((5000, 3)) + offset
+    Y = X @ [[1.0], [2.0], [3.0]] + rng.standard_normal((5000, 1))
+    shortcut = Gram._from_block_uncentred(X, Y)
+    assert (shortcut is not None) == (offset < 10)
+    g = Gram.from_arrays(X, Y)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    np.testing.assert_allclose(g.sxx, Xc.T @ Xc, rtol=1e-11)
+    np.testing.assert_allclose(g.sxy, Xc.T @ Yc, rtol=1e-11)
+    np.testing.assert_allclose(g.syy, Yc.T @ Yc, rtol=1e-11)

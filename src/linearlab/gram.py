@@ -22,6 +22,8 @@ import numpy as np
 # Rows per block when a whole array is accumulated: about 8 MB of features per block keeps the
 # temporary centred copy small (bounded memory) while BLAS still sees large matrices.
 _BLOCK_BYTES = 8 * 2**20
+# Raw cross-products are centred afterwards only while n·x̄²/S stays below this (≤ 2 digits lost).
+_MAX_CANCELLATION = 100.0
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Gram:
     @classmethod
     def _from_block(cls, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> Gram:
         if w is None:
+            fast = cls._from_block_uncentred(X, Y)
+            if fast is not None:
+                return fast
             weight_sum = float(X.shape[0])
             mean_x = X.mean(axis=0, dtype=np.float64)
             mean_y = Y.mean(axis=0, dtype=np.float64)
@@ -89,6 +94,30 @@ class Gram:
             sxy=Xc.T @ Yc,
             syy=Yc.T @ Yc,
         )
+
+    @classmethod
+    def _from_block_uncentred(cls, X: np.ndarray, Y: np.ndarray) -> Gram | None:
+        """Centred statistics from raw cross-products, XᵀX - n x̄x̄ᵀ, without a centred copy.
+
+        This loses about log10(1 + n x̄²/S) digits per column to cancellation, so it is used
+        only when every column's offset is small next to its spread (at most 2 digits lost);
+        otherwise it returns None and the block is centred explicitly.
+        """
+        n = X.shape[0]
+        mean_x = X.mean(axis=0, dtype=np.float64)
+        mean_y = Y.mean(axis=0, dtype=np.float64)
+        sxx = X.T @ X
+        sxx -= n * np.outer(mean_x, mean_x)
+        syy = Y.T @ Y
+        syy -= n * np.outer(mean_y, mean_y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss_x = n * mean_x**2 / np.diag(sxx)
+            loss_y = n * mean_y**2 / np.diag(syy)
+        if not (np.all(loss_x < _MAX_CANCELLATION) and np.all(loss_y < _MAX_CANCELLATION)):
+            return None
+        sxy = X.T @ Y
+        sxy -= n * np.outer(mean_x, mean_y)
+        return cls(n, float(n), mean_x, mean_y, sxx, sxy, syy)
 
     # ------------------------------------------------------------------ updating
     def update(self, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> Gram:
