@@ -282,7 +282,7 @@ def solve_accurate(
         rhs = Q.T @ wf - _solve_r(R, K_t(g), trans=True)
         return K(_solve_r(R, rhs))
 
-    A_split = split(A)
+    A_split = split(np.asfortranarray(A))  # column-major: the kernels walk columns
     Y2 = np.asarray(Y, dtype=np.float64)
     x0 = correct(Y2, np.zeros((p, Y2.shape[1])))
     fit = refine_least_squares(A, Y2, x0, correct, sample_weight, A_split=A_split)
