@@ -189,3 +189,13 @@ def test_semicolon_delimiter_is_sniffed_and_gzip_is_read(tmp_path, table):
     source = io.open_source(str(packed))
     blocks = list(io.ChunkStream(source, ["a", "y"], block_bytes=2**12))
     np.testing.assert_array_equal(np.concatenate(blocks), table[:, :2])
+
+
+def test_small_file_with_one_typo_is_an_error_not_a_dropped_column(tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_text("a,b,y\n1,2,3\n4,x,6\n7,8,9\n")
+    source = io.open_source(str(path))
+    assert "b" in source.numeric
+    features, targets = io.select_columns(source, None, None)
+    with pytest.raises(DataError, match=r"column 'b' at line 3: 'x'"):
+        io.read_columns(source, features + targets)

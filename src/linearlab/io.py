@@ -153,7 +153,8 @@ def _is_numeric(t: pa.DataType) -> bool:
 
 
 def _mostly_numbers(column: pa.Array, sample: int = 1000) -> bool:
-    """Whether at least 90% of the non-empty values (of a sample) parse as numbers."""
+    """Whether most (over half) of the non-empty values of a sample parse as numbers: then
+    the other values are typos in a numeric column, not a text column."""
     values = [v for v in column.slice(0, sample).to_pylist() if v not in (None, "")]
     parsed = 0
     for v in values:
@@ -162,7 +163,7 @@ def _mostly_numbers(column: pa.Array, sample: int = 1000) -> bool:
             parsed += 1
         except ValueError:
             pass
-    return bool(values) and parsed >= 0.9 * len(values)
+    return bool(values) and parsed > 0.5 * len(values)
 
 
 def _parquet_schema(path: str) -> pa.Schema:
