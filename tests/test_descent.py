@@ -141,6 +141,8 @@ def test_log_every_prints_epoch_loss_and_parameters():
         dict(loss="mse", shuffle=True, batch_size=6, alpha=2.0, weighted=True),
         dict(loss="mse", shuffle=False, batch_size=9, fit_intercept=False, k=3),
         dict(loss="mse", shuffle=True, batch_size=4, tol=1e-3),
+        dict(loss="mse", shuffle=False, batch_size=8, n=32),  # equal batches
+        dict(loss="sse", shuffle=True, batch_size=4, n=32, alpha=0.3, weighted=True),
     ],
 )
 def test_minibatch_affine_path_equals_the_explicit_loop(settings):
@@ -148,17 +150,18 @@ def test_minibatch_affine_path_equals_the_explicit_loop(settings):
 
     settings = dict(settings)
     weighted, k = settings.pop("weighted", False), settings.pop("k", 2)
+    n = settings.pop("n", 31)
     shuffle, batch_size = settings.pop("shuffle"), settings.pop("batch_size")
     rng = np.random.default_rng(5)
-    X = rng.standard_normal((31, 3))
-    Y = X @ rng.standard_normal((3, k)) + 0.5 + 0.1 * rng.standard_normal((31, k))
-    w = rng.uniform(0.5, 2, 31) if weighted else None
+    X = rng.standard_normal((n, 3))
+    Y = X @ rng.standard_normal((3, k)) + 0.5 + 0.1 * rng.standard_normal((n, k))
+    w = rng.uniform(0.5, 2, n) if weighted else None
     init = (rng.standard_normal((3, k)), rng.standard_normal(k))
     lr = 0.002 if settings["loss"] == "sse" else 0.05
     config = DescentConfig(lr=lr, epochs=40, **settings)
-    fast = train_affine(X, Y, w, init, BatchPlan(31, batch_size, shuffle, np.random.default_rng(1)),
+    fast = train_affine(X, Y, w, init, BatchPlan(n, batch_size, shuffle, np.random.default_rng(1)),
                         config)
-    slow = _train_loop(X, Y, w, init, BatchPlan(31, batch_size, shuffle,
+    slow = _train_loop(X, Y, w, init, BatchPlan(n, batch_size, shuffle,
                                                 np.random.default_rng(1)), config)
     assert fast.n_iter == slow.n_iter and fast.stopped_by_tol == slow.stopped_by_tol
     np.testing.assert_allclose(fast.history, slow.history, rtol=1e-10)

@@ -18,7 +18,7 @@ from .descent import DescentConfig, train
 from .descent.batches import BatchPlan, initial_parameters, random_streams
 from .descent.diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
 from .descent.losses import get_loss
-from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
+from .descent.schedules import auto_learning_rate, batch_curvature
 from .errors import DataError
 from .gram import Gram
 from .validation import resolve_dtype
@@ -84,11 +84,15 @@ def fit_descent(
     init = (W0.astype(dtype), b0.astype(dtype))
 
     row_norm2 = _max_row_norm2(Xt, model.fit_intercept) if model.batch_size else None
+    curvature = batch_curvature(
+        train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
+        batch_size=model.batch_size, max_row_norm2=row_norm2, alpha=model.alpha,
+    )
     auto_lr = auto_learning_rate(
         train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
         optimizer=model.optimizer, batch_size=model.batch_size, alpha=model.alpha,
         distance=_distance_to_optimum(model, train_gram, init), epochs=model.epochs,
-        max_row_norm2=row_norm2,
+        curvature=curvature,
     )
     lr = auto_lr if model.lr == "auto" else float(model.lr)
     config = DescentConfig(
@@ -100,10 +104,7 @@ def fit_descent(
         alpha=model.alpha,
         fit_intercept=model.fit_intercept,
         log_every=model.log_every,
-        stable_lr=stable_learning_rate_limit(
-            train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
-            batch_size=model.batch_size, max_row_norm2=row_norm2,
-        ),
+        stable_lr=2.0 / curvature,  # plain gradient descent diverges above this step
         feature_names=feature_names,
     )
     plan = BatchPlan(X.shape[0], model.batch_size, model.shuffle, batch_rng)

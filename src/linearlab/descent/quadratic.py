@@ -162,20 +162,27 @@ def train_affine(
     while len(history) < config.epochs and not stopped:
         epochs = min(block, config.epochs - len(history))
         orders = plan.orders(epochs)  # (epochs, n)
-        batch_weight = np.add.reduceat(w[orders], starts, axis=1)  # (epochs, batches)
+        # In-order plans repeat the same batches every epoch: build one epoch's maps only.
+        distinct = orders if plan.shuffle else orders[:1]
+        batch_weight = np.add.reduceat(w[distinct], starts, axis=1)  # (epochs or 1, batches)
         if config.loss == "sse":
             c = np.ones_like(batch_weight)
             step_penalty = penalty * batch_weight / total_weight
         else:
             c = 1.0 / (batch_weight * k)
             step_penalty = np.full_like(batch_weight, penalty)
-        G = np.add.reduceat(outer[orders], starts, axis=1)  # (epochs, batches, p, p)
-        H = np.add.reduceat(cross[orders], starts, axis=1)  # (epochs, batches, p, k)
+        G = np.add.reduceat(outer[distinct], starts, axis=1)  # (epochs or 1, batches, p, p)
+        H = np.add.reduceat(cross[distinct], starts, axis=1)  # (epochs or 1, batches, p, k)
         lr2 = 2.0 * config.lr
         M = eye - lr2 * (c[..., None, None] * G + step_penalty[..., None, None] * ridge_mask)
         v = lr2 * c[..., None, None] * H
         with np.errstate(over="ignore", invalid="ignore"):
-            thetas = _apply_affine_steps(M.reshape(-1, p, p), v.reshape(-1, p, k), theta)
+            if plan.shuffle:
+                thetas = _apply_affine_steps(M.reshape(-1, p, p), v.reshape(-1, p, k), theta)
+            else:
+                thetas = _apply_repeated_epochs(M[0], v[0], theta, epochs)
+                c = np.broadcast_to(c, (epochs, n_batches))
+                step_penalty = np.broadcast_to(step_penalty, (epochs, n_batches))
             batch_losses = _batch_losses(
                 A, Y, w, orders, thetas[:-1], starts, sizes, c, step_penalty, d
             ).reshape(epochs, n_batches)
@@ -220,11 +227,11 @@ def train_affine(
     )
 
 
-def _apply_affine_steps(M: np.ndarray, v: np.ndarray, theta0: np.ndarray) -> np.ndarray:
-    """θ₀ and every θ_{s+1} = M_s θ_s + v_s, by a parallel prefix scan of the affine maps.
+def _prefix_maps(M: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compositions T_s ∘ … ∘ T_0 of the affine maps T_s(θ) = M_s θ + v_s, for every s.
 
-    After round r each entry holds the composition of the last 2^r maps up to it, so
-    log2(steps) vectorised rounds replace a Python loop over the steps.
+    A parallel prefix scan: after round r each entry holds the composition of the last 2^r maps
+    up to it, so log2(steps) vectorised rounds replace a Python loop over the steps.
     """
     PM, Pv = M.copy(), v.copy()
     offset = 1
@@ -235,6 +242,31 @@ def _apply_affine_steps(M: np.ndarray, v: np.ndarray, theta0: np.ndarray) -> np.
         PM_new = np.matmul(later_M, PM[:-offset])
         PM[offset:], Pv[offset:] = PM_new, Pv_new
         offset *= 2
+    return PM, Pv
+
+
+def _apply_repeated_epochs(M, v, theta0, epochs: int) -> np.ndarray:
+    """Like :func:`_apply_affine_steps` when every epoch applies the same batch maps M, v.
+
+    One epoch's prefix maps give the epoch map; a scan over epochs gives each epoch's start; the
+    prefix maps then give every step inside every epoch at once.
+    """
+    PM, Pv = _prefix_maps(M, v)  # (batches, p, p), (batches, p, k)
+    starts = _apply_affine_steps(
+        np.broadcast_to(PM[-1], (epochs, *PM.shape[1:])),
+        np.broadcast_to(Pv[-1], (epochs, *Pv.shape[1:])),
+        theta0,
+    )[:-1]  # θ at the start of each epoch
+    inside = np.matmul(PM[None], starts[:, None]) + Pv[None]  # (epochs, batches, p, k)
+    thetas = np.empty((epochs * len(M) + 1, *theta0.shape), theta0.dtype)
+    thetas[0] = theta0
+    thetas[1:] = inside.reshape(-1, *theta0.shape)
+    return thetas
+
+
+def _apply_affine_steps(M: np.ndarray, v: np.ndarray, theta0: np.ndarray) -> np.ndarray:
+    """θ₀ and every θ_{s+1} = M_s θ_s + v_s (see :func:`_prefix_maps`)."""
+    PM, Pv = _prefix_maps(M, v)
     thetas = np.empty((len(M) + 1, *theta0.shape), theta0.dtype)
     thetas[0] = theta0
     np.matmul(PM, theta0, out=thetas[1:])
@@ -243,17 +275,25 @@ def _apply_affine_steps(M: np.ndarray, v: np.ndarray, theta0: np.ndarray) -> np.
 
 
 def _batch_losses(A, Y, w, orders, thetas, starts, sizes, c, step_penalty, n_weights):
-    # n_weights: rows of θ that are weights (the bias row, if any, is not penalised)
-    """Loss of every step's batch at the parameters before that step, in one pass."""
+    """Loss of every step's batch at the parameters before that step, in one pass.
+
+    ``n_weights`` is the number of rows of θ that are weights (the bias row is not penalised).
+    """
     epochs, n = orders.shape
     n_batches = len(starts)
-    rows = orders.reshape(-1)
-    step_of_row = np.repeat(np.arange(epochs * n_batches), np.tile(sizes, epochs))
-    pred = np.einsum("rp,rpk->rk", A[rows], thetas[step_of_row])
-    r = pred - Y[rows]
-    per_row = w[rows] * (r * r).sum(axis=1)
-    offsets = (np.arange(epochs)[:, None] * n + starts[None, :]).reshape(-1)
-    sums = np.add.reduceat(per_row, offsets)
+    if sizes.min() == sizes.max():  # equal batches: one (epochs, batches, rows) block
+        size = int(sizes[0])
+        rows = orders.reshape(epochs, n_batches, size)
+        steps = thetas.reshape(epochs, n_batches, *thetas.shape[1:])
+        r = np.einsum("ebjp,ebpk->ebjk", A[rows], steps) - Y[rows]
+        sums = np.einsum("ebj,ebj->eb", w[rows], (r * r).sum(axis=-1)).reshape(-1)
+    else:
+        rows = orders.reshape(-1)
+        step_of_row = np.repeat(np.arange(epochs * n_batches), np.tile(sizes, epochs))
+        r = np.einsum("rp,rpk->rk", A[rows], thetas[step_of_row]) - Y[rows]
+        per_row = w[rows] * (r * r).sum(axis=1)
+        offsets = (np.arange(epochs)[:, None] * n + starts[None, :]).reshape(-1)
+        sums = np.add.reduceat(per_row, offsets)
     weights = thetas[:, :n_weights]
     ridge = step_penalty.reshape(-1) * (weights * weights).sum(axis=(1, 2))
     return c.reshape(-1) * sums + ridge

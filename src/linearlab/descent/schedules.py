@@ -63,8 +63,11 @@ def auto_learning_rate(
     distance: float | None = None,
     epochs: int = 1000,
     max_row_norm2: float | None = None,
+    curvature: float | None = None,
 ) -> float:
     """A stable, reasonably fast step size for this problem and optimizer.
+
+    ``curvature`` (from :func:`batch_curvature`, if already computed) saves recomputing it.
 
     Plain SGD takes 1/L (half the stability limit 2/L), L from :func:`batch_curvature`.
     Momentum multiplies steps by up to 1/(1 - μ): full batches take 0.5/L, mini-batches, whose
@@ -76,10 +79,11 @@ def auto_learning_rate(
         if not distance or not np.isfinite(distance):
             return 1e-3  # torch.optim.Adam's default
         return float(10.0 * distance / max(epochs, 100))
-    curvature = batch_curvature(
-        gram, fit_intercept=fit_intercept, loss=loss, batch_size=batch_size,
-        max_row_norm2=max_row_norm2, alpha=alpha,
-    )
+    if curvature is None:
+        curvature = batch_curvature(
+            gram, fit_intercept=fit_intercept, loss=loss, batch_size=batch_size,
+            max_row_norm2=max_row_norm2, alpha=alpha,
+        )
     full = batch_size is None or batch_size >= gram.count
     if optimizer in ("momentum", "nesterov"):
         return float((0.5 if full else 1.0 - MOMENTUM) / curvature)
