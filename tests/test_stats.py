@@ -376,3 +376,18 @@ def test_summary_does_not_depend_on_how_the_rows_arrived(seed, chunks, weighted,
     for part in np.array_split(np.arange(n), chunks):
         streamed.partial_fit(X[part], y[part], sample_weight=None if w is None else w[part])
     _assert_matches(streamed.summary(), whole, rtol=1e-7)
+
+
+def test_cli_fit_summary_table_and_json(capsys, tmp_path):
+    from linearlab.cli import main
+
+    assert main(["fit", "salary", "--summary"]) == 0
+    out = capsys.readouterr().out
+    assert "OLS Regression Results" in out and "experience" in out and "P>|t|" in out
+    assert main(["fit", "salary", "--summary", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    names = [c["name"] for c in payload["summary"]["coefficients"]]
+    assert names == ["const", "experience"] and payload["summary"]["nobs"] == 7
+    model_file = tmp_path / "m.json"
+    assert main(["fit", "salary", "--summary", "--alpha", "1", "-o", str(model_file)]) == 2
+    assert "alpha=0" in capsys.readouterr().err and not model_file.exists()

@@ -96,6 +96,8 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 # --------------------------------------------------------------------------- commands
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     source, outcome = _fit_from_args(args)
+    # computed before anything is written: a model without a summary (alpha > 0) fails cleanly
+    summary = outcome.model.summary() if args.summary else None
     if args.output:
         persist.save(outcome.model, args.output, metrics=outcome.metrics,
                      training={"data": args.data, "rows": outcome.rows,
@@ -103,9 +105,13 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     plots = cli_plots.plots_after_fit(args, source, outcome)
     if args.json:
         extra = {"plots": [str(p) for p in plots]} if args.plots else {}
+        if summary is not None:
+            extra["summary"] = summary.to_dict()
         cli_output.print_json({**cli_output.fit_payload(args, source, outcome), **extra})
         return 0
     cli_output.print_fit(console, source, outcome)
+    if summary is not None:
+        console.out(str(summary), highlight=False)
     cli_output.print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
     if args.output:
         console.print(f"Model saved to [bold]{args.output}[/bold]")
@@ -287,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
     cli_options.add_fit_options(fit)
     cli_plots.add_plots_option(fit)
+    fit.add_argument("--summary", action="store_true",
+                     help="show the statistical summary: a statsmodels-style table of standard "
+                     "errors, t, p, confidence intervals, R², F, AIC/BIC (with --json: a "
+                     "'summary' object)")
     fit.set_defaults(handler=cmd_fit)
 
     predict = sub.add_parser(
