@@ -136,3 +136,40 @@ def test_truncated_corrupt_and_missing_files(tmp_path, document):
         load(path)
     with pytest.raises(ModelFileError, match="does not exist"):
         load(tmp_path / "missing.json")
+
+
+def test_reloaded_model_keeps_its_summary_and_parameter_path(tmp_path):
+    import json
+    import stat
+
+    import numpy as np
+
+    import linearlab as ll
+
+    data = ll.load_dataset("diabetes")
+    weights = np.linspace(1, 2, len(data.y))
+    model = ll.LinearRegression().fit(data.X, data.y, sample_weight=weights)
+    path = tmp_path / "m.json"
+    model.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) & 0o044  # readable by others, like any file
+    again = ll.load(path)
+    before, after = model.summary(), again.summary()
+    np.testing.assert_array_equal(after.bse, before.bse)
+    assert after.llf == before.llf and after.rsquared == before.rsquared
+
+    three = ll.load_dataset("three-points")
+    gd = ll.LinearRegression(solver="gd", lr=0.01, epochs=30).fit(three.X, three.y)
+    gd.save(path)
+    np.testing.assert_array_equal(ll.load(path).params_history_, gd.params_history_)
+
+    document = json.loads(path.read_text())
+    document["statistics"]["sxx"] = [["oops"]]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ll.ModelFileError, match="statistics.sxx"):
+        ll.load(path)
+    document = json.loads(path.read_text())
+    document["statistics"] = None
+    document["parameter_history"] = [[[1.0]]]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ll.ModelFileError, match="parameter_history"):
+        ll.load(path)

@@ -26,6 +26,8 @@ from .errors import ModelFileError
 from .estimator import LinearRegression
 
 FORMAT = "linearlab.model/1"
+_UMASK = os.umask(0o022)  # read the process umask (the call sets it) ...
+os.umask(_UMASK)  # ... and put it back
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "solver": (str,), "backend": (str,), "fit_intercept": (bool,), "alpha": (int, float),
     "loss": (str,), "optimizer": (str,), "lr": (int, float, str), "epochs": (int,),
@@ -49,6 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -113,7 +116,42 @@ def model_to_dict(
         "metrics": metrics if metrics is not None else getattr(model, "metrics_", None),
         "training": training if training is not None else getattr(model, "training_", None),
         "history": _finite_or_none(getattr(model, "history_", []) or []),
+        "parameter_history": _parameter_history(model),
+        "statistics": _statistics(model),
     }
+
+
+# Optional parts are stored only while they stay small next to the rest of the file.
+MAX_STORED_NUMBERS = 250_000
+
+
+def _parameter_history(model: LinearRegression) -> list | None:
+    """``params_history_`` ([coef; intercept] per epoch) for plots of the path, when small."""
+    path = getattr(model, "params_history_", None)
+    if path is None or path.size > MAX_STORED_NUMBERS or not np.all(np.isfinite(path)):
+        return None
+    return np.asarray(path, dtype=np.float64).tolist()
+
+
+def _statistics(model: LinearRegression) -> dict | None:
+    """The Gram statistics of the training data, so a reloaded model still has a summary()."""
+    gram = getattr(model, "_gram", None)
+    if gram is None or gram.sxx.size + gram.sxy.size > MAX_STORED_NUMBERS:
+        return None
+    arrays = {name: getattr(gram, name) for name in _GRAM_ARRAYS}
+    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
+        return None
+    log_weight_sum = float(getattr(model, "_log_weight_sum", 0.0))
+    return {
+        "count": int(gram.count),
+        "weight_sum": float(gram.weight_sum),
+        **{name: np.asarray(a, dtype=np.float64).tolist() for name, a in arrays.items()},
+        "weighted": bool(getattr(model, "_weighted", False)),
+        "log_weight_sum": log_weight_sum if math.isfinite(log_weight_sum) else None,
+    }
+
+
+_GRAM_ARRAYS = ("mean_x", "mean_y", "sxx", "sxy", "syy")
 
 
 def save(
@@ -221,10 +259,45 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
     if isinstance(fit.get("learning_rate"), (int, float)):
         model.learning_rate_ = float(fit["learning_rate"])
     model.history_ = [math.nan if v is None else float(v) for v in history]
-    model.params_history_ = None
+    model.params_history_ = _load_parameter_history(path, doc.get("parameter_history"), d, k)
+    _load_statistics(path, doc.get("statistics"), model, d, k)
     model.metrics_ = doc.get("metrics") if isinstance(doc.get("metrics"), dict) else None
     model.training_ = doc.get("training") if isinstance(doc.get("training"), dict) else None
     return model
+
+
+def _load_parameter_history(path: str, value: Any, d: int, k: int) -> np.ndarray | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise _fail(path, "'parameter_history' must be a list of parameter snapshots")
+    return _numbers(path, value, "parameter_history", (len(value), d + 1, k))
+
+
+def _load_statistics(path: str, value: Any, model: LinearRegression, d: int, k: int) -> None:
+    """Restore the training data's Gram statistics (what summary() needs), if the file has them."""
+    model._gram = model._stats_gram = model._solution = None
+    if value is None:
+        return
+    from .gram import Gram
+
+    if not isinstance(value, dict):
+        raise _fail(path, "'statistics' must be an object")
+    count, weight_sum = value.get("count"), value.get("weight_sum")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1 or not isinstance(
+        weight_sum, (int, float)
+    ) or isinstance(weight_sum, bool) or not weight_sum > 0:
+        raise _fail(path, "'statistics' needs a positive 'count' and 'weight_sum'")
+    shapes = {"mean_x": (d,), "mean_y": (k,), "sxx": (d, d), "sxy": (d, k), "syy": (k, k)}
+    arrays = {name: _numbers(path, value.get(name), f"statistics.{name}", shape)
+              for name, shape in shapes.items()}
+    gram = Gram(count=count, weight_sum=float(weight_sum), **arrays)
+    model._gram = model._stats_gram = gram
+    model._weighted = bool(value.get("weighted", False))
+    log_weight_sum = value.get("log_weight_sum")
+    model._log_weight_sum = (
+        float(log_weight_sum) if isinstance(log_weight_sum, (int, float)) else math.nan
+    )
 
 
 def load(path: str | os.PathLike) -> LinearRegression:
