@@ -11,7 +11,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
@@ -184,7 +184,6 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return None if names is None else [str(n) for n in names]
 
     # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None) -> LinearRegression:
         """Fit the model.
 
@@ -200,6 +199,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         -------
         self
         """
+        # Declared constraints, checked directly: scikit-learn's _fit_context wrapper would add
+        # a configuration context costing more than a small gradient-descent run itself.
+        self._validate_params()
         Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         self._y_ndim = ya.ndim
@@ -260,7 +262,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 "The minimum-norm solution is returned; drop redundant columns or set alpha > 0 "
                 "for a unique answer.",
                 ConditioningWarning,
-                stacklevel=5,
+                stacklevel=4,
             )
         elif max(  # with alpha > 0 the penalty, not the raw design, sets the conditioning
             solution.condition_number,
@@ -274,7 +276,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                 "changes in the data. Consider centring or rescaling the features, removing "
                 "nearly collinear columns, or setting alpha > 0.",
                 ConditioningWarning,
-                stacklevel=5,
+                stacklevel=4,
             )
 
     # ------------------------------------------------------------------ gradient descent
@@ -294,7 +296,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         if fit.optimum is not None:
             self.optimum_ = fit.optimum
         if fit.diagnosis.message and not partial:  # partial_fit runs one epoch a call
-            warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=4)
+            warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
         return fit.coef, fit.intercept
 
     def partial_fit(self, X, y, sample_weight=None) -> LinearRegression:
