@@ -321,17 +321,9 @@ class ChunkStream:
         except pa.ArrowException as exc:
             stream.close()
             raise _csv_error(source, exc, self.columns, 0) from None
-        rows = 0
         try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                except pa.ArrowException as exc:
-                    raise _csv_error(source, exc, self.columns, rows) from None
+            for batch, rows in _csv_batches(reader, source, self.columns):
                 block = _to_float64(batch, self.columns, source, rows)
-                rows += block.shape[0]
                 if self.progress is not None:
                     self.progress(stream.tell(), total)
                 yield block
@@ -407,6 +399,22 @@ def read_columns(source: Source, columns: list[str]) -> np.ndarray:
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
+def _csv_batches(
+    reader: pacsv.CSVStreamingReader, source: Source, columns: list[str]
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Each record batch with the number of data rows before it; parse errors located."""
+    rows = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowException as exc:
+            raise _csv_error(source, exc, columns, rows) from None
+        yield batch, rows
+        rows += batch.num_rows
+
+
 def iter_record_batches(
     source: Source, numeric: list[str], block_bytes: int = CSV_BLOCK_BYTES
 ) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
@@ -448,13 +456,7 @@ def iter_record_batches(
         raise _csv_error(source, exc, source.columns, 0) from None
     rows = 0
     with reader:
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except pa.ArrowException as exc:
-                raise _csv_error(source, exc, source.columns, rows) from None
+        for batch, rows in _csv_batches(reader, source, source.columns):
             yield batch, _to_float64(batch, numeric, source, rows)
             rows += batch.num_rows
     if rows == 0:
