@@ -285,8 +285,8 @@ def _batch_losses(A, Y, w, orders, thetas, starts, sizes, c, step_penalty, n_wei
         size = int(sizes[0])
         rows = orders.reshape(epochs, n_batches, size)
         steps = thetas.reshape(epochs, n_batches, *thetas.shape[1:])
-        r = np.einsum("ebjp,ebpk->ebjk", A[rows], steps) - Y[rows]
-        sums = np.einsum("ebj,ebj->eb", w[rows], (r * r).sum(axis=-1)).reshape(-1)
+        r = np.matmul(A[rows], steps) - Y[rows]  # (epochs, batches, rows, k)
+        sums = (w[rows] * (r * r).sum(axis=-1)).sum(axis=-1).reshape(-1)
     else:
         rows = orders.reshape(-1)
         step_of_row = np.repeat(np.arange(epochs * n_batches), np.tile(sizes, epochs))
