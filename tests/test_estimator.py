@@ -230,3 +230,23 @@ def test_automatic_step_is_stable_for_small_minibatches(optimizer, batch_size):
                                      epochs=40, random_state=seed).fit(X, y)
         assert np.isfinite(model.history_).all()
         assert model.history_[-1] < model.history_[0]
+
+
+def test_messages_use_feature_names_given_for_unnamed_arrays(rng):
+    # The command line fits plain arrays but knows the column names: messages should use them.
+    X = rng.standard_normal((20, 2))
+    model = LinearRegression()
+    model.feature_names_ = ["height", "height_again"]
+    with pytest.warns(ConditioningWarning, match="'height', 'height_again'"):
+        model.fit(np.c_[X[:, 0], X[:, 0]], X[:, 1])
+    assert not hasattr(model, "feature_names_in_")  # still an array fit for scikit-learn
+
+
+def test_demo_diagnosis_names_the_feature(capsys):
+    import json
+
+    from linearlab import cli
+
+    assert cli.main(["demo", "salary", "--json", "--no-plots"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "25642.85714·experience" in result["gd"]["diagnosis"]

@@ -201,14 +201,16 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     data = load_dataset(args.dataset)
-    exact = LinearRegression().fit(data.X, data.y)
+    exact = LinearRegression()
     settings = SEED_GD_SETTINGS.get(data.name, dict(lr="auto", standardize=True, log_every=100))
     gd = LinearRegression(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
+    for model in (exact, gd):  # column names for the fits' messages (X is an array)
+        model.feature_names_ = list(data.feature_names)
+    exact.fit(data.X, data.y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gd.fit(data.X, data.y)
     if args.output:
-        exact.feature_names_ = list(data.feature_names)
         exact.target_names_ = [data.target_name]
         persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
     plots = cli_plots.demo_plots(args, data, gd)

@@ -180,7 +180,13 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return Xa, ya, w
 
     def _feature_labels(self) -> list[str] | None:
+        """Column names for messages: from a DataFrame, else ``feature_names_`` (which the
+        command line sets for the unnamed arrays it fits), else None."""
         names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = getattr(self, "feature_names_", None)
+            if names is not None and len(names) != getattr(self, "n_features_in_", -1):
+                names = None
         return None if names is None else [str(n) for n in names]
 
     # ------------------------------------------------------------------ fitting

@@ -156,6 +156,7 @@ def fit_source(
     """Fit ``model`` on the ``features``/``targets`` columns of ``source`` (see module notes)."""
     d = len(features)
     columns = [*features, *targets]
+    model.feature_names_ = list(features)  # names for the fit's messages (X is an array)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
