@@ -59,10 +59,11 @@ def test_streamed_fit_equals_in_memory_fit(csv_source, params, rtol):
     assert outcome.metrics["mae"] is None  # needs a second pass
 
 
-def test_minibatch_stream_in_one_block_matches_api(csv_source):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_minibatch_stream_in_one_block_matches_api(csv_source, fit_intercept):
     source, X, y = csv_source
     params = dict(solver="gd", epochs=4, batch_size=64, shuffle=False, lr=1e-4, random_state=1,
-                  optimizer="momentum", init="uniform")
+                  optimizer="momentum", init="uniform", fit_intercept=fit_intercept)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = LinearRegression(**params).fit(X, y)

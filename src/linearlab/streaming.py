@@ -34,6 +34,7 @@ import numpy as np
 
 from .descent.batches import BatchPlan, random_streams
 from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
+from .descent.loop import forward_backward
 from .descent.losses import get_loss
 from .descent.optimizers import make_optimizer
 from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
@@ -211,6 +212,8 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
     if model.standardize:
         mean, scale = gram.feature_scaling(model.fit_intercept)
         W, b = W * scale[:, None], b + mean @ W
+    if not model.fit_intercept:  # no bias term: the start has none either
+        b = np.zeros_like(b)
     train_gram = gram.rescaled(mean, scale)
     auto_lr = auto_learning_rate(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
                                  optimizer=model.optimizer, batch_size=model.batch_size,
@@ -230,13 +233,12 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
             for rows in BatchPlan(X.shape[0], model.batch_size, model.shuffle, batch_rng).epoch():
                 Xb, Yb = X[rows], Y[rows]
                 share = Xb.shape[0] / n if model.loss == "sse" else 1.0
-                residual = Xb @ W + b - Yb
-                loss = loss_fn.value(residual, None) + penalty * share * float((W * W).sum())
+                loss, grads = forward_backward(
+                    W, b, Xb, Yb, None, loss_fn, penalty * share, model.fit_intercept
+                )
                 if not np.isfinite(loss):
                     raise _diverged(epoch, loss, lr, model, train_gram)
-                grad = loss_fn.gradient(residual, None)
-                grads = [Xb.T @ grad + 2.0 * penalty * share * W, grad.sum(axis=0)]
-                optimizer.step(grads if model.fit_intercept else grads[:1])
+                optimizer.step(grads)
                 losses.append(loss)
         history.append(float(np.mean(losses)))
         if not np.isfinite(history[-1]) or history[-1] > 1e10 * max(history[0], 1e-300):

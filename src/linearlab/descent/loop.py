@@ -34,8 +34,8 @@ from .losses import get_loss
 from .optimizers import make_optimizer
 from .quadratic import affine_path_fits, train_affine, train_closed_form
 
-__all__ = ["DescentConfig", "DescentResult", "train", "_check_divergence", "_divergence",
-           "_log_line", "_penalty_factor", "_recordable"]
+__all__ = ["DescentConfig", "DescentResult", "forward_backward", "train", "_check_divergence",
+           "_divergence", "_log_line", "_penalty_factor", "_recordable"]
 
 
 def train(
@@ -56,6 +56,20 @@ def train(
 
 
 # --------------------------------------------------------------------------- the loop
+def forward_backward(W, b, Xb, Yb, wb, loss_fn, penalty: float, fit_intercept: bool):
+    """One batch's loss and its gradients [dW, db] (or [dW] without an intercept).
+
+    ``penalty`` is this step's ridge factor c in c‖W‖² (see ``_penalty_factor``).
+    """
+    pred = Xb @ W + b  # forward
+    residual = pred - Yb
+    loss = loss_fn.value(residual, wb) + penalty * float((W * W).sum())
+    grad_pred = loss_fn.gradient(residual, wb)  # backward: dloss/dpred ...
+    grad_W = Xb.T @ grad_pred + (2.0 * penalty) * W  # ... then the chain rule
+    return loss, ([grad_W, grad_pred.sum(axis=0)] if fit_intercept else [grad_W])
+
+
+
 def _train_loop(X, Y, sample_weight, init, plan, config) -> DescentResult:
     loss_fn = get_loss(config.loss)
     W = init[0].copy()
@@ -78,12 +92,9 @@ def _train_loop(X, Y, sample_weight, init, plan, config) -> DescentResult:
             if config.loss == "sse" and penalty:
                 share = Xb.shape[0] if wb is None else float(wb.sum())
                 step_penalty = penalty * share / total_weight
-            pred = Xb @ W + b  # forward
-            residual = pred - Yb
-            loss = loss_fn.value(residual, wb) + step_penalty * float((W * W).sum())
-            grad_pred = loss_fn.gradient(residual, wb)  # backward: dloss/dpred ...
-            grad_W = Xb.T @ grad_pred + (2.0 * step_penalty) * W  # ... then the chain rule
-            grads = [grad_W, grad_pred.sum(axis=0)] if config.fit_intercept else [grad_W]
+            loss, grads = forward_backward(
+                W, b, Xb, Yb, wb, loss_fn, step_penalty, config.fit_intercept
+            )
             if not np.isfinite(loss):
                 raise _divergence(epoch, loss, config)
             optimizer.step(grads)  # update
