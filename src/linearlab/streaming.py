@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 
 from .descent.batches import BatchPlan, random_streams
+from .descent.common import DescentConfig, _check_divergence, _divergence
 from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
 from .descent.loop import forward_backward
 from .descent.losses import get_loss
 from .descent.optimizers import make_optimizer
-from .descent.schedules import auto_learning_rate, stable_learning_rate_limit
-from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError
+from .descent.schedules import auto_learning_rate, batch_curvature
+from .errors import ConditioningWarning, ConvergenceWarning
 from .estimator import LinearRegression
 from .gram import Gram
 from .io import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
@@ -215,10 +216,14 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
     if not model.fit_intercept:  # no bias term: the start has none either
         b = np.zeros_like(b)
     train_gram = gram.rescaled(mean, scale)
+    curvature = batch_curvature(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
+                                batch_size=model.batch_size, alpha=model.alpha)
     auto_lr = auto_learning_rate(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
                                  optimizer=model.optimizer, batch_size=model.batch_size,
-                                 alpha=model.alpha)
+                                 alpha=model.alpha, curvature=curvature)
     lr = auto_lr if model.lr == "auto" else float(model.lr)
+    # the engine's divergence rule and message (the stability limit of plain steps is 2/L)
+    config = DescentConfig(lr=lr, loss=model.loss, stable_lr=2.0 / curvature)
     params = [W, b] if model.fit_intercept else [W]
     optimizer = make_optimizer(model.optimizer, params, lr)
     n = gram.weight_sum
@@ -237,12 +242,11 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
                     W, b, Xb, Yb, None, loss_fn, penalty * share, model.fit_intercept
                 )
                 if not np.isfinite(loss):
-                    raise _diverged(epoch, loss, lr, model, train_gram)
+                    raise _divergence(epoch, loss, config)
                 optimizer.step(grads)
                 losses.append(loss)
         history.append(float(np.mean(losses)))
-        if not np.isfinite(history[-1]) or history[-1] > 1e10 * max(history[0], 1e-300):
-            raise _diverged(epoch, history[-1], lr, model, train_gram)
+        _check_divergence(epoch, history[-1], history[0], config)
         if progress is not None:
             progress("training", epoch + 1, model.epochs)
         if model.tol is not None and epoch > 0 and history[-2] - history[-1] < model.tol:
@@ -250,17 +254,6 @@ def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | 
             break
     coef, intercept = W / scale[:, None], b - (mean / scale) @ W
     _store_descent(model, gram, coef, intercept, history, lr, auto_lr, stopped, columns[:d])
-
-
-def _diverged(epoch, loss, lr, model, gram) -> DivergenceError:
-    limit = stable_learning_rate_limit(gram, fit_intercept=model.fit_intercept, loss=model.loss)
-    return DivergenceError(
-        f"Gradient descent diverged at epoch {epoch}: the {model.loss} loss became {loss:.3g} "
-        f"with lr={lr:.6g}. The step size is too large for this data; a step size below "
-        f"{limit:.3g} is stable (try lr={limit / 2:.3g} or lr='auto'), or standardize the "
-        "features.",
-        epoch=epoch, suggested_lr=limit / 2,
-    )
 
 
 def _store_descent(model, gram, coef, intercept, history, lr, auto_lr, stopped, names) -> None:

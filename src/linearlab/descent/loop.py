@@ -34,8 +34,7 @@ from .losses import get_loss
 from .optimizers import make_optimizer
 from .quadratic import affine_path_fits, train_affine, train_closed_form
 
-__all__ = ["DescentConfig", "DescentResult", "forward_backward", "train", "_check_divergence",
-           "_divergence", "_log_line", "_penalty_factor", "_recordable"]
+__all__ = ["DescentConfig", "DescentResult", "forward_backward", "train"]
 
 
 def train(

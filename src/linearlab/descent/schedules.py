@@ -88,18 +88,3 @@ def auto_learning_rate(
     if optimizer in ("momentum", "nesterov"):
         return float((0.5 if full else 1.0 - MOMENTUM) / curvature)
     return float(1.0 / curvature)
-
-
-def stable_learning_rate_limit(
-    gram: Gram,
-    *,
-    fit_intercept: bool,
-    loss: str,
-    batch_size: int | None = None,
-    max_row_norm2: float | None = None,
-) -> float:
-    """2/L: plain gradient descent with steps of this size or more diverges."""
-    return float(2.0 / batch_curvature(
-        gram, fit_intercept=fit_intercept, loss=loss, batch_size=batch_size,
-        max_row_norm2=max_row_norm2,
-    ))
