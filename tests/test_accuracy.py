@@ -14,7 +14,8 @@ pytest.importorskip("mpmath")
 
 from accuracy_problems import Problem, correct_digits, problems, reference  # noqa: E402
 
-from linearlab import ConditioningWarning, LinearRegression, exact  # noqa: E402
+from linearlab import ConditioningWarning, LinearRegression  # noqa: E402
+from linearlab.exact import solvers as exact  # noqa: E402
 
 PROBLEMS = {p.name: p for p in problems()}
 

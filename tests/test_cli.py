@@ -16,7 +16,7 @@ from linearlab import LinearRegression, cli, load
 
 
 def run(*args, check=True, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "linearlab.cli", *map(str, args)],
+    proc = subprocess.run([sys.executable, "-m", "linearlab", *map(str, args)],
                           capture_output=True, text=True, timeout=120, cwd=cwd)
     if check:
         assert proc.returncode == 0, proc.stderr

@@ -127,12 +127,12 @@ def test_bad_input(files, tmp_path, capsys, name, argv, status, pieces):
 def test_subprocess_exit_status_and_no_traceback(files, tmp_path):
     for argv, status in [(["fit", files["text.csv"], "-o", files["out"]], 2),
                          (["fit", "salary", "--solver", "gd", "--lr", "10"], 1)]:
-        proc = subprocess.run([sys.executable, "-m", "linearlab.cli", *argv], capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "linearlab", *argv], capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == status
         assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
         assert proc.stdout == ""
-    proc = subprocess.run([sys.executable, "-m", "linearlab.cli", "fit", files["header.csv"],
+    proc = subprocess.run([sys.executable, "-m", "linearlab", "fit", files["header.csv"],
                            "--debug"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
     assert not os.path.exists(files["out"])

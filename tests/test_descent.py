@@ -146,7 +146,7 @@ def test_log_every_prints_epoch_loss_and_parameters():
     ],
 )
 def test_minibatch_affine_path_equals_the_explicit_loop(settings):
-    from linearlab.descent.quadratic import train_affine
+    from linearlab.descent.fastpaths import train_affine
 
     settings = dict(settings)
     weighted, k = settings.pop("weighted", False), settings.pop("k", 2)
@@ -171,7 +171,7 @@ def test_minibatch_affine_path_equals_the_explicit_loop(settings):
 
 
 def test_minibatch_affine_path_detects_divergence_at_the_same_epoch():
-    from linearlab.descent.quadratic import train_affine
+    from linearlab.descent.fastpaths import train_affine
 
     X = np.arange(1.0, 21.0)[:, None]
     Y = 3 * X + 1

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from linearlab import exact
+from linearlab.exact import solvers as exact
 from linearlab.gram import Gram
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linearlab import io
+from linearlab.data import sources as io
 from linearlab.errors import ColumnError, DataError, DataFileError
 
 

@@ -347,7 +347,8 @@ def test_bad_interval_arguments():
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_summary_of_a_file_fitted_in_memory_or_streamed(tmp_path, stream):
-    from linearlab import io, streaming
+    from linearlab import streaming
+    from linearlab.data import sources as io
 
     X, y = _dataset("longley")
     path = tmp_path / "longley.csv"
@@ -379,7 +380,7 @@ def test_summary_does_not_depend_on_how_the_rows_arrived(seed, chunks, weighted,
 
 
 def test_cli_fit_summary_table_and_json(capsys, tmp_path):
-    from linearlab.cli import main
+    from linearlab.cli.main import main
 
     assert main(["fit", "salary", "--summary"]) == 0
     out = capsys.readouterr().out

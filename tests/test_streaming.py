@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from linearlab import LinearRegression, io, streaming
+from linearlab import LinearRegression, streaming
+from linearlab.data import sources as io
 from linearlab.gram import Gram
 
 

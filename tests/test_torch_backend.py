@@ -18,7 +18,7 @@ from linearlab.descent.batches import BatchPlan, initial_parameters, random_stre
 from linearlab.errors import BackendUnavailableError, ParameterError
 
 torch = pytest.importorskip("torch")
-from linearlab import torch_backend  # noqa: E402
+from linearlab.descent import torch_backend  # noqa: E402
 
 CUDA = torch.cuda.is_available()
 RTOL = 1e-9

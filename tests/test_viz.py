@@ -344,14 +344,14 @@ def test_bad_requests_are_clear_errors(three):
 
 
 def test_importing_linearlab_or_its_cli_does_not_import_matplotlib():
-    code = ("import sys, linearlab, linearlab.cli; linearlab.LinearRegression; "
+    code = ("import sys, linearlab, linearlab.cli.main; linearlab.LinearRegression; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # --------------------------------------------------------------------------- command line
 def _cli(argv, tmp_path, monkeypatch):
-    from linearlab.cli import main
+    from linearlab.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     return main(argv)

@@ -5,7 +5,8 @@ Public names::
     from linearlab import LinearRegression, load_dataset, list_datasets
 """
 
-from .datasets import list_datasets, load_dataset
+from .data.datasets import list_datasets, load_dataset
+from .descent.gradcheck import gradcheck
 from .errors import (
     ConditioningWarning,
     ConvergenceWarning,
@@ -16,7 +17,6 @@ from .errors import (
     NotFittedError,
 )
 from .estimator import LinearRegression
-from .gradcheck import gradcheck
 from .persist import load
 
 __version__ = "0.1.0"

@@ -15,7 +15,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
-from . import exact, torch_backend, training
+from .data.validation import check_sample_weight, check_X, check_y
+from .descent import fit as training
+from .descent import torch_backend
 from .descent.losses import LOSSES
 from .descent.optimizers import OPTIMIZERS
 from .errors import (
@@ -24,8 +26,8 @@ from .errors import (
     DataError,
     NotFittedError,
 )
+from .exact import solvers as exact
 from .gram import Gram
-from .validation import check_sample_weight, check_X, check_y
 
 ILL_CONDITIONED = 1e10
 

@@ -32,9 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from .data.sources import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
 from .descent.batches import BatchPlan, random_streams
 from .descent.common import DescentConfig, _check_divergence, _divergence
 from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
+from .descent.fit import initial_values
 from .descent.loop import forward_backward
 from .descent.losses import get_loss
 from .descent.optimizers import make_optimizer
@@ -42,8 +44,6 @@ from .descent.schedules import auto_learning_rate, batch_curvature
 from .errors import ConditioningWarning, ConvergenceWarning
 from .estimator import LinearRegression
 from .gram import Gram
-from .io import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
-from .training import initial_values
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -265,7 +265,7 @@ def _store_descent(model, gram, coef, intercept, history, lr, auto_lr, stopped, 
     model.solver_, model.learning_rate_ = "gd", lr
     model.history_, model.params_history_, model.n_iter_ = history, None, len(history)
     if get_loss(model.loss).quadratic:
-        from . import exact
+        from .exact import solvers as exact
 
         optimum = exact.solve_auto(None, None, alpha=model.alpha,
                                    fit_intercept=model.fit_intercept, gram=gram)

@@ -30,9 +30,9 @@ from .common import (
     _penalty_factor,
     _recordable,
 )
+from .fastpaths import affine_path_fits, train_affine, train_closed_form
 from .losses import get_loss
 from .optimizers import make_optimizer
-from .quadratic import affine_path_fits, train_affine, train_closed_form
 
 __all__ = ["DescentConfig", "DescentResult", "forward_backward", "train"]
 

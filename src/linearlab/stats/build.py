@@ -16,9 +16,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..errors import DataError, ParameterError
-from ..exact import residual_ssr
+from ..exact.refine import dd_matmul, split
+from ..exact.solvers import residual_ssr
 from ..gram import Gram
-from ..refine import dd_matmul, split
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 # A column is aliased (R's ``lm`` shows NA) when the part of it not explained by the earlier

@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as sps
 
+from ..data.validation import check_X
 from ..errors import DataError, ParameterError
-from ..validation import check_X
 
 
 class PredictionInterval(NamedTuple):

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data.validation import check_X, check_y, column_names
 from ..descent.losses import get_loss
 from ..errors import BackendUnavailableError, NotFittedError, ParameterError
-from ..validation import check_X, check_y, column_names
 
 PATH_COLOR = "#d62728"  # the seed's red dot
 DATA_COLOR = "#1f77b4"
@@ -293,7 +293,7 @@ def least_squares_optimum(view: ModelView, data: PlotData) -> np.ndarray | None:
     """``[coef, intercept]`` minimising the model's loss when it is quadratic, else None."""
     if not get_loss(view.loss).quadratic:
         return None
-    from ..exact import solve_auto
+    from ..exact.solvers import solve_auto
 
     alpha = 0.0 if view.standardize else view.alpha
     solution = solve_auto(

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .descent.batches import initial_parameters
-from .descent.common import DescentConfig, _penalty_factor
-from .descent.losses import LOSSES, get_loss
-from .errors import ParameterError
-from .validation import check_sample_weight, check_X, check_y
+from ..data.validation import check_sample_weight, check_X, check_y
+from ..errors import ParameterError
+from .batches import initial_parameters
+from .common import DescentConfig, _penalty_factor
+from .losses import LOSSES, get_loss
 
 # Finite-difference step relative to a parameter's size. Every loss here is piecewise quadratic
 # in the parameters, where central differences have no truncation error, so a fairly large step

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..errors import ColumnError, DataError, DataFileError
 from .datasets import Dataset, list_datasets, load_dataset
-from .errors import ColumnError, DataError, DataFileError
 from .locate import compression as _compression
 from .locate import csv_error as _csv_error
 from .locate import located as _located

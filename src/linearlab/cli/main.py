@@ -21,10 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, cli_options, cli_output, cli_plots, io, persist, streaming
-from .datasets import list_datasets, load_dataset
-from .errors import ConvergenceWarning, LinearLabError, UsageError
-from .estimator import LinearRegression
+from .. import __version__, persist, streaming
+from ..data import sources as io
+from ..data.datasets import list_datasets, load_dataset
+from ..errors import ConvergenceWarning, LinearLabError, UsageError
+from ..estimator import LinearRegression
+from . import options as cli_options
+from . import output as cli_output
+from . import plots as cli_plots
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "salary": dict(lr=0.001, epochs=10001, init="uniform", random_state=0, log_every=1000),

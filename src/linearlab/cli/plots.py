@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from . import io, persist
-from .errors import UsageError
+from .. import persist
+from ..data import sources as io
+from ..errors import UsageError
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
@@ -104,7 +105,7 @@ def write_plots(model, X: np.ndarray, Y: np.ndarray, features: list[str], target
                 directory: str, kinds: list[str] | None = None,
                 frames: int | None = None) -> list[Path]:
     """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)``."""
-    from . import viz
+    from .. import viz
 
     y = Y[:, 0] if Y.ndim == 2 and Y.shape[1] == 1 else Y
     return viz.save_plots(model, X, y, directory, kinds=kinds, frames=frames,

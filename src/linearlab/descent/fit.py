@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from . import exact, torch_backend
-from .descent import DescentConfig, train
-from .descent.batches import BatchPlan, initial_parameters, random_streams
-from .descent.diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
-from .descent.losses import get_loss
-from .descent.schedules import auto_learning_rate, batch_curvature
-from .errors import DataError
-from .gram import Gram
-from .validation import resolve_dtype
+from ..data.validation import resolve_dtype
+from ..errors import DataError
+from ..exact import solvers as exact
+from ..gram import Gram
+from . import DescentConfig, torch_backend, train
+from .batches import BatchPlan, initial_parameters, random_streams
+from .diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
+from .losses import get_loss
+from .schedules import auto_learning_rate, batch_curvature
 
 
 @dataclass

@@ -8,8 +8,9 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from . import io, streaming
-from .estimator import LinearRegression
+from .. import streaming
+from ..data import sources as io
+from ..estimator import LinearRegression
 
 EPOCH_LOG_ROWS = 11
 

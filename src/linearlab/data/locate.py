@@ -12,10 +12,10 @@ import csv
 import re
 from typing import TYPE_CHECKING
 
-from .errors import DataFileError
+from ..errors import DataFileError
 
 if TYPE_CHECKING:
-    from .io import Source
+    from .sources import Source
 
 _BAD_VALUE = re.compile(r"column #(\d+): CSV conversion error to \w+: invalid value '(.*)'", re.S)
 

@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .descent.batches import BatchPlan
-from .descent.common import (
+from ..errors import BackendUnavailableError, ParameterError
+from .batches import BatchPlan
+from .common import (
     DescentConfig,
     DescentResult,
     _check_divergence,
@@ -41,9 +42,8 @@ from .descent.common import (
     _penalty_factor,
     _recordable,
 )
-from .descent.losses import HUBER_DELTA, get_loss
-from .descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
-from .errors import BackendUnavailableError, ParameterError
+from .losses import HUBER_DELTA, get_loss
+from .optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 
 
 # --------------------------------------------------------------------------- availability

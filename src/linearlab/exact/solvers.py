@@ -10,8 +10,8 @@ ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge
 - ``svd``: singular value decomposition, minimum-norm solution for rank-deficient problems.
 - ``auto``: the normal equations when their condition estimate says they are safe (the fast
   path, one pass over the data); otherwise QR of the column-scaled design polished by iterative
-  refinement with double-double residuals (:mod:`linearlab.refine`), which recovers every digit
-  the data determine up to condition numbers near 1/ε; SVD (minimum norm) when the problem is
+  refinement with double-double residuals (:mod:`linearlab.exact.refine`), which recovers
+  every digit that the data determine up to condition numbers near 1/ε; SVD (minimum norm) when the problem is
   numerically rank-deficient.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 
-from .gram import Gram
+from ..gram import Gram
 from .refine import dd_matmul, solve_accurate, split, two_sum
 
 # The normal equations square the condition number. Their coefficients carry about

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, DataTypeError
+from ..errors import DataError, DataTypeError
 
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 

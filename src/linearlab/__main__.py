@@ -1,0 +1,7 @@
+"""``python -m linearlab``: the same as the ``linearlab`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

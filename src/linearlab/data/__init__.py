@@ -1,0 +1,1 @@
+"""Where data enters linearlab: file and array sources, validation, error locating, datasets."""

@@ -1,0 +1,1 @@
+"""Exact least squares: solvers on the Gram statistics (normal, qr, svd, auto) and refinement."""
