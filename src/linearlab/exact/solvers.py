@@ -11,8 +11,8 @@ ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge
 - ``auto``: the normal equations when their condition estimate says they are safe (the fast
   path, one pass over the data); otherwise QR of the column-scaled design polished by iterative
   refinement with double-double residuals (:mod:`linearlab.exact.refine`), which recovers
-  every digit that the data determine up to condition numbers near 1/ε; SVD (minimum norm) when the problem is
-  numerically rank-deficient.
+  every digit that the data determine up to condition numbers near 1/ε; SVD (minimum norm)
+  when the problem is numerically rank-deficient.
 """
 
 from __future__ import annotations
