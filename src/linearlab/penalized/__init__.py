@@ -1,0 +1,11 @@
+"""Penalized linear regression on the Gram matrix: lasso, elastic net, and cross-validated
+penalties (``LassoCV``, ``ElasticNetCV``, ``RidgeCV``), with scikit-learn's objectives.
+
+Every fit reads the rows once into :class:`~linearlab.gram.Gram` statistics; coordinate
+descent, paths and cross-validation then work on (d × d) matrices.
+"""
+
+from .estimators import ElasticNet, Lasso
+from .path import alpha_grid, enet_path, lasso_path
+
+__all__ = ["ElasticNet", "Lasso", "alpha_grid", "enet_path", "lasso_path"]

@@ -1,0 +1,130 @@
+"""What every penalized estimator shares: validation, fitted state, prediction, files, figures."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
+
+from ..data.validation import check_sample_weight, check_X, check_y
+from ..errors import DataError, NotFittedError
+from ..gram import Gram
+
+
+class PenalizedBase(RegressorMixin, BaseEstimator):
+    """Shared machinery (not public): subclasses define ``__init__`` and the solve."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # ------------------------------------------------------------------ validation
+    def _validate_X_y(self, X, y, sample_weight, reset: bool):
+        _check_feature_names(self, X, reset=reset)
+        if y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        Xa = check_X(X, dtype="float64")
+        ya = check_y(y, Xa.shape[0], dtype="float64")
+        _check_n_features(self, Xa, reset=reset)
+        w = check_sample_weight(sample_weight, Xa.shape[0], Xa.dtype)
+        return Xa, ya, w
+
+    def _gram_of(self, X, y, sample_weight, reset: bool) -> tuple[Gram, int]:
+        """One pass: the Gram statistics of the rows, and y's dimensionality."""
+        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset)
+        return Gram.from_arrays(Xa, ya, w), ya.ndim
+
+    def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
+        """Store (k, d) coefficients and (k,) intercepts with scikit-learn's shapes."""
+        if self._y_ndim == 1:
+            self.coef_ = np.array(coef[0], dtype=np.float64)
+            self.intercept_ = float(intercept[0]) if self.fit_intercept else 0.0
+        else:
+            self.coef_ = np.array(coef, dtype=np.float64)
+            self.intercept_ = (np.array(intercept, dtype=np.float64) if self.fit_intercept
+                               else np.zeros(coef.shape[0]))
+
+    def _current_coef(self) -> np.ndarray | None:
+        """Fitted coefficients as (k, d), or None before the first fit."""
+        coef = getattr(self, "coef_", None)
+        return None if coef is None else np.atleast_2d(np.asarray(coef, dtype=np.float64))
+
+    # ------------------------------------------------------------------ use
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "coef_")
+        except Exception:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            ) from None
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        self._check_fitted()
+        _check_feature_names(self, X, reset=False)
+        Xa = check_X(X, dtype="float64")
+        _check_n_features(self, Xa, reset=False)
+        return Xa @ np.asarray(self.coef_).T + self.intercept_
+
+    @property
+    def sparse_coef_(self):
+        """``coef_`` as a scipy sparse matrix (as scikit-learn's)."""
+        from scipy import sparse
+
+        return sparse.csr_matrix(np.atleast_2d(self.coef_))
+
+    def _feature_labels(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = getattr(self, "feature_names_", None)
+        if names is None or len(names) != self.n_features_in_:
+            return [f"x{j + 1}" for j in range(self.n_features_in_)]
+        return [str(n) for n in names]
+
+    def summary(self):
+        """What can honestly be said about a penalized fit (see :class:`PenalizedSummary`).
+
+        There are no standard errors, t statistics or p-values: after an L1 penalty has chosen
+        the features (and with any penalty shrinking the estimates) the OLS formulas do not
+        hold, so the summary reports the fit, the penalty and the selected features instead.
+        """
+        from .summary import PenalizedSummary
+
+        self._check_fitted()
+        gram = getattr(self, "_gram", None)
+        if gram is None:
+            raise NotFittedError(
+                "summary() needs the statistics of the training data, which this model does "
+                "not have (it was loaded from a file without them); refit it."
+            )
+        return PenalizedSummary.from_model(self, gram)
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically."""
+        from ..persist import save  # persist builds on the estimators: import lazily
+
+        self._check_fitted()
+        save(self, path)
+
+    def _model_file_fields(self) -> dict:
+        """The parts of a model file that differ from LinearRegression's (see persist)."""
+        from .files import model_fields
+
+        return model_fields(self)
+
+    def plot(self, X=None, y=None, *, kind: str = "path", **kwargs):
+        """Draw the coefficient path (``kind="path"``) with :mod:`linearlab.viz` (matplotlib)."""
+        self._check_fitted()
+        from ..viz.path import plot_path
+
+        if kind != "path":
+            raise DataError(
+                f"{type(self).__name__}.plot draws kind='path' (the regularization path); "
+                f"got kind={kind!r}."
+            )
+        return plot_path(self, **kwargs)
