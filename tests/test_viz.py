@@ -395,3 +395,99 @@ def test_cli_plot_command_and_demo_folder(tmp_path, monkeypatch, capsys):
     assert "linearlab-demo" in capsys.readouterr().out
     pngs, frames = _pngs_and_gif(tmp_path / "linearlab-demo")
     assert len(pngs) == 5 and len(frames) >= 10
+
+
+# ------------------------------------------------------------- landscapes that read right
+def _houses(seed: int = 0):
+    """Four features on very different scales and a target in the hundreds of thousands: the
+    data on which the landscape's colour bar once read 6.6e8 at every tick."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    X = np.column_stack([rng.normal(1800, 500, n), rng.integers(1, 6, n),
+                         rng.uniform(0, 80, n), rng.uniform(1, 30, n)])
+    y = X @ [150.0, 10000.0, -800.0, -3000.0] + 50000 + rng.normal(0, 25000, n)
+    return X, y
+
+
+def _colorbar_labels(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[1].get_yticklabels() if t.get_text()]
+
+
+def test_exact_fit_landscape_has_distinct_ticks_and_visible_optimum():
+    X, y = _houses()
+    model = LinearRegression().fit(X, y)
+    fig = viz.plot_landscape(model, X, y)
+    ax = fig.axes[0]
+    labels = _colorbar_labels(fig)
+    assert len(labels) >= 4 and len(set(labels)) == len(labels), labels
+    assert ax.get_xlabel() == "direction 1 (steepest curvature)"
+    assert ax.get_ylabel() == "direction 2 (second-steepest curvature)"
+    assert "path" not in ax.get_title()
+    # No marker is drawn over the optimum's star: the exact solution is named in its label.
+    stars = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    assert len(stars) == 1 and "exact" in stars[0].get_label()
+    assert stars[0].get_zorder() == max(ln.get_zorder() for ln in ax.get_lines())
+    # The valley is shown at a scale where the loss rises: the grid is not flat.
+    (filled,) = [c for c in ax.collections if hasattr(c, "levels")][:1]
+    assert filled.levels[-1] > 1.5 * filled.levels[0]
+
+
+def test_projected_axis_labels_match_the_paths_movement():
+    X, y = _houses()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(solver="gd", epochs=200).fit(X, y)
+    fig = viz.plot_landscape(model, X, y)
+    ax = fig.axes[0]
+    (line,) = lines_by_gid(ax, "trajectory:")
+    moves = [np.square(np.diff(line.get_xdata())).sum(), np.square(np.diff(line.get_ydata())).sum()]
+    shares = [float(label.split("(")[1].split("%")[0]) for label in
+              (ax.get_xlabel(), ax.get_ylabel())]
+    assert "of the path's movement" in ax.get_xlabel()
+    np.testing.assert_allclose(shares, 100 * np.array(moves) / np.linalg.norm(
+        np.diff(model.params_history_[:, :, 0], axis=0)) ** 2, atol=0.5)
+    assert (shares[1] > shares[0]) == (moves[1] > moves[0])
+    labels = _colorbar_labels(fig)
+    assert len(set(labels)) == len(labels), labels
+
+
+def test_distinct_labels_add_digits_until_ticks_differ():
+    from linearlab.viz.surface import contour_levels, distinct_labels
+
+    assert distinct_labels(np.array([6.6012e8, 6.6047e8, 6.61e8])) == ["6.601e8", "6.605e8",
+                                                                       "6.61e8"]
+    lv = contour_levels(6.6e8 + np.linspace(0.0, 1.0, 50).reshape(5, 10))
+    assert len(set(lv.labels)) == len(lv.labels) and lv.labels[0] == "0"
+    assert lv.title("mean squared error").startswith("loss \u2212 6.6e8")
+    lv = contour_levels(1000.0 + np.linspace(0.0, 1.0, 50).reshape(5, 10))
+    assert lv.offset == 0.0 and lv.title("mse") == "loss (mse)"
+    # Geometric levels are evenly spaced in the page's contour coordinate.
+    np.testing.assert_allclose(np.diff(lv.coordinate(lv.values[1:-1])), np.log10(
+        lv.values[2] - lv.z_min) - np.log10(lv.values[1] - lv.z_min), rtol=1e-9)
+
+
+def test_landscape_legend_leaves_the_paths_uncovered():
+    data = load_dataset("three-points")
+    models = []
+    for optimizer, lr in (("sgd", 0.05), ("momentum", 0.02), ("adam", 0.1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            models.append(LinearRegression(solver="gd", optimizer=optimizer, lr=lr, epochs=80)
+                          .fit(data.X, data.y))
+    fig = viz.plot_landscape(models, data.X, data.y)
+    render(fig)  # lay the figure out
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    assert not box.overlaps(fig.axes[0].get_window_extent(renderer))
+    assert not fig.axes[0].get_legend()
+
+
+def test_history_with_a_plateau_after_a_drop_uses_a_log_axis():
+    X, y = _houses()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(solver="gd", epochs=200).fit(X, y)
+    assert max(model.history_) / min(model.history_) < 100  # under two decades
+    fig = viz.plot_loss_history(model, X, y)
+    assert fig.axes[0].get_yscale() == "log"

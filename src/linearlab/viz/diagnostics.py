@@ -23,9 +23,9 @@ from ._common import (
 
 # Residuals below this fraction of the target's spread count as an exact fit.
 EXACT_FIT_RATIO = 1e-9
-# A history whose largest and smallest positive values differ by this factor is drawn on a
-# logarithmic axis.
-LOG_SCALE_RATIO = 100.0
+# A history whose largest and smallest positive values differ by this factor (a decade) is
+# drawn on a logarithmic axis: a plateau after a steep first drop stays visible.
+LOG_SCALE_RATIO = 10.0
 LOSS_LABELS = {
     "mse": "mean squared error",
     "sse": "sum of squared errors",
@@ -128,7 +128,7 @@ def plot_loss_history(
     target : int, default=0
         Target column used for the optimum of multi-output models.
     log : bool or None, default=None
-        Logarithmic loss axis; None chooses it when the history spans two decades or more.
+        Logarithmic loss axis; None chooses it when the history spans a decade or more.
     figsize : (float, float), default=(6.4, 4.4)
 
     Returns

@@ -10,15 +10,12 @@ trajectories are ``params_history_``, the parameters recorded after every epoch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..descent.losses import get_loss
 from ..errors import ParameterError
 from ._common import (
-    GRID_BUDGET_NUMBERS,
     OPTIMUM_COLOR,
     PALETTE,
     PATH_COLOR,
@@ -34,18 +31,21 @@ from ._common import (
     style,
 )
 from .diagnostics import LOSS_LABELS
+from .surface import (
+    Plane,
+    contour_levels,
+    loss_grid,
+    make_plane,
+    parameter_names,
+    plane_extent,
+)
+from .surface import span as _span
+
+__all__ = ["Plane", "draw_contour", "draw_path", "make_plane", "parameter_names",
+           "plot_landscape", "plot_loss_curve"]
 
 # Paths with more points than this are drawn as lines without a marker per epoch.
 MARKER_LIMIT = 150
-# Singular values of the stacked paths below this fraction of the largest span no direction.
-FLAT_DIRECTION = 1e-9
-
-
-def parameter_names(view: ModelView, data: PlotData) -> list[str]:
-    """Display names of ``[coef..., intercept]``."""
-    if view.n_features == 1:
-        return [f"weight w ({data.feature_names[0]})", "intercept b"]
-    return [f"w[{name}]" for name in data.feature_names] + ["intercept b"]
 
 
 def _resolve_param(param: int | str, view: ModelView, data: PlotData) -> int:
@@ -66,15 +66,6 @@ def _resolve_param(param: int | str, view: ModelView, data: PlotData) -> int:
             "(the last is the intercept when fit_intercept=True)."
         )
     return int(param)
-
-
-def _span(values: np.ndarray, pad: float, fallback: float) -> tuple[float, float]:
-    lo, hi = float(np.min(values)), float(np.max(values))
-    width = hi - lo
-    if width <= 1e-12 * max(abs(lo), abs(hi), 1.0):
-        width = fallback or max(abs(lo), 1.0)
-        return lo - width, hi + width
-    return lo - pad * width, hi + pad * width
 
 
 # --------------------------------------------------------------------------- 1-D curve
@@ -168,94 +159,17 @@ def plot_loss_curve(
 
 
 # --------------------------------------------------------------------------- 2-D plane
-@dataclass
-class Plane:
-    """An affine plane θ = origin + a·u + c·v in parameter space ``[coef..., intercept]``."""
-
-    origin: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    xlabel: str
-    ylabel: str
-    projected: bool  # True when the plane is a 2-D view of more parameters
-    title: str = "(w, b)"
-
-    def project(self, thetas: np.ndarray) -> np.ndarray:
-        delta = np.atleast_2d(thetas) - self.origin
-        return np.column_stack([delta @ self.u, delta @ self.v])
-
-    def lift(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return self.origin + np.multiply.outer(a, self.u) + np.multiply.outer(c, self.v)
-
-
-def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
-    """(w, b) — the two trained parameters — or, for more, the two leading directions of the
-    recorded paths (principal components around the optimum), completed by the direction of
-    largest curvature when the paths span fewer than two."""
-    first = views[0]
-    free = first.free()
-    size = first.n_features + 1
-    names = parameter_names(first, data)
-    if free.size < 2:
-        raise ParameterError(
-            "A 2-D loss landscape needs two trained parameters, but this model has one "
-            "(one feature and no intercept); draw the 1-D loss curve instead."
-        )
-    if free.size == 2:
-        u, v = np.eye(size)[free[0]], np.eye(size)[free[1]]
-        short = ["w" if first.n_features == 1 else names[0], "b"] if first.fit_intercept else names
-        title = f"({short[free[0]].split(' (')[0]}, {short[free[1]].split(' (')[0]})"
-        return Plane(np.zeros(size), u, v, names[free[0]], names[free[1]], projected=False,
-                     title=title)
-    optimum = least_squares_optimum(first, data)
-    origin = optimum if optimum is not None else first.theta
-    paths = [vw.path for vw in views if vw.path is not None]
-    deltas = (np.vstack(paths) - origin)[:, free] if paths else np.zeros((0, free.size))
-    directions: list[np.ndarray] = []
-    shares = []
-    if deltas.shape[0] >= 2:
-        _, s, vt = np.linalg.svd(deltas, full_matrices=False)
-        total = float((s**2).sum())
-        for j in range(min(2, s.size)):
-            if s[j] > FLAT_DIRECTION * s[0]:
-                directions.append(vt[j])
-                shares.append(100.0 * s[j] ** 2 / total)
-    curvature = _curvature_directions(data, first.fit_intercept)
-    for vec in curvature:
-        if len(directions) == 2:
-            break
-        for d in directions:
-            vec = vec - (vec @ d) * d
-        norm = np.linalg.norm(vec)
-        if norm > 1e-8:
-            directions.append(vec / norm)
-            shares.append(None)
-    u, v = (np.zeros(size) for _ in range(2))
-    u[free], v[free] = directions[0], directions[1]
-    labels = [
-        f"direction {j + 1} ({share:.0f}% of the path)" if share is not None
-        else f"direction {j + 1} (steepest curvature)"
-        for j, share in enumerate(shares)
-    ]
-    return Plane(origin, u, v, labels[0], labels[1], projected=True,
-                 title="the path's two leading directions")
-
-
-def _curvature_directions(data: PlotData, fit_intercept: bool) -> list[np.ndarray]:
-    A = np.hstack([data.X, np.ones((data.X.shape[0], 1))]) if fit_intercept else data.X
-    _, vecs = np.linalg.eigh(A.T @ A)
-    return [vecs[:, -1 - j] for j in range(vecs.shape[1])]
-
-
-def _extent(plane: Plane, views: Sequence[ModelView], optimum: np.ndarray | None):
+def _extent(plane: Plane, views: Sequence[ModelView], optimum: np.ndarray | None,
+            data: PlotData | None = None):
+    """Axis limits of a landscape (see :func:`~linearlab.viz.surface.plane_extent`)."""
+    if data is not None:
+        return plane_extent(plane, views, data, optimum)
     points = [plane.project(vw.theta) for vw in views]
     points += [plane.project(vw.path) for vw in views if vw.path is not None]
     if optimum is not None:
         points.append(plane.project(optimum))
     pts = np.vstack(points)
-    x_lo, x_hi = _span(pts[:, 0], 0.15, 0.0)
-    y_lo, y_hi = _span(pts[:, 1], 0.15, 0.0)
-    return (x_lo, x_hi), (y_lo, y_hi)
+    return _span(pts[:, 0], 0.15, 0.0), _span(pts[:, 1], 0.15, 0.0)
 
 
 def _colormap():
@@ -268,31 +182,24 @@ def draw_contour(ax, plane: Plane, view: ModelView, data: PlotData, xlim, ylim,
                  resolution: int = 120, levels: int = 18, colorbar: bool = True):
     """Filled contours of the model's loss over the plane; returns the contour set.
 
-    Levels are spaced geometrically above the grid's minimum, so the valley floor stays
-    resolved when the loss spans decades; each band gets its own colour.
+    The grid and the levels are :mod:`linearlab.viz.surface`'s (shared with the playground):
+    geometric above the grid's minimum, each band its own colour, colour-bar labels distinct.
     """
     from matplotlib.colors import BoundaryNorm
 
-    if not get_loss(view.loss).quadratic:  # residual by residual: keep big data affordable
-        affordable = int(np.sqrt(GRID_BUDGET_NUMBERS / max(data.X.shape[0], 1)))
-        resolution = max(30, min(resolution, affordable))
-    a = np.linspace(*xlim, resolution)
-    c = np.linspace(*ylim, resolution)
-    A, C = np.meshgrid(a, c)
-    Z = loss_at(view, data, plane.lift(A.ravel(), C.ravel())).reshape(A.shape)
-    z_min, z_max = float(Z.min()), float(Z.max())
-    span = (z_max - z_min) or 1.0
-    lv = z_min + np.concatenate([[0.0], np.geomspace(span * 1e-4, span, levels - 1)])
-    lv[-1] = z_max + 1e-12 * abs(z_max)
+    A, C, Z = loss_grid(plane, view, data, xlim, ylim, resolution)
+    lv = contour_levels(Z, levels)
     cmap = _colormap()
-    norm = BoundaryNorm(lv, cmap.N)
-    filled = ax.contourf(A, C, Z, levels=lv, cmap=cmap, norm=norm, alpha=0.9, zorder=1)
-    ax.contour(A, C, Z, levels=lv[1:-1], colors="white", linewidths=0.6, alpha=0.6, zorder=1)
+    norm = BoundaryNorm(lv.values, cmap.N)
+    filled = ax.contourf(A, C, Z, levels=lv.values, cmap=cmap, norm=norm, alpha=0.9, zorder=1)
+    ax.contour(A, C, Z, levels=lv.values[1:-1], colors="white", linewidths=0.6, alpha=0.6,
+               zorder=1)
     if colorbar:
         cb = ax.figure.colorbar(filled, ax=ax, shrink=0.9)
-        cb.set_ticks(lv[::3])
-        cb.set_ticklabels([fmt(v, 3) for v in lv[::3]])
-        cb.set_label(f"loss ({LOSS_LABELS.get(view.loss, view.loss)})")
+        cb.set_ticks(lv.ticks)
+        cb.set_ticklabels(lv.labels)
+        cb.ax.minorticks_off()
+        cb.set_label(lv.title(LOSS_LABELS.get(view.loss, view.loss)))
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel(plane.xlabel)
@@ -355,30 +262,49 @@ def plot_landscape(
             )
     optimum = least_squares_optimum(views[0], data)
     plane = make_plane(views, data)
-    xlim, ylim = _extent(plane, views, optimum)
+    xlim, ylim = _extent(plane, views, optimum, data)
     with style():
         fig, ax = new_figure(*figsize)
         draw_contour(ax, plane, views[0], data, xlim, ylim, resolution)
+        exact_at_optimum = []
         for j, vw in enumerate(views):
             color = PALETTE[j % len(PALETTE)]
             label = labels[j] if labels is not None else vw.label
+            if optimum is not None and vw.path is None and _same_point(vw.theta, optimum):
+                exact_at_optimum.append(label)  # the star says it; no marker to hide it
+                continue
             draw_path(ax, plane, vw, color, label)
+        if any(vw.path is not None for vw in views):
+            ax.plot([], [], marker="o", ms=8, mfc="none", mec="0.2", mew=1.6, ls="none",
+                    label="start")
+            ax.plot([], [], marker="s", ms=6, color="0.2", ls="none", label="end")
         if optimum is not None:
             opt = plane.project(optimum)[0]
-            ax.plot(*opt, marker="*", ms=16, color=OPTIMUM_COLOR, mec="white", ls="none",
-                    label="least-squares optimum", zorder=6)
+            star = "least-squares optimum"
+            if exact_at_optimum:
+                star += f" ({', '.join(exact_at_optimum)})"
+            ax.plot(*opt, marker="*", ms=17, color=OPTIMUM_COLOR, mec="white", mew=1.2,
+                    ls="none", label=star, zorder=8)
         title = f"Loss landscape over {plane.title}"
         if len(views) > 1:
             title += f": {len(views)} optimizers"
         ax.set_title(title)
-        ax.legend(loc="best", framealpha=0.9)
+        handles, texts = ax.get_legend_handles_labels()
+        # Below the axes, never over the paths.
+        fig.legend(handles, texts, loc="outside lower center", ncols=min(3, len(texts)),
+                   fontsize=9, frameon=False)
         compact_ticks(ax)
     return fig
 
 
+def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-7, atol=1e-9 * (np.abs(b).max() + 1.0)))
+
+
 def draw_path(ax, plane: Plane, view: ModelView, color: str = PATH_COLOR,
               label: str | None = None):
-    """One model's recorded trajectory (or only its solution) on a landscape axes."""
+    """One model's recorded trajectory (or only its solution) on a landscape axes: a line with
+    a point per epoch, a hollow circle at the start and a square at the end."""
     final = plane.project(view.theta)[0]
     if view.path is None:
         ax.plot(*final, marker="X", ms=10, color=color, mec="white", ls="none",
