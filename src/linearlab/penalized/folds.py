@@ -1,0 +1,93 @@
+"""Cross-validation folds as Gram statistics, gathered in one pass over the rows.
+
+Each fold's validation rows give one :class:`~linearlab.gram.Gram`. When the splits partition
+the rows (``KFold``, the default, and any splitter whose test sets are disjoint and whose
+training set is the rest), a fold's training statistics are the merge of the other folds' —
+the total minus the fold, formed without the cancellation a subtraction would suffer — so the
+rows are read once whatever the number of folds. Other splitters (``TimeSeriesSplit``, repeated
+or shuffled splits with overlaps) get their training Grams from their own rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import check_cv
+
+from ..gram import Gram
+
+_GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous range
+
+
+@dataclass
+class FoldStatistics:
+    """Per split: training statistics and validation statistics (weighted, and unweighted)."""
+
+    train: list[Gram]
+    test: list[Gram]
+    test_unweighted: list[Gram]
+    total: Gram
+
+
+def _rows_gram(X, Y, w, index: np.ndarray) -> Gram:
+    """Gram of the rows ``index``: a view for a contiguous range, else gathered in blocks."""
+    gram = Gram.empty(X.shape[1], Y.shape[1])
+    if index.size and np.all(np.diff(index) == 1):
+        sl = slice(int(index[0]), int(index[-1]) + 1)
+        return gram.update(X[sl], Y[sl], None if w is None else w[sl])
+    for start in range(0, index.size, _GATHER_ROWS):
+        part = index[start:start + _GATHER_ROWS]
+        gram.update(X[part], Y[part], None if w is None else w[part])
+    return gram
+
+
+def _merge_all(grams: list[Gram], template: Gram) -> Gram:
+    total = Gram.empty(template.n_features, template.n_targets)
+    for g in grams:
+        total = total.merge(g)
+    return total
+
+
+def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> FoldStatistics:
+    """Gram statistics of every split of ``cv`` (None = 5-fold ``KFold``, unshuffled).
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+    Y : ndarray (n, k)
+    w : ndarray (n,) or None
+    cv : int, cross-validation generator, iterable of (train, test) or None
+    """
+    n = X.shape[0]
+    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in check_cv(cv).split(X, Y[:, 0])]
+    tests = [np.sort(te) for _, te in splits]
+    test_grams = [_rows_gram(X, Y, w, te) for te in tests]
+    unweighted = (test_grams if w is None else [_rows_gram(X, Y, None, te) for te in tests])
+    covered = np.zeros(n, dtype=int)
+    for te in tests:
+        covered[te] += 1
+    partition = bool(np.all(covered == 1)) and all(
+        tr.size + te.size == n and np.unique(np.concatenate([tr, te])).size == n
+        for tr, te in splits
+    )
+    if partition:
+        total = _merge_all(test_grams, test_grams[0])
+        train = [_merge_all(test_grams[:i] + test_grams[i + 1:], total)
+                 for i in range(len(splits))]
+    else:
+        train = [_rows_gram(X, Y, w, np.sort(tr)) for tr, _ in splits]
+        total = Gram.from_arrays(X, Y, w)
+    return FoldStatistics(train=train, test=test_grams, test_unweighted=unweighted, total=total)
+
+
+def validation_rss(gram: Gram, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """Σ w (y − Xβ − b)² on a fold, from its statistics, for many models at once.
+
+    ``coefs`` is (k, d, m) and ``intercepts`` (k, m); returns (k, m).
+    """
+    offset = gram.mean_y[:, None] - np.einsum("j,kjm->km", gram.mean_x, coefs) - intercepts
+    quad = np.einsum("kim,ij,kjm->km", coefs, gram.sxx, coefs)
+    cross = np.einsum("kjm,jk->km", coefs, gram.sxy)
+    syy = np.diag(gram.syy)[:, None]
+    return np.maximum(syy - 2.0 * cross + quad + gram.weight_sum * offset**2, 0.0)
