@@ -7,9 +7,11 @@ is refitted on the total. Names, grids, folds and attributes are scikit-learn's.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 
@@ -122,6 +124,12 @@ class ElasticNetCV(PenalizedBase):
             raise DataError(
                 f"{type(self).__name__} fits one target, but y has {ya.shape[1]} columns; "
                 f"fit one model per column, or use {type(self).__name__[:-2]} for several."
+            )
+        if ya.ndim == 2:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the "
+                "shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning, stacklevel=2,
             )
         Y = ya.reshape(-1, 1)
         self._y_ndim = 1

@@ -22,11 +22,10 @@ _GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous
 
 @dataclass
 class FoldStatistics:
-    """Per split: training statistics and validation statistics (weighted, and unweighted)."""
+    """Per split: training and validation statistics; ``total`` is every row's."""
 
     train: list[Gram]
     test: list[Gram]
-    test_unweighted: list[Gram]
     total: Gram
 
 
@@ -63,7 +62,6 @@ def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> F
     splits = [(np.asarray(tr), np.asarray(te)) for tr, te in check_cv(cv).split(X, Y[:, 0])]
     tests = [np.sort(te) for _, te in splits]
     test_grams = [_rows_gram(X, Y, w, te) for te in tests]
-    unweighted = (test_grams if w is None else [_rows_gram(X, Y, None, te) for te in tests])
     covered = np.zeros(n, dtype=int)
     for te in tests:
         covered[te] += 1
@@ -78,7 +76,7 @@ def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> F
     else:
         train = [_rows_gram(X, Y, w, np.sort(tr)) for tr, _ in splits]
         total = Gram.from_arrays(X, Y, w)
-    return FoldStatistics(train=train, test=test_grams, test_unweighted=unweighted, total=total)
+    return FoldStatistics(train=train, test=test_grams, total=total)
 
 
 def validation_rss(gram: Gram, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:

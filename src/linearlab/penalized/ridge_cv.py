@@ -1,0 +1,198 @@
+"""``RidgeCV``: ridge regression with alpha chosen by efficient leave-one-out or k-fold CV.
+
+Ridge here is scikit-learn's ``Ridge`` objective, ``Σ wᵢ(yᵢ − xᵢᵀβ − b)² + α‖β‖²`` (weights
+not normalised). With ``cv=None`` (scikit-learn's "GCV" mode) every alpha's leave-one-out error
+comes from one eigendecomposition of the Gram matrix, S = V Λ Vᵀ:
+
+    β(α) = V (Λ + α)⁻¹ Vᵀ Xᵀy,   hᵢ(α) = Σ_j Z_ij² / (λ_j + α),   Z = √w (X − x̄) V,
+    e_loo,i(α) = (ỹᵢ − ŷᵢ(α)) / (1 − hᵢ(α) − wᵢ/Σw),
+
+so one pass builds the Gram and one more pass, in blocks, reads every row's leverage for all
+alphas at once (a row's leverage cannot come from sums alone). With ``cv`` given, the folds'
+Grams come from one pass and each alpha is scored by R² (weighted by ``sample_weight``) on each
+validation fold, as scikit-learn's ``GridSearchCV`` over ``Ridge`` does.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..errors import ParameterError
+from ..gram import Gram
+from .base import PenalizedBase
+from .folds import fold_statistics, validation_rss
+
+_BLOCK_BYTES = 16 * 2**20
+
+
+class RidgeCV(PenalizedBase):
+    """Ridge regression with built-in cross-validation (scikit-learn's ``RidgeCV``).
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
+        Candidate penalties (positive with ``cv=None``).
+    fit_intercept : bool, default=True
+    scoring : None, default=None
+        Only the default is supported: negative mean squared leave-one-out error with
+        ``cv=None``, R² with k-fold ``cv``.
+    cv : int, cross-validation generator, iterable or None, default=None
+        None: efficient leave-one-out. Otherwise k-fold as scikit-learn's (an int is an
+        unshuffled ``KFold``).
+    gcv_mode : {None, "auto", "svd", "eigen"}, default=None
+        Accepted for compatibility: linearlab always decomposes the (d × d) Gram matrix.
+    store_cv_results : bool, default=False
+        Keep the squared leave-one-out errors in ``cv_results_`` (``cv=None`` only).
+    alpha_per_target : bool, default=False
+        Choose one alpha per target (``cv=None`` only).
+
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+    best_score_ : float or ndarray of shape (n_targets,)
+    cv_results_ : ndarray of shape (n_samples, n_alphas) or (n_samples, n_targets, n_alphas)
+    coef_, intercept_, n_features_in_, feature_names_in_
+    """
+
+    _parameter_constraints: dict = {
+        "alphas": ["array-like", Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "scoring": [None],
+        "cv": ["cv_object"],
+        "gcv_mode": [StrOptions({"auto", "svd", "eigen"}), None],
+        "store_cv_results": ["boolean"],
+        "alpha_per_target": ["boolean"],
+    }
+
+    def __init__(
+        self, alphas=(0.1, 1.0, 10.0), *, fit_intercept: bool = True, scoring=None, cv=None,
+        gcv_mode=None, store_cv_results: bool = False, alpha_per_target: bool = False,
+    ):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.scoring = scoring
+        self.cv = cv
+        self.gcv_mode = gcv_mode
+        self.store_cv_results = store_cv_results
+        self.alpha_per_target = alpha_per_target
+
+    def _alphas(self) -> np.ndarray:
+        values = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)).ravel()
+        low = 0.0 if self.cv is not None else np.nextafter(0.0, 1.0)
+        if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < low):
+            need = "non-negative" if self.cv is not None else "positive (leave-one-out)"
+            raise ParameterError(
+                f"RidgeCV alphas must be {need} finite numbers; got {self.alphas!r}."
+            )
+        return values
+
+    def fit(self, X, y, sample_weight=None) -> RidgeCV:
+        """Choose alpha by cross-validation and fit ridge regression with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        alphas = self._alphas()
+        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
+        Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
+        self._y_ndim = ya.ndim
+        if self.cv is None:
+            gram = Gram.from_arrays(Xa, Y, w)
+            coef = self._fit_loo(Xa, Y, w, gram, alphas)
+        else:
+            if self.store_cv_results or self.alpha_per_target:
+                raise ParameterError(
+                    "cv!=None is incompatible with store_cv_results=True and "
+                    "alpha_per_target=True (as in scikit-learn); use cv=None for those."
+                )
+            folds = fold_statistics(Xa, Y, w, self.cv)
+            gram = folds.total
+            scores = np.stack([_fold_r2(tr, te, alphas, self.fit_intercept)  # weighted R²
+                               for tr, te in zip(folds.train, folds.test, strict=True)])
+            mean = scores.mean(axis=0)
+            best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
+            self.alpha_, self.best_score_ = float(alphas[best]), float(mean[best])
+            coef = ridge_coefficients(gram, np.array([self.alpha_]), self.fit_intercept)[..., 0]
+        self._gram = gram
+        intercept = (gram.mean_y - gram.mean_x @ coef if self.fit_intercept
+                     else np.zeros(gram.n_targets))
+        self._set_coefficients(coef.T, intercept)
+        return self
+
+    def _fit_loo(self, X, Y, w, gram: Gram, alphas: np.ndarray) -> np.ndarray:
+        XtX, XtY, _ = gram.cross_products(self.fit_intercept)
+        lam, V = np.linalg.eigh(XtX)
+        qV = V.T @ XtY  # (d, k)
+        D = 1.0 / (lam[:, None] + alphas[None, :])  # (d, A)
+        k, A = Y.shape[1], alphas.size
+        C = (D[:, None, :] * qV[:, :, None]).reshape(len(lam), k * A)
+        sse = np.zeros((k, A))
+        store = [] if self.store_cv_results else None
+        shift_x = gram.mean_x if self.fit_intercept else np.zeros(X.shape[1])
+        shift_y = gram.mean_y if self.fit_intercept else np.zeros(k)
+        step = max(256, _BLOCK_BYTES // (8 * max(1, X.shape[1] + k * A)))
+        for start in range(0, X.shape[0], step):
+            sl = slice(start, start + step)
+            root = np.ones((X[sl].shape[0], 1)) if w is None else np.sqrt(w[sl])[:, None]
+            Z = ((X[sl] - shift_x) * root) @ V
+            h = (Z * Z) @ D  # (b, A) leverages for every alpha
+            if self.fit_intercept:
+                h += (root * root) / gram.weight_sum
+            fitted = (Z @ C).reshape(-1, k, A)
+            resid = ((Y[sl] - shift_y) * root)[:, :, None] - fitted
+            err2 = (resid / (1.0 - h)[:, None, :]) ** 2
+            sse += err2.sum(axis=0)
+            if store is not None:
+                store.append(err2)
+        n = X.shape[0]
+        if self.alpha_per_target and k > 1:
+            scores = -sse / n  # (k, A)
+            best = np.argmax(scores, axis=1)
+            self.alpha_ = alphas[best]
+            self.best_score_ = scores[np.arange(k), best]
+            coef = np.stack([V @ (D[:, b] * qV[:, t]) for t, b in enumerate(best)], axis=1)
+        else:
+            scores = -sse.sum(axis=0) / (n * k)
+            best = int(np.argmax(scores))
+            self.alpha_, self.best_score_ = float(alphas[best]), float(scores[best])
+            coef = V @ (D[:, best][:, None] * qV)
+        if store is not None:
+            results = np.concatenate(store)
+            self.cv_results_ = results[:, 0, :] if self._y_ndim == 1 else results
+        return coef
+
+
+def ridge_coefficients(gram: Gram, alphas: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    """(S + αI)⁻¹ Xᵀy for every alpha from one eigendecomposition: shape (d, k, n_alphas)."""
+    XtX, XtY, _ = gram.cross_products(fit_intercept)
+    lam, V = np.linalg.eigh(XtX)
+    qV = V.T @ XtY
+    D = 1.0 / (lam[:, None] + alphas[None, :])
+    return np.einsum("ij,jka->ika", V, D[:, None, :] * qV[:, :, None])
+
+
+def _fold_r2(train: Gram, test: Gram, alphas: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    """R² (averaged over targets) of every alpha's ridge fit on one validation fold."""
+    coefs = ridge_coefficients(train, alphas, fit_intercept).transpose(1, 0, 2)  # (k, d, A)
+    if fit_intercept:
+        intercepts = train.mean_y[:, None] - np.einsum("j,kja->ka", train.mean_x, coefs)
+    else:
+        intercepts = np.zeros((train.n_targets, alphas.size))
+    rss = validation_rss(test, coefs, intercepts)  # (k, A)
+    tss = np.diag(test.syy)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(tss > 0, 1.0 - rss / np.where(tss > 0, tss, 1.0),
+                      np.where(rss > 0, 0.0, 1.0))
+    return r2.mean(axis=0)
+
