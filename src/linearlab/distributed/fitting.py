@@ -1,0 +1,211 @@
+"""``LinearRegression`` on Dask collections: fit, partial_fit, predict and score.
+
+The estimator hands Dask inputs here (its ``fit`` / ``partial_fit`` / ``predict`` / ``score``
+check :func:`linearlab.data.lazy.is_dask` first); these functions compute on the cluster and
+give the estimator its fitted state through its one public path,
+:meth:`~linearlab.LinearRegression.set_fitted_state`.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import _check_feature_names
+
+from ..data.lazy import map_rows, n_columns
+from ..data.validation import check_X
+from ..errors import ConditioningWarning, DataError, ParameterError
+from ..exact.conditioning import conditioning_message
+from ..exact.solvers import solve_auto
+from ..fitted import FittedState, TrainingRecord
+from ..gram import Gram
+from .blocks import partitions, validated
+from .reduce import compute, merge_stats, stats_graph, tree_reduce
+from .solve import solve
+
+
+def _column_stub(X):
+    """An empty pandas frame with a Dask DataFrame's columns, for scikit-learn's feature-name
+    checks (which do not recognise Dask); other inputs as they are."""
+    if hasattr(X, "map_partitions") and X.ndim == 2:
+        import pandas as pd
+
+        return pd.DataFrame(columns=X.columns)
+    return X
+
+
+def _exact_record(solution) -> TrainingRecord:
+    return TrainingRecord(
+        solver=solution.solver, n_iter=1, converged=True, rank=solution.rank,
+        condition_number=solution.condition_number, singular_values=solution.singular_values,
+        aliased=solution.aliased,
+    )
+
+
+def _check_options(estimator) -> None:
+    if estimator.solver == "gd" and estimator.backend == "torch":
+        raise ParameterError(
+            "backend='torch' does not train on Dask collections; use backend='numpy' (the "
+            "gradient is computed per partition on the cluster)."
+        )
+
+
+def fit(estimator, X, y, sample_weight=None):
+    """Fit ``estimator`` on Dask collections; returns the estimator."""
+    estimator._validate_params()
+    _check_options(estimator)
+    if y is None:
+        raise DataError(f"{type(estimator).__name__} requires y to be passed, but y is None.")
+    _check_feature_names(estimator, _column_stub(X), reset=True)
+    parts = partitions(X, y, sample_weight)
+    if estimator.solver == "gd":
+        from .descent import fit_descent  # the descent driver is heavier: import on use
+
+        return fit_descent(estimator, parts, sample_weight is not None)
+    gram, log_w, solution = solve(
+        parts, estimator.solver, alpha=estimator.alpha, fit_intercept=estimator.fit_intercept
+    )
+    message = conditioning_message(
+        solution, parts.n_features, estimator.alpha, parts.feature_names
+    )
+    if message:
+        warnings.warn(message, ConditioningWarning, stacklevel=3)
+    return estimator.set_fitted_state(FittedState(
+        coef=solution.coef, intercept=solution.intercept, single_target=parts.y_ndim == 1,
+        training=_exact_record(solution), gram=gram, solution=solution,
+        weighted=sample_weight is not None, log_weight_sum=log_w,
+        feature_names=parts.feature_names, features_named=parts.feature_names is not None,
+        target_names=parts.target_names,
+    ))
+
+
+def _compute_with_futures(graph):
+    """Compute ``graph`` as a future on the active distributed client (else locally)."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return compute(graph)
+    return client.compute(graph).result()
+
+
+def partial_fit(estimator, X, y, sample_weight=None):
+    """Merge the statistics of one more Dask collection into the model and re-solve.
+
+    The new statistics are computed on the cluster as a future; the merge with the statistics
+    seen so far is Chan's exact update, so fitting in pieces equals one ``fit``.
+    """
+    previous = getattr(estimator, "fitted_state_", None)
+    if previous is None:
+        estimator._validate_params()
+    if estimator.solver == "gd":
+        raise ParameterError(
+            "partial_fit with solver='gd' on Dask collections is not supported: use fit "
+            "(mini-batches are the partitions) or an exact solver, whose partial_fit merges "
+            "the statistics exactly."
+        )
+    _check_feature_names(estimator, _column_stub(X), reset=previous is None)
+    parts = partitions(X, y, sample_weight)
+    if previous is not None:
+        _check_same_shape(previous, parts)
+    gram, log_w = _compute_with_futures(stats_graph(parts))
+    if previous is not None and previous.gram is not None:
+        gram, log_w = merge_stats([(previous.gram, previous.log_weight_sum), (gram, log_w)])
+    solution = solve_auto(
+        None, None, alpha=estimator.alpha, fit_intercept=estimator.fit_intercept, gram=gram
+    )
+    record = _exact_record(solution)
+    record.singular_values = record.aliased = None
+    first = previous is None
+    return estimator.set_fitted_state(FittedState(
+        coef=solution.coef, intercept=solution.intercept,
+        single_target=parts.y_ndim == 1 if first else previous.single_target,
+        training=record, gram=gram, solution=solution,
+        weighted=sample_weight is not None or (not first and previous.weighted),
+        log_weight_sum=log_w,
+        feature_names=parts.feature_names if first else previous.feature_names,
+        features_named=parts.feature_names is not None if first else previous.features_named,
+        target_names=parts.target_names if first else previous.target_names,
+    ))
+
+
+def _check_same_shape(previous: FittedState, parts) -> None:
+    if parts.n_features != previous.n_features:
+        raise DataError(
+            f"X has {parts.n_features} features, but the model was fitted with "
+            f"{previous.n_features}; pass the same columns in the same order."
+        )
+
+
+# --------------------------------------------------------------------------- prediction
+def _check_columns(estimator, X) -> None:
+    estimator._check_fitted()
+    _check_feature_names(estimator, _column_stub(X), reset=False)
+    if n_columns(X) != estimator.n_features_in_:
+        raise DataError(
+            f"X has {n_columns(X)} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+
+
+def _linear_map(coef: np.ndarray, intercept: np.ndarray, single: bool):
+    def predict_block(block):
+        values = check_X(block, dtype="float64", allow_empty=True) @ coef + intercept
+        return values[:, 0] if single else values
+
+    return predict_block
+
+
+def predict(estimator, X):
+    """Lazy predictions: a Dask array for a Dask array; a Series (one target) or DataFrame
+    (columns named after the targets) with ``X``'s index and divisions for a DataFrame."""
+    _check_columns(estimator, X)
+    state = estimator.fitted_state_
+    intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
+    fn = _linear_map(state.coef, intercept, state.single_target)
+    return map_rows(X, fn, state.target_names, state.single_target)
+
+
+def _r2_leaf(xb, yb, wb, index, coef, intercept) -> Gram:
+    """Chan statistics of (r, y) for one partition, r = y − ŷ: R² = 1 − Σw r² / Σw (y − ȳ)²."""
+    X, Y, w = validated(xb, yb, wb, index)
+    return Gram.from_arrays(Y - (X @ coef + intercept), Y, w)
+
+
+def _merge_grams(grams: list[Gram]) -> Gram:
+    return functools.reduce(Gram.merge, grams)
+
+
+def _r2_value(gram) -> np.float64:
+    ssr = np.diag(gram.sxx) + gram.weight_sum * gram.mean_x**2
+    tss = np.diag(gram.syy)
+    scores = np.where(tss > 0, 1.0 - ssr / np.where(tss > 0, tss, 1.0),
+                      np.where(ssr == 0, 1.0, 0.0))
+    return np.float64(np.mean(scores))
+
+
+def score(estimator, X, y, sample_weight=None):
+    """R² (scikit-learn's, averaged over targets) as a lazy 0-d Dask array.
+
+    ``float(model.score(X, y))`` computes it: one pass over the partitions, the residual and
+    target statistics merged exactly (no cancellation in Σ(y − ȳ)²).
+    """
+    import dask.array as da
+    from dask import delayed
+
+    _check_columns(estimator, X)
+    state = estimator.fitted_state_
+    intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
+    parts = partitions(X, y, sample_weight)
+    leaves = [
+        delayed(_r2_leaf, pure=True, name="linearlab-r2")(xb, yb, wb, i, state.coef, intercept)
+        for i, xb, yb, wb in parts.blocks()
+    ]
+    value = delayed(_r2_value, pure=True)(tree_reduce(leaves, _merge_grams))
+    return da.from_delayed(value, shape=(), dtype=np.float64)
+
+
+__all__ = ["fit", "partial_fit", "predict", "score"]
