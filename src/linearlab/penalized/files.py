@@ -1,0 +1,118 @@
+"""The penalized estimators' parts of a model file (``linearlab.model/1``).
+
+:mod:`linearlab.persist` writes and reads the common parts (coefficients, names, Gram
+statistics, atomically); a penalized model adds ``"estimator"`` (its class), its own
+``"params"`` and a ``"penalized"`` object with the fitted penalty (``alpha_``, ``l1_ratio_``,
+``alphas_``, ``mse_path_``, ...). Loading checks every field and never executes anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .cv import ElasticNetCV, LassoCV
+from .estimators import ElasticNet, Lasso
+from .ridge_cv import RidgeCV
+
+ESTIMATORS = {cls.__name__: cls for cls in (Lasso, ElasticNet, LassoCV, ElasticNetCV, RidgeCV)}
+# fitted attributes kept in the file: name -> whether it may be an array
+_STATE = ("alpha_", "l1_ratio_", "alphas_", "mse_path_", "dual_gap_", "n_iter_", "best_score_")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe version of a parameter value (None for what a file cannot hold)."""
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value, dtype=np.float64)
+        return arr.tolist() if np.all(np.isfinite(arr)) else None
+    return None  # splitters, RandomState objects: not part of the fitted model
+
+
+def model_fields(model) -> dict[str, Any]:
+    """What a penalized model adds to (or changes in) persist's model document."""
+    params = {k: _plain(v) for k, v in model.get_params().items()}
+    if "cv" in params and not isinstance(model.get_params()["cv"], (int, type(None))):
+        params["cv"] = None
+    state = {}
+    for name in _STATE:
+        if hasattr(model, name):
+            state[name] = _plain(getattr(model, name))
+    n_iter = np.max(np.atleast_1d(getattr(model, "n_iter_", 1)))
+    return {
+        "estimator": type(model).__name__,
+        "params": params,
+        "penalized": state,
+        "fit": {"solver": "gcv" if isinstance(model, RidgeCV) else "cd",
+                "n_iter": int(n_iter), "converged": True, "diagnosis": None},
+        "history": [],
+        "parameter_history": None,
+    }
+
+
+def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[str],
+            targets: list[str], fail: Callable[[str], Exception]):
+    """Rebuild a fitted penalized estimator from a checked model document.
+
+    ``fail(problem)`` makes the error raised for an invalid field.
+    """
+    kind = doc.get("estimator")
+    if kind not in ESTIMATORS:
+        raise fail(f"unknown estimator {kind!r} (known: {', '.join(sorted(ESTIMATORS))})")
+    cls = ESTIMATORS[kind]
+    params = doc.get("params", {})
+    if not isinstance(params, dict):
+        raise fail("'params' must be an object")
+    unknown = sorted(set(params) - set(cls().get_params()))
+    if unknown:
+        raise fail(f"unknown parameter(s) {unknown} for {kind}")
+    model = cls()
+    try:
+        model.set_params(**{k: (tuple(v) if k == "alphas" and isinstance(v, list) else v)
+                            for k, v in params.items()})
+        model._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise fail(f"invalid parameters ({exc})") from None
+    single = coef.ndim == 1
+    model.coef_ = coef
+    model.intercept_ = float(intercept) if single else intercept
+    model._y_ndim = 1 if single else 2
+    model.n_features_in_ = len(features)
+    if doc.get("features_named", True) is not False:
+        model.feature_names_in_ = np.asarray(features, dtype=object)
+    model.feature_names_ = features
+    model.target_names_ = targets
+    state = doc.get("penalized", {})
+    if not isinstance(state, dict):
+        raise fail("'penalized' must be an object")
+    for name, value in state.items():
+        if name not in _STATE:
+            raise fail(f"unknown fitted attribute {name!r} in 'penalized'")
+        setattr(model, name, _restore_value(name, value, fail))
+    if "alpha_" not in state and kind.endswith("CV"):
+        raise fail(f"a {kind} file needs the chosen 'alpha_' in 'penalized'")
+    return model
+
+
+def _restore_value(name: str, value: Any, fail: Callable[[str], Exception]) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+        raise fail(f"'penalized.{name}' must be a number or a list of numbers")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise fail(f"'penalized.{name}' must hold numbers (rows of equal length)") from None
+    if not np.all(np.isfinite(arr)):
+        raise fail(f"'penalized.{name}' holds a non-finite value")
+    if name == "n_iter_":
+        return int(arr) if arr.ndim == 0 else [int(v) for v in arr.ravel()]
+    return float(arr) if arr.ndim == 0 else arr
