@@ -17,6 +17,7 @@ from .errors import (
     NotFittedError,
 )
 from .estimator import LinearRegression
+from .penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from .persist import load
 
 __version__ = "0.1.0"
@@ -26,10 +27,15 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "DivergenceError",
+    "ElasticNet",
+    "ElasticNetCV",
+    "Lasso",
+    "LassoCV",
     "LinearLabError",
     "LinearRegression",
     "ModelFileError",
     "NotFittedError",
+    "RidgeCV",
     "gradcheck",
     "load",
     "list_datasets",
