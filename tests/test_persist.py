@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import stat
 import warnings
 
 import numpy as np
 import pytest
 
-from linearlab import LinearRegression, load
-from linearlab.errors import ModelFileError, NotFittedError
-from linearlab.persist import FORMAT, atomic_path, model_to_dict, save
+from linearlab import LinearRegression, load, persist
+from linearlab.errors import ModelFileError, NotFittedError, OutputError
+from linearlab.outputs import atomic_path
+from linearlab.persist import FORMAT, model_to_dict, save
 
 
 @pytest.fixture
@@ -173,3 +176,85 @@ def test_reloaded_model_keeps_its_summary_and_parameter_path(tmp_path):
     path.write_text(json.dumps(document))
     with pytest.raises(ll.ModelFileError, match="parameter_history"):
         ll.load(path)
+
+
+# --------------------------------------------------------------------------- the one reader
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (pickle.dumps({"coef": [1.0]}), "looks like a Python pickle, which linearlab never loads"),
+        (pickle.dumps([1.0], protocol=0), "Python pickle"),
+        (b"PAR1\x00\x00", "Parquet data file"),
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"coef": [' + b"9" * 401 + b"]}", "integer of 401 digits"),
+        (b'{"intercept": -' + b"1" * 5000 + b"}", "integer of 5000 digits"),
+        (b'{"coef": [1e400]}', "beyond the range of float64"),
+        (b"caf\xe9", "not UTF-8 text \\(byte 0xe9 at offset 3\\)"),
+        (b"", "not complete JSON"),
+    ],
+)
+def test_reader_turns_every_bad_file_into_model_file_error(tmp_path, content, message):
+    path = tmp_path / "m.json"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_reader_caps_the_size_and_refuses_non_regular_files(tmp_path, monkeypatch):
+    path = tmp_path / "big.json"
+    path.write_bytes(b" " * 2048)
+    monkeypatch.setattr(persist, "MAX_MODEL_BYTES", 1024)
+    with pytest.raises(ModelFileError, match="larger than 0 MiB"):
+        load(path)
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="is a directory"):
+        load(tmp_path)
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load(fifo)  # must not block waiting for a writer
+    try:
+        os.mknod(tmp_path / "zero.json", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    except PermissionError:
+        pytest.skip("mknod needs root")
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load(tmp_path / "zero.json")  # /dev/zero would be read until memory runs out
+
+
+@pytest.mark.parametrize("field, value", [
+    ("coef", {"a": 1}), ("intercept", [[[1.0]]]), ("feature_names", [1, 2]),
+    ("params", []), ("fit", [1]), ("statistics", {"count": "many"}), ("metrics", 5),
+    ("parameter_history", [[["x"]]]), ("training", "data.csv"),
+])
+def test_reader_rejects_wrong_types(tmp_path, document, field, value):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(corrupt(document, **{field: value})))
+    try:
+        load(path)  # a harmless field may be ignored (metrics, training)...
+    except ModelFileError:
+        pass  # ...but nothing else than ModelFileError may come out
+
+
+def test_save_follows_the_output_rules(tmp_path, data):
+    X, y = data
+    model = LinearRegression().fit(X, y)
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    save(model, link)
+    assert link.is_symlink() and load(link).coef_.tolist() == model.coef_.tolist()
+    real.chmod(0o444)
+    with pytest.raises(OutputError, match="read-only"):
+        save(model, real)
+    save(model, real, force=True)
+    assert stat.S_IMODE(real.stat().st_mode) == 0o444  # replaced, permissions kept
+    data_file = tmp_path / "data.csv"
+    data_file.write_text("a,y\n1,2\n")
+    with pytest.raises(OutputError, match="same file as the input"):
+        save(model, tmp_path / "." / "data.csv", inputs=[data_file])
+    assert data_file.read_text() == "a,y\n1,2\n"
+    with pytest.raises(OutputError, match="directory .*nodir/sub.* does not exist"):
+        save(model, tmp_path / "nodir" / "sub" / "m.json")
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "link.json", "real.json"]

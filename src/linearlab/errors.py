@@ -7,7 +7,18 @@ wrong, *where* (argument, file, column, row) and *how to fix it*. Data errors ar
 
 from __future__ import annotations
 
+import re
+
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), so that messages quoting a file's
+    bytes can never drive the terminal. Tabs and newlines are kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                        else f"\\u{ord(m.group()):04x}", text)
 
 
 class LinearLabError(Exception):
@@ -39,7 +50,7 @@ class DataFileError(DataError):
         column: str | None = None,
         line: int | None = None,
     ):
-        super().__init__(message)
+        super().__init__(printable(message))  # messages may quote the file's bytes
         self.path = path
         self.column = column
         self.line = line
@@ -77,6 +88,20 @@ class DivergenceError(LinearLabError, FloatingPointError):
         super().__init__(message)
         self.epoch = epoch
         self.suggested_lr = suggested_lr
+
+
+class OutputError(LinearLabError, OSError):
+    """An output path cannot be written safely: it is an input, read-only, a directory, or its
+    directory does not exist. Nothing was written."""
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror)
+        return str(self.args[0]) if self.args else ""
+
+
+class NumericalError(LinearLabError, FloatingPointError):
+    """A fit produced non-finite coefficients or metrics (overflow): a failed fit."""
+
+    exit_status = 1
 
 
 class BackendUnavailableError(LinearLabError, ImportError):

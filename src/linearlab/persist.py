@@ -11,23 +11,27 @@ model file is ever executed (no pickle).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator
+import stat
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from .errors import ModelFileError
+from . import outputs
+from .errors import LinearLabError, ModelFileError
 from .estimator import LinearRegression
 
 FORMAT = "linearlab.model/1"
-_UMASK = os.umask(0o022)  # read the process umask (the call sets it) ...
-os.umask(_UMASK)  # ... and put it back
+#: The largest model file :func:`load` reads. Files hold at most ~2 x 250,000 numbers (see
+#: MAX_STORED_NUMBERS) plus the coefficients, so real ones stay far below this.
+MAX_MODEL_BYTES = 256 * 2**20
+#: Deepest nesting of JSON lists/objects a model file may have (real files: 4).
+MAX_DEPTH = 32
+#: Longest integer literal accepted (a float64 needs at most 17 significant digits).
+MAX_INT_DIGITS = 40
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "solver": (str,), "backend": (str,), "fit_intercept": (bool,), "alpha": (int, float),
     "loss": (str,), "optimizer": (str,), "lr": (int, float, str), "epochs": (int,),
@@ -35,28 +39,6 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "init": (str, list), "standardize": (bool,), "dtype": (str,), "device": (str,),
     "random_state": (int, type(None)), "log_every": (int,),
 }
-
-
-# --------------------------------------------------------------------------- atomic writes
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
-
-    If the body raises, the temporary file is removed and ``path`` is left untouched.
-    """
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(target),
-                               dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- saving
@@ -94,7 +76,7 @@ def model_to_dict(
         params["random_state"] = None  # a RandomState object cannot be stored
     if not isinstance(params.get("init"), str):
         params["init"] = "zeros"  # explicit starting values are not part of the model
-    return {
+    document = {
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "feature_names": features,
@@ -106,7 +88,7 @@ def model_to_dict(
         "params": params,
         "fit": {
             "solver": getattr(model, "solver_", None),
-            "n_iter": int(getattr(model, "n_iter_", 1)),
+            "n_iter": int(np.max(getattr(model, "n_iter_", 1))),  # a list for multi-output
             "converged": bool(getattr(model, "converged_", True)),
             "diagnosis": getattr(model, "diagnosis_", None),
             "learning_rate": getattr(model, "learning_rate_", None),
@@ -119,6 +101,10 @@ def model_to_dict(
         "parameter_history": _parameter_history(model),
         "statistics": _statistics(model),
     }
+    extra = getattr(model, "_model_file_fields", None)  # penalized estimators: their own parts
+    if extra is not None:
+        document.update(extra())
+    return document
 
 
 # Optional parts are stored only while they stay small next to the rest of the file.
@@ -156,13 +142,17 @@ _GRAM_ARRAYS = ("mean_x", "mean_y", "sxx", "sxy", "syy")
 
 def save(
     model: LinearRegression, path: str | os.PathLike, *, metrics: dict | None = None,
-    training: dict | None = None,
+    training: dict | None = None, inputs=(), force: bool = False,
 ) -> None:
-    """Write ``model`` to ``path`` as a ``linearlab.model/1`` JSON file, atomically."""
+    """Write ``model`` to ``path`` as a ``linearlab.model/1`` JSON file, atomically.
+
+    ``path`` follows the rules of :mod:`linearlab.outputs` (``-`` is standard output, links are
+    followed, devices written in place, read-only files refused unless ``force``); ``inputs``
+    are files the model was made from, which ``path`` must not be.
+    """
     document = model_to_dict(model, metrics=metrics, training=training)
     text = json.dumps(document, indent=2, allow_nan=False)
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+    outputs.write_text(path, text + "\n", inputs=inputs, force=force)
 
 
 # --------------------------------------------------------------------------- loading
@@ -204,13 +194,15 @@ def _params(path: str, doc: dict) -> dict[str, Any]:
     params = doc.get("params", {})
     if not isinstance(params, dict):
         raise _fail(path, "'params' must be an object")
-    unknown = sorted(set(params) - set(_PARAM_TYPES))
+    unknown = sorted(set(params) - set(LinearRegression().get_params()))
     if unknown:
         raise _fail(path, f"unknown parameter(s) {unknown} (written by a newer linearlab?)")
     for key, value in params.items():
-        if not isinstance(value, _PARAM_TYPES[key]) or (
-            isinstance(value, bool) and bool not in _PARAM_TYPES[key]
-        ):
+        types = _PARAM_TYPES.get(key, (str, int, float, bool, type(None)))
+        if key == "callback":
+            types = (type(None),)  # a function is never stored, nor loaded
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types
+                                            and key in _PARAM_TYPES):
             raise _fail(path, f"parameter {key!r} has an invalid value {value!r}")
     return params
 
@@ -232,6 +224,12 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
     single = k == 1 and not isinstance(doc.get("intercept"), list)
     coef = _numbers(path, doc.get("coef"), "coef", (d,) if single else (k, d))
     intercept = _numbers(path, doc.get("intercept"), "intercept", () if single else (k,))
+    if doc.get("estimator", "LinearRegression") != "LinearRegression":
+        from .penalized.files import restore  # Lasso, ElasticNet, *CV: their own parameters
+
+        model = restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p))
+        _load_statistics(path, doc.get("statistics"), model, d, k)
+        return model
     model = LinearRegression()
     try:
         model.set_params(**_params(path, doc))
@@ -300,33 +298,117 @@ def _load_statistics(path: str, value: Any, model: LinearRegression, d: int, k: 
     )
 
 
-def load(path: str | os.PathLike) -> LinearRegression:
-    """Load a model saved by :func:`save` / ``LinearRegression.save``.
+# Leading bytes of files people mistake for model files: (magic, what it looks like).
+_PICKLE = "a Python pickle, which linearlab never loads"
+_MAGIC = (
+    *((magic, _PICKLE) for magic in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05",
+                                     b"(dp0", b"(lp0", b"ccopy_reg")),
+    (b"\x1f\x8b", "gzip-compressed data; decompress it first"),
+    (b"PK\x03\x04", "a ZIP archive (a joblib/NumPy .npz file?)"),
+    (b"PAR1", "a Parquet data file; pass it as DATA, not as MODEL"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+)
 
-    Raises
-    ------
-    ModelFileError
-        The file is missing, not JSON, truncated, of an unknown format version, or any field is
-        missing or invalid.
-    """
-    name = os.fspath(path)
+
+class _OutOfRange(ValueError):
+    """A number in a model file that float64 cannot hold."""
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _OutOfRange(f"an integer of {len(text.lstrip('-'))} digits ({text[:12]}...)")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(f"the number {text[:24]!s} (beyond the range of float64)")
+    return value
+
+
+def _read_bytes(name: str) -> bytes:
+    """The file's bytes, after checking that it is a regular file of a sensible size."""
     try:
-        with open(name, encoding="utf-8") as f:
-            text = f.read()
+        st = os.stat(name)
     except FileNotFoundError:
         raise ModelFileError(
             f"Model file {name!r} does not exist. Fit one with `linearlab fit DATA -o {name}`."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"Cannot read model file {name!r}: {exc}.") from None
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file {name!r}: {exc.strerror}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelFileError(f"{name!r} is a directory; pass a model file (.json) written by "
+                             "`linearlab fit -o`.")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(
+            f"{name!r} is not a regular file (a device, pipe or socket); linearlab reads model "
+            "files only from regular files. Save the model to a file and pass that."
+        )
+    too_big = ModelFileError(
+        f"{name!r} is larger than {MAX_MODEL_BYTES // 2**20} MiB, the most a linearlab model "
+        "file may be (real ones are far smaller); it is not a model file."
+    )
+    if st.st_size > MAX_MODEL_BYTES:
+        raise too_big
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        with open(name, "rb") as f:
+            data = f.read(MAX_MODEL_BYTES + 1)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file {name!r}: {exc.strerror}.") from None
+    if len(data) > MAX_MODEL_BYTES:
+        raise too_big
+    return data
+
+
+def _parse(name: str, data: bytes) -> Any:
+    for magic, looks in _MAGIC:
+        if data.startswith(magic):
+            raise ModelFileError(
+                f"{name!r} is not a linearlab model file (it looks like {looks}). Model files "
+                "are JSON, written by `linearlab fit -o MODEL.json` or LinearRegression.save()."
+            )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(name, f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                          parse_float=_parse_float)
+    except _OutOfRange as exc:
+        raise _fail(name, f"it holds {exc}, which no model has") from None
+    except RecursionError:
+        raise _fail(name, "its lists or objects are nested too deeply") from None
     except (json.JSONDecodeError, ValueError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         detail = getattr(exc, "msg", str(exc))
         raise _fail(name, f"it is not complete JSON{where}: {detail}; the file may be "
                           "truncated or corrupt") from None
-    return model_from_dict(doc, name)
+
+
+def load(path: str | os.PathLike) -> LinearRegression:
+    """Load a model saved by :func:`save` / ``LinearRegression.save``.
+
+    Only regular files of at most :data:`MAX_MODEL_BYTES` are read; the text is parsed as plain
+    JSON (nothing is executed, pickles are recognised and refused) and every field is checked.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, not a regular file, too large, not JSON, truncated, of an unknown
+        format version, or any field is missing or invalid.
+    """
+    name = os.fspath(path)
+    doc = _parse(name, _read_bytes(name))
+    try:
+        return model_from_dict(doc, name)
+    except LinearLabError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError,
+            RecursionError, MemoryError) as exc:  # a field of a shape no check foresaw
+        raise _fail(name, f"a field holds an unexpected value ({type(exc).__name__}: "
+                          f"{str(exc)[:200]})") from None
 
 
 def _reject_constant(token: str):

@@ -9,39 +9,50 @@ pyarrow skips them).
 from __future__ import annotations
 
 import csv
+import io
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from ..errors import DataFileError
+from .probe import MAX_LINE_BYTES
 
 if TYPE_CHECKING:
     from .sources import Source
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_BAD_UTF8 = re.compile(r"column #(\d+): CSV conversion error to \w+: invalid UTF8")
 _BAD_VALUE = re.compile(r"column #(\d+): CSV conversion error to \w+: invalid value '(.*)'", re.S)
 
 
-def compression(path: str) -> str | None:
-    """pyarrow's name of the compression a file's suffix says (None when uncompressed)."""
-    lower = path.lower()
-    for suffix, name in ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd"), (".lz4", "lz4")):
-        if lower.endswith(suffix):
-            return name
-    return None
+def _text(source: Source, errors: str = "replace") -> io.TextIOWrapper:
+    """The source's text (decompressed), for the csv module."""
+    stream = pa.input_stream(source.path, compression=source.compression)
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _records(source: Source, errors: str = "replace") -> Iterator[tuple[int, list[str]]]:
+    """``(line, fields)`` of every non-blank record after the header (lines 1-based)."""
+    csv.field_size_limit(2**31 - 1)
+    with _text(source, errors) as f:
+        reader = csv.reader(f, delimiter=source.delimiter)
+        next(reader, None)
+        start = reader.line_num + 1
+        for record in reader:
+            if record:
+                yield start, record
+            start = reader.line_num + 1
 
 
 def _line_of_row(source: Source, row: int) -> int | None:
     """Physical line (1-based) of data row ``row`` (0-based), skipping blank lines as pyarrow."""
-    if source.format not in ("csv", "tsv") or compression(source.path):
+    if source.format not in ("csv", "tsv"):
         return None
-    with open(source.path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=source.delimiter)
-        seen = -1  # the header
-        for record in reader:
-            if not record:
-                continue
-            if seen == row:
-                return reader.line_num
-            seen += 1
+    for seen, (line, _) in enumerate(_records(source)):
+        if seen == row:
+            return line
     return None
 
 
@@ -60,19 +71,29 @@ def located(source: Source, column: str, row: int, what: str, hint: str) -> Data
 
 def _find_value(source: Source, column: str, value: str, start_row: int) -> int | None:
     """Line of the first row at or after ``start_row`` whose ``column`` field equals ``value``."""
-    with open(source.path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=source.delimiter)
-        header = next(reader, None)
-        if header is None or column not in header:
-            return None
-        j = header.index(column)
-        row = -1
-        for record in reader:
-            if not record:
-                continue
-            row += 1
-            if row >= start_row and len(record) > j and record[j].strip() == value.strip():
-                return reader.line_num
+    if column not in source.columns:
+        return None
+    j = source.columns.index(column)
+    for row, (line, record) in enumerate(_records(source)):
+        if row >= start_row and len(record) > j and record[j].strip() == value.strip():
+            return line
+    return None
+
+
+def _ragged_line(source: Source) -> tuple[int, int] | None:
+    """``(line, fields)`` of the first record whose field count differs from the header's."""
+    for line, record in _records(source):
+        if len(record) != len(source.columns):
+            return line, len(record)
+    return None
+
+
+def _bad_utf8(source: Source, j: int) -> int | None:
+    """Line of the first record whose field ``j`` is not UTF-8 (undecodable bytes are read as
+    lone surrogates)."""
+    for line, record in _records(source, errors="surrogateescape"):
+        if len(record) > j and _SURROGATE.search(record[j]):
+            return line
     return None
 
 
@@ -96,10 +117,38 @@ def csv_error(
                 path=source.path, column=column, line=line,
             )
     if "Expected" in message and "columns" in message:
-        detail = message.split("CSV parse error:")[-1].strip()
+        found = _ragged_line(source) if source.columns else None
+        where = (f"line {found[0]} has {found[1]} field(s)" if found
+                 else message.split("CSV parse error:")[-1].strip())
         return DataFileError(
-            f"{source.path!r} is not a regular table: {detail}. Every line needs as many "
-            "fields as the header.",
+            f"{source.path!r} is not a regular table: {where}, but the header has "
+            f"{len(source.columns) or 'a different number of'} column(s). Every line needs as "
+            "many fields as the header (quote values that contain the delimiter).",
+            path=source.path, line=found[0] if found else None,
+        )
+    utf8 = _BAD_UTF8.search(message)
+    if utf8 and source.columns:
+        j = int(utf8.group(1))
+        column = source.columns[j] if j < len(source.columns) else f"#{j + 1}"
+        line = _bad_utf8(source, j)
+        where = f"line {line}" if line else "a line"
+        return DataFileError(
+            f"In {source.path!r}, column {column!r} at {where}: the text is not UTF-8. The file is "
+            "probably in another encoding (Latin-1 or Windows-1252); re-save it as UTF-8, e.g. "
+            f"`iconv -f latin1 -t utf-8 {source.path} > fixed.csv`.",
+            path=source.path, column=column, line=line,
+        )
+    if "Empty CSV file" in message:
+        return DataFileError(
+            f"{source.path!r} is empty. A data file needs a header line with column names and "
+            "at least one row of numbers.",
+            path=source.path,
+        )
+    if "straddl" in message:
+        return DataFileError(
+            f"{source.path!r} has a line or field longer than {MAX_LINE_BYTES // 2**20} MiB "
+            f"after data row {rows_before}, the longest linearlab reads. Is it a text table "
+            "with one line per row?",
             path=source.path,
         )
     return DataFileError(f"Cannot parse {source.path!r}: {message}", path=source.path)

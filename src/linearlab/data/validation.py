@@ -10,9 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, DataTypeError
+from ..errors import DataError, DataTypeError, NumericalError
 
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
+# torch dtypes NumPy has no equivalent of, converted exactly to float32
+_TORCH_WIDEN = ("torch.bfloat16", "torch.float8_e4m3fn", "torch.float8_e5m2")
+# Largest |value| whose square, summed over many rows, stays finite in float64.
+_SQUARE_SAFE = float(np.sqrt(np.finfo(np.float64).max)) / 1e4
 
 
 def resolve_dtype(dtype: Any) -> np.dtype:
@@ -32,7 +36,16 @@ def _column_name(names: Any, j: int) -> str:
 def _from_torch(obj: Any) -> Any:
     module = type(obj).__module__
     if module.startswith("torch") and hasattr(obj, "detach"):
-        return obj.detach().cpu().numpy()
+        tensor = obj.detach().cpu()
+        if str(tensor.dtype) in _TORCH_WIDEN:  # no NumPy dtype: widen (exactly) to float32
+            tensor = tensor.float()
+        try:
+            return tensor.numpy()
+        except (TypeError, RuntimeError) as exc:
+            raise DataTypeError(
+                f"A torch tensor of dtype {tensor.dtype} cannot be used as data ({exc}). "
+                "Convert it with .float() or .double() first."
+            ) from None
     return obj
 
 
@@ -193,3 +206,61 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype) -> 
     if not (w > 0).any():
         raise DataError("sample_weight are all zero; at least one sample needs positive weight.")
     return w
+
+
+def check_fit_magnitudes(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+                         names: list[str] | None = None) -> None:
+    """Refuse values whose squares or sums overflow float64 (the fit would be inf or NaN).
+
+    One BLAS pass (a dot product per array): cheap next to the fit, which forms XᵀX.
+    """
+    if w is not None:
+        with np.errstate(over="ignore"):
+            total = float(w.sum(dtype=np.float64))
+        if not np.isfinite(total):
+            raise DataError(
+                f"sample_weight sums to more than float64 can hold (largest weight "
+                f"{float(w.max()):.3g}). Divide the weights by a constant: least squares gives "
+                "the same coefficients for proportional weights."
+            )
+    for arr, what in ((X, "X"), (Y, "y")):
+        with np.errstate(over="ignore", invalid="ignore"):
+            flat = arr.reshape(-1)
+            squares = float(np.dot(flat, flat)) if flat.size else 0.0
+        if np.isfinite(squares):
+            continue
+        big = np.abs(arr) > _SQUARE_SAFE
+        index = tuple(int(i) for i in np.argwhere(big)[0]) if big.any() else (0,)
+        where = f"row {index[0]}" + (f", {_column_name(names, index[1])}"
+                                     if what == "X" and len(index) > 1 else "")
+        raise DataError(
+            f"{what} holds values too large for least squares in float64 (e.g. "
+            f"{float(arr[index]):.3g} at {where}): their squares overflow. Rescale the data "
+            "(e.g. divide the column by a power of ten, or use standardize=True); the "
+            "coefficients scale back exactly."
+        )
+
+
+def check_fit_result(coef: np.ndarray, intercept: np.ndarray,
+                     names: list[str] | None = None) -> None:
+    """Raise :class:`NumericalError` when a fit produced non-finite coefficients.
+
+    Called by every fit when it stores its coefficients: a model with ``inf`` or ``NaN`` in
+    them is a failed fit, never a result.
+    """
+    coef, intercept = np.asarray(coef, np.float64), np.asarray(intercept, np.float64)
+    if np.isfinite(coef).all() and np.isfinite(intercept).all():
+        return
+    table = coef.reshape(coef.shape[0] if coef.ndim else 1, -1)  # (n_features, n_targets)
+    bad = np.argwhere(~np.isfinite(table))
+    if len(bad):
+        j, t = (int(v) for v in bad[0])
+        what = f"the coefficient of {_column_name(names, j)} is {table[j, t]}"
+    else:
+        what = f"the intercept is {intercept.reshape(-1)[0]}"
+    raise NumericalError(
+        f"The fit overflowed: {what}. The data's scale is beyond float64's range for this "
+        "problem (values near 1e-308 or 1e308, or slopes that large). Rescale the features and "
+        "target (e.g. multiply or divide columns by a power of ten) and fit again; the "
+        "coefficients scale back exactly."
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from ..data.validation import check_X, check_y, column_names
 from ..descent.losses import get_loss
 from ..errors import BackendUnavailableError, NotFittedError, ParameterError
+from ..outputs import atomic_path
 
 PATH_COLOR = "#d62728"  # the seed's red dot
 DATA_COLOR = "#1f77b4"
@@ -348,24 +348,9 @@ def r_squared(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- files
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` then move the finished file to ``path`` (never half-written)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
+    """Call ``write(tmp_path)``, then publish the finished file at ``path`` (never half-written;
+    the rules of :mod:`linearlab.outputs`: links followed, devices written in place)."""
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    return Path(path)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
+from ..outputs import prepare_directory
 from ._common import atomic_write, check_kind, model_view
 from .animation import animate_training
 from .diagnostics import plot_loss_history, plot_residuals
@@ -87,7 +88,8 @@ def save_plots(
     feature_names: list[str] | None = None,
     target_name: str | None = None,
 ) -> list[Path]:
-    """Write figures of ``model`` on ``(X, y)`` into ``directory`` (created if needed).
+    """Write figures of ``model`` on ``(X, y)`` into ``directory`` (created if missing; the
+    directories above it must exist).
 
     Parameters
     ----------
@@ -122,7 +124,7 @@ def save_plots(
             f"Cannot draw {', '.join(missing)} for this model: "
             + "; ".join(WHY_NOT[k] for k in missing) + "."
         )
-    out = Path(directory)
+    out = prepare_directory(directory)
     names = {"feature_names": feature_names}
     written = []
     for kind in wanted:
