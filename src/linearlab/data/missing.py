@@ -1,0 +1,175 @@
+"""Missing values (NaN, None, pandas' NA): find them, refuse them, or drop their rows.
+
+``missing="error"`` (the default) refuses data with a missing value in one paragraph that gives
+the total count and the first row and column. ``missing="drop"`` removes every row with a missing
+value in X, y or the sample weights, as statsmodels' ``missing="drop"`` does, and reports how
+many rows went. Infinities are not missing values: they stay errors (see :mod:`.validation`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, ParameterError
+
+POLICIES = ("error", "drop")
+
+
+def check_policy(missing: str, allowed: tuple[str, ...] = POLICIES) -> str:
+    """Return ``missing`` if it is one of ``allowed``, else raise :class:`ParameterError`."""
+    if missing not in allowed:
+        raise ParameterError(
+            f"missing={missing!r} is not supported; use one of {', '.join(map(repr, allowed))}."
+        )
+    return missing
+
+
+def _is_missing_scalar(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas.NA, pandas.NaT
+
+
+def _as_array(obj: Any) -> np.ndarray:
+    if hasattr(obj, "detach") and type(obj).__module__.startswith("torch"):
+        return obj.detach().cpu().numpy()
+    return np.asarray(obj)
+
+
+def missing_cells(obj: Any) -> np.ndarray | None:
+    """Boolean array (n_rows, n_columns) marking missing cells of ``obj``, or None if none is.
+
+    Accepts DataFrames, Series, arrays, nested lists and tensors. Numeric arrays are checked
+    with one reduction first, so complete data costs a single pass.
+    """
+    if obj is None:
+        return None
+    if hasattr(obj, "isna") and hasattr(obj, "iloc"):  # pandas
+        mask = np.asarray(obj.isna(), dtype=bool)
+    else:
+        try:
+            arr = _as_array(obj)
+        except ValueError:  # ragged lists: validation reports them
+            return None
+        if arr.dtype.kind in "fc":
+            with np.errstate(invalid="ignore", over="ignore"):
+                if not np.isnan(arr.sum()):
+                    return None
+            mask = np.isnan(arr)
+        elif arr.dtype.kind == "O":
+            mask = np.frompyfunc(_is_missing_scalar, 1, 1)(arr).astype(bool)
+        else:
+            return None
+    if mask.ndim == 1:
+        mask = mask[:, None]
+    return mask if mask.any() else None
+
+
+def describe_missing(mask: np.ndarray, what: str, names: list[str] | None) -> str:
+    """'X has 3 missing value(s) in 2 row(s); the first is at row 4, column 'city''."""
+    rows = mask.any(axis=1)
+    i, j = (int(v) for v in np.argwhere(mask)[0])
+    column = ""
+    if mask.shape[1] > 1 or names:
+        column = f", column {names[j]!r}" if names and j < len(names) else f", column {j}"
+    return (
+        f"{what} has {int(mask.sum())} missing value(s) (NaN or None) in {int(rows.sum())} "
+        f"row(s); the first is at row {i}{column}"
+    )
+
+
+def missing_error(mask: np.ndarray, what: str, names: list[str] | None) -> DataError:
+    """The error for ``missing="error"``: count, first row and column, and the two ways out."""
+    return DataError(
+        f"{describe_missing(mask, what, names)}. Fill in or remove the missing values, or pass "
+        "missing='drop' (--missing drop on the command line) to drop rows with missing values."
+    )
+
+
+def column_labels(obj: Any) -> list[str] | None:
+    """Column names of a DataFrame, the name of a Series, else None."""
+    columns = getattr(obj, "columns", None)
+    if columns is not None and hasattr(obj, "iloc"):
+        return [str(c) for c in columns]
+    name = getattr(obj, "name", None)
+    return [str(name)] if isinstance(name, str) else None
+
+
+def take_rows(obj: Any, keep: np.ndarray) -> Any:
+    """Rows ``keep`` (boolean mask) of a DataFrame, Series, array, list or tensor."""
+    if obj is None:
+        return None
+    if hasattr(obj, "iloc"):
+        return obj.iloc[np.flatnonzero(keep)]
+    if hasattr(obj, "detach") and type(obj).__module__.startswith("torch"):
+        import torch
+
+        return obj[torch.as_tensor(keep, device=obj.device)]
+    return _as_array(obj)[keep]
+
+
+def handle_missing(
+    X: Any, y: Any, sample_weight: Any, missing: str, *,
+    x_names: list[str] | None = None,
+) -> tuple[Any, Any, Any, int]:
+    """Apply the ``missing`` policy to training data.
+
+    Returns
+    -------
+    X, y, sample_weight, n_dropped
+        Unchanged (``n_dropped`` 0) when nothing is missing; the complete rows with
+        ``missing="drop"``.
+
+    Raises
+    ------
+    DataError
+        Something is missing and ``missing="error"``, or every row has a missing value.
+    """
+    check_policy(missing)
+    parts = [("X", X, x_names or column_labels(X)), ("y", y, column_labels(y)),
+             ("sample_weight", None if np.isscalar(sample_weight) else sample_weight, None)]
+    masks = [(what, missing_cells(obj), names) for what, obj, names in parts]
+    if all(mask is None for _, mask, _ in masks):
+        return X, y, sample_weight, 0
+    if missing == "error":
+        what, mask, names = next(m for m in masks if m[1] is not None)
+        raise missing_error(mask, what, names)
+    n_rows = next(m.shape[0] for _, m, _ in masks if m is not None)
+    drop = np.zeros(n_rows, dtype=bool)
+    for what, mask, _ in masks:
+        if mask is None:
+            continue
+        if mask.shape[0] != n_rows:
+            raise DataError(
+                f"X and {what} have inconsistent numbers of samples ({n_rows} and "
+                f"{mask.shape[0]}); pass one value per row."
+            )
+        drop |= mask.any(axis=1)
+    if drop.all():
+        raise DataError(
+            f"Every one of the {n_rows} rows has a missing value, so missing='drop' leaves no "
+            "data to fit. Fill in the missing values, or leave out the columns that hold them."
+        )
+    keep = ~drop
+    weight = sample_weight if np.isscalar(sample_weight) else take_rows(sample_weight, keep)
+    return take_rows(X, keep), take_rows(y, keep), weight, int(drop.sum())
+
+
+def complete_rows(X: Any) -> np.ndarray | None:
+    """Boolean mask of the rows of ``X`` without a missing value, or None if all are complete."""
+    mask = missing_cells(X)
+    return None if mask is None else ~mask.any(axis=1)
+
+
+def expand_rows(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``values`` computed for the rows ``keep`` marks, spread over all rows (NaN elsewhere)."""
+    if keep is None:
+        return values
+    out = np.full((keep.shape[0], *values.shape[1:]), np.nan)
+    out[keep] = values
+    return out
