@@ -68,3 +68,15 @@ def map_rows(
     if single:
         return X.map_blocks(fn, drop_axis=1, dtype=np.float64, chunks=(X.chunks[0],))
     return X.map_blocks(fn, dtype=np.float64, chunks=(X.chunks[0], (k,)))
+
+
+def map_interval(X, fn: Callable[[np.ndarray], Sequence[np.ndarray]], fields: Sequence[str]):
+    """Lazy ``fn(block)`` returning several (n,) arrays (e.g. mean, lower, upper, se).
+
+    Computed once per partition as an (n, len(fields)) block; returns one lazy column per field
+    (Dask arrays, or Series named after the fields keeping ``X``'s index and divisions).
+    """
+    stacked = map_rows(X, lambda block: np.column_stack(fn(block)), fields, single=False)
+    if hasattr(stacked, "map_partitions"):
+        return tuple(stacked[name] for name in fields)
+    return tuple(stacked[:, j] for j in range(len(fields)))
