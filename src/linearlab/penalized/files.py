@@ -86,9 +86,9 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
     model.intercept_ = float(intercept) if single else intercept
     model._y_ndim = 1 if single else 2
     model.n_features_in_ = len(features)
-    if doc.get("features_named", True) is not False:
+    if doc.get("features_named", True) is not False:  # else x0, x1...: placeholders
         model.feature_names_in_ = np.asarray(features, dtype=object)
-    model.feature_names_ = features
+        model.feature_names_ = features
     model.target_names_ = targets
     state = doc.get("penalized", {})
     if not isinstance(state, dict):

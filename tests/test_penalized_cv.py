@@ -1,0 +1,135 @@
+"""LassoCV, ElasticNetCV and RidgeCV: the same choices as scikit-learn, from fold Grams."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import linear_model as sk
+from sklearn.model_selection import KFold, TimeSeriesSplit
+from sklearn.utils.estimator_checks import check_estimator
+
+from linearlab import ElasticNetCV, LassoCV, RidgeCV, load
+from linearlab.errors import DataError, ParameterError
+from linearlab.gram import Gram
+from linearlab.penalized.folds import fold_statistics, validation_rss
+
+TIGHT = {"tol": 1e-11, "max_iter": 100_000}
+
+
+def _data(n=600, d=15, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 3, d) + 1.0
+    beta = np.zeros(d)
+    beta[: d // 3] = rng.standard_normal(d // 3)
+    y = X @ beta + 2.0 * rng.standard_normal(n) + 4.0
+    return X, y, rng.uniform(0.2, 3.0, n)
+
+
+def test_fold_statistics_are_exact():
+    X, y, w = _data()
+    Y = y[:, None]
+    folds = fold_statistics(X, Y, w, None)
+    assert len(folds.test) == 5
+    for (train, test), tr, te in zip(KFold(5).split(X), folds.train, folds.test, strict=True):
+        direct_tr = Gram.from_arrays(X[train], Y[train], w[train])
+        direct_te = Gram.from_arrays(X[test], Y[test], w[test])
+        np.testing.assert_allclose(tr.sxx, direct_tr.sxx, rtol=1e-11)
+        np.testing.assert_allclose(te.sxy, direct_te.sxy, rtol=1e-11)
+        coef = np.linspace(-1, 1, X.shape[1])
+        rss = np.sum(w[test] * (y[test] - X[test] @ coef - 0.5) ** 2)
+        got = validation_rss(te, coef[None, :, None], np.array([[0.5]]))
+        assert got[0, 0] == pytest.approx(rss, rel=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lasso_cv_matches_sklearn(weighted, fit_intercept):
+    X, y, w = _data(seed=1)
+    sw = w if weighted else None
+    params = dict(alphas=30, fit_intercept=fit_intercept, **TIGHT)
+    ours = LassoCV(**params).fit(X, y, sample_weight=sw)
+    theirs = sk.LassoCV(**params).fit(X, y, sample_weight=sw)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_, rel=1e-12)
+    np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
+    assert ours.mse_path_.shape == theirs.mse_path_.shape == (30, 5)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-7)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-7)
+    assert not hasattr(ours, "l1_ratio_")
+
+
+def test_elastic_net_cv_l1_ratios_and_splitters():
+    X, y, _ = _data(seed=2)
+    params = dict(l1_ratio=[0.2, 0.9], alphas=15, cv=KFold(4, shuffle=True, random_state=0),
+                  **TIGHT)
+    ours, theirs = ElasticNetCV(**params).fit(X, y), sk.ElasticNetCV(**params).fit(X, y)
+    assert (ours.alpha_, ours.l1_ratio_) == pytest.approx((theirs.alpha_, theirs.l1_ratio_))
+    assert ours.mse_path_.shape == (2, 15, 4) and ours.alphas_.shape == (2, 15)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-7)
+    # a splitter whose training rows are not the complement of the test rows
+    series = dict(alphas=[1.0, 0.1, 0.01], cv=TimeSeriesSplit(3), **TIGHT)
+    ours, theirs = ElasticNetCV(**series).fit(X, y), sk.ElasticNetCV(**series).fit(X, y)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-7)
+    assert ours.alpha_ == theirs.alpha_
+
+
+def test_cv_rejects_several_targets():
+    X, y, _ = _data(seed=3)
+    with pytest.raises(DataError, match="one target"):
+        LassoCV().fit(X, np.c_[y, y])
+
+
+ALPHAS = np.logspace(-3, 3, 13) * 10
+
+
+@pytest.mark.parametrize("cv", [None, 5, KFold(3, shuffle=True, random_state=1)],
+                         ids=["loo", "kfold", "shuffled"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("targets", [1, 2])
+def test_ridge_cv_matches_sklearn(cv, weighted, targets):
+    X, y, w = _data(seed=4)
+    Y = y if targets == 1 else np.c_[y, X[:, 0] + np.random.default_rng(0).normal(size=len(y))]
+    sw = w if weighted else None
+    ours = RidgeCV(alphas=ALPHAS, cv=cv).fit(X, Y, sample_weight=sw)
+    theirs = sk.RidgeCV(alphas=ALPHAS, cv=cv).fit(X, Y, sample_weight=sw)
+    assert ours.alpha_ == theirs.alpha_
+    assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-10)
+
+
+def test_ridge_cv_loo_options():
+    X, y, w = _data(seed=5)
+    Y = np.c_[y, 3 * X[:, 1] + 10 * np.random.default_rng(1).normal(size=len(y))]
+    params = dict(alphas=ALPHAS, alpha_per_target=True, store_cv_results=True,
+                  fit_intercept=False)
+    ours = RidgeCV(**params).fit(X, Y, sample_weight=w)
+    theirs = sk.RidgeCV(**params).fit(X, Y, sample_weight=w)
+    np.testing.assert_array_equal(ours.alpha_, theirs.alpha_)
+    np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9)
+    with pytest.raises(ParameterError, match="positive"):
+        RidgeCV(alphas=[0.0, 1.0]).fit(X, y)
+    with pytest.raises(ParameterError, match="incompatible"):
+        RidgeCV(cv=3, store_cv_results=True).fit(X, y)
+
+
+def test_cv_models_round_trip(tmp_path):
+    X, y, _ = _data(seed=6)
+    for model in (LassoCV(alphas=10), ElasticNetCV(l1_ratio=[0.3, 0.7], alphas=5),
+                  RidgeCV(cv=4)):
+        model.fit(X, y)
+        path = tmp_path / "m.json"
+        model.save(path)
+        again = load(path)
+        assert type(again) is type(model) and again.alpha_ == model.alpha_
+        assert np.array_equal(again.predict(X), model.predict(X))
+        if hasattr(model, "mse_path_"):
+            np.testing.assert_array_equal(again.mse_path_, model.mse_path_)
+
+
+@pytest.mark.parametrize("estimator", [LassoCV(), ElasticNetCV(), RidgeCV()],
+                         ids=["LassoCV", "ElasticNetCV", "RidgeCV"])
+def test_check_estimator(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(estimator)
