@@ -1,0 +1,101 @@
+"""Categorical columns without a formula: one-hot encoding as statsmodels' formulas name it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+smf = pytest.importorskip("statsmodels.formula.api")
+
+from linearlab import LinearRegression, load  # noqa: E402
+from linearlab.data.categorical import CategoricalDesign  # noqa: E402
+from linearlab.errors import DataError, ModelFileError  # noqa: E402
+
+
+def _frame(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "city": rng.choice(["rome", "oslo", "paris"], n),
+        "size": pd.Categorical(rng.choice(["small", "big"], n), categories=["small", "big"]),
+    })
+    y = 2 * df.x + (df.city == "rome") - (df["size"] == "big") + rng.normal(size=n)
+    return df, pd.Series(y, name="y")
+
+
+def test_encoding_names_and_levels():
+    df, y = _frame()
+    model = LinearRegression().fit(df, y)
+    assert list(model.feature_names_in_) == ["x", "city", "size"]
+    assert model.n_features_in_ == 3
+    assert model.design_.names == ["x", "city[T.paris]", "city[T.rome]", "size[T.big]"]
+    assert model.design_.levels == {"city": ["oslo", "paris", "rome"], "size": ["small", "big"]}
+    assert model.coef_.shape == (4,)
+
+
+def test_same_numbers_as_the_formula_api():
+    df, y = _frame()
+    ref = smf.ols("y ~ x + city + size", df.assign(y=y)).fit()
+    s = LinearRegression().fit(df, y).summary()
+    order = ["const", "x", "city[T.paris]", "city[T.rome]", "size[T.big]"]
+    assert s.names == order
+    ref_params = ref.params.rename({"Intercept": "const"})[order]
+    np.testing.assert_allclose(s.params, ref_params.values, rtol=1e-10)
+    np.testing.assert_allclose(s.bse, ref.bse.rename({"Intercept": "const"})[order].values,
+                               rtol=1e-8)
+
+
+def test_without_intercept_first_categorical_keeps_every_level():
+    df, y = _frame()
+    model = LinearRegression(fit_intercept=False).fit(df, y)
+    assert model.design_.names == ["x", "city[oslo]", "city[paris]", "city[rome]", "size[T.big]"]
+    ref = smf.ols("y ~ city + x + size - 1", df.assign(y=y)).fit()
+    assert model.coef_[1] == pytest.approx(ref.params["city[oslo]"], rel=1e-10)
+    assert model.summary().rsquared == pytest.approx(ref.rsquared, rel=1e-10)
+
+
+def test_predict_applies_levels_and_refuses_unseen_ones():
+    df, y = _frame()
+    model = LinearRegression().fit(df, y)
+    new = df.iloc[:3].copy()
+    expected = model.design_.transform(new) @ model.coef_ + model.intercept_
+    np.testing.assert_allclose(model.predict(new), expected)
+    new.loc[new.index[1], "city"] = "lima"
+    with pytest.raises(DataError, match=r"'city'.*'lima' at row 1"):
+        model.predict(new)
+
+
+def test_object_array_with_names_from_the_command_line():
+    X = np.array([[1.0, "a"], [2.0, "b"], [3.0, "a"], [4.0, "c"], [5.0, "b"]], dtype=object)
+    design = CategoricalDesign.detect(X, ["v", "grp"])
+    assert design.names == ["v", "grp[T.b]", "grp[T.c]"]
+    np.testing.assert_array_equal(design.transform(X)[:, 1:], [[0, 0], [1, 0], [0, 0], [0, 1],
+                                                              [1, 0]])
+
+
+def test_text_in_a_numeric_column_is_located():
+    X = np.array([[1.0, "a"], ["oops", "b"], [3.0, "a"]], dtype=object)
+    with pytest.raises(DataError, match="row 1"):
+        LinearRegression().fit(X, [1.0, 2.0, 3.0])
+
+
+def test_model_file_keeps_levels(tmp_path):
+    df, y = _frame()
+    model = LinearRegression().fit(df, y)
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = load(path)
+    assert loaded.design_.levels == model.design_.levels
+    assert list(loaded.feature_names_in_) == ["x", "city", "size"]
+    np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
+    with pytest.raises(ModelFileError):
+        CategoricalDesign.from_dict({"kind": "categorical", "input_names": ["a"],
+                                     "levels": {"b": ["x"]}})
+
+
+def test_numeric_frames_are_unchanged():
+    df, y = _frame()
+    model = LinearRegression().fit(df[["x"]], y)
+    assert model.design_ is None
+    assert model.n_features_in_ == 1

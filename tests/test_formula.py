@@ -1,0 +1,197 @@
+"""LinearRegression.from_formula against statsmodels' formula API (smf.ols)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("formulaic")
+sm = pytest.importorskip("statsmodels.api")
+smf = pytest.importorskip("statsmodels.formula.api")
+
+from linearlab import LinearRegression, load  # noqa: E402
+from linearlab.errors import ColumnError, DataError, ParameterError  # noqa: E402
+
+
+def _sales(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "x1": rng.normal(size=n), "x2": rng.uniform(1, 5, n), "x3": rng.normal(size=n),
+        "g": rng.choice(["north", "south", "east"], n), "h": rng.choice(["a", "b"], n),
+        "flag": rng.random(n) < 0.4,
+    })
+    df["y"] = (1 + df.x1 + np.log(df.x2) + (df.g == "south") - 0.5 * df.x1 * (df.h == "b")
+               + rng.normal(size=n))
+    return df
+
+
+def _grunfeld():
+    return sm.datasets.grunfeld.load_pandas().data
+
+
+def _fair():
+    return sm.datasets.fair.load_pandas().data.iloc[:800].copy()
+
+
+CASES = [
+    (_sales, "y ~ x1 + np.log(x2) + C(g) + x1:x3 + I(x1**2)"),
+    (_sales, "y ~ x1*C(g) + h"),
+    (_sales, "y ~ C(g)*h + x2"),
+    (_sales, "y ~ g + x1:h + x3"),
+    (_sales, "y ~ C(g) + x1 - 1"),
+    (_sales, "y ~ C(g):x1 + x1 - 1"),
+    (_sales, "y ~ 0 + x1 + x2"),
+    (_sales, "y ~ x1 + flag + center(x3)"),
+    (_grunfeld, "invest ~ value + capital + firm"),
+    (_grunfeld, "invest ~ value*firm"),
+    (_grunfeld, "invest ~ firm + value:firm - 1"),
+    (_fair, "affairs ~ age + C(occupation) + yrs_married:C(religious)"),
+    (_fair, "affairs ~ C(occupation, Treatment(3)) + np.sqrt(age) + children"),
+    (_fair, "affairs ~ C(rate_marriage) + age - 1"),
+]
+
+
+@pytest.mark.parametrize(("make", "formula"), CASES)
+def test_matches_statsmodels(make, formula):
+    df = make()
+    ref = smf.ols(formula, df).fit()
+    model = LinearRegression.from_formula(formula, df)
+    s = model.summary()
+    assert s.names == list(ref.params.index)
+    np.testing.assert_allclose(s.params, ref.params.values, rtol=1e-10, atol=1e-10 * np.abs(
+        ref.params.values).max())
+    np.testing.assert_allclose(s.bse, ref.bse.values, rtol=1e-8)
+    np.testing.assert_allclose(s.rsquared, ref.rsquared, rtol=1e-10)
+    np.testing.assert_allclose(s.df_model, ref.df_model)
+    np.testing.assert_allclose(s.fvalue, ref.fvalue, rtol=1e-8)
+    np.testing.assert_allclose(s.llf, ref.llf, rtol=1e-10)
+    assert model.fit_intercept == ("Intercept" in ref.params.index)
+    new = df.sample(12, random_state=1)
+    np.testing.assert_allclose(model.predict(new), ref.predict(new).values, rtol=1e-10,
+                               atol=1e-9 * np.abs(ref.fittedvalues).max())
+
+
+@pytest.mark.parametrize(("make", "formula"), CASES[:4] + CASES[8:10])
+def test_intervals_match_statsmodels(make, formula):
+    df = make()
+    ref = smf.ols(formula, df).fit()
+    model = LinearRegression.from_formula(formula, df)
+    new = df.sample(9, random_state=3)
+    frame = ref.get_prediction(new).summary_frame(alpha=0.1)
+    for kind, prefix in (("confidence", "mean_ci"), ("prediction", "obs_ci")):
+        got = model.summary().predict(new, interval=kind, alpha=0.1)
+        np.testing.assert_allclose(got.lower, frame[f"{prefix}_lower"].values, rtol=1e-8)
+        np.testing.assert_allclose(got.upper, frame[f"{prefix}_upper"].values, rtol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["normal", "qr", "svd", "auto"])
+def test_every_exact_solver(solver):
+    df = _sales()
+    formula = "y ~ x1*C(g) + h"
+    ref = smf.ols(formula, df).fit()
+    s = LinearRegression.from_formula(formula, df, solver=solver).summary()
+    np.testing.assert_allclose(s.params, ref.params.values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(s.bse, ref.bse.values, rtol=1e-8)
+
+
+def test_gradient_descent_reaches_the_formula_fit():
+    df = _sales()
+    exact = LinearRegression.from_formula("y ~ x1 + C(g)", df)
+    gd = LinearRegression.from_formula("y ~ x1 + C(g)", df, solver="gd", epochs=3000,
+                                       random_state=0)
+    np.testing.assert_allclose(gd.coef_, exact.coef_, atol=1e-6)
+    assert gd.summary().names == ["Intercept", "C(g)[T.north]", "C(g)[T.south]", "x1"]
+
+
+def test_dict_data_and_attributes():
+    df = _sales()
+    data = {c: df[c].to_numpy() for c in df.columns}
+    model = LinearRegression.from_formula("y ~ x1 + C(g)", data)
+    assert model.design_.names == ["C(g)[T.north]", "C(g)[T.south]", "x1"]
+    assert list(model.feature_names_in_) == ["g", "x1"]
+    assert model.n_features_in_ == 2
+    assert model.target_names_ == ["y"]
+    assert model.score(df) == pytest.approx(smf.ols("y ~ x1 + C(g)", df).fit().rsquared)
+
+
+def test_unseen_level_names_level_and_column():
+    df = _sales()
+    model = LinearRegression.from_formula("y ~ x1 + C(g)", df)
+    new = df.iloc[:4].copy()
+    new.loc[new.index[2], "g"] = "west"
+    with pytest.raises(DataError, match=r"'g'.*'west' at row 2"):
+        model.predict(new)
+
+
+def test_missing_column_and_bad_formula():
+    df = _sales()
+    model = LinearRegression.from_formula("y ~ x1 + C(g)", df)
+    with pytest.raises(ColumnError, match="'g'"):
+        model.predict(df[["x1"]])
+    with pytest.raises(DataError, match="no target"):
+        LinearRegression.from_formula("x1 + x2", df)
+    with pytest.raises(DataError, match="cannot be evaluated"):
+        LinearRegression.from_formula("y ~ nothere", df)
+    with pytest.raises(ParameterError, match="- 1"):
+        LinearRegression.from_formula("y ~ x1", df, fit_intercept=False)
+
+
+def test_missing_values_follow_the_policy():
+    df = _sales()
+    df.loc[[3, 10], "x1"] = np.nan
+    df.loc[5, "g"] = None
+    with pytest.raises(DataError, match=r"3 missing value\(s\).*row 3"):
+        LinearRegression.from_formula("y ~ x1 + C(g)", df)
+    model = LinearRegression.from_formula("y ~ x1 + C(g)", df, missing="drop")
+    ref = smf.ols("y ~ x1 + C(g)", df, missing="drop").fit()
+    assert model.n_dropped_ == 3
+    np.testing.assert_allclose(model.summary().params, ref.params.values, rtol=1e-10)
+    pred = model.predict(df.iloc[:6])
+    assert np.isnan(pred[[3, 5]]).all() and np.isfinite(pred[[0, 1, 2, 4]]).all()
+
+
+def test_model_file_is_plain_json_and_round_trips(tmp_path):
+    df = _sales()
+    formula = "y ~ x1 + center(x2) + C(g, Treatment('south')) + x1:h + flag"
+    model = LinearRegression.from_formula(formula, df)
+    path = tmp_path / "model.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    assert doc["design"]["formula"] == formula
+    assert doc["feature_names"] == model.design_.names
+    loaded = load(path)
+    new = df.sample(10, random_state=2)
+    np.testing.assert_array_equal(loaded.predict(new), model.predict(new))
+    assert loaded.design_.names == model.design_.names
+    bad = new.assign(g="west")
+    with pytest.raises(DataError, match="'west'"):
+        loaded.predict(bad)
+
+
+def test_refit_and_partial_fit_use_the_formula():
+    df = _sales(120)
+    model = LinearRegression.from_formula("y ~ x1 + C(g)", df.iloc[:60])
+    model.fit(df)
+    full = LinearRegression.from_formula("y ~ x1 + C(g)", df)
+    np.testing.assert_allclose(model.coef_, full.coef_, rtol=1e-12)
+    chunked = LinearRegression.from_formula("y ~ x1 + C(g)", df.iloc[:60])
+    chunked.partial_fit(df.iloc[60:])
+    assert chunked.coef_ == pytest.approx(full.coef_, rel=1e-10)
+    with pytest.raises(DataError, match="y=None"):
+        chunked.partial_fit(df, df["y"])
+
+
+def test_formula_uses_callers_functions():
+    df = _sales()
+
+    def double(v):
+        return 2 * v
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegression.from_formula("y ~ double(x1)", df)
+    assert model.design_.names == ["double(x1)"]
