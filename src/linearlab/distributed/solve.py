@@ -114,15 +114,16 @@ def _from_phi(gamma: np.ndarray, frame: _Frame, gram: Gram):
 
 
 def _svd_solution(R, z, frame, gram, alpha) -> ExactSolution:
-    U, s, Vt = np.linalg.svd(R)
+    # on the unscaled (centred) design, as in-memory "svd": minimum norm of β itself
+    U, s, Vt = np.linalg.svd(R * frame.E[None, :])
     keep = s > (s[0] if s.size else 0.0) * max(gram.count, R.shape[0]) * _EPS
     factor = np.zeros_like(s)
     if alpha:
         factor = s / (s**2 + alpha)
     else:
         factor[keep] = 1.0 / s[keep]
-    gamma = Vt.T @ (factor[:, None] * (U.T @ z))
-    coef, intercept = _from_phi(gamma, frame, gram)
+    beta = Vt.T @ (factor[:, None] * (U.T @ z))
+    coef, intercept = _from_phi(beta * frame.E[:, None], frame, gram)
     rank = int(keep.sum())
     null = Vt[~keep]
     aliased = [int(j) for j in np.flatnonzero(np.abs(null).max(axis=0) > 1e-8)] if null.size else []
