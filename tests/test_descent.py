@@ -3,10 +3,14 @@ import pytest
 
 from linearlab.descent import DescentConfig, train
 from linearlab.descent.batches import BatchPlan, initial_parameters, random_streams
-from linearlab.descent.loop import _train_loop
 from linearlab.descent.losses import LOSSES, get_loss
 from linearlab.descent.optimizers import SGD, Adam
 from linearlab.errors import DivergenceError
+
+
+def _train_loop(X, Y, w, init, plan, config):
+    """The plain loop (engine="loop"), the reference every fast path must reproduce."""
+    return train(X, Y, w, init, plan, config, engine="loop")
 
 
 @pytest.mark.parametrize("name", LOSSES)

@@ -117,3 +117,25 @@ def test_bad_arguments(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         gradcheck(**args)
+
+
+def test_numpy_side_is_the_engines_own_forward_backward(monkeypatch):
+    # gradcheck must exercise the engine's step, not a copy of it: break the step, and the
+    # "numpy" gradient breaks with it
+    from linearlab.descent import loop
+
+    original = loop.forward_backward
+    calls = []
+
+    def spy(W, b, Xb, Yb, wb, loss_fn, penalty, fit_intercept):
+        calls.append(Xb.shape)
+        loss, grads = original(W, b, Xb, Yb, wb, loss_fn, penalty, fit_intercept)
+        grads[0] = grads[0] * 1.01
+        return loss, grads
+
+    monkeypatch.setattr(loop, "forward_backward", spy)
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    result = gradcheck(X, y, [0.3, -0.2], 0.1, loss="mse")
+    assert calls == [(20, 2)]
+    assert not result.passed()

@@ -13,26 +13,27 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from .data.validation import check_sample_weight, check_X, check_y
+from .data.lazy import is_dask
+from .data.missing import expand_rows
+from .data.validation import (
+    check_fit_result,
+)
 from .descent import fit as training
-from .descent import torch_backend
 from .descent.losses import LOSSES
 from .descent.optimizers import OPTIMIZERS
-from .errors import (
-    ConditioningWarning,
-    ConvergenceWarning,
-    DataError,
-    NotFittedError,
-)
+from .descent.schedules import LR_SCHEDULES
+from .design import DesignMixin, validate_input, validate_predict_input
+from .errors import ConditioningWarning, ConvergenceWarning, DataError, NotFittedError
+from .estimator_extras import EstimatorExtras
 from .exact import solvers as exact
+from .exact.conditioning import conditioning_message
+from .fitted import FittedState, TrainingRecord, log_weight_sum, target_names
 from .gram import Gram
 
-ILL_CONDITIONED = 1e10
 
-
-class LinearRegression(RegressorMixin, BaseEstimator):
+class LinearRegression(EstimatorExtras, DesignMixin, RegressorMixin, BaseEstimator):
     """Linear regression solved exactly or trained by gradient descent.
 
     Parameters
@@ -75,6 +76,38 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Seeds the initial values and the batch order.
     log_every : int, default=0
         When > 0, print epoch, loss and parameters every ``log_every`` epochs.
+    engine : {"auto", "loop"}, default="auto"
+        ``"loop"`` always runs the plain loop (forward, loss, gradient, update). ``"auto"`` may
+        instead evaluate plain SGD on a squared loss in closed form (full batch) or through
+        per-batch affine maps (small mini-batch problems): the loop's iterates to rounding, in
+        float64 only (float32 runs the loop), in blocks of epochs, stopping at ``tol`` as the
+        loop does.
+    callback : callable or None, default=None
+        ``callback(state)`` after every epoch; ``state`` has ``epoch``, ``loss``, ``coef``,
+        ``intercept`` (original feature scale, shaped like ``coef_``/``intercept_``) and
+        ``lr``. Returning ``False`` stops training.
+    lr_schedule : {"auto", "constant", "step", "exponential", "cosine", "invscaling"}, \
+default="auto"
+        Step size over training (see :mod:`linearlab.descent.schedules`): torch's StepLR
+        (γ=0.1 every ``epochs // 3`` epochs), ExponentialLR (γ = 0.01^(1/epochs)),
+        CosineAnnealingLR (T_max=epochs), or scikit-learn's invscaling (lr / t^0.25, t the
+        samples seen). ``"auto"`` is constant.
+    average : bool, int or "auto", default="auto"
+        Polyak-Ruppert averaging as ``SGDRegressor(average=...)``: True averages every step's
+        parameters, an int starts after that many samples. ``"auto"`` averages mini-batch runs
+        whose step is ``lr="auto"`` (so that they converge instead of stalling at the noise
+        floor of a constant step), from the second epoch on (the second half of a one-epoch
+        run), and nothing else.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when their loss has not improved
+        by ``tol`` (1e-4 when ``tol`` is None) for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+        Patience of ``tol`` and of early stopping, as scikit-learn's SGDRegressor.
+    missing : {"error", "drop"}, default="error"
+        Rows with a missing value (NaN, None): an error giving their count and the first one,
+        or dropped, as statsmodels' ``missing=`` (``n_dropped_`` counts them; ``predict``
+        then gives such rows NaN).
 
     Attributes
     ----------
@@ -101,6 +134,11 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         Why GD is not converged and what to change; None when converged.
     learning_rate_ : float
         The step size used (GD), after resolving ``lr="auto"``.
+    design_ : FormulaDesign, CategoricalDesign or None
+        How the input table becomes the design (a formula's model spec, or the levels of
+        categorical columns); ``design_.names`` name the coefficients.
+    n_dropped_ : int
+        Rows dropped for missing values (``missing="drop"``).
     """
 
     _parameter_constraints: dict = {
@@ -121,6 +159,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         "device": [str],
         "random_state": ["random_state"],
         "log_every": [Interval(Integral, 0, None, closed="left")],
+        "engine": [StrOptions({"auto", "loop"})],
+        "callback": [callable, None],
+        "lr_schedule": [StrOptions({"auto", *LR_SCHEDULES})],
+        "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "missing": [StrOptions({"error", "drop"})],
     }
 
     def __init__(
@@ -142,6 +188,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         device: str = "cpu",
         random_state: Any = None,
         log_every: int = 0,
+        engine: str = "auto",
+        callback: Any = None,
+        lr_schedule: str = "auto",
+        average: Any = "auto",
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        missing: str = "error",
     ):
         self.solver = solver
         self.backend = backend
@@ -160,6 +214,14 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.log_every = log_every
+        self.engine = engine
+        self.callback = callback
+        self.lr_schedule = lr_schedule
+        self.average = average
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.missing = missing
 
     # ------------------------------------------------------------------ scikit-learn protocol
     def __sklearn_tags__(self):
@@ -170,20 +232,15 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
-        _check_feature_names(self, X, reset=reset)
-        if y is None:
-            raise DataError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        Xa = check_X(X, dtype="float64")
-        ya = check_y(y, Xa.shape[0], dtype="float64")
-        _check_n_features(self, Xa, reset=reset)
-        w = check_sample_weight(sample_weight, Xa.shape[0], Xa.dtype)
-        return Xa, ya, w
+        # missing values, then the design (formula, categorical columns), then validation
+        return validate_input(self, X, y, sample_weight, reset)[:3]
 
     def _feature_labels(self) -> list[str] | None:
         """Column names for messages: from a DataFrame, else ``feature_names_`` (which the
         command line sets for the unnamed arrays it fits), else None."""
+        design = getattr(self, "design_", None)
+        if design is not None and hasattr(self, "coef_"):
+            return list(design.names)  # the design's columns: one per coefficient
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = getattr(self, "feature_names_", None)
@@ -192,14 +249,17 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return None if names is None else [str(n) for n in names]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None) -> LinearRegression:
+    def fit(self, X, y=None, sample_weight=None) -> LinearRegression:
         """Fit the model.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Features: list, ndarray, DataFrame or torch tensor.
+            Features: list, ndarray, DataFrame or torch tensor. Text and ``category`` columns
+            are one-hot encoded (``col[T.level]``, the first level the reference); rows with
+            missing values follow ``missing``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            None only for a :meth:`from_formula` model: it refits its formula on ``X``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights (weighted least squares).
 
@@ -209,83 +269,75 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """
         # Declared constraints, checked directly: scikit-learn's _fit_context wrapper would add
         # a configuration context costing more than a small gradient-descent run itself.
+        if is_dask(X, y, sample_weight):  # fitted on the cluster: linearlab.distributed
+            from .distributed.fitting import fit as fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
         self._validate_params()
-        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
+        Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=True)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
-        self._y_ndim = ya.ndim
-        self._gram = None
-        self._solution = None  # the exact solver's result, kept for summary()
-        self._log_weight_sum = _log_weight_sum(w)  # Σ log w: the WLS log-likelihood needs it
-        self._weighted = w is not None
-        self._target_names = _target_names(y, Y.shape[1])
         if self.solver == "gd":
-            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=None, partial=False)
+            coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
+            solution = None
         else:
-            coef, intercept = self._fit_exact(Xa, Y, w)
-        self._set_coefficients(coef, intercept)
-        self._stats_gram = self._gram  # the statistics summary() may trust its weights with
+            gram = Gram.from_arrays(Xa, Y, w)  # summary() reads its statistics from it
+            solution = exact.solve(
+                self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
+                gram=gram,
+            )
+            self._warn_about_conditioning(solution, Xa.shape)
+            coef, intercept, record = solution.coef, solution.intercept, _exact_record(solution)
+        return self.set_fitted_state(FittedState(
+            coef=coef, intercept=intercept, single_target=ya.ndim == 1, training=record,
+            gram=gram, solution=solution, weighted=w is not None,
+            log_weight_sum=log_weight_sum(w), feature_names=None,
+            target_names=target_names(prepared.y, Y.shape[1]),
+            design=prepared.design, n_dropped=prepared.n_dropped,
+        ))
+
+    def set_fitted_state(self, state: FittedState) -> LinearRegression:
+        """Make this estimator the fitted model ``state`` describes; returns ``self``.
+
+        The one path that sets the fitted attributes: ``fit``, ``partial_fit``,
+        :func:`linearlab.load` and fits over data files all end here.
+        """
+        check_fit_result(state.coef, state.intercept, state.feature_names)  # inf/NaN: failed
+        self.fitted_state_ = state
+        coef, intercept = state.coef, state.intercept
+        if not self.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        if state.single_target:
+            self.coef_, self.intercept_ = coef[:, 0].copy(), float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = coef.T.copy(), intercept.copy()
+        self.n_features_in_ = coef.shape[0]
+        self.design_, self.n_dropped_ = state.design, state.n_dropped
+        if state.design is not None:  # the table's columns, not the design's
+            self.n_features_in_ = len(state.design.input_names)
+            if state.design.kind == "formula":
+                self.feature_names_in_ = np.asarray(state.design.input_names, dtype=object)
+        if state.feature_names is not None:
+            self.feature_names_ = list(state.feature_names)
+            if state.features_named:
+                self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
+        self.target_names_ = list(state.target_names)
+        record = state.training
+        self.solver_, self.n_iter_ = record.solver, record.n_iter
+        self.converged_, self.diagnosis_ = record.converged, record.diagnosis
+        self.history_, self.params_history_ = record.history, record.params_history
+        for name, value in (("learning_rate_", record.learning_rate), ("rank_", record.rank),
+                            ("condition_number_", record.condition_number),
+                            ("singular_", record.singular_values), ("aliased_", record.aliased),
+                            ("optimum_", record.optimum), ("metrics_", state.metrics),
+                            ("training_", state.training_options)):
+            if value is not None:
+                setattr(self, name, value)
         return self
 
-    def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
-        """Store (d, k) coefficients and (k,) intercepts with scikit-learn's shapes."""
-        coef = np.asarray(coef, dtype=np.float64)
-        intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
-        if self._y_ndim == 1:
-            self.coef_ = coef[:, 0].copy()
-            self.intercept_ = float(intercept[0]) if self.fit_intercept else 0.0
-        else:
-            self.coef_ = coef.T.copy()
-            self.intercept_ = intercept.copy() if self.fit_intercept else np.zeros(coef.shape[1])
-
-    def _fit_exact(self, X, Y, w):
-        # every exact solver keeps the Gram statistics: summary() reads its statistics from them
-        self._gram = Gram.from_arrays(X, Y, w)
-        solution = exact.solve(
-            self.solver, X, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
-            gram=self._gram,
-        )
-        self._solution = solution
-        self.solver_ = solution.solver
-        self.rank_ = solution.rank
-        self.condition_number_ = solution.condition_number
-        self.singular_ = solution.singular_values
-        self.aliased_ = solution.aliased
-        self.n_iter_ = 1
-        self.converged_ = True
-        self.diagnosis_ = None
-        self.history_ = []
-        self.params_history_ = None
-        self._warn_about_conditioning(solution, X.shape)
-        return solution.coef, solution.intercept
-
     def _warn_about_conditioning(self, solution, shape) -> None:
-        names = self._feature_labels()
-        if solution.rank < shape[1] and not self.alpha:
-            cols = solution.aliased or []
-            named = ", ".join(repr(names[j]) if names else str(j) for j in cols)
-            where = f" Columns involved: {named}." if named else ""
-            warnings.warn(
-                f"X is rank-deficient: rank {solution.rank} < {shape[1]} features (constant, "
-                f"duplicate or linearly dependent columns, or fewer rows than features).{where} "
-                "The minimum-norm solution is returned; drop redundant columns or set alpha > 0 "
-                "for a unique answer.",
-                ConditioningWarning,
-                stacklevel=4,
-            )
-        elif max(  # with alpha > 0 the penalty, not the raw design, sets the conditioning
-            solution.condition_number,
-            0.0 if self.alpha else _nan_to_zero(solution.raw_condition_number),
-        ) > ILL_CONDITIONED:
-            raw = solution.raw_condition_number
-            warnings.warn(
-                f"X is ill-conditioned: condition number {raw:.3g} of the design with its "
-                f"constant, as statsmodels reports it ({solution.condition_number:.3g} after "
-                "centring and scaling the columns); coefficients may be sensitive to small "
-                "changes in the data. Consider centring or rescaling the features, removing "
-                "nearly collinear columns, or setting alpha > 0.",
-                ConditioningWarning,
-                stacklevel=4,
-            )
+        message = conditioning_message(solution, shape[1], self.alpha, self._feature_labels())
+        if message:
+            warnings.warn(message, ConditioningWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ gradient descent
     def _fit_descent(self, X, Y, w, warm_start, partial):
@@ -293,145 +345,57 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             self, X, Y, w, warm_start=warm_start, partial=partial,
             feature_names=self._feature_labels(),
         )
-        self._gram = fit.gram
-        self.solver_ = "gd"
-        self.learning_rate_ = fit.learning_rate
-        self.history_ = fit.history
-        self.params_history_ = fit.params_history
-        self.n_iter_ = fit.n_iter
-        self.converged_ = fit.diagnosis.converged
-        self.diagnosis_ = fit.diagnosis.message
-        if fit.optimum is not None:
-            self.optimum_ = fit.optimum
         if fit.diagnosis.message and not partial:  # partial_fit runs one epoch a call
             warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
-        return fit.coef, fit.intercept
+        return fit.coef, fit.intercept, fit.gram, fit.record()
 
-    def partial_fit(self, X, y, sample_weight=None) -> LinearRegression:
+    def partial_fit(self, X, y=None, sample_weight=None) -> LinearRegression:
         """Update the model with one more chunk of rows.
 
         Exact solvers merge the chunk's sufficient statistics into those seen so far and
         re-solve, so a table fed in chunks gives the same coefficients as one ``fit``. With
         ``solver="gd"`` one epoch of descent runs over the chunk from the current parameters.
+        A :meth:`from_formula` model reads the chunk's y by its formula (``y=None``).
         """
-        first = not hasattr(self, "coef_")
+        if is_dask(X, y, sample_weight):  # statistics computed on the cluster, merged here
+            from .distributed.fitting import partial_fit as partial_fit_dask
+
+            return partial_fit_dask(self, X, y, sample_weight)
+        previous = getattr(self, "fitted_state_", None)
+        first = previous is None
         if first:
             self._validate_params()
-        Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=first)
+        Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=first)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
-        if first:
-            self._y_ndim = ya.ndim
-            self._log_weight_sum, self._solution, self._weighted = 0.0, None, False
-            self._target_names = _target_names(y, Y.shape[1])
-        elif Y.shape[1] != self._n_targets():
+        if not first and Y.shape[1] != previous.n_targets:
             raise DataError(
-                f"y has {Y.shape[1]} target(s) but the model was fitted with {self._n_targets()}."
+                f"y has {Y.shape[1]} target(s) but the model was fitted with "
+                f"{previous.n_targets}."
             )
-        self._log_weight_sum = getattr(self, "_log_weight_sum", 0.0) + _log_weight_sum(w)
-        self._weighted = getattr(self, "_weighted", False) or w is not None
+        solution = None
         if self.solver == "gd":
-            start = None if first else self._current_parameters()
-            coef, intercept = self._fit_descent(Xa, Y, w, warm_start=start, partial=True)
+            start = None if first else (previous.coef.copy(), previous.intercept.copy())
+            coef, intercept, gram, record = self._fit_descent(Xa, Y, w, start, partial=True)
         else:
-            chunk = Gram.from_arrays(Xa, Y, w)
-            self._gram = chunk if first or self._gram is None else self._gram.merge(chunk)
+            gram = Gram.from_arrays(Xa, Y, w)
+            if not first and previous.gram is not None:
+                gram = previous.gram.merge(gram)
             solution = exact.solve_auto(  # summary() computes the raw condition lazily
-                None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=self._gram
+                None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=gram
             )
-            self._solution = solution
-            self.solver_, self.rank_ = solution.solver, solution.rank
-            self.condition_number_ = solution.condition_number
-            self.n_iter_, self.converged_, self.diagnosis_ = 1, True, None
-            self.history_, self.params_history_ = [], None
             coef, intercept = solution.coef, solution.intercept
-        self._set_coefficients(coef, intercept)
-        self._stats_gram = self._gram  # the statistics summary() may trust its weights with
-        return self
-
-    def _n_targets(self) -> int:
-        return 1 if np.ndim(self.coef_) == 1 else self.coef_.shape[0]
-
-    def _current_parameters(self):
-        coef = np.asarray(self.coef_, dtype=np.float64)
-        W = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
-        b = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64)).copy()
-        return W.copy(), b
-
-    # ------------------------------------------------------------------ statistics
-    def summary(self, cov_type: str = "nonrobust", X=None, y=None, sample_weight=None):
-        """Statistical summary of the fit, with statsmodels' names and values.
-
-        Non-robust statistics come from the statistics kept at fit time (the Gram matrix, or
-        the refined factorisation for ill-conditioned data), so models fitted by
-        ``partial_fit`` or gradient descent have them too. Robust covariances need every
-        row's residual: pass the training data ``X, y`` (and ``sample_weight``); the model does
-        not keep a copy of it.
-
-        Parameters
-        ----------
-        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
-        X, y, sample_weight : array-like, optional
-            The training data; required for ``cov_type="HC0".."HC3"``. When given, the
-            residual sum of squares is computed from the residuals themselves.
-
-        Returns
-        -------
-        RegressionSummary, or MultiSummary (one per target, indexable by position or name)
-            ``params`` (intercept first), ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``,
-            ``rsquared``, ``rsquared_adj``, ``fvalue``, ``f_pvalue``, ``llf``, ``aic``,
-            ``bic``, ``df_model``, ``df_resid``, ``ssr``, ``scale``, ``condition_number``,
-            ``predict(X, interval=...)``, ``to_dict()``; ``str()`` is the table.
-        """
-        from .stats import FitRecord, summarize
-
-        self._check_fitted()
-        data = None
-        if X is not None or y is not None:
-            if X is None or y is None:
-                raise DataError("summary() needs both X and y (the training data), or neither.")
-            Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=False)
-            data = (Xa, ya.reshape(-1, 1) if ya.ndim == 1 else ya, w)
-        gram = getattr(self, "_gram", None)
-        if gram is None:
-            raise NotFittedError(
-                "summary() needs the statistics of the training data, which a model loaded "
-                "from a file does not have; refit it with fit() or partial_fit()."
-            )
-        weighted = getattr(self, "_weighted", False)
-        log_weight_sum = getattr(self, "_log_weight_sum", 0.0)
-        if gram is not getattr(self, "_stats_gram", None):  # statistics supplied from outside
-            weighted = not np.isclose(gram.weight_sum, gram.count, rtol=1e-12)
-            log_weight_sum = np.nan if weighted else 0.0  # unknown weights: no likelihood
-        solution = getattr(self, "_solution", None)
-        coef = np.asarray(self.coef_, dtype=np.float64)
-        coef = coef.reshape(-1, 1) if coef.ndim == 1 else coef.T
-        intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
-        exact_fit = solution is not None and self.solver_ != "gd"
-        record = FitRecord(
-            coef=coef,
-            intercept=intercept,
-            fit_intercept=self.fit_intercept,
-            gram=gram,
-            solver=self.solver_,
-            feature_names=self._feature_labels()
-            or [f"x{j + 1}" for j in range(self.n_features_in_)],
-            target_names=list(
-                getattr(self, "target_names_", None) or getattr(self, "_target_names", ["y"])
-            ),
-            alpha=self.alpha,
-            weighted=weighted,
-            log_weight_sum=log_weight_sum,
-            rank_deficient=exact_fit and solution.rank < self.n_features_in_,
-            cov_unscaled=solution.cov_unscaled if exact_fit else None,
-            ssr=solution.ssr if exact_fit else None,
-            condition_number=(
-                solution.raw_condition_number
-                if exact_fit and not np.isnan(solution.raw_condition_number)
-                else exact.raw_condition_number(gram, self.fit_intercept)
-            ),
-            multi_output=self._y_ndim == 2,
-        )
-        return summarize(record, cov_type, data)
+            record = _exact_record(solution, singular=False)
+        return self.set_fitted_state(FittedState(
+            coef=coef, intercept=intercept,
+            single_target=ya.ndim == 1 if first else previous.single_target,
+            training=record, gram=gram, solution=solution,
+            weighted=w is not None or (not first and previous.weighted),
+            log_weight_sum=log_weight_sum(w) + (0.0 if first else previous.log_weight_sum),
+            target_names=target_names(prepared.y, Y.shape[1]) if first
+            else previous.target_names,
+            design=prepared.design if first else previous.design,
+            n_dropped=prepared.n_dropped + (0 if first else previous.n_dropped),
+        ))
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -444,114 +408,39 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             ) from None
 
     def predict(self, X) -> np.ndarray:
-        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets).
+
+        A Dask collection gives a lazy Dask array (or a Series/DataFrame keeping the index,
+        divisions and target names) computed partition by partition.
+        """
+        if is_dask(X):
+            from .distributed.fitting import predict as predict_dask
+
+            return predict_dask(self, X)
         self._check_fitted()
-        _check_feature_names(self, X, reset=False)
-        Xa = check_X(X, dtype="float64")
-        _check_n_features(self, Xa, reset=False)
+        # a design (formula, categorical columns) applies to X; with missing="drop" rows
+        # missing a feature get NaN
+        Xa, keep = validate_predict_input(self, X)
         coef = np.asarray(self.coef_)
-        return Xa @ coef.T + self.intercept_
+        return expand_rows(Xa @ coef.T + self.intercept_, keep)
 
-    def save(self, path) -> None:
-        """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically.
+    def score(self, X, y=None, sample_weight=None):
+        """R² of the predictions (scikit-learn's ``RegressorMixin.score``).
 
-        Reload it with :func:`linearlab.load`; predictions are bit-for-bit the same.
+        On Dask collections it is a lazy 0-d Dask array (``float(...)`` computes it).
         """
-        from .persist import save  # persist builds on the estimator, so import it lazily
+        if is_dask(X, y, sample_weight):
+            from .distributed.fitting import score as score_dask
 
-        save(self, path)
-
-    # ------------------------------------------------------------------ figures
-    def plot(self, X=None, y=None, *, kind: str = "fit", **kwargs):
-        """Draw a figure of the fitted model with :mod:`linearlab.viz` (needs matplotlib).
-
-        Parameters
-        ----------
-        X, y : array-like
-            The data; every kind but ``"history"`` needs them.
-        kind : {"fit", "residuals", "history", "loss-curve", "landscape"}, default="fit"
-            The fitted line (or predicted vs actual), residual diagnostics, the loss per
-            epoch, the loss along one parameter with the GD iterates, or loss contours over
-            (w, b) with the recorded path.
-        **kwargs
-            Passed to the ``linearlab.viz`` function drawing that kind.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        self._check_fitted()
-        from .viz import plot  # viz sits above the estimator and needs matplotlib: import lazily
-
-        return plot(self, kind, X, y, **kwargs)
-
-    def animate(self, path, X, y, **kwargs):
-        """Write a GIF of gradient descent (line over the data beside the loss landscape).
-
-        Draws the recorded ``params_history_`` (``solver="gd"``); ``frames=N`` or ``every=k``
-        choose the epochs shown. See :func:`linearlab.viz.animate_training`.
-
-        Returns
-        -------
-        pathlib.Path
-            The GIF written.
-        """
-        self._check_fitted()
-        from .viz import animate_training
-
-        return animate_training(self, X, y, path, **kwargs)
-
-    # ------------------------------------------------------------------ PyTorch interop
-    def to_torch(self, dtype: str | None = None, device: str | None = None):
-        """An ``nn.Linear(n_features, n_targets)`` holding the fitted parameters.
-
-        ``dtype`` and ``device`` default to the estimator's ``dtype`` and ``device``.
-        """
-        self._check_fitted()
-        W, b = self._current_parameters()
-        return torch_backend.to_linear(
-            W, b, self.fit_intercept, dtype or self.dtype, device or self.device
-        )
-
-    @classmethod
-    def from_torch(cls, linear) -> LinearRegression:
-        """A fitted estimator from an ``nn.Linear`` (or a module wrapping exactly one).
-
-        ``out_features == 1`` gives 1-D ``coef_`` like a single-target fit; more outputs give
-        ``coef_`` of shape (n_targets, n_features). The estimator is set up as
-        ``solver="gd", backend="torch"``, so ``partial_fit`` continues training from it.
-        """
-        params = torch_backend.from_linear(linear)
-        model = cls(
-            solver="gd", backend="torch", fit_intercept=params["fit_intercept"],
-            dtype=params["dtype"], device=params["device"],
-        )
-        model._y_ndim = 1 if params["coef"].shape[1] == 1 else 2
-        model.n_features_in_ = params["coef"].shape[0]
-        model._set_coefficients(params["coef"], params["intercept"])
-        model.solver_, model.n_iter_, model.converged_, model.diagnosis_ = "external", 0, True, None
-        model.history_, model.params_history_ = [], None
-        return model
+            return score_dask(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
 
-def _nan_to_zero(value: float) -> float:
-    return 0.0 if np.isnan(value) else value
-
-
-def _log_weight_sum(w: np.ndarray | None) -> float:
-    if w is None:
-        return 0.0
-    with np.errstate(divide="ignore"):
-        return float(np.log(w).sum())
-
-
-def _target_names(y, n_targets: int) -> list[str]:
-    """Names of the targets: a Series' name, DataFrame columns, else "y" or "y1".."yk"."""
-    columns = getattr(y, "columns", None)
-    if columns is not None and len(columns) == n_targets:
-        return [str(c) for c in columns]
-    name = getattr(y, "name", None)
-    if n_targets == 1:
-        return [str(name)] if isinstance(name, str) else ["y"]
-    return [f"y{t + 1}" for t in range(n_targets)]
-
+def _exact_record(solution, singular: bool = True) -> TrainingRecord:
+    """The training record of an exact solve."""
+    return TrainingRecord(
+        solver=solution.solver, n_iter=1, converged=True, rank=solution.rank,
+        condition_number=solution.condition_number,
+        singular_values=solution.singular_values if singular else None,
+        aliased=solution.aliased if singular else None,
+    )

@@ -23,6 +23,8 @@ import numpy as np
 from . import outputs
 from .errors import LinearLabError, ModelFileError
 from .estimator import LinearRegression
+from .fitted import FittedState, TrainingRecord
+from .gram import Gram
 
 FORMAT = "linearlab.model/1"
 #: The largest model file :func:`load` reads. Files hold at most ~2 x 250,000 numbers (see
@@ -66,6 +68,9 @@ def model_to_dict(
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = getattr(model, "feature_names_", None)
+    design = getattr(model, "design_", None)
+    if design is not None:  # the coefficients' names; the table's columns are in "design"
+        names = design.names
     features = ([str(n) for n in names] if names is not None
                 else [f"x{j}" for j in range(model.n_features_in_)])
     targets = getattr(model, "target_names_", None) or (
@@ -100,6 +105,8 @@ def model_to_dict(
         "history": _finite_or_none(getattr(model, "history_", []) or []),
         "parameter_history": _parameter_history(model),
         "statistics": _statistics(model),
+        # a formula's spec or the levels of categorical columns, as plain JSON
+        "design": None if design is None else design.to_dict(),
     }
     extra = getattr(model, "_model_file_fields", None)  # penalized estimators: their own parts
     if extra is not None:
@@ -121,18 +128,21 @@ def _parameter_history(model: LinearRegression) -> list | None:
 
 def _statistics(model: LinearRegression) -> dict | None:
     """The Gram statistics of the training data, so a reloaded model still has a summary()."""
-    gram = getattr(model, "_gram", None)
+    state = getattr(model, "fitted_state_", None)
+    gram = state.gram if state is not None else getattr(model, "_gram", None)
     if gram is None or gram.sxx.size + gram.sxy.size > MAX_STORED_NUMBERS:
         return None
     arrays = {name: getattr(gram, name) for name in _GRAM_ARRAYS}
     if not all(np.all(np.isfinite(a)) for a in arrays.values()):
         return None
-    log_weight_sum = float(getattr(model, "_log_weight_sum", 0.0))
+    log_weight_sum = float(state.log_weight_sum if state is not None
+                           else getattr(model, "_log_weight_sum", 0.0))
     return {
         "count": int(gram.count),
         "weight_sum": float(gram.weight_sum),
         **{name: np.asarray(a, dtype=np.float64).tolist() for name, a in arrays.items()},
-        "weighted": bool(getattr(model, "_weighted", False)),
+        "weighted": bool(state.weighted if state is not None
+                         else getattr(model, "_weighted", False)),
         "log_weight_sum": log_weight_sum if math.isfinite(log_weight_sum) else None,
     }
 
@@ -242,26 +252,42 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in history
     ):
         raise _fail(path, "'fit' must be an object and 'history' a list of numbers")
-    model.coef_ = coef
-    model.intercept_ = float(intercept) if single else intercept
-    model._y_ndim = 1 if single else 2
-    model.n_features_in_ = d
-    if doc.get("features_named", True) is not False:
-        model.feature_names_in_ = np.asarray(features, dtype=object)
-    model.feature_names_ = features
-    model.target_names_ = targets
-    model.solver_ = fit.get("solver") if isinstance(fit.get("solver"), str) else None
-    model.n_iter_ = fit.get("n_iter") if isinstance(fit.get("n_iter"), int) else 1
-    model.converged_ = bool(fit.get("converged", True))
-    model.diagnosis_ = fit.get("diagnosis") if isinstance(fit.get("diagnosis"), str) else None
-    if isinstance(fit.get("learning_rate"), (int, float)):
-        model.learning_rate_ = float(fit["learning_rate"])
-    model.history_ = [math.nan if v is None else float(v) for v in history]
-    model.params_history_ = _load_parameter_history(path, doc.get("parameter_history"), d, k)
-    _load_statistics(path, doc.get("statistics"), model, d, k)
-    model.metrics_ = doc.get("metrics") if isinstance(doc.get("metrics"), dict) else None
-    model.training_ = doc.get("training") if isinstance(doc.get("training"), dict) else None
-    return model
+    gram, weighted, log_weight_sum = _read_statistics(path, doc.get("statistics"), d, k)
+    design = _read_design(path, doc.get("design"), features)
+    named = doc.get("features_named", True) is not False
+    record = TrainingRecord(
+        solver=fit.get("solver") if isinstance(fit.get("solver"), str) else None,
+        n_iter=fit.get("n_iter") if isinstance(fit.get("n_iter"), int) else 1,
+        converged=bool(fit.get("converged", True)),
+        diagnosis=fit.get("diagnosis") if isinstance(fit.get("diagnosis"), str) else None,
+        learning_rate=float(fit["learning_rate"])
+        if isinstance(fit.get("learning_rate"), (int, float)) else None,
+        history=[math.nan if v is None else float(v) for v in history],
+        params_history=_load_parameter_history(path, doc.get("parameter_history"), d, k),
+    )
+    state = FittedState(
+        coef=coef.reshape(d, 1) if single else coef.T, intercept=np.atleast_1d(intercept),
+        single_target=single, training=record, gram=gram, weighted=weighted,
+        log_weight_sum=log_weight_sum,
+        feature_names=list(design.input_names) if design is not None else features,
+        features_named=named or design is not None, target_names=targets,
+        metrics=doc.get("metrics") if isinstance(doc.get("metrics"), dict) else None,
+        training_options=doc.get("training") if isinstance(doc.get("training"), dict) else None,
+        design=design,
+    )
+    return model.set_fitted_state(state)
+
+
+def _read_design(path: str, value: Any, features: list[str]):
+    """The design (formula spec, categorical levels), whose columns are the coefficients'."""
+    if value is None:
+        return None
+    from .design import design_from_dict
+
+    design = design_from_dict(value, path)
+    if list(design.names) != list(features):
+        raise _fail(path, "the design's columns differ from 'feature_names'")
+    return design
 
 
 def _load_parameter_history(path: str, value: Any, d: int, k: int) -> np.ndarray | None:
@@ -272,13 +298,10 @@ def _load_parameter_history(path: str, value: Any, d: int, k: int) -> np.ndarray
     return _numbers(path, value, "parameter_history", (len(value), d + 1, k))
 
 
-def _load_statistics(path: str, value: Any, model: LinearRegression, d: int, k: int) -> None:
-    """Restore the training data's Gram statistics (what summary() needs), if the file has them."""
-    model._gram = model._stats_gram = model._solution = None
+def _read_statistics(path: str, value: Any, d: int, k: int):
+    """The training data's Gram statistics (what summary() needs), weighted, Σ log w."""
     if value is None:
-        return
-    from .gram import Gram
-
+        return None, False, 0.0
     if not isinstance(value, dict):
         raise _fail(path, "'statistics' must be an object")
     count, weight_sum = value.get("count"), value.get("weight_sum")
@@ -290,12 +313,18 @@ def _load_statistics(path: str, value: Any, model: LinearRegression, d: int, k: 
     arrays = {name: _numbers(path, value.get(name), f"statistics.{name}", shape)
               for name, shape in shapes.items()}
     gram = Gram(count=count, weight_sum=float(weight_sum), **arrays)
-    model._gram = model._stats_gram = gram
-    model._weighted = bool(value.get("weighted", False))
     log_weight_sum = value.get("log_weight_sum")
-    model._log_weight_sum = (
+    return gram, bool(value.get("weighted", False)), (
         float(log_weight_sum) if isinstance(log_weight_sum, (int, float)) else math.nan
     )
+
+
+def _load_statistics(path: str, value: Any, model, d: int, k: int) -> None:
+    """Penalized estimators' statistics (their own ``_gram``; see linearlab.penalized.files)."""
+    gram, weighted, log_weight_sum = _read_statistics(path, value, d, k)
+    model._gram = model._stats_gram = gram
+    model._solution = None
+    model._weighted, model._log_weight_sum = weighted, log_weight_sum
 
 
 # Leading bytes of files people mistake for model files: (magic, what it looks like).

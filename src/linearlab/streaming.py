@@ -16,34 +16,34 @@ How a streamed fit works
    step-size choice, divergence checks and convergence diagnosis as on the full file, without
    another pass over it.
 3. Mini-batch gradient descent, and the ``mae``/``huber`` losses, depend on individual rows, so
-   they run their epochs over the chunk stream: each epoch re-reads the file, each block is cut
-   into mini-batches (reshuffled within the block when ``shuffle``), and the optimizer state
-   (momentum, Adam moments) carries across blocks. Batches never span two blocks, so with
-   ``batch_size=None`` (or a batch larger than a block, ~1 MB of text) each block is one batch.
-   The step size, standardization and the convergence check come from the Gram pass.
+   the chunk stream becomes a *batch source* (:class:`ChunkBatches`) for the same training loop
+   and epoch driver as in-memory data: each epoch re-reads the file and cuts it into
+   mini-batches; rows left over at the end of a block start the next block's first batch, so
+   with ``shuffle=False`` the batches are exactly those of an in-memory fit (with ``shuffle``
+   each block is reshuffled on its own). With ``batch_size=None`` (``mae``/``huber``) each block
+   is one batch. The setup (standardization, start, step size) and the convergence check are
+   the in-memory fit's own (:mod:`linearlab.descent.fit`), fed by the Gram pass.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .data.sources import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
-from .descent.batches import BatchPlan, random_streams
-from .descent.common import DescentConfig, _check_divergence, _divergence
-from .descent.diagnosis import diagnose_plateau, diagnose_quadratic
-from .descent.fit import initial_values
-from .descent.loop import forward_backward
+from .descent import fit as descent_fit
+from .descent.batches import random_streams
+from .descent.loop import train_loop
 from .descent.losses import get_loss
-from .descent.optimizers import make_optimizer
-from .descent.schedules import auto_learning_rate, batch_curvature
 from .errors import ConditioningWarning, ConvergenceWarning
 from .estimator import LinearRegression
+from .fitted import FittedState
 from .gram import Gram
+from .stats.metrics import r2_scores
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -83,9 +83,7 @@ class MetricsAccumulator:
 def metrics_from_sums(n: float, sse: np.ndarray, sst: np.ndarray, sae: np.ndarray | None):
     """R² (averaged over targets, as scikit-learn), RMSE and MAE (over all values)."""
     k = len(sse)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0),
-                      np.where(sse > 0, 0.0, 1.0))
+    r2 = r2_scores(sse, sst)
     out = {"rows": int(n), "r2": float(np.mean(r2)), "rmse": float(np.sqrt(sse.sum() / (n * k)))}
     out["mae"] = None if sae is None else float(sae.sum() / (n * k))
     return out
@@ -98,11 +96,9 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return acc.result()
 
 
-def gram_metrics(gram: Gram, model: LinearRegression) -> dict[str, float]:
-    """R² and RMSE of a fitted model from the statistics alone (MAE needs the rows: None)."""
-    coef = np.asarray(model.coef_).reshape(gram.n_targets, -1).T
-    intercept = np.atleast_1d(model.intercept_)
-    rss = gram.residual_sum_of_squares(coef, intercept)
+def gram_metrics(gram: Gram, state: FittedState) -> dict[str, float]:
+    """R² and RMSE of a fitted state from the statistics alone (MAE needs the rows: None)."""
+    rss = gram.residual_sum_of_squares(state.coef, state.intercept)
     return metrics_from_sums(gram.weight_sum, rss, np.diag(gram.syy).copy(), None)
 
 
@@ -169,19 +165,21 @@ def fit_source(
             model.fit(X, y)
             metrics = regression_metrics(y, model.predict(X))
             streamed, rows = False, table.shape[0]
+            state = model.fitted_state_
         else:
             gram = _gram_pass(source, columns, d, progress)
             if _needs_rows(model):
-                _descend_stream(model, source, columns, d, gram, progress)
+                state = _descend_stream(model, source, columns, d, gram, progress)
             else:
                 Xe, Ye, we = equivalent_design(gram)
                 model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
-                model._gram = gram  # the real statistics (row count) for later summaries
-            metrics = gram_metrics(gram, model)
+                # the real statistics (row count, no weights) for later summaries
+                state = replace(model.fitted_state_, gram=gram, weighted=False,
+                                log_weight_sum=0.0)
+            metrics = gram_metrics(gram, state)
             streamed, rows = True, gram.count
-    model.feature_names_in_ = np.asarray(features, dtype=object)
-    model.target_names_ = list(targets)
-    model.metrics_ = metrics
+    model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
+                                   target_names=list(targets), metrics=metrics))
     for w in seen:  # linearlab's own warnings are part of the report; others stay silent
         if issubclass(w.category, (ConvergenceWarning, ConditioningWarning)):
             caught.append(str(w.message))
@@ -202,87 +200,63 @@ def _gram_pass(source: Source, columns: list[str], d: int, progress: Progress | 
     return gram
 
 
-def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | None) -> None:
-    """Gradient descent whose epochs run over the chunk stream (mini-batches or non-MSE loss)."""
+class ChunkBatches:
+    """A file's chunk stream as a batch source for the training loop (see the module notes)."""
+
+    def __init__(self, source: Source, columns: list[str], d: int, setup, batch_size,
+                 shuffle: bool, rng: np.random.Generator, standardize: bool):
+        self.source, self.columns, self.d = source, columns, d
+        self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
+        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
+
+    def epoch(self):
+        size = self.batch_size
+        carry = None
+        for block in ChunkStream(self.source, self.columns):
+            if carry is not None:
+                block = np.vstack([carry, block])
+            if size is None:  # one batch per block
+                yield self._split(block)
+                continue
+            if self.shuffle:
+                block = block[self.rng.permutation(block.shape[0])]
+            full = block.shape[0] // size * size
+            for start in range(0, full, size):
+                yield self._split(block[start : start + size])
+            carry = block[full:] if full < block.shape[0] else None
+        if carry is not None:
+            yield self._split(carry)
+
+    def _split(self, rows: np.ndarray):
+        X = rows[:, : self.d]
+        if self.standardize:
+            X = (X - self.shift) / self.scale
+        return X, rows[:, self.d :], None
+
+
+def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | None):
+    """Gradient descent whose epochs read the file: the in-memory setup, loop and diagnosis."""
     model._validate_params()
-    k = len(columns) - d
-    loss_fn = get_loss(model.loss)
     init_rng, batch_rng = random_streams(model.random_state)
-    W, b = initial_values(model, d, k, init_rng, np.float64)
-    mean, scale = np.zeros(d), np.ones(d)
-    if model.standardize:
-        mean, scale = gram.feature_scaling(model.fit_intercept)
-        W, b = W * scale[:, None], b + mean @ W
-    if not model.fit_intercept:  # no bias term: the start has none either
-        b = np.zeros_like(b)
-    train_gram = gram.rescaled(mean, scale)
-    curvature = batch_curvature(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
-                                batch_size=model.batch_size, alpha=model.alpha)
-    auto_lr = auto_learning_rate(train_gram, fit_intercept=model.fit_intercept, loss=model.loss,
-                                 optimizer=model.optimizer, batch_size=model.batch_size,
-                                 alpha=model.alpha, curvature=curvature)
-    lr = auto_lr if model.lr == "auto" else float(model.lr)
-    # the engine's divergence rule and message (the stability limit of plain steps is 2/L)
-    config = DescentConfig(lr=lr, loss=model.loss, stable_lr=2.0 / curvature)
-    params = [W, b] if model.fit_intercept else [W]
-    optimizer = make_optimizer(model.optimizer, params, lr)
-    n = gram.weight_sum
-    penalty = model.alpha if model.loss == "sse" else model.alpha / (n * k)
-    history: list[float] = []
-    stopped = False
-    for epoch in range(model.epochs):
-        losses = []
-        for block in ChunkStream(source, columns):
-            X = (block[:, :d] - mean) / scale if model.standardize else block[:, :d]
-            Y = block[:, d:]
-            for rows in BatchPlan(X.shape[0], model.batch_size, model.shuffle, batch_rng).epoch():
-                Xb, Yb = X[rows], Y[rows]
-                share = Xb.shape[0] / n if model.loss == "sse" else 1.0
-                loss, grads = forward_backward(
-                    W, b, Xb, Yb, None, loss_fn, penalty * share, model.fit_intercept
-                )
-                if not np.isfinite(loss):
-                    raise _divergence(epoch, loss, config)
-                optimizer.step(grads)
-                losses.append(loss)
-        history.append(float(np.mean(losses)))
-        _check_divergence(epoch, history[-1], history[0], config)
-        if progress is not None:
-            progress("training", epoch + 1, model.epochs)
-        if model.tol is not None and epoch > 0 and history[-2] - history[-1] < model.tol:
-            stopped = True
-            break
-    coef, intercept = W / scale[:, None], b - (mean / scale) @ W
-    _store_descent(model, gram, coef, intercept, history, lr, auto_lr, stopped, columns[:d])
+    setup = descent_fit.prepare(model, gram, init_rng=init_rng, dtype=np.float64,
+                                feature_names=columns[:d])
+    config = setup.config
+    if progress is not None:  # the command line's display replaces the driver's own
+        user = config.callback
 
+        def report(state):
+            progress("training", state.epoch + 1, model.epochs)
+            return None if user is None else user(state)
 
-def _store_descent(model, gram, coef, intercept, history, lr, auto_lr, stopped, names) -> None:
-    """Set the fitted attributes ``LinearRegression`` sets after gradient descent."""
-    model._y_ndim = 1 if gram.n_targets == 1 else 2
-    model._gram = gram
-    model.n_features_in_ = gram.n_features
-    model._set_coefficients(coef, intercept)
-    model.solver_, model.learning_rate_ = "gd", lr
-    model.history_, model.params_history_, model.n_iter_ = history, None, len(history)
-    if get_loss(model.loss).quadratic:
-        from .exact import solvers as exact
-
-        optimum = exact.solve_auto(None, None, alpha=model.alpha,
-                                   fit_intercept=model.fit_intercept, gram=gram)
-        k = gram.n_targets
-        norm = 1.0 if model.loss == "sse" else 1.0 / (gram.weight_sum * k)
-        final = norm * float(gram.residual_sum_of_squares(coef, intercept).sum())
-        best = norm * float(gram.residual_sum_of_squares(optimum.coef, optimum.intercept).sum())
-        diagnosis = diagnose_quadratic(
-            history=history, final_loss=final, optimal_loss=min(best, final),
-            optimum=(optimum.coef, optimum.intercept), lr=lr, epochs_run=len(history),
-            stopped_by_tol=stopped, suggested_lr=auto_lr, feature_names=names,
-        )
-    else:
-        diagnosis = diagnose_plateau(history, stopped)
-    model.converged_, model.diagnosis_ = diagnosis.converged, diagnosis.message
-    if diagnosis.message:
-        warnings.warn(diagnosis.message, ConvergenceWarning, stacklevel=3)
+        config.callback, config.progress = report, False
+    batches = ChunkBatches(source, columns, d, setup, model.batch_size, model.shuffle,
+                           batch_rng, model.standardize)
+    result = train_loop(batches, setup.init, config, total_weight=gram.weight_sum)
+    fit = descent_fit.finish(model, setup, gram, result, None, columns[:d])
+    if fit.diagnosis.message:
+        warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
+    return FittedState(coef=fit.coef, intercept=fit.intercept, single_target=gram.n_targets == 1,
+                       training=fit.record(), gram=gram)
 
 
 # --------------------------------------------------------------------------- predict / evaluate

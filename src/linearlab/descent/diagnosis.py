@@ -49,8 +49,13 @@ def diagnose_quadratic(
     stopped_by_tol: bool,
     suggested_lr: float | None,
     feature_names: list[str] | None = None,
+    standardized: bool = False,
 ) -> Diagnosis:
-    """Compare the final loss of a squared-loss run with the exact optimal loss."""
+    """Compare the final loss of a squared-loss run with the exact optimal loss.
+
+    ``final_loss`` and ``optimal_loss`` are values of the objective trained (with its penalty,
+    on the standardized scale when ``standardized``); ``optimum`` is on the original scale.
+    """
     start = history[0] if history else final_loss
     gap = max(final_loss - optimal_loss, 0.0)
     allowed = RELATIVE_GAP_TOLERANCE * optimal_loss + RELATIVE_GAP_TOLERANCE**2 * start
@@ -72,7 +77,8 @@ def diagnose_quadratic(
         more = int(np.ceil(np.log(max(allowed, 1e-300) / gap) / np.log(rate)))
         if 0 < more < 10**9:
             advice.append(f"about {more} more epochs at this lr")
-    advice.append("standardize=True when features have different scales")
+    if not standardized:
+        advice.append("standardize=True when features have different scales")
     advice.append("or solver='auto' for the exact answer")
     message = (
         f"Not converged: after {epochs_run} epochs with lr={lr:.6g} the loss is {final_loss:.6g}, "

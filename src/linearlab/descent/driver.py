@@ -182,9 +182,14 @@ class EpochDriver:
         return self.stopped_by is None and len(self.history) < self.config.epochs
 
     def block_size(self, numbers_per_epoch: int, budget: int = 4_000_000) -> int:
-        """Epochs a fast path may compute at once: bounded memory, never past the budget."""
+        """Epochs a fast path may compute at once: bounded memory, never past the budget.
+
+        Blocks start at 64 epochs and double with the epochs done, so a run that ``tol``
+        stops early never computes far beyond its end.
+        """
         per_epoch = max(1, numbers_per_epoch)
-        return int(max(1, min(self.config.epochs - self.epoch, budget // per_epoch)))
+        growing = max(64, 2 * self.epoch)
+        return int(max(1, min(self.config.epochs - self.epoch, budget // per_epoch, growing)))
 
     def diverged(self, loss: float) -> DivergenceError:
         """The error to raise when a batch loss inside the current epoch is not finite."""

@@ -1,14 +1,21 @@
-"""Fast paths for plain SGD on a squared loss: the same iterates, without a Python-level loop.
+"""Fast paths for plain SGD on a squared loss: the loop's iterates, without a Python-level loop.
 
 With θ = [W; b] and rows a = [x, 1], one SGD step on a batch B of a squared loss is the affine
 map θ ← M_B θ + v_B with M_B = I - 2·lr·(c_B Σ_B w a aᵀ + p_B P) and v_B = 2·lr·c_B Σ_B w a yᵀ
 (c_B the loss's normaliser, p_B the ridge factor, P selects the weights). So:
 
-- full batch: every epoch applies the same map; in the eigenbasis of its Hessian each coordinate
-  decays geometrically, which gives every epoch's θ and loss at once (:func:`train_closed_form`);
-- mini-batches: the per-batch maps are built for many epochs at once from per-row outer
-  products, applied with one small matrix product per step, and the batch losses are evaluated
-  afterwards on the data in one vectorised pass (:func:`train_affine`).
+- full batch: every epoch applies the same map θ ← θ - lr(Hθ - g). In H's eigenbasis each
+  coordinate follows θ_t = θ_0 + V·diag((1 - (1 - lr λ)^t)/λ)·Vᵀ(g - Hθ_0), evaluated with
+  expm1/log1p so that tiny or zero curvatures (ill-conditioned designs) stay exact
+  (:func:`train_closed_form`);
+- mini-batches: the per-batch maps are built for a block of epochs at once from per-row outer
+  products, composed by a prefix scan, and the batch losses are evaluated afterwards on the
+  data in one vectorised pass (:func:`train_affine`).
+
+Both run in blocks of epochs handed to the epoch driver, so memory does not depend on the
+epoch budget and ``tol`` stops them where it stops the loop. They are chosen (by
+:func:`fast_path`) only for float64 data, plain SGD with a constant step and no averaging; every
+other case runs the loop.
 """
 
 from __future__ import annotations
@@ -17,105 +24,88 @@ import numpy as np
 
 from ..gram import Gram
 from .batches import BatchPlan
-from .common import (
-    EXPLOSION_FACTOR,
-    DescentConfig,
-    DescentResult,
-    _divergence,
-    _log_line,
-    _penalty_factor,
-    _recordable,
-)
+from .config import DescentConfig, DescentResult, penalty_factor
+from .driver import EpochDriver
+from .losses import get_loss
+
+# Numbers (float64) one block of epochs may hold in its temporaries.
+BLOCK_NUMBERS = 4_000_000
+# The affine path keeps n·p² per-row outer products; beyond this the plain loop is as fast.
+AFFINE_MAX_ROW_NUMBERS = 2_000_000
+
+
+def fast_path(X: np.ndarray, Y: np.ndarray, plan: BatchPlan, config: DescentConfig):
+    """The fast path that gives the loop's iterates for this run, or None to run the loop."""
+    if not (
+        config.optimizer == "sgd"
+        and get_loss(config.loss).quadratic
+        and X.dtype == np.float64
+        and Y.dtype == np.float64
+        and config.lr_schedule == "constant"
+        and config.average is False
+    ):
+        return None
+    if plan.full_batch:
+        return train_closed_form
+    if affine_path_fits(X.shape, Y.shape, plan):
+        return train_affine
+    return None
 
 
 # --------------------------------------------------------------------------- closed form
-def train_closed_form(X, Y, sample_weight, init, config) -> DescentResult:
-    """Full-batch plain gradient descent on a squared loss, all epochs at once.
-
-    With θ = [W; b] and A = [X, 1] the loss is c‖Aθ - Y‖²_w + p‖W‖², so one step is the affine
-    map θ ← θ - lr (Hθ - g), H = 2(c AᵀWA + pP), g = 2c AᵀWY. In H's eigenbasis each coordinate
-    decays as (1 - lr λ)^t towards the optimum, which gives every epoch's θ and loss directly.
-    """
+def train_closed_form(X, Y, sample_weight, init, plan, config) -> DescentResult:
+    """Full-batch plain gradient descent on a squared loss, a block of epochs at a time."""
     n, d = X.shape
     k = Y.shape[1]
     fit_b = config.fit_intercept
     w = np.ones(n) if sample_weight is None else sample_weight
     total_weight = float(w.sum())
     c = 1.0 if config.loss == "sse" else 1.0 / (total_weight * k)
-    p = _penalty_factor(config, k, total_weight)
+    p = penalty_factor(config, k, total_weight)
     AtA, AtY = Gram.from_arrays(X, Y, sample_weight).augmented_cross_products(fit_b)
     H = 2.0 * c * AtA
     H[np.arange(d), np.arange(d)] += 2.0 * p
-    g = 2.0 * c * AtY
     lam, V = np.linalg.eigh(H)
+    W0, b0 = init[0], init[1] if fit_b else np.zeros_like(init[1])
+    theta0 = np.vstack([W0, b0[None, :]]) if fit_b else W0.copy()
+    u = V.T @ (2.0 * c * AtY - H @ theta0)  # -Vᵀ∇L(θ₀), shape (q, k)
+    A = np.hstack([X, np.ones((n, 1))]) if fit_b else X
+    x = config.lr * lam
 
-    theta0 = np.vstack([init[0], init[1][None, :]]) if fit_b else init[0].copy()
-    z0 = V.T @ theta0
-    gz = V.T @ g
-    positive = lam > lam.max() * 1e-14 if lam.max() > 0 else np.zeros_like(lam, bool)
-    z_star = np.where(positive[:, None], gz / np.where(positive, lam, 1.0)[:, None], z0)
-    rate = np.where(positive, 1.0 - config.lr * lam, 1.0)
+    def thetas_at(t: np.ndarray) -> np.ndarray:  # θ_t for every t, shape (len(t), q, k)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if np.all(x < 1.0):
+                growth = -np.expm1(t[:, None] * np.log1p(-x)[None, :])  # 1 - (1 - lr λ)^t
+            else:
+                growth = 1.0 - (1.0 - x)[None, :] ** t[:, None]
+            safe = np.where(lam != 0.0, lam, 1.0)
+            f = np.where(lam != 0.0, growth / safe, t[:, None] * config.lr)
+        return theta0[None] + np.einsum("qj,tj,jk->tqk", V, f, u)
 
-    def loss_of(theta: np.ndarray) -> float:
-        W_, b_ = (theta[:-1], theta[-1]) if fit_b else (theta, np.zeros(k))
-        r = X @ W_ + b_ - Y
-        return float(c * (w @ (r * r)).sum() + p * (W_ * W_).sum())
+    def losses_at(thetas: np.ndarray) -> np.ndarray:
+        r = np.matmul(A, thetas) - Y  # (m, n, k)
+        weights = thetas[:, :d]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return c * np.einsum("n,tnk->t", w, r * r) + p * (weights * weights).sum(axis=(1, 2))
 
-    theta_star = V @ z_star
-    loss_star = loss_of(theta_star)
-    epochs = config.epochs
-    t = np.arange(epochs + 1, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):
-        decay = rate[None, :] ** t[:, None]  # (epochs + 1, p)
-        delta = z0 - z_star  # (p, k)
-        excess = 0.5 * np.einsum("p,tp,pk->t", lam * positive, decay**2, delta**2)
-        losses = loss_star + excess
-    first = losses[0]
-    bad = ~np.isfinite(losses) | ((first > 0) & (losses > EXPLOSION_FACTOR * first))
-    n_iter, stopped = epochs, False
-    if bad[:epochs].any():
-        epoch = int(np.argmax(bad[:epochs]))
-        raise _divergence(epoch, float(losses[epoch]), config)
-    if config.tol is not None and epochs > 1:
-        small = (losses[:-1][:-1] - losses[1:epochs]) < config.tol
-        if small.any():
-            n_iter, stopped = int(np.argmax(small)) + 2, True
+    driver = EpochDriver(config, W0, b0)
+    with driver:
+        while driver.running:
+            m = driver.block_size(n * k + 2 * theta0.size, BLOCK_NUMBERS)
+            t = np.arange(driver.epoch, driver.epoch + m + 1, dtype=np.float64)
+            thetas = thetas_at(t)
+            driver.end_block(losses_at(thetas[:-1]), _with_bias_row(thetas[1:], fit_b))
+    return driver.result()
 
-    def theta_at(steps: np.ndarray) -> np.ndarray:  # (len(steps), p, k)
-        z = z_star[None] + decay[steps][:, :, None] * delta[None]
-        return np.einsum("ij,tjk->tik", V, z)
 
-    record = _recordable(n_iter, d + 1, k)
-    path = theta_at(np.arange(n_iter + 1)) if record else theta_at(np.array([0, n_iter]))
-    final = path[-1]
-    if config.log_every:
-        for epoch in range(0, n_iter, config.log_every):
-            theta = path[epoch + 1] if record else theta_at(np.array([epoch + 1]))[0]
-            W_e, b_e = (theta[:-1], theta[-1]) if fit_b else (theta, np.zeros(k))
-            config.log(_log_line(epoch, epochs, float(losses[epoch]), W_e, b_e, config))
-    W, b = (final[:-1].copy(), final[-1].copy()) if fit_b else (final.copy(), np.zeros(k))
-    params_history = None
-    if record:
-        params_history = path if fit_b else np.concatenate(
-            [path, np.zeros((path.shape[0], 1, k))], axis=1
-        )
-    return DescentResult(
-        coef=W,
-        intercept=b,
-        history=[float(v) for v in losses[:n_iter]],
-        n_iter=n_iter,
-        stopped_by_tol=stopped,
-        params_history=params_history,
-    )
+def _with_bias_row(thetas: np.ndarray, fit_b: bool) -> np.ndarray:
+    if fit_b:
+        return thetas
+    zeros = np.zeros((thetas.shape[0], 1, thetas.shape[2]), thetas.dtype)
+    return np.concatenate([thetas, zeros], axis=1)
 
 
 # --------------------------------------------------------------------------- mini-batches
-# The affine path keeps n·p² per-row outer products and builds the maps of a block of epochs at
-# once; it pays off for the small problems where Python overhead dominates the plain loop.
-AFFINE_MAX_ROW_NUMBERS = 2_000_000
-AFFINE_BLOCK_NUMBERS = 4_000_000
-
-
 def affine_path_fits(x_shape: tuple[int, int], y_shape: tuple[int, int], plan: BatchPlan) -> bool:
     """Whether the mini-batch affine path is worthwhile (and small enough) for this problem."""
     n, d = x_shape
@@ -139,7 +129,7 @@ def train_affine(
     dtype = np.result_type(X.dtype, Y.dtype)
     w = np.ones(n, dtype) if sample_weight is None else sample_weight
     total_weight = float(w.sum())
-    penalty = _penalty_factor(config, k, total_weight)
+    penalty = penalty_factor(config, k, total_weight)
     A = np.hstack([X, np.ones((n, 1), dtype)]) if fit_b else X
     outer = np.einsum("i,ip,iq->ipq", w, A, A)  # w a aᵀ per row
     cross = np.einsum("i,ip,ik->ipk", w, A, Y)  # w a yᵀ per row
@@ -150,81 +140,44 @@ def train_affine(
     weights_only = np.ones(p, dtype)
     if fit_b:
         weights_only[-1] = 0.0
-
-    theta = np.vstack([init[0], init[1][None, :]]) if fit_b else init[0].copy()
-    theta = theta.astype(dtype)
-    record = _recordable(config.epochs, d + 1, k)
-    snapshots = [theta[None].copy()] if record else None
-    history: list[float] = []
-    stopped = False
-    block = max(1, AFFINE_BLOCK_NUMBERS // max(1, n * p * (p + k)))
     ridge_mask = np.diag(weights_only)
-    while len(history) < config.epochs and not stopped:
-        epochs = min(block, config.epochs - len(history))
-        orders = plan.orders(epochs)  # (epochs, n)
-        # In-order plans repeat the same batches every epoch: build one epoch's maps only.
-        distinct = orders if plan.shuffle else orders[:1]
-        batch_weight = np.add.reduceat(w[distinct], starts, axis=1)  # (epochs or 1, batches)
-        if config.loss == "sse":
-            c = np.ones_like(batch_weight)
-            step_penalty = penalty * batch_weight / total_weight
-        else:
-            c = 1.0 / (batch_weight * k)
-            step_penalty = np.full_like(batch_weight, penalty)
-        G = np.add.reduceat(outer[distinct], starts, axis=1)  # (epochs or 1, batches, p, p)
-        H = np.add.reduceat(cross[distinct], starts, axis=1)  # (epochs or 1, batches, p, k)
-        lr2 = 2.0 * config.lr
-        M = eye - lr2 * (c[..., None, None] * G + step_penalty[..., None, None] * ridge_mask)
-        v = lr2 * c[..., None, None] * H
-        with np.errstate(over="ignore", invalid="ignore"):
-            if plan.shuffle:
-                thetas = _apply_affine_steps(M.reshape(-1, p, p), v.reshape(-1, p, k), theta)
+
+    W0, b0 = init[0], init[1] if fit_b else np.zeros_like(init[1])
+    theta = (np.vstack([W0, b0[None, :]]) if fit_b else W0.copy()).astype(dtype)
+    driver = EpochDriver(config, W0, b0)
+    with driver:
+        while driver.running:
+            epochs = driver.block_size(n * p * (p + k), BLOCK_NUMBERS)
+            orders = plan.orders(epochs)  # (epochs, n)
+            # In-order plans repeat the same batches every epoch: build one epoch's maps only.
+            distinct = orders if plan.shuffle else orders[:1]
+            batch_weight = np.add.reduceat(w[distinct], starts, axis=1)
+            if config.loss == "sse":
+                c = np.ones_like(batch_weight)
+                step_penalty = penalty * batch_weight / total_weight
             else:
-                thetas = _apply_repeated_epochs(M[0], v[0], theta, epochs)
-                c = np.broadcast_to(c, (epochs, n_batches))
-                step_penalty = np.broadcast_to(step_penalty, (epochs, n_batches))
-            batch_losses = _batch_losses(
-                A, Y, w, orders, thetas[:-1], starts, sizes, c, step_penalty, d
-            ).reshape(epochs, n_batches)
-            epoch_losses = batch_losses.mean(axis=1)
-        offset = len(history)
-        first = history[0] if history else float(epoch_losses[0])
-        bad = ~np.isfinite(batch_losses).all(axis=1) | (
-            (first > 0) & (epoch_losses > EXPLOSION_FACTOR * first)
-        )
-        if bad.any():
-            epoch = int(np.argmax(bad))
-            raise _divergence(offset + epoch, float(epoch_losses[epoch]), config)
-        keep = epochs
-        if config.tol is not None:
-            if offset == 0:
-                small = np.r_[False, epoch_losses[:-1] - epoch_losses[1:] < config.tol]
-            else:
-                previous = np.r_[history[-1], epoch_losses[:-1]]
-                small = previous - epoch_losses < config.tol
-            if small.any():
-                keep, stopped = int(np.argmax(small)) + 1, True
-        ends = thetas[n_batches :: n_batches][:keep]  # θ after each kept epoch
-        if config.log_every:
-            for e in range(keep):
-                if (offset + e) % config.log_every == 0:
-                    W_e, b_e = (ends[e, :-1], ends[e, -1]) if fit_b else (ends[e], np.zeros(k))
-                    loss = float(epoch_losses[e])
-                    config.log(_log_line(offset + e, config.epochs, loss, W_e, b_e, config))
-        history.extend(epoch_losses[:keep].tolist())
-        if snapshots is not None:
-            snapshots.append(ends.copy())
-        theta = ends[-1].copy()
-    W, b = (theta[:-1].copy(), theta[-1].copy()) if fit_b else (theta.copy(), np.zeros(k, dtype))
-    path = None
-    if snapshots is not None:
-        path = np.concatenate(snapshots)
-        if not fit_b:
-            path = np.concatenate([path, np.zeros((path.shape[0], 1, k), dtype)], axis=1)
-    return DescentResult(
-        coef=W, intercept=b, history=history, n_iter=len(history), stopped_by_tol=stopped,
-        params_history=path,
-    )
+                c = 1.0 / (batch_weight * k)
+                step_penalty = np.full_like(batch_weight, penalty)
+            G = np.add.reduceat(outer[distinct], starts, axis=1)  # (epochs|1, batches, p, p)
+            H = np.add.reduceat(cross[distinct], starts, axis=1)  # (epochs|1, batches, p, k)
+            lr2 = 2.0 * config.lr
+            M = eye - lr2 * (c[..., None, None] * G + step_penalty[..., None, None] * ridge_mask)
+            v = lr2 * c[..., None, None] * H
+            with np.errstate(over="ignore", invalid="ignore"):
+                if plan.shuffle:
+                    thetas = _apply_affine_steps(M.reshape(-1, p, p), v.reshape(-1, p, k), theta)
+                else:
+                    thetas = _apply_repeated_epochs(M[0], v[0], theta, epochs)
+                    c = np.broadcast_to(c, (epochs, n_batches))
+                    step_penalty = np.broadcast_to(step_penalty, (epochs, n_batches))
+                batch_losses = _batch_losses(
+                    A, Y, w, orders, thetas[:-1], starts, sizes, c, step_penalty, d
+                ).reshape(epochs, n_batches)
+                epoch_losses = batch_losses.mean(axis=1)
+            ends = thetas[n_batches::n_batches]  # θ after each epoch
+            keep = driver.end_block(epoch_losses, _with_bias_row(ends, fit_b))
+            theta = ends[keep - 1].copy()
+    return driver.result()
 
 
 def _prefix_maps(M: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

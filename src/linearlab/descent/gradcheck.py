@@ -17,8 +17,9 @@ import numpy as np
 
 from ..data.validation import check_sample_weight, check_X, check_y
 from ..errors import ParameterError
+from . import loop
 from .batches import initial_parameters
-from .common import DescentConfig, _penalty_factor
+from .config import DescentConfig, penalty_factor
 from .losses import LOSSES, get_loss
 
 # Finite-difference step relative to a parameter's size. Every loss here is piecewise quadratic
@@ -101,7 +102,7 @@ class _Problem:
         self.fit_intercept = fit_intercept
         self.loss_fn = get_loss(loss)
         total = X.shape[0] if weight is None else float(weight.sum())
-        self.penalty = _penalty_factor(DescentConfig(lr=1.0, loss=loss, alpha=alpha), Y.shape[1],
+        self.penalty = penalty_factor(DescentConfig(lr=1.0, loss=loss, alpha=alpha), Y.shape[1],
                                        total)
 
     def residual(self, W, b):
@@ -112,11 +113,12 @@ class _Problem:
         return self.loss_fn.value(r, self.weight) + self.penalty * float((W * W).sum())
 
     def numpy_gradient(self, W, b) -> np.ndarray:
-        """The chain rule by hand, as the NumPy engine's loop does it."""
-        grad_pred = self.loss_fn.gradient(self.residual(W, b), self.weight)
-        grad_W = self.X.T @ grad_pred + (2.0 * self.penalty) * W
-        grad_b = grad_pred.sum(axis=0) if self.fit_intercept else np.zeros(W.shape[1])
-        return np.vstack([grad_W, grad_b[None, :]])
+        """The engine's own step: :func:`.loop.forward_backward` on the full batch."""
+        _, grads = loop.forward_backward(W, b if self.fit_intercept else np.zeros_like(b), self.X,
+                                    self.Y, self.weight, self.loss_fn, self.penalty,
+                                    self.fit_intercept)
+        grad_b = grads[1] if self.fit_intercept else np.zeros(W.shape[1])
+        return np.vstack([grads[0], grad_b[None, :]])
 
     def torch_gradient(self, W, b) -> np.ndarray:
         """loss.backward() through nn.Linear and the torch.nn loss."""

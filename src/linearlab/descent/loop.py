@@ -3,38 +3,35 @@
 ``train`` is the from-scratch NumPy engine behind ``LinearRegression(solver="gd")``. Each step
 does what the seed documents do by hand::
 
-    pred = X_b @ W + b                     # forward
-    loss = criterion(pred - y_b)           # loss
-    g = dloss/dpred;  dW = X_bᵀ g;  db = Σ g  # backward, by the chain rule
-    optimizer.step([dW, db])               # update
+    pred = X_b @ W + b                         # forward
+    loss = criterion(pred - y_b)               # loss
+    g = dloss/dpred;  dW = X_bᵀ g;  db = Σ g   # backward, by the chain rule
+    optimizer.step([dW, db])                   # update
 
+Batches come from a batch source (:mod:`.driver`): an in-memory array here, a file's chunk
+stream in ``streaming``. The epoch driver keeps the history, stops, logs and calls callbacks.
 ``history`` records one loss per epoch: the loss before the update for full batches, the mean
 of the batch losses seen during the epoch for mini-batches (as seed 001 prints it).
 
-Plain full-batch gradient descent on a squared loss is a linear recurrence, so it is evaluated in
-closed form over all epochs at once (the same iterates, without a Python-level loop); every other
-combination runs the loop.
+``engine="auto"`` may hand plain SGD on a squared loss to :mod:`.fastpaths`, which computes
+the same iterates without a Python-level loop (float64 only, in blocks of epochs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .batches import BatchPlan
-from .common import (
-    DescentConfig,
-    DescentResult,
-    _check_divergence,
-    _divergence,
-    _log_line,
-    _penalty_factor,
-    _recordable,
-)
-from .fastpaths import affine_path_fits, train_affine, train_closed_form
+from .config import DescentConfig, DescentResult, penalty_factor
+from .driver import ArrayBatches, BatchSource, EpochDriver
+from .fastpaths import fast_path
 from .losses import get_loss
-from .optimizers import make_optimizer
+from .optimizers import Averager, make_optimizer
+from .schedules import LearningRateSchedule
 
-__all__ = ["DescentConfig", "DescentResult", "forward_backward", "train"]
+__all__ = ["DescentConfig", "DescentResult", "forward_backward", "train", "train_loop"]
 
 
 def train(
@@ -44,21 +41,28 @@ def train(
     init: tuple[np.ndarray, np.ndarray],
     plan: BatchPlan,
     config: DescentConfig,
+    *,
+    engine: str = "auto",
+    validation: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> DescentResult:
-    """Run gradient descent on ``(X, Y)`` (Y is 2-D) from ``init`` = (weight (d, k), bias (k,))."""
-    if config.optimizer == "sgd" and get_loss(config.loss).quadratic:
-        if plan.full_batch:
-            return train_closed_form(X, Y, sample_weight, init, config)
-        if affine_path_fits(X.shape, Y.shape, plan):
-            return train_affine(X, Y, sample_weight, init, plan, config)
-    return _train_loop(X, Y, sample_weight, init, plan, config)
+    """Run gradient descent on ``(X, Y)`` (Y is 2-D) from ``init`` = (weight (d, k), bias (k,)).
+
+    ``engine="loop"`` always runs :func:`train_loop`; ``"auto"`` may pick a fast path that gives
+    the loop's iterates (see :func:`.fastpaths.fast_path`).
+    """
+    if engine == "auto" and validation is None:
+        accelerated = fast_path(X, Y, plan, config)
+        if accelerated is not None:
+            return accelerated(X, Y, sample_weight, init, plan, config)
+    total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    return train_loop(ArrayBatches(X, Y, sample_weight, plan), init, config,
+                      total_weight=total_weight, validation=validation)
 
 
-# --------------------------------------------------------------------------- the loop
 def forward_backward(W, b, Xb, Yb, wb, loss_fn, penalty: float, fit_intercept: bool):
     """One batch's loss and its gradients [dW, db] (or [dW] without an intercept).
 
-    ``penalty`` is this step's ridge factor c in c‖W‖² (see ``_penalty_factor``).
+    ``penalty`` is this step's ridge factor c in c‖W‖² (see :func:`.config.penalty_factor`).
     """
     pred = Xb @ W + b  # forward
     residual = pred - Yb
@@ -68,51 +72,53 @@ def forward_backward(W, b, Xb, Yb, wb, loss_fn, penalty: float, fit_intercept: b
     return loss, ([grad_W, grad_pred.sum(axis=0)] if fit_intercept else [grad_W])
 
 
-
-def _train_loop(X, Y, sample_weight, init, plan, config) -> DescentResult:
+def train_loop(
+    source: BatchSource,
+    init: tuple[np.ndarray, np.ndarray],
+    config: DescentConfig,
+    *,
+    total_weight: float,
+    validation: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> DescentResult:
+    """The plain loop over any batch source; ``total_weight`` is Σw over one epoch's rows."""
     loss_fn = get_loss(config.loss)
     W = init[0].copy()
     b = init[1].copy() if config.fit_intercept else np.zeros_like(init[1])
     params = [W, b] if config.fit_intercept else [W]
     optimizer = make_optimizer(config.optimizer, params, config.lr)
-    total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    penalty = _penalty_factor(config, Y.shape[1], total_weight)
-    record = _recordable(config.epochs, X.shape[1] + 1, Y.shape[1])
-    snapshots = [np.vstack([W, b[None, :]])] if record else None
+    penalty = penalty_factor(config, W.shape[1], total_weight)
+    schedule = LearningRateSchedule(config.lr_schedule, config.lr, config.epochs)
+    averager = None
+    if config.average is not False:
+        averager = Averager(params, 0 if config.average is True else int(config.average))
 
-    history: list[float] = []
-    stopped = False
-    for epoch in range(config.epochs):
-        batch_losses = []
-        for rows in plan.epoch():
-            Xb, Yb = X[rows], Y[rows]
-            wb = None if sample_weight is None else sample_weight[rows]
-            step_penalty = penalty
-            if config.loss == "sse" and penalty:
-                share = Xb.shape[0] if wb is None else float(wb.sum())
-                step_penalty = penalty * share / total_weight
-            loss, grads = forward_backward(
-                W, b, Xb, Yb, wb, loss_fn, step_penalty, config.fit_intercept
-            )
-            if not np.isfinite(loss):
-                raise _divergence(epoch, loss, config)
-            optimizer.step(grads)  # update
-            batch_losses.append(loss)
-        epoch_loss = float(np.mean(batch_losses))
-        history.append(epoch_loss)
-        _check_divergence(epoch, epoch_loss, history[0], config)
-        if snapshots is not None:
-            snapshots.append(np.vstack([W, b[None, :]]))
-        if config.log_every and epoch % config.log_every == 0:
-            config.log(_log_line(epoch, config.epochs, epoch_loss, W, b, config))
-        if config.tol is not None and epoch > 0 and history[-2] - history[-1] < config.tol:
-            stopped = True
-            break
-    return DescentResult(
-        coef=W,
-        intercept=b,
-        history=history,
-        n_iter=len(history),
-        stopped_by_tol=stopped,
-        params_history=None if snapshots is None else np.stack(snapshots),
-    )
+    def current():  # the model's parameters: the averages when averaging
+        if averager is None:
+            return W, b
+        return averager.averages[0], averager.averages[1] if config.fit_intercept else b
+
+    driver = EpochDriver(config, W, b, validation)
+    seen = 0
+    with driver:
+        while driver.running:
+            optimizer.lr = driver.lr = schedule.at_epoch(driver.epoch)
+            batch_losses = []
+            for Xb, Yb, wb in source.epoch():
+                if schedule.per_step:
+                    optimizer.lr = driver.lr = schedule.at_sample(seen)
+                step_penalty = penalty
+                if config.loss == "sse" and penalty:  # sse: the batch's share of the rows
+                    share = Xb.shape[0] if wb is None else float(wb.sum())
+                    step_penalty = penalty * share / total_weight
+                loss, grads = forward_backward(
+                    W, b, Xb, Yb, wb, loss_fn, step_penalty, config.fit_intercept
+                )
+                if not np.isfinite(loss):
+                    raise driver.diverged(loss)
+                optimizer.step(grads)  # update
+                seen += Xb.shape[0]
+                if averager is not None:
+                    averager.update(Xb.shape[0])
+                batch_losses.append(loss)
+            driver.end_epoch(float(np.mean(batch_losses)), *current())
+    return driver.result(*current())

@@ -81,3 +81,28 @@ def make_optimizer(name: str, params, lr: float):
     if name == "adam":
         return Adam(params, lr)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+
+
+class Averager:
+    """Polyak-Ruppert averages of the parameters, as ``SGDRegressor(average=...)``.
+
+    ``start`` samples are seen before averaging begins (0 for ``average=True``); until then the
+    average is the current iterate. After each step, ā ← ā + (θ - ā)/m over the m steps
+    averaged so far.
+    """
+
+    def __init__(self, params, start: int = 0):
+        self.params, self.start = params, int(start)
+        self.averages = [p.copy() for p in params]
+        self.seen = 0
+        self.count = 0
+
+    def update(self, n_rows: int) -> None:
+        self.seen += n_rows
+        if self.seen <= self.start:
+            for a, p in zip(self.averages, self.params, strict=True):
+                a[...] = p
+            return
+        self.count += 1
+        for a, p in zip(self.averages, self.params, strict=True):
+            a += (p - a) / self.count

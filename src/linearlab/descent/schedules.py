@@ -88,3 +88,41 @@ def auto_learning_rate(
     if optimizer in ("momentum", "nesterov"):
         return float((0.5 if full else 1.0 - MOMENTUM) / curvature)
     return float(1.0 / curvature)
+
+
+# --------------------------------------------------------------------------- schedules
+LR_SCHEDULES = ("constant", "step", "exponential", "cosine", "invscaling")
+STEP_GAMMA = 0.1  # StepLR's gamma, applied every epochs // 3 epochs
+EXPONENTIAL_FINAL = 0.01  # ExponentialLR's gamma is chosen so the last epoch's lr is 1% of lr
+POWER_T = 0.25  # scikit-learn's invscaling exponent (SGDRegressor's power_t default)
+
+
+class LearningRateSchedule:
+    """Step size by epoch (torch.optim.lr_scheduler, stepped once per epoch) or by sample.
+
+    ``constant``: lr. ``step``: StepLR, lr·γ^⌊e/s⌋ with γ = 0.1, s = max(1, epochs // 3).
+    ``exponential``: ExponentialLR, lr·γ^e with γ = 0.01^(1/epochs). ``cosine``:
+    CosineAnnealingLR with T_max = epochs and η_min = 0, lr·(1 + cos(π e / T_max)) / 2.
+    ``invscaling``: scikit-learn's lr / t^0.25 with t = 1 + the samples seen before the step
+    (the only schedule that changes within an epoch).
+    """
+
+    def __init__(self, name: str, lr: float, epochs: int):
+        if name not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
+        self.name, self.lr, self.epochs = name, float(lr), max(int(epochs), 1)
+        self.per_step = name == "invscaling"
+
+    def at_epoch(self, epoch: int) -> float:
+        """The step size of epoch ``epoch`` (0-based) for the per-epoch schedules."""
+        if self.name == "step":
+            return self.lr * STEP_GAMMA ** (epoch // max(1, self.epochs // 3))
+        if self.name == "exponential":
+            return self.lr * EXPONENTIAL_FINAL ** (epoch / self.epochs)
+        if self.name == "cosine":
+            return self.lr * (1.0 + np.cos(np.pi * epoch / self.epochs)) / 2.0
+        return self.lr
+
+    def at_sample(self, samples_seen: int) -> float:
+        """invscaling's step size once ``samples_seen`` rows have been used."""
+        return self.lr / (1.0 + samples_seen) ** POWER_T

@@ -33,15 +33,8 @@ import numpy as np
 
 from ..errors import BackendUnavailableError, ParameterError
 from .batches import BatchPlan
-from .common import (
-    DescentConfig,
-    DescentResult,
-    _check_divergence,
-    _divergence,
-    _log_line,
-    _penalty_factor,
-    _recordable,
-)
+from .config import DescentConfig, DescentResult, penalty_factor
+from .driver import EpochDriver
 from .losses import HUBER_DELTA, get_loss
 from .optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 
@@ -268,52 +261,33 @@ def train(
     criterion = Criterion(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     total_weight = X.shape[0] if not weighted else float(sample_weight.sum())
-    penalty = _penalty_factor(config, k, total_weight)
+    penalty = penalty_factor(config, k, total_weight)
     per_batch_share = config.loss == "sse" and bool(penalty)  # sse: penalty ∝ the batch's rows
-    snapshots = [_parameters(model, k)] if _recordable(config.epochs, X.shape[1] + 1, k) else None
-
-    history: list[float] = []
-    stopped = False
-    for epoch in range(config.epochs):
-        batch_losses = []
-        for xb, yb, *wb in loader:
-            pred = model(xb)  # 1. forward
-            loss = criterion(pred, yb, *wb)  # 2. loss
-            if penalty:
-                step_penalty = penalty
-                if per_batch_share:
-                    rows = xb.shape[0] if not weighted else wb[0].sum()
-                    step_penalty = penalty * rows / total_weight
-                loss = loss + step_penalty * model.linear.weight.pow(2).sum()
-            optimizer.zero_grad()  # 3. zero the gradients, backpropagate
-            loss.backward()
-            optimizer.step()  # 4. update
-            batch_losses.append(loss.detach())
-        # one transfer per epoch: the batch losses, as the NumPy engine saw them
-        losses = torch.stack(batch_losses).cpu().numpy().astype(np.float64)
-        if not np.isfinite(losses).all():
-            raise _divergence(epoch, float(losses[~np.isfinite(losses)][0]), config)
-        epoch_loss = float(np.mean(losses))
-        history.append(epoch_loss)
-        _check_divergence(epoch, epoch_loss, history[0], config)
-        if snapshots is not None:
-            snapshots.append(_parameters(model, k))
-        if config.log_every and epoch % config.log_every == 0:
+    start = _parameters(model, k).cpu().numpy()
+    driver = EpochDriver(config, start[:-1], start[-1])  # history, stopping, logs: shared
+    with driver:
+        while driver.running:
+            batch_losses = []
+            for xb, yb, *wb in loader:
+                pred = model(xb)  # 1. forward
+                loss = criterion(pred, yb, *wb)  # 2. loss
+                if penalty:
+                    step_penalty = penalty
+                    if per_batch_share:
+                        rows = xb.shape[0] if not weighted else wb[0].sum()
+                        step_penalty = penalty * rows / total_weight
+                    loss = loss + step_penalty * model.linear.weight.pow(2).sum()
+                optimizer.zero_grad()  # 3. zero the gradients, backpropagate
+                loss.backward()
+                optimizer.step()  # 4. update
+                batch_losses.append(loss.detach())
+            # one transfer per epoch: the batch losses, as the NumPy engine saw them
+            losses = torch.stack(batch_losses).cpu().numpy().astype(np.float64)
+            if not np.isfinite(losses).all():
+                raise driver.diverged(float(losses[~np.isfinite(losses)][0]))
             theta = _parameters(model, k).cpu().numpy()
-            config.log(_log_line(epoch, config.epochs, epoch_loss, theta[:-1], theta[-1], config))
-        if config.tol is not None and epoch > 0 and history[-2] - history[-1] < config.tol:
-            stopped = True
-            break
-
-    theta = _parameters(model, k).cpu().numpy()
-    return DescentResult(
-        coef=theta[:-1].copy(),
-        intercept=theta[-1].copy(),
-        history=history,
-        n_iter=len(history),
-        stopped_by_tol=stopped,
-        params_history=None if snapshots is None else torch.stack(snapshots).cpu().numpy(),
-    )
+            driver.end_epoch(float(np.mean(losses)), theta[:-1], theta[-1])
+    return driver.result()
 
 
 # --------------------------------------------------------------------------- interop

@@ -1,0 +1,120 @@
+"""What a fit leaves behind, as one object.
+
+:class:`FittedState` holds the coefficients, the Gram statistics of the training data, the
+training record (solver, epochs, history, diagnosis) and the column names. Every way of producing
+a fitted model — ``fit``, ``partial_fit``, :func:`linearlab.load`, training over a file — builds
+one and hands it to :meth:`LinearRegression.set_fitted_state`, the one public path that sets the
+estimator's fitted attributes (``coef_``, ``intercept_``, ``history_``, ...). Nothing else writes
+them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .gram import Gram
+
+__all__ = ["FittedState", "TrainingRecord", "log_weight_sum", "target_names"]
+
+
+@dataclass
+class TrainingRecord:
+    """How the coefficients were obtained.
+
+    ``solver`` is "normal", "qr", "svd", "gd" or "external"; exact solvers leave ``rank``,
+    ``condition_number`` (and ``singular_values``, ``aliased``); gradient descent leaves the
+    loss ``history``, the parameter path, the step size and the convergence diagnosis.
+    """
+
+    solver: str | None
+    n_iter: int = 1
+    converged: bool = True
+    diagnosis: str | None = None
+    learning_rate: float | None = None
+    history: list[float] = field(default_factory=list)
+    params_history: np.ndarray | None = field(default=None, repr=False)
+    optimum: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    rank: int | None = None
+    condition_number: float | None = None
+    singular_values: np.ndarray | None = field(default=None, repr=False)
+    aliased: list[int] | None = None
+
+
+@dataclass
+class FittedState:
+    """Everything a fitted :class:`~linearlab.LinearRegression` knows.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_features, n_targets)
+    intercept : ndarray of shape (n_targets,)
+    single_target : bool
+        Whether y was 1-D (``coef_`` is then 1-D and ``intercept_`` a float).
+    training : TrainingRecord
+    gram : Gram or None
+        Sufficient statistics of the training data (what ``summary()`` reads).
+    solution : object or None
+        The exact solver's result (factorisation details for ``summary()``).
+    weighted, log_weight_sum : bool, float
+        Whether sample weights were used, and Σ log w (the WLS log-likelihood needs it).
+    feature_names, features_named : list of str or None, bool
+        Column names; ``features_named`` False when they were invented for unnamed arrays.
+    target_names : list of str
+    metrics, training_options : dict or None
+        What the command line reports and stores with a model file.
+    design : FormulaDesign, CategoricalDesign or None
+        How the user's table becomes the design (:mod:`linearlab.design`); ``feature_names``
+        are then the table's columns and ``design.names`` the coefficients' names.
+    n_dropped : int
+        Rows dropped for missing values (``missing="drop"``).
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    single_target: bool
+    training: TrainingRecord
+    gram: Gram | None = None
+    solution: Any = field(default=None, repr=False)
+    weighted: bool = False
+    log_weight_sum: float = 0.0
+    feature_names: list[str] | None = None
+    features_named: bool = True
+    target_names: list[str] = field(default_factory=lambda: ["y"])
+    metrics: dict | None = None
+    training_options: dict | None = None
+    design: Any = None
+    n_dropped: int = 0
+
+    def __post_init__(self) -> None:
+        self.coef = np.asarray(self.coef, dtype=np.float64).reshape(self.coef.shape[0], -1)
+        self.intercept = np.asarray(self.intercept, dtype=np.float64).reshape(-1)
+
+    @property
+    def n_features(self) -> int:
+        return self.coef.shape[0]
+
+    @property
+    def n_targets(self) -> int:
+        return self.coef.shape[1]
+
+
+def log_weight_sum(w: np.ndarray | None) -> float:
+    """Σ log w over the rows (0 without weights)."""
+    if w is None:
+        return 0.0
+    with np.errstate(divide="ignore"):
+        return float(np.log(w).sum())
+
+
+def target_names(y, n_targets: int) -> list[str]:
+    """Names of the targets: a Series' name, DataFrame columns, else "y" or "y1".."yk"."""
+    columns = getattr(y, "columns", None)
+    if columns is not None and len(columns) == n_targets:
+        return [str(c) for c in columns]
+    name = getattr(y, "name", None)
+    if n_targets == 1:
+        return [str(name)] if isinstance(name, str) else ["y"]
+    return [f"y{t + 1}" for t in range(n_targets)]
