@@ -3,14 +3,15 @@
 Each command is one ``cmd_*`` function; ``fit`` and anything else that fits a model from DATA share
 :func:`_fit_from_args`. Errors a user can fix end in one paragraph on stderr with exit status 2
 (usage or input) or 1 (a fit that failed, e.g. diverging gradient descent); ``--debug`` adds the
-traceback. Output files are written to a temporary file and renamed, so a failure never leaves a
-partial file behind.
+traceback. Every output goes through :mod:`linearlab.outputs`: never over an input, never
+half-written, ``-`` for standard output, devices and FIFOs written in place.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -21,14 +22,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .. import __version__, persist, streaming
+from .. import __version__, outputs, persist, streaming
 from ..data import sources as io
 from ..data.datasets import list_datasets, load_dataset
-from ..errors import ConvergenceWarning, LinearLabError, UsageError
+from ..errors import ConvergenceWarning, LinearLabError, NumericalError, UsageError, printable
 from ..estimator import LinearRegression
+from . import analyst as cli_analyst
 from . import options as cli_options
 from . import output as cli_output
 from . import plots as cli_plots
+from . import predictions as cli_predictions
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "salary": dict(lr=0.001, epochs=10001, init="uniform", random_state=0, log_every=1000),
@@ -40,6 +43,9 @@ SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "arange-line": dict(lr=0.1, epochs=100, init="normal", random_state=2021, log_every=10),
 }
 GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol")
+#: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
+#: (20,000 features: 3.2 GB).
+MAX_FEATURES = 20_000
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -73,16 +79,49 @@ def _model_from_args(args: argparse.Namespace) -> LinearRegression:
             "--solver gd, or drop those options to fit exactly."
         )
     settings = {name: getattr(args, name) for name in GD_ONLY if getattr(args, name) is not None}
+    if args.device is not None:
+        if args.backend != "torch":
+            raise UsageError(f"--device {args.device} applies to --backend torch; add "
+                             "--backend torch, or drop --device.")
+        settings["device"] = args.device
     return LinearRegression(
         solver=args.solver, fit_intercept=not args.no_intercept, alpha=args.alpha,
-        standardize=args.standardize, random_state=args.seed, **settings,
+        standardize=args.standardize, random_state=args.seed, backend=args.backend, **settings,
     )
+
+
+def _input_files(*specs: str | None) -> list[str]:
+    """The arguments that name existing files (what an output must never overwrite)."""
+    return [s for s in specs if s and s != "-" and os.path.lexists(s)]
+
+
+def _check_finite_metrics(metrics: dict) -> None:
+    bad = [k for k in ("r2", "rmse", "mae") if metrics.get(k) is not None
+           and not math.isfinite(metrics[k])]
+    if bad:
+        raise NumericalError(
+            f"The fit's {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite: the "
+            "predictions overflow float64 (values near ±1e308). Rescale the features and target "
+            "(e.g. divide them by a power of ten) and fit again; nothing was saved."
+        )
 
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
+    if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
+        from ..distributed.commands import fit_from_args
+
+        return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
+    if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
+        return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)
+    if len(features) > MAX_FEATURES:
+        raise UsageError(
+            f"{source.name!r} has {len(features):,} feature columns; a fit over more than "
+            f"{MAX_FEATURES:,} needs a {len(features):,} x {len(features):,} matrix, beyond "
+            "memory. Choose the features with -x/--features."
+        )
     model = _model_from_args(args)
     stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
     if stream and args.solver in ("qr", "svd"):
@@ -98,27 +137,47 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 
 
 # --------------------------------------------------------------------------- commands
+def _summary(args: argparse.Namespace, model: LinearRegression):
+    """``(summary, note)``: the statistical summary, or a line saying why there is none."""
+    if not args.summary:
+        return None, None
+    try:
+        return model.summary(), None
+    except LinearLabError as exc:
+        return None, f"No statistical summary: {exc}"
+
+
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    # checked before the (maybe long) fit: a bad output path costs nothing
+    target = outputs.resolve(args.output, inputs=_input_files(args.data), force=args.force) \
+        if args.output else None
     source, outcome = _fit_from_args(args)
-    # computed before anything is written: a model without a summary (alpha > 0) fails cleanly
-    summary = outcome.model.summary() if args.summary else None
-    if args.output:
-        persist.save(outcome.model, args.output, metrics=outcome.metrics,
+    _check_finite_metrics(outcome.metrics)
+    if target is not None:
+        persist.save(outcome.model, target, metrics=outcome.metrics,
                      training={"data": args.data, "rows": outcome.rows,
                                "streamed": outcome.streamed})
+    summary, note = _summary(args, outcome.model)
     plots = cli_plots.plots_after_fit(args, source, outcome)
     if args.json:
         extra = {"plots": [str(p) for p in plots]} if args.plots else {}
-        if summary is not None:
-            extra["summary"] = summary.to_dict()
-        cli_output.print_json({**cli_output.fit_payload(args, source, outcome), **extra})
+        if args.summary:
+            extra["summary"] = summary.to_dict() if summary is not None else None
+            extra["summary_note"] = note
+        if target is None or target.kind != "stdout":  # else the model is on stdout
+            cli_output.print_json({**cli_output.fit_payload(args, source, outcome), **extra})
+        return 0
+    if target is not None and target.kind == "stdout":  # the model is the output
+        cli_output.print_warnings(outcome.warnings)
         return 0
     cli_output.print_fit(console, source, outcome)
     if summary is not None:
         console.out(str(summary), highlight=False)
+    if note:
+        console.print(cli_output.as_flags(note), style="yellow", markup=False, soft_wrap=True)
     cli_output.print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
     if args.output:
-        console.print(f"Model saved to [bold]{args.output}[/bold]")
+        console.print(f"Model saved to {args.output}", markup=False, soft_wrap=True)
     cli_plots.print_written(console, plots)
     return 0
 
@@ -138,63 +197,53 @@ def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
     return names
 
 
-def _write_batches(batches, path: str | None) -> int:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    rows = 0
-    first = next(batches)
-    if path is None:
-        sink = pa.PythonFile(sys.stdout.buffer, mode="w")
-        with pacsv.CSVWriter(sink, first.schema) as writer:
-            for batch in (first, *batches):
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        sys.stdout.flush()
-        return rows
-    with persist.atomic_path(path) as tmp:
-        if path.lower().endswith((".parquet", ".pq")):
-            writer = pq.ParquetWriter(tmp, first.schema)
-        else:
-            delimiter = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
-            writer = pacsv.CSVWriter(tmp, first.schema,
-                                     write_options=pacsv.WriteOptions(delimiter=delimiter))
-        with writer:
-            writer.write_batch(first)
-            rows += first.num_rows
-            for batch in batches:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    return rows
-
-
 def cmd_predict(args: argparse.Namespace, console: Console) -> int:
+    if args.scheduler or args.workers:  # one output file per partition, on a Dask cluster
+        from ..distributed.commands import predict_from_args
+
+        return predict_from_args(args, console)
+    inputs = _input_files(args.model, args.data)
+    target = (outputs.resolve(args.output, inputs=inputs, force=args.force)
+              if args.output else None)
+    fmt = cli_predictions.output_format(target, args.json)
     model = persist.load(args.model)
     source = io.open_source(args.data)
+    source.purpose = "predicting"
     features = model.feature_names_
     io.require_columns(source, features, f"the model {args.model!r}")
     names = _prediction_names(source, model.target_names_)
-    rows = _write_batches(streaming.predict_batches(model, source, features, names), args.output)
-    if args.output and args.json:
+    if cli_analyst.wants_table_predict(model, args):  # a design, --interval, --missing keep
+        batches, names = cli_analyst.predict_batches(model, source, args, names)
+    else:
+        batches = streaming.predict_batches(model, source, features, names)
+    rows = cli_predictions.write_predictions(batches, target, fmt, source)
+    if target is None or target.kind == "stdout":
+        return 0
+    if args.json:
         cli_output.print_json({"model": args.model, "data": args.data, "output": args.output,
-                     "rows": rows, "columns": names})
-    elif args.output:
-        console.print(f"Wrote {rows} predictions to [bold]{args.output}[/bold]")
+                               "format": fmt, "rows": rows, "columns": names})
+    else:
+        console.print(f"Wrote {rows} predictions to {args.output}", markup=False,
+                      soft_wrap=True)
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     model = persist.load(args.model)
     source = io.open_source(args.data)
+    source.purpose = "evaluating"
     features = model.feature_names_
-    targets = io.select_columns(source, args.target or model.target_names_, features)[1]
+    formula = getattr(model.design_, "kind", None) == "formula"  # its target may be np.log(y)
+    targets = (list(model.target_names_) if formula else
+               io.select_columns(source, args.target or model.target_names_, features)[1])
     io.require_columns(source, features, f"the model {args.model!r}")
     if len(targets) != len(model.target_names_):
         raise UsageError(f"The model predicts {len(model.target_names_)} target(s) but -y names "
                          f"{len(targets)}.")
     with _progress(args) as report:
-        metrics = streaming.evaluate_source(model, source, features, targets, progress=report)
+        metrics = (cli_analyst.evaluate_table(model, source, targets) if model.design_ is not None
+                   else streaming.evaluate_source(model, source, features, targets,
+                                                  progress=report))
     if args.json:
         cli_output.print_json({"model": args.model, "data": args.data, "targets": targets,
                                **metrics})
@@ -216,7 +265,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         gd.fit(data.X, data.y)
     if args.output:
         exact.target_names_ = [data.target_name]
-        persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)})
+        persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)},
+                     force=args.force)
     plots = cli_plots.demo_plots(args, data, gd)
     if args.json:
         cli_output.print_json({"dataset": data.name, "features": data.feature_names,
@@ -249,9 +299,10 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     if gd.converged_:
         console.print(f"[green]Converged[/green] in {gd.n_iter_} epochs.")
     else:
-        console.print(f"[yellow]{gd.diagnosis_}[/yellow]", soft_wrap=True)
+        console.print(cli_output.as_flags(gd.diagnosis_ or ""), style="yellow", markup=False,
+                      soft_wrap=True)
     if args.output:
-        console.print(f"Exact model saved to [bold]{args.output}[/bold]")
+        console.print(f"Exact model saved to {args.output}", markup=False, soft_wrap=True)
     cli_plots.print_written(console, plots)
     return 0
 
@@ -263,13 +314,16 @@ def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
                                    "features": d.feature_names, "target": d.target_name,
                                    "description": d.description} for d in found]})
         return 0
-    table = Table(title="Built-in datasets")
-    for column in ("name", "rows", "features", "target", "description"):
-        table.add_column(column)
+    table = Table(title="Built-in datasets")  # short columns: readable at 80 characters
+    for column in ("name", "rows", "features", "target"):
+        table.add_column(column, overflow="fold")
     for data in found:
-        table.add_row(data.name, str(data.X.shape[0]), ", ".join(data.feature_names),
-                      data.target_name, data.description)
+        names = data.feature_names
+        shown = ", ".join(names) if len(names) <= 4 else f"{len(names)}: {names[0]} ... {names[-1]}"
+        table.add_row(data.name, str(data.X.shape[0]), shown, data.target_name)
     console.print(table)
+    for data in found:
+        console.print(f"[bold]{data.name}[/bold]: {data.description}")
     return 0
 
 
@@ -291,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "with the seed tutorial's settings, and compare.")
     demo.add_argument("dataset", nargs="?", default="salary", help="built-in dataset name")
     demo.add_argument("-o", "--output", metavar="MODEL.json", help="save the exact model")
+    cli_options.add_force_option(demo)
     cli_plots.add_demo_options(demo)
     demo.set_defaults(handler=cmd_demo)
 
@@ -298,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description=cli_options.FIT_HELP, formatter_class=raw)
     fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
     cli_options.add_fit_options(fit)
+    cli_analyst.add_fit_options(fit)
+    cli_options.add_cluster_options(fit)
     cli_plots.add_plots_option(fit)
     fit.add_argument("--summary", action="store_true",
                      help="show the statistical summary: a statsmodels-style table of standard "
@@ -314,7 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", metavar="MODEL", help="model file written by fit -o")
     predict.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
     predict.add_argument("-o", "--output", metavar="FILE",
-                         help="output .csv/.tsv/.parquet (default: CSV on standard output)")
+                         help="output .csv, .tsv, .parquet or .json ('-': standard output; "
+                         "default: CSV on standard output, JSON records with --json)")
+    cli_options.add_force_option(predict)
+    cli_options.add_cluster_options(predict)
+    cli_analyst.add_predict_options(predict)
     predict.set_defaults(handler=cmd_predict)
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score a saved model on data",
@@ -327,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_plots.add_plot_parser(sub, [common], cli_options.add_fit_options, cmd_plot)
 
+    from ..playground.command import add_playground_parser  # the browser playground
+
+    add_playground_parser(sub, [common])
+
     datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
     datasets.set_defaults(handler=cmd_datasets)
     return parser
@@ -336,19 +401,30 @@ def _report_error(exc: BaseException, debug: bool) -> None:
     err = Console(stderr=True)
     if debug:
         err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
-    err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+    text = printable(cli_output.as_flags(str(exc)))  # never let a file's bytes reach the terminal
+    err.print(f"error: {text}", style="red", markup=False, highlight=False, soft_wrap=True)
+
+
+def _os_error_message(exc: OSError) -> str:
+    name = exc.filename if isinstance(exc.filename, str) else None
+    if name and os.path.basename(name).startswith(".tmp-"):
+        name = None  # a temporary file means nothing to the user
+    where = f" ({name!r})" if name else ""
+    return f"{exc.strerror or exc}{where}. Check the path and its permissions."
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linearlab`` console script; returns the exit status."""
-    parser = build_parser()
+    import numpy as np
+
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
-        return exc.code if isinstance(exc.code, int) else 2
-    console = Console(highlight=False)
-    debug = getattr(args, "debug", False)
-    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
+            return exc.code if isinstance(exc.code, int) else 2
+        console = Console(highlight=False)
         return args.handler(args, console)
     except LinearLabError as exc:
         _report_error(exc, debug)
@@ -356,11 +432,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `linearlab predict ... | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (silence the flush at exit)
         return 0
-    except OSError as exc:  # e.g. an output directory that does not exist or is read-only
-        where = f" ({exc.filename})" if exc.filename else ""
-        _report_error(OSError(f"{exc.strerror or exc}{where}. Check the path and permissions."),
-                      debug)
+    except OSError as exc:  # e.g. a disk that is full
+        _report_error(OSError(_os_error_message(exc)), debug)
         return 2
+    except (ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
+        _report_error(NumericalError(
+            f"The fit failed numerically ({type(exc).__name__}: {exc}). The data's scale may be "
+            "beyond float64 (values near 1e308 or 1e-308), or the problem too large for memory; "
+            "rescale the columns or choose fewer with -x."), debug)
+        return 1
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         return 130

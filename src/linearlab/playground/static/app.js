@@ -1,0 +1,654 @@
+// linearlab playground: the page. Every number comes from the server (linearlab's engine);
+// this script only draws, animates the recorded paths and sends the controls' settings.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#d62728", "#ff7f0e", "#7b2d8e"];
+const OPT = "#2ca02c";
+const LOG_RATIO = 10; // loss history on a log axis when it spans a decade (as the PNGs)
+const FRAMES = 150; // an animation shows about this many frames, whatever the epochs
+// matplotlib's Blues_r, as the PNG landscapes: the valley floor dark, high loss white.
+const BLUES_R = [[0, "#08306b"], [0.125, "#08519c"], [0.25, "#2171b5"], [0.375, "#4292c6"],
+  [0.5, "#6baed6"], [0.625, "#9ecae1"], [0.75, "#c6dbef"], [0.875, "#deebf7"], [1, "#f7fbff"]];
+const DURATION_MS = 2500; // an animation lasts about this long (shorter for short runs)
+const PLOT_CFG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+
+const state = {
+  init: null, table: null, points: null, runs: [], landscape: null, exact: null,
+  frame: 0, playing: false, timer: null, start: null, stepInfo: null, busy: false,
+};
+
+// ------------------------------------------------------------------ server
+async function api(name, body) {
+  const res = await fetch(`/api/${name}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+  });
+  const out = await res.json();
+  if (!res.ok) throw new Error(out.error || res.statusText);
+  return out;
+}
+
+function showError(err) {
+  const box = $("error");
+  if (!err) { box.hidden = true; box.textContent = ""; return; }
+  box.hidden = false;
+  box.textContent = err.message || String(err);
+}
+
+function dataSpec() {
+  if (state.points) return { points: state.points, xname: "x", yname: "y" };
+  if (!state.table) return {};
+  return { table: state.table.id, x: state.table.x, y: state.table.y };
+}
+
+function nFeatures() { return state.points ? 1 : (state.table ? state.table.x.length : 1); }
+function hasData() {
+  return state.points ? state.points.x.length >= 2 : !!state.table;
+}
+
+function settings(overrides) {
+  const s = {
+    loss: $("loss").value, optimizer: $("optimizer").value,
+    lr: $("lr-auto").checked ? "auto" : Number($("lr-value").value),
+    batch_size: $("batch").value ? Number($("batch").value) : null,
+    epochs: Number($("epochs").value), standardize: $("standardize").checked,
+    backend: $("backend").value, start: state.start,
+  };
+  return Object.assign(s, overrides || {});
+}
+
+// ------------------------------------------------------------------ numbers
+function fmt(v, digits = 4) {
+  if (v === null || v === undefined || !isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(digits - 1).replace(/\.?0+e/, "e");
+  return String(Number(v.toPrecision(digits)));
+}
+function dot(a, b) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; }
+function project(theta) {
+  const p = state.landscape.plane;
+  const d = theta.map((t, i) => t - p.origin[i]);
+  return [dot(d, p.u), dot(d, p.v)];
+}
+function lift(a, c) {
+  const p = state.landscape.plane;
+  return p.origin.map((o, i) => o + a * p.u[i] + c * p.v[i]);
+}
+
+// ------------------------------------------------------------------ data plot
+function rows() {
+  if (state.points) return { X: state.points.x.map((x) => [x]), y: state.points.y };
+  if (state.table) return { X: state.table.X, y: state.table.target };
+  return { X: [], y: [] };
+}
+
+function currentTheta() {
+  const run = state.runs[0];
+  if (run) return run.path[Math.min(state.frame, run.path.length - 1)];
+  return state.start || new Array(nFeatures() + 1).fill(0);
+}
+
+function drawData() {
+  const { X, y } = rows();
+  const theta = currentTheta();
+  const traces = [];
+  const layout = {
+    margin: { l: 52, r: 10, t: 30, b: 40 }, dragmode: false, showlegend: true,
+    legend: { x: 0, y: 1, bgcolor: "rgba(255,255,255,0.7)", font: { size: 10 } },
+  };
+  if (nFeatures() === 1) {
+    const xs = X.map((r) => r[0]);
+    let lo = Math.min(...xs, 0), hi = Math.max(...xs, 1);
+    if (!xs.length) { lo = -5; hi = 5; }
+    const pad = 0.08 * (hi - lo || 1);
+    lo -= pad; hi += pad;
+    const ys = y.length ? y : [-5, 5];
+    let ylo = Math.min(...ys), yhi = Math.max(...ys);
+    const ypad = 0.12 * (yhi - ylo || 1);
+    traces.push({ x: xs, y, mode: "markers", type: "scatter", name: "data",
+      marker: { color: "#1f77b4", size: 8, opacity: 0.8 } });
+    if (state.exact) {
+      const [w] = state.exact.coef, b = state.exact.intercept;
+      traces.push({ x: [lo, hi], y: [w * lo + b, w * hi + b], mode: "lines", name: "exact fit",
+        line: { color: OPT, dash: "dash", width: 2 } });
+    }
+    traces.push({ x: [lo, hi], y: [theta[0] * lo + theta[1], theta[0] * hi + theta[1]],
+      mode: "lines", name: state.runs.length ? "GD line" : "start line",
+      line: { color: COLORS[0], width: 2.5 } });
+    const name = state.table && !state.points ? state.table.x[0] : "x";
+    Object.assign(layout, {
+      title: { text: "data and line (click to add, drag to move, shift-click to delete)", font: { size: 12 } },
+      xaxis: { title: { text: name }, range: [lo, hi], fixedrange: true, zeroline: false },
+      yaxis: { title: { text: state.table && !state.points ? state.table.y : "y" },
+        range: [ylo - ypad, yhi + ypad], fixedrange: true, zeroline: false },
+    });
+  } else {
+    const pred = X.map((r) => dot(r, theta) + theta[theta.length - 1]);
+    const lo = Math.min(...y), hi = Math.max(...y);
+    traces.push({ x: y, y: pred, mode: "markers", type: "scatter", name: "rows",
+      marker: { color: "#1f77b4", size: 6, opacity: 0.7 } });
+    traces.push({ x: [lo, hi], y: [lo, hi], mode: "lines", name: "perfect", line: { color: OPT, dash: "dash" } });
+    Object.assign(layout, {
+      title: { text: "predicted vs actual", font: { size: 12 } },
+      xaxis: { title: { text: `actual ${state.table.y}` } },
+      yaxis: { title: { text: "predicted" } },
+    });
+  }
+  Plotly.react("data-plot", traces, layout, PLOT_CFG);
+}
+
+// ------------------------------------------------------------------ landscape
+function drawLandscape() {
+  const L = state.landscape;
+  if (!L) { Plotly.react("landscape-plot", [], { title: { text: "loss landscape" } }, PLOT_CFG); return; }
+  const traces = [{
+    type: "contour", x: L.a, y: L.c, z: L.z, name: "loss", hoverinfo: "skip",
+    colorscale: BLUES_R, autocontour: false, contours: L.contours,
+    line: { color: "rgba(255,255,255,0.6)", width: 0.6 },
+    colorbar: { tickvals: L.ticks.values, ticktext: L.ticks.labels, thickness: 12,
+      title: { text: L.colorbar, side: "right", font: { size: 10 } } },
+  }];
+  state.runs.forEach((run, j) => {
+    const pts = L.paths[j] || [];
+    const shown = pts.slice(0, state.frame + 1);
+    traces.push({ x: shown.map((p) => p[0]), y: shown.map((p) => p[1]), mode: "lines+markers",
+      name: run.label, meta: "path", line: { color: COLORS[j], width: 2 },
+      marker: { size: pts.length > 150 ? 0 : 4 } });
+  });
+  const start = state.runs.length ? L.paths[0][0] : (L.starts[0] || [0, 0]);
+  traces.push({ x: [start[0]], y: [start[1]], mode: "markers", name: "start (drag)",
+    marker: { size: 13, color: "rgba(0,0,0,0)", line: { color: "#111", width: 2.2 } } });
+  if (L.optimum) {
+    traces.push({ x: [L.optimum[0]], y: [L.optimum[1]], mode: "markers", name: "optimum",
+      marker: { symbol: "star", size: 17, color: OPT, line: { color: "#fff", width: 1 } } });
+  }
+  const annotations = [];
+  const info = state.stepInfo;
+  if (info && info.next) {
+    const [x0, y0] = project(info.theta), [x1, y1] = project(info.next);
+    annotations.push({ x: x1, y: y1, ax: x0, ay: y0, xref: "x", yref: "y", axref: "x", ayref: "y",
+      showarrow: true, arrowhead: 3, arrowsize: 1.3, arrowwidth: 2.2, arrowcolor: "#111", text: "" });
+  }
+  Plotly.react("landscape-plot", traces, {
+    title: { text: L.title, font: { size: 12 } }, margin: { l: 56, r: 10, t: 30, b: 40 },
+    xaxis: { title: { text: L.xlabel }, range: L.xlim, fixedrange: true },
+    yaxis: { title: { text: L.ylabel }, range: L.ylim, fixedrange: true },
+    dragmode: false, showlegend: true, annotations,
+    legend: { orientation: "h", x: 0, y: -0.16, font: { size: 10 } },
+  }, PLOT_CFG);
+}
+
+// ------------------------------------------------------------------ history
+function drawHistory() {
+  const traces = state.runs.map((run, j) => ({
+    x: run.history.slice(0, state.frame + 1).map((_, i) => i),
+    y: run.history.slice(0, state.frame + 1), mode: "lines", name: run.label,
+    line: { color: COLORS[j], width: 2 },
+  }));
+  const all = state.runs.flatMap((r) => r.history).filter((v) => v > 0 && isFinite(v));
+  const log = all.length > 0 && Math.max(...all) >= LOG_RATIO * Math.min(...all);
+  const maxEpochs = Math.max(1, ...state.runs.map((r) => r.history.length - 1));
+  Plotly.react("history-plot", traces, {
+    title: { text: `loss history${log ? " (log scale)" : ""}`, font: { size: 12 } },
+    margin: { l: 56, r: 10, t: 30, b: 40 }, showlegend: state.runs.length > 1,
+    legend: { x: 1, xanchor: "right", y: 1, font: { size: 10 } },
+    xaxis: { title: { text: "epoch" }, range: [0, maxEpochs] },
+    yaxis: { title: { text: `loss (${$("loss").value})` }, type: log ? "log" : "linear" },
+  }, PLOT_CFG);
+}
+
+// ------------------------------------------------------------------ status
+function showStatus() {
+  const run = state.runs[0];
+  const status = $("status");
+  const diag = $("diagnosis");
+  status.className = "";
+  diag.className = "";
+  if (!run) {
+    status.textContent = hasData() ? "ready" : "add points";
+    $("epoch").textContent = "epoch 0";
+    $("loss-value").textContent = "–";
+    diag.textContent = "";
+    return;
+  }
+  const last = run.path.length - 1;
+  const k = Math.min(state.frame, last);
+  $("epoch").textContent = `epoch ${k} / ${run.epochs}`;
+  const loss = run.history[Math.min(k, run.history.length - 1)];
+  $("loss-value").textContent = loss === undefined ? "–" : fmt(loss, 6);
+  const done = state.frame >= last;
+  if (done && state.runs.some((r) => r.diverged)) {
+    status.textContent = "diverged";
+    status.className = "diverged";
+  } else if (done) {
+    status.textContent = run.converged ? "converged" : "not converged";
+    status.className = run.converged ? "converged" : "";
+  } else {
+    status.textContent = state.playing ? "training" : "paused";
+    status.className = "training";
+  }
+  if (done) {
+    diag.innerHTML = "";
+    state.runs.forEach((r) => {
+      const p = document.createElement("div");
+      const text = r.message || `Converged: the loss reached the optimum after ${r.epochs} epochs.`;
+      p.textContent = (state.runs.length > 1 ? `${r.label}: ` : "") + text;
+      diag.appendChild(p);
+    });
+    if (state.runs.some((r) => r.diverged)) diag.className = "diverged";
+  } else {
+    diag.textContent = "";
+  }
+}
+
+function render() {
+  drawData();
+  drawLandscape();
+  drawHistory();
+  showStatus();
+  $("start").textContent = (state.start || new Array(nFeatures() + 1).fill(0)).map((v) => fmt(v, 3)).join(", ");
+}
+
+// ------------------------------------------------------------------ actions
+async function refreshLandscape() {
+  if (!hasData()) { state.landscape = null; state.exact = null; render(); return; }
+  try {
+    const out = await api("landscape", { data: dataSpec(), settings: settings() });
+    state.landscape = out.landscape;
+    state.exact = out.exact;
+    showError(null);
+  } catch (err) { showError(err); }
+  render();
+}
+
+function resetRuns() {
+  stopAnimation();
+  state.runs = [];
+  state.frame = 0;
+  state.stepInfo = null;
+  $("step-info").innerHTML = "";
+}
+
+async function train(runs) {
+  if (!hasData()) { showError(new Error("Add at least two points first (click on the data plot).")); return false; }
+  resetRuns();
+  $("status").textContent = "training";
+  try {
+    const out = await api("train", { data: dataSpec(), runs });
+    state.runs = out.runs;
+    state.landscape = out.landscape;
+    state.exact = out.exact;
+    showError(null);
+    return true;
+  } catch (err) { showError(err); render(); return false; }
+}
+
+function stopAnimation() {
+  state.playing = false;
+  if (state.timer) cancelAnimationFrame(state.timer);
+  state.timer = null;
+}
+
+function play() {
+  const last = Math.max(...state.runs.map((r) => r.path.length - 1));
+  const duration = Math.min(DURATION_MS, 40 * Math.max(last - state.frame, 1));
+  const from = state.frame, t0 = performance.now();
+  state.playing = true;
+  beginFrames();
+  const tick = (now) => {
+    if (!state.playing) return;
+    const k = from + Math.ceil(((now - t0) / duration) * (last - from));
+    state.frame = Math.max(state.frame, Math.min(last, k));
+    drawFrame();
+    if (state.frame >= last) { stopAnimation(); render(); return; }
+    state.timer = requestAnimationFrame(tick);
+  };
+  state.timer = requestAnimationFrame(tick);
+}
+
+// The moving parts of an animation frame are restyled, nothing else (the contour grid is not
+// redrawn): the paths, the line (or the predictions), and the history on fixed axes.
+function beginFrames() {
+  const all = state.runs.flatMap((r) => r.history).filter((v) => isFinite(v));
+  if (!all.length) return;
+  const log = all.every((v) => v > 0) && Math.max(...all) >= LOG_RATIO * Math.min(...all);
+  const lo = Math.min(...all), hi = Math.max(...all), pad = 0.05 * (hi - lo || 1);
+  const range = log ? [Math.log10(lo) - 0.1, Math.log10(hi) + 0.1] : [lo - pad, hi + pad];
+  Plotly.relayout("history-plot", { "yaxis.range": range, "yaxis.autorange": false,
+    "yaxis.type": log ? "log" : "linear" });
+}
+
+function drawFrame() {
+  const t0 = performance.now();
+  const L = state.landscape;
+  const px = [], py = [];
+  state.runs.forEach((_, j) => {
+    const pts = L.paths[j].slice(0, state.frame + 1);
+    px.push(pts.map((p) => p[0])); py.push(pts.map((p) => p[1]));
+  });
+  Plotly.restyle("landscape-plot", { x: px, y: py }, state.runs.map((_, j) => j + 1));
+  const theta = currentTheta();
+  const div = $("data-plot");
+  if (nFeatures() === 1) {
+    const [lo, hi] = div._fullLayout.xaxis.range;
+    Plotly.restyle(div, { y: [[theta[0] * lo + theta[1], theta[0] * hi + theta[1]]] }, [div.data.length - 1]);
+  } else {
+    const { X } = rows();
+    Plotly.restyle(div, { y: [X.map((r) => dot(r, theta) + theta[theta.length - 1])] }, [0]);
+  }
+  const xs = [], ys = [];
+  state.runs.forEach((run) => {
+    const h = run.history.slice(0, state.frame + 1);
+    xs.push(h.map((_, i) => i)); ys.push(h);
+  });
+  Plotly.restyle("history-plot", { x: xs, y: ys }, state.runs.map((_, j) => j));
+  showStatus();
+  window.__frameTimes = window.__frameTimes || [];
+  window.__frameTimes.push(performance.now() - t0);
+}
+
+async function onTrain() {
+  if (state.runs.length && state.frame < state.runs[0].path.length - 1 && !state.playing) {
+    play(); // resume after Pause
+    return;
+  }
+  if (await train([settings()])) { render(); play(); }
+}
+
+async function onStep() {
+  stopAnimation();
+  if (!state.runs.length) {
+    if (!(await train([settings()]))) return;
+  }
+  const run = state.runs[0];
+  if (state.frame >= run.path.length - 1) { render(); return; }
+  try {
+    const info = await api("step", { data: dataSpec(), settings: run.settings,
+      theta: run.path[state.frame], lr: run.lr });
+    state.stepInfo = info;
+    state.frame += 1;
+    showStep(info, run);
+  } catch (err) { showError(err); }
+  render();
+}
+
+function showStep(info, run) {
+  const n = info.grad_w.length;
+  const wname = (j) => (n === 1 ? "W" : `W[${j}]`);
+  let html = `<div><b>Step ${state.frame}</b>: one update at the parameters of epoch ${state.frame - 1}</div>`;
+  html += "<table><tr><th>x</th><th>y</th><th>prediction ŷ</th></tr>";
+  info.rows.forEach((r) => {
+    html += `<tr><td>${r.x.map((v) => fmt(v)).join(", ")}</td><td>${fmt(r.y)}</td><td>${fmt(r.prediction)}</td></tr>`;
+  });
+  html += "</table>";
+  html += `<div class="grad">loss = <span id="step-loss">${fmt(info.loss, 6)}</span></div>`;
+  info.grad_w.forEach((g, j) => {
+    html += `<div class="grad">dL/d${wname(j)} = <span class="dldw">${fmt(g, 6)}</span></div>`;
+  });
+  html += `<div class="grad">dL/dB = <span id="dldb">${fmt(info.grad_b, 6)}</span></div>`;
+  if (info.next) {
+    const after = run.path[state.frame];
+    html += `<div>W ← W − lr·dL/dW, B ← B − lr·dL/dB with lr = ${fmt(info.lr)}` +
+      ` (${run.settings.optimizer}${run.settings.batch_size ? ", mini-batches" : ""}): ` +
+      `the engine's next parameters are ${after.map((v) => fmt(v)).join(", ")}.</div>`;
+  }
+  $("step-info").innerHTML = html;
+}
+
+function onPause() {
+  stopAnimation();
+  showStatus();
+}
+
+function onReset() {
+  resetRuns();
+  refreshLandscape();
+}
+
+async function onCompare() {
+  const base = settings();
+  const runs = ["cmp0", "cmp1", "cmp2"].map((id) => $(id).value).filter((v) => v)
+    .map((opt) => Object.assign({}, base, { optimizer: opt }));
+  if (await train(runs)) { render(); play(); }
+}
+
+async function onCode() {
+  const box = $("code");
+  if (!box.hidden) { box.hidden = true; return; }
+  try {
+    box.textContent = (await api("code", { data: dataSpec(), settings: settings() })).code;
+    box.hidden = false;
+  } catch (err) { showError(err); }
+}
+
+async function onModel() {
+  try {
+    const res = await fetch("/api/model", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data: dataSpec(), settings: settings() }) });
+    if (!res.ok) throw new Error((await res.json()).error);
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url; a.download = "model.json"; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  } catch (err) { showError(err); }
+}
+
+function onPng() {
+  Plotly.downloadImage("landscape-plot", { format: "png", filename: "landscape", width: 900, height: 650 });
+}
+
+// ------------------------------------------------------------------ data choice
+function setTable(table) {
+  state.table = table;
+  state.points = null;
+  state.start = null;
+  const xs = $("xcols"), ys = $("ycol");
+  xs.innerHTML = ""; ys.innerHTML = "";
+  $("xsummary").textContent = table ? table.x.join(", ") : "x";
+  if (table) {
+    table.columns.forEach((c) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.value = c; box.checked = table.x.includes(c);
+      box.addEventListener("change", onColumns);
+      label.append(box, " " + c);
+      xs.appendChild(label);
+      ys.add(new Option(c, c, false, c === table.y));
+    });
+    $("datainfo").textContent = `${table.name}: ${table.rows} rows` + (table.sampled ? " (drawing a sample)" : "");
+  } else {
+    state.points = { x: [], y: [] };
+    $("datainfo").textContent = "click on the data plot to add points";
+  }
+  resetRuns();
+  refreshLandscape();
+}
+
+async function onDataset() {
+  const name = $("dataset").value;
+  try { setTable(name ? await api("dataset", { name }) : null); showError(null); } catch (err) { showError(err); }
+}
+
+async function onColumns() {
+  const x = [...$("xcols").querySelectorAll("input:checked")].map((o) => o.value)
+    .filter((c) => c !== $("ycol").value);
+  try {
+    const table = await api("columns", { table: state.table.id, x: x.length ? x : null, y: $("ycol").value });
+    const keepName = state.table.name;
+    setTable(Object.assign(table, { name: keepName }));
+  } catch (err) { showError(err); }
+}
+
+async function onUpload() {
+  const file = $("upload").files[0];
+  if (!file) return;
+  if (file.size > state.init.limits.upload_bytes) {
+    showError(new Error(`The file is ${(file.size / 1e6).toFixed(1)} MB, over the ${state.init.limits.upload_bytes / 1e6} MB limit.`));
+    return;
+  }
+  try {
+    const res = await fetch("/api/upload", { method: "POST", body: file,
+      headers: { "Content-Type": "text/csv", "X-Filename": file.name } });
+    const out = await res.json();
+    if (!res.ok) throw new Error(out.error);
+    setTable(out);
+    showError(null);
+  } catch (err) { showError(err); }
+}
+
+// ------------------------------------------------------------------ dragging
+function axisCoords(div, event) {
+  const full = div._fullLayout;
+  const box = div.querySelector(".nsewdrag") || div;
+  const rect = box.getBoundingClientRect();
+  const px = event.clientX - rect.left, py = event.clientY - rect.top;
+  if (px < 0 || py < 0 || px > rect.width || py > rect.height) return null;
+  return { x: full.xaxis.p2l(px), y: full.yaxis.p2l(py), px, py };
+}
+
+function editablePoints() {
+  if (nFeatures() !== 1) return false;
+  if (!state.points) {
+    if (state.table.sampled) { showError(new Error("This table is too large to edit point by point.")); return false; }
+    state.points = { x: state.table.X.map((r) => r[0]), y: state.table.target.slice() };
+  }
+  return true;
+}
+
+let liveBusy = false;
+async function liveExact() {
+  if (liveBusy || state.points.x.length < 2) return;
+  liveBusy = true;
+  try { state.exact = await api("exact", { data: dataSpec(), settings: settings() }); } catch (err) { /* keep last */ }
+  liveBusy = false;
+  drawData();
+}
+
+function setupDataDrag() {
+  const div = $("data-plot");
+  let dragging = -1;
+  div.addEventListener("mousedown", (ev) => {
+    if (nFeatures() !== 1 || ev.button !== 0) return;
+    const at = axisCoords(div, ev);
+    if (!at || !editablePoints()) return;
+    const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
+    let best = -1, bestD = 10;
+    state.points.x.forEach((x, i) => {
+      const d = Math.hypot(xa.l2p(x) - at.px, ya.l2p(state.points.y[i]) - at.py);
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    if (ev.shiftKey) {
+      if (best >= 0) { state.points.x.splice(best, 1); state.points.y.splice(best, 1); }
+      resetRuns(); refreshLandscape();
+      return;
+    }
+    if (best < 0) {
+      state.points.x.push(at.x); state.points.y.push(at.y);
+      best = state.points.x.length - 1;
+    }
+    dragging = best;
+    resetRuns();
+    liveExact();
+    drawData();
+    ev.preventDefault();
+  });
+  window.addEventListener("mousemove", (ev) => {
+    if (dragging < 0) return;
+    const at = axisCoords(div, ev);
+    if (!at) return;
+    state.points.x[dragging] = at.x; state.points.y[dragging] = at.y;
+    drawData();
+    liveExact();
+  });
+  window.addEventListener("mouseup", () => {
+    if (dragging < 0) return;
+    dragging = -1;
+    refreshLandscape();
+  });
+}
+
+function setupStartDrag() {
+  const div = $("landscape-plot");
+  let dragging = false;
+  div.addEventListener("mousedown", (ev) => {
+    if (!state.landscape || ev.button !== 0) return;
+    const at = axisCoords(div, ev);
+    if (!at) return;
+    const start = state.runs.length ? state.landscape.paths[0][0] : (state.landscape.starts[0] || [0, 0]);
+    const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
+    const near = Math.hypot(xa.l2p(start[0]) - at.px, ya.l2p(start[1]) - at.py) < 14;
+    if (!near && !ev.altKey) return;
+    dragging = true;
+    resetRuns();
+    ev.preventDefault();
+    moveStart(at);
+  });
+  window.addEventListener("mousemove", (ev) => {
+    if (!dragging) return;
+    const at = axisCoords(div, ev);
+    if (at) moveStart(at);
+  });
+  window.addEventListener("mouseup", () => {
+    if (!dragging) return;
+    dragging = false;
+    refreshLandscape();
+  });
+}
+
+function moveStart(at) {
+  state.start = lift(at.x, at.y);
+  state.landscape.starts = [[at.x, at.y]];
+  Plotly.restyle("landscape-plot", { x: [[at.x]], y: [[at.y]] }, [1 + state.runs.length]);
+  $("start").textContent = state.start.map((v) => fmt(v, 3)).join(", ");
+  drawData();
+}
+
+// ------------------------------------------------------------------ controls
+function lrFromSlider() { $("lr-value").value = fmt(10 ** Number($("lr-slider").value), 3); }
+function sliderFromLr() {
+  const v = Number($("lr-value").value);
+  if (v > 0) $("lr-slider").value = Math.log10(v);
+}
+
+async function main() {
+  state.init = await api("init");
+  const fill = (id, values, chosen) => {
+    values.forEach((v) => $(id).add(new Option(v, v, false, v === chosen)));
+  };
+  fill("dataset", state.init.datasets, "");
+  fill("loss", state.init.losses, "mse");
+  fill("optimizer", state.init.optimizers, "sgd");
+  fill("backend", state.init.backends, "numpy");
+  ["sgd", "momentum", "adam"].forEach((chosen, j) => fill(`cmp${j}`, state.init.optimizers, chosen));
+  $("epochs").max = state.init.limits.epochs;
+  $("lr-auto").addEventListener("change", () => {
+    $("lr-slider").disabled = $("lr-value").disabled = $("lr-auto").checked;
+  });
+  $("lr-slider").addEventListener("input", lrFromSlider);
+  $("lr-value").addEventListener("change", sliderFromLr);
+  $("loss").addEventListener("change", onReset);
+  $("standardize").addEventListener("change", onReset);
+  $("dataset").addEventListener("change", onDataset);
+  $("upload").addEventListener("change", onUpload);
+  $("ycol").addEventListener("change", onColumns);
+  $("train").addEventListener("click", onTrain);
+  $("pause").addEventListener("click", onPause);
+  $("step").addEventListener("click", onStep);
+  $("reset").addEventListener("click", onReset);
+  $("compare").addEventListener("click", onCompare);
+  $("show-code").addEventListener("click", onCode);
+  $("download-model").addEventListener("click", onModel);
+  $("download-png").addEventListener("click", onPng);
+  setupDataDrag();
+  setupStartDrag();
+  if (state.init.table) {
+    const name = state.init.table.name;
+    if (state.init.datasets.includes(name)) $("dataset").value = name;
+    setTable(state.init.table);
+  } else {
+    setTable(null);
+  }
+  document.body.dataset.ready = "1";
+}
+
+main().catch(showError);

@@ -1,0 +1,271 @@
+"""linearlab.playground's server: the JSON API runs the real engine (trajectories, landscape,
+step), refuses what it should with a message, never opens a path the page sends, serves its own
+files, and the command starts, prints its URL and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import warnings
+
+import numpy as np
+import pytest
+
+from linearlab import LinearRegression, load, load_dataset
+from linearlab.playground import runs
+from linearlab.playground.server import Api, Background
+from linearlab.playground.tables import MAX_UPLOAD_BYTES, TableStore
+from linearlab.viz._common import PlotData
+from linearlab.viz.surface import contour_levels, loss_grid, make_plane
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Background("noisy-line") as bg:
+        yield bg
+
+
+def post(url: str, name: str, body, raw: bytes | None = None, headers=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{url}api/{name}", data=data, method="POST",
+                                     headers=headers or {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
+def post_json(url, name, body):
+    status, payload, _ = post(url, name, body)
+    return status, json.loads(payload)
+
+
+@pytest.fixture()
+def api():
+    return Api(TableStore(), None)
+
+
+def table_spec(api: Api, name: str) -> dict:
+    return {"table": api.dataset({"name": name})["id"]}
+
+
+# --------------------------------------------------------------------------- the engine's numbers
+def test_train_returns_the_estimators_recorded_path_and_history(api):
+    spec = table_spec(api, "noisy-line")
+    out = api.train({"data": spec, "runs": [{"epochs": 300, "lr": 0.05, "optimizer": "momentum"}]})
+    (run,) = out["runs"]
+    data = load_dataset("noisy-line")
+    model = LinearRegression(solver="gd", epochs=300, lr=0.05, optimizer="momentum",
+                             random_state=runs.RANDOM_STATE).fit(data.X, data.y)
+    np.testing.assert_array_equal(run["path"], model.params_history_[:, :, 0])
+    np.testing.assert_array_equal(run["history"], model.history_)
+    assert run["epochs"] == model.n_iter_ and run["lr"] == model.learning_rate_
+    assert run["message"] == model.diagnosis_ and not run["diverged"]
+    assert out["exact"]["coef"][0] == pytest.approx(LinearRegression().fit(data.X, data.y).coef_[0])
+
+
+def test_landscape_grid_is_the_viz_grid(api):
+    spec = table_spec(api, "noisy-line")
+    out = api.train({"data": spec, "runs": [{"epochs": 50, "lr": 0.1}]})
+    land = out["landscape"]
+    data = load_dataset("noisy-line")
+    model = LinearRegression(solver="gd", epochs=50, lr=0.1, random_state=0).fit(data.X, data.y)
+    from linearlab.viz._common import model_view
+
+    view = model_view(model)
+    pdata = PlotData(np.asarray(data.X, float), np.asarray(data.y, float), ["x"], "y")
+    plane = make_plane([view], pdata)
+    a, c, Z = loss_grid(plane, view, pdata, land["xlim"], land["ylim"], len(land["a"]))
+    np.testing.assert_allclose(land["a"], a)
+    levels = contour_levels(Z)
+    np.testing.assert_allclose(land["z"], levels.coordinate(Z))
+    assert land["ticks"]["labels"] == levels.labels
+    assert len(set(levels.labels)) == len(levels.labels)
+    assert (land["xlabel"], land["ylabel"]) == ("weight w (x)", "intercept b")
+    np.testing.assert_allclose(land["paths"][0], np.asarray(out["runs"][0]["path"]))
+    exact = LinearRegression().fit(data.X, data.y)
+    np.testing.assert_allclose(land["optimum"], [exact.coef_[0], exact.intercept_], rtol=1e-9)
+
+
+def test_several_features_get_a_slice_through_the_optimum(api):
+    spec = table_spec(api, "diabetes")
+    out = api.landscape({"data": spec, "settings": {}})
+    land = out["landscape"]
+    assert land["plane"]["projected"] and "slice through the optimum" in land["title"]
+    assert land["xlabel"] == "direction 1 (steepest curvature)"
+    out = api.train({"data": spec, "runs": [{"epochs": 60, "standardize": True},
+                                            {"epochs": 60, "standardize": True,
+                                             "optimizer": "adam"}]})
+    assert len(out["landscape"]["paths"]) == 2
+    assert "of the path's movement" in out["landscape"]["xlabel"]
+
+
+def test_step_is_the_engines_update(api):
+    spec = table_spec(api, "three-points")
+    out = api.train({"data": spec, "runs": [{"epochs": 5, "lr": 0.01}]})
+    path = np.asarray(out["runs"][0]["path"])
+    info = api.step({"data": spec, "settings": {"lr": 0.01}, "theta": path[0].tolist(),
+                     "lr": 0.01})
+    data = load_dataset("three-points")
+    x, y = data.X[:, 0], data.y
+    residual = path[0, 0] * x + path[0, 1] - y
+    assert info["loss"] == pytest.approx(np.mean(residual**2))
+    assert info["grad_w"][0] == pytest.approx(np.mean(2 * residual * x))
+    assert info["grad_b"] == pytest.approx(np.mean(2 * residual))
+    np.testing.assert_allclose(info["next"], path[1], rtol=1e-12)  # full-batch SGD's step
+    assert [r["prediction"] for r in info["rows"]] == pytest.approx(
+        list(path[0, 0] * x[:3] + path[0, 1]))
+
+
+def test_divergence_is_a_state_with_the_path_before_it(api):
+    spec = table_spec(api, "noisy-line")
+    (run,) = api.train({"data": spec, "runs": [{"epochs": 200, "lr": 1.5}]})["runs"]
+    assert run["diverged"] and not run["converged"]
+    assert "diverged" in run["message"] and run["suggested_lr"] > 0
+    history = np.asarray(run["history"])
+    assert len(run["path"]) >= 3 and history[-1] > 100 * history[0]  # the overshoot, drawn
+
+
+def test_code_reproduces_the_run_and_model_file_loads(api, tmp_path):
+    spec = table_spec(api, "noisy-line")
+    settings = {"epochs": 40, "lr": 0.05, "batch_size": 10, "start": [1.0, -2.0]}
+    (run,) = api.train({"data": spec, "runs": [settings]})["runs"]
+    code = api.code({"data": spec, "settings": settings})["code"]
+    data = load_dataset("noisy-line")
+    scope = {"X": data.X, "y": data.y, "print": lambda *a: None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(code, scope)  # the page's own snippet, run as a user would
+    np.testing.assert_array_equal(scope["model"].params_history_[:, :, 0], run["path"])
+    target = tmp_path / "model.json"
+    target.write_bytes(api.model({"data": spec, "settings": settings}))
+    assert load(target).coef_[0] == pytest.approx(run["path"][-1][0])
+
+
+def test_points_from_the_page_are_fitted_exactly(api):
+    points = {"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}
+    out = api.exact({"data": {"points": points}})
+    assert out["coef"][0] == pytest.approx(2.0) and out["intercept"] == pytest.approx(1.0)
+    with pytest.raises(Exception, match="at least two points"):
+        api.exact({"data": {"points": {"x": [1.0], "y": [2.0]}}})
+
+
+# --------------------------------------------------------------------------- limits and safety
+def test_absurd_epochs_and_bad_settings_are_refused_with_a_message(server):
+    spec = {"table": post_json(server.url, "dataset", {"name": "noisy-line"})[1]["id"]}
+    status, out = post_json(server.url, "train", {"data": spec, "runs": [{"epochs": 10**9}]})
+    assert status == 400 and "epochs" in out["error"] and str(runs.MAX_EPOCHS) in out["error"]
+    status, out = post_json(server.url, "train", {"data": spec, "runs": [{"optimizer": "rmsprop"}]})
+    assert status == 400 and "Unknown optimizer" in out["error"]
+    status, out = post_json(server.url, "train", {"data": spec, "runs": [{}] * 4})
+    assert status == 400 and "1 to 3 runs" in out["error"]
+
+
+def test_uploads_over_the_limit_are_refused(server):
+    status, payload, _ = post(server.url, "upload", None, raw=b"x,y\n" + b"1,2\n" * 10,
+                              headers={"Content-Length": str(MAX_UPLOAD_BYTES + 1),
+                                       "X-Filename": "big.csv"})
+    assert status == 400 and "over the playground's limit of 52 MB" in json.loads(payload)["error"]
+
+
+def test_upload_reads_the_numeric_columns(server):
+    body = b"size,colour,rooms,price\n1,red,2,10\n2,blue,3,14\n3,red,3,17\n4,red,5,25\n"
+    status, payload, _ = post(server.url, "upload", None, raw=body,
+                              headers={"X-Filename": "../../etc/homes.csv"})
+    table = json.loads(payload)
+    assert status == 200, table
+    assert table["name"] == "homes.csv" and table["columns"] == ["size", "rooms", "price"]
+    assert (table["x"], table["y"], table["rows"]) == (["size", "rooms"], "price", 4)
+    status, out = post_json(server.url, "columns", {"table": table["id"], "x": ["size"],
+                                                    "y": "price"})
+    assert out["X"] == [[1.0], [2.0], [3.0], [4.0]]
+    status, payload, _ = post(server.url, "upload", None, raw=b"a,b\nx,y\n")
+    assert status == 400 and "two numeric columns" in json.loads(payload)["error"]
+
+
+def test_the_server_never_opens_a_path_the_page_sends(server, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("x,y\n1,2\n2,4\n3,6\n")
+    status, out = post_json(server.url, "dataset", {"name": str(secret)})
+    assert status == 400 and "Unknown dataset" in out["error"]
+    status, out = post_json(server.url, "train", {"data": {"table": str(secret)}})
+    assert status == 400 and "no longer loaded" in out["error"]
+    status, out = post_json(server.url, "columns", {"table": "nope", "x": [str(secret)]})
+    assert status == 400
+
+
+def test_concurrent_requests_get_their_own_answers(server):
+    spec = {"table": post_json(server.url, "dataset", {"name": "noisy-line"})[1]["id"]}
+    lrs = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3]
+    results: dict[float, list] = {}
+
+    def one(lr):
+        status, out = post_json(server.url, "train", {"data": spec, "runs": [{"lr": lr,
+                                                                             "epochs": 100}]})
+        results[lr] = out["runs"][0]["path"]
+
+    threads = [threading.Thread(target=one, args=(lr,)) for lr in lrs * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    data = load_dataset("noisy-line")
+    for lr in lrs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LinearRegression(solver="gd", lr=lr, epochs=100, random_state=0)
+            expected = model.fit(data.X, data.y).params_history_[:, :, 0]
+        np.testing.assert_array_equal(results[lr], expected)
+
+
+def test_page_and_plotting_library_are_served_from_the_package(server):
+    with urllib.request.urlopen(server.url, timeout=30) as response:
+        page = response.read().decode()
+    assert "/static/plotly-cartesian.min.js" in page and "http" not in page.split("<body>")[1]
+    for asset in ("app.js", "style.css", "plotly-cartesian.min.js"):
+        with urllib.request.urlopen(f"{server.url}static/{asset}", timeout=30) as response:
+            assert response.status == 200 and len(response.read()) > 1000
+    with urllib.request.urlopen(f"{server.url}api/init", timeout=30) as response:
+        init = json.loads(response.read())
+    assert init["table"]["name"] == "noisy-line" and init["limits"]["epochs"] == runs.MAX_EPOCHS
+
+
+# --------------------------------------------------------------------------- the command
+def test_command_prints_its_url_binds_localhost_and_stops_on_ctrl_c():
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linearlab", "playground", "three-points", "--port", "0",
+         "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("linearlab playground at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(f"{url}api/init", timeout=30) as response:
+            assert json.loads(response.read())["table"]["name"] == "three-points"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "playground stopped" in out
+
+
+def test_command_reports_a_missing_file_plainly(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "linearlab", "playground", str(tmp_path / "none.csv"),
+         "--no-browser", "--port", "0"], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "none.csv" in result.stderr
