@@ -13,9 +13,10 @@ from .animation import animate_training
 from .diagnostics import plot_loss_history, plot_residuals
 from .fit import plot_fit
 from .landscape import plot_landscape, plot_loss_curve
+from .path import has_path, plot_path
 
 #: Figure names accepted by :func:`plot`, ``LinearRegression.plot`` and ``linearlab plot``.
-KINDS = ("fit", "residuals", "history", "loss-curve", "landscape")
+KINDS = ("fit", "residuals", "history", "loss-curve", "landscape", "path")
 #: ``kind`` for the GIF written by :func:`save_plots` (``linearlab plot --kind animation``).
 ANIMATION = "animation"
 FILENAMES = {
@@ -24,6 +25,7 @@ FILENAMES = {
     "history": "loss-history.png",
     "loss-curve": "loss-curve.png",
     "landscape": "landscape.png",
+    "path": "path.png",
     ANIMATION: "training.gif",
 }
 WHY_NOT = {
@@ -31,6 +33,7 @@ WHY_NOT = {
     ANIMATION: "the animation needs the per-epoch parameters that solver='gd' records during "
     "fit (model files do not store them: draw it from DATA)",
     "landscape": "a 2-D landscape needs two trained parameters (draw the loss-curve instead)",
+    "path": "the regularization path needs a penalized model (--penalty l1|l2|elasticnet)",
 }
 _DRAW = {
     "fit": plot_fit,
@@ -38,6 +41,7 @@ _DRAW = {
     "history": plot_loss_history,
     "loss-curve": plot_loss_curve,
     "landscape": plot_landscape,
+    "path": plot_path,
 }
 
 
@@ -64,6 +68,8 @@ def plot(model: Any, kind: str = "fit", X: Any = None, y: Any = None, **kwargs: 
 
 def applicable_kinds(model: Any) -> list[str]:
     """The figures (and ``"animation"``) that make sense for ``model``."""
+    if has_path(model):  # penalized models: the regularization path, not training plots
+        return ["fit", "residuals", "path"]
     view = model_view(model)
     kinds = ["fit", "residuals", "loss-curve"]
     if view.history:
