@@ -5,6 +5,7 @@ Public names::
     from linearlab import LinearRegression, load_dataset, list_datasets
 """
 
+from . import _startup  # noqa: F401  (first: Ctrl-C during the imports below, see _startup)
 from .data.datasets import list_datasets, load_dataset
 from .descent.gradcheck import gradcheck
 from .errors import (

@@ -30,6 +30,7 @@ from ..estimator import LinearRegression
 from . import analyst as cli_analyst
 from . import options as cli_options
 from . import output as cli_output
+from . import penalty as cli_penalty
 from . import plots as cli_plots
 from . import predictions as cli_predictions
 
@@ -113,6 +114,9 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
+    if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
+        with _progress(args) as report:
+            return source, cli_penalty.fit(args, source, report)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)
@@ -165,17 +169,21 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
             extra["summary"] = summary.to_dict() if summary is not None else None
             extra["summary_note"] = note
         if target is None or target.kind != "stdout":  # else the model is on stdout
-            cli_output.print_json({**cli_output.fit_payload(args, source, outcome), **extra})
+            payload = (cli_penalty.payload if cli_penalty.is_penalized(outcome.model)
+                       else cli_output.fit_payload)(args, source, outcome)
+            cli_output.print_json({**payload, **extra})
         return 0
     if target is not None and target.kind == "stdout":  # the model is the output
         cli_output.print_warnings(outcome.warnings)
         return 0
-    cli_output.print_fit(console, source, outcome)
+    (cli_penalty.print_fit if cli_penalty.is_penalized(outcome.model)
+     else cli_output.print_fit)(console, source, outcome)
     if summary is not None:
         console.out(str(summary), highlight=False)
     if note:
         console.print(cli_output.as_flags(note), style="yellow", markup=False, soft_wrap=True)
-    cli_output.print_warnings([w for w in outcome.warnings if w != outcome.model.diagnosis_])
+    cli_output.print_warnings([w for w in outcome.warnings
+                               if w != getattr(outcome.model, "diagnosis_", None)])
     if args.output:
         console.print(f"Model saved to {args.output}", markup=False, soft_wrap=True)
     cli_plots.print_written(console, plots)

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import argparse
 
+#: Limits of whole-number options: beyond them a run could not finish (or NumPy overflows).
+MAX_EPOCHS = 10**9
+MAX_BATCH = 2**40
+SEED_RANGE = (0, 2**32 - 1)  # NumPy's seeds
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+
+def whole_number(low: int, high: int):
+    """An argparse type: a whole number in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            shown = text if len(text) < 30 else text[:30] + "..."
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high:,}, got {shown}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+positive_int = whole_number(1, 2**62)
+epochs_type = whole_number(1, MAX_EPOCHS)
+batch_size_type = whole_number(1, MAX_BATCH)
+seed_type = whole_number(*SEED_RANGE)
 
 
 def non_negative(text: str) -> float:
@@ -22,8 +39,21 @@ def non_negative(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+    if not value >= 0 or value == float("inf"):  # also NaN
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def alpha_value(text: str) -> float | str:
+    """An argparse type: a penalty strength >= 0, or 'cv' (chosen by cross-validation)."""
+    return "cv" if text.strip().lower() == "cv" else non_negative(text)
+
+
+def unit_interval(text: str) -> float:
+    """An argparse type: a number between 0 and 1."""
+    value = non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 
@@ -59,17 +89,29 @@ def add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> 
                        help="exact: auto (normal equations when well conditioned, else QR/SVD), "
                        "normal, qr, svd; or gd for gradient descent (default: auto)")
     model.add_argument("--no-intercept", action="store_true", help="fit a line through the origin")
-    model.add_argument("--alpha", type=non_negative, default=0.0, metavar="A",
-                       help="L2 (ridge) penalty; 0 = ordinary least squares (default: 0)")
+    model.add_argument("--alpha", type=alpha_value, default=0.0, metavar="A|cv",
+                       help="penalty strength (L2 unless --penalty says otherwise); 0 = ordinary "
+                       "least squares; cv = chosen by 5-fold cross-validation (default: 0)")
+    model.add_argument("--penalty", choices=["l1", "l2", "elasticnet"],
+                       help="l2 (ridge), l1 (lasso) or elasticnet (both, mixed by --l1-ratio), "
+                       "with scikit-learn's objectives (default: l2)")
+    model.add_argument("--l1-ratio", type=unit_interval, metavar="R",
+                       help="--penalty elasticnet: the L1 share of the penalty (default: 0.5)")
+    model.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
+                       help="engine for gradient descent: numpy (from scratch) or torch "
+                       "(nn.Linear + torch.optim; install linearlab[torch]) (default: numpy)")
+    model.add_argument("--device", metavar="DEVICE",
+                       help="torch device for --backend torch, e.g. cpu, cuda, cuda:1 (default: "
+                       "cpu)")
     model.add_argument("--standardize", action="store_true",
                        help="gd: train on standardized features (coefficients reported in the "
                        "original units)")
     gd = fit.add_argument_group("gradient descent (with --solver gd)")
     gd.add_argument("--lr", type=learning_rate, metavar="LR",
                     help="step size, or 'auto' to derive a stable one from the data (default)")
-    gd.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the data "
+    gd.add_argument("--epochs", type=epochs_type, metavar="N", help="passes over the data "
                     "(default: 1000)")
-    gd.add_argument("--batch-size", type=positive_int, metavar="N",
+    gd.add_argument("--batch-size", type=batch_size_type, metavar="N",
                     help="rows per mini-batch (default: the full data each step)")
     gd.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"],
                     help="update rule, with torch.optim's formulas (default: sgd)")
@@ -77,14 +119,33 @@ def add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> 
                     help="training loss (default: mse)")
     gd.add_argument("--tol", type=non_negative, metavar="T",
                     help="stop when an epoch improves the loss by less than T")
-    gd.add_argument("--seed", type=int, metavar="N",
-                    help="random seed for initial values and batch order (reproducible runs)")
+    gd.add_argument("--seed", type=seed_type, metavar="N",
+                    help="random seed for initial values and batch order (reproducible runs; "
+                    f"{SEED_RANGE[0]} to {SEED_RANGE[1]:,})")
     fit.add_argument("--stream", action="store_true",
                      help="read DATA in chunks even if it fits in memory (large files are "
                      "always streamed; memory stays bounded)")
     if model_output:
         fit.add_argument("-o", "--output", metavar="MODEL.json",
-                         help="save the fitted model (JSON)")
+                         help="save the fitted model (JSON; '-' for standard output)")
+        add_force_option(fit)
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS`` / ``--workers N``: run on a Dask cluster (linearlab[dask])."""
+    group = parser.add_argument_group("cluster (Dask; install linearlab[dask])")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is ADDRESS (e.g. "
+                       "tcp://host:8786); DATA may be a directory, a glob or an fsspec URL")
+    where.add_argument("--workers", type=whole_number(1, 1024), metavar="N",
+                       help="run on a local Dask cluster of N worker processes")
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """``--force``: replace a read-only output file."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace the output even if it is a read-only file")
 
 
 FIT_HELP = """Fit a linear model to DATA and print the equation, coefficients and R²/RMSE/MAE.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from rich.console import Console
@@ -13,6 +14,38 @@ from ..data import sources as io
 from ..estimator import LinearRegression
 
 EPOCH_LOG_ROWS = 11
+
+# Python spellings of parameters in library messages, and the command line's flags for them.
+_FLAG_NAMES = {"batch_size": "batch-size", "lr_schedule": "lr-schedule", "l1_ratio": "l1-ratio",
+               "random_state": "seed"}
+_PARAM = re.compile(
+    r"\b(standardize|fit_intercept|lr|epochs|batch_size|optimizer|loss|solver|alpha|tol|"
+    r"lr_schedule|penalty|l1_ratio|missing|backend|device|engine|random_state)"
+    r"(?:=(?:'([^']*)'|\"([^\"]*)\"|(True|False|None)|([-+]?(?:\d+\.?\d*|\.\d+)"
+    r"(?:[eE][-+]?\d+)?))|( > 0))"
+)
+
+
+def _flag(match: re.Match) -> str:
+    name, quoted, dquoted, constant, number, positive = match.groups()
+    flag = "--" + _FLAG_NAMES.get(name, name)
+    if name == "fit_intercept":
+        return "--no-intercept" if constant == "False" else "(without --no-intercept)"
+    if constant is not None:
+        return flag if constant == "True" else f"no {flag}"
+    if positive:
+        return f"{flag} above 0"
+    value = next(v for v in (quoted, dquoted, number) if v is not None)
+    return f"{flag} {value}"
+
+
+def as_flags(message: str) -> str:
+    """A library message with its advice spelled as command-line flags.
+
+    ``standardize=True`` becomes ``--standardize``, ``lr='auto'`` becomes ``--lr auto``,
+    ``batch_size=32`` becomes ``--batch-size 32`` and ``alpha > 0`` becomes ``--alpha above 0``.
+    """
+    return _PARAM.sub(_flag, message)
 
 
 def equation(model: LinearRegression, names: list[str], target: str, row: int | None = None):
@@ -46,6 +79,7 @@ def fit_payload(args, source: io.Source, outcome: streaming.FitOutcome) -> dict:
         "n_iter": model.n_iter_,
         "converged": model.converged_,
         "diagnosis": model.diagnosis_,
+        "dropped": int(getattr(model, "n_dropped_", 0)),  # rows with missing values
         "learning_rate": getattr(model, "learning_rate_", None),
         "history": [float(v) for v in model.history_],
         "model_file": args.output,
@@ -73,7 +107,10 @@ def print_fit(console: Console, source: io.Source, outcome: streaming.FitOutcome
     how = "streamed in chunks" if outcome.streamed else "read whole"
     console.print(f"[bold]{source.name}[/bold]: {outcome.rows} rows ({how}); features "
                   f"{', '.join(features)} → target {', '.join(targets)}", soft_wrap=True)
-    skipped = [c for c in source.columns if c not in features + targets]
+    if getattr(model, "n_dropped_", 0):
+        console.print(f"Dropped {model.n_dropped_} row(s) with missing values (--missing drop)")
+    used = [*features, *targets, *getattr(model, "feature_names_in_", [])]  # formula: inputs
+    skipped = [c for c in source.columns if c not in used]
     if skipped:
         console.print(f"Not used: {', '.join(skipped)} (choose columns with -x/-y)",
                       soft_wrap=True)
@@ -101,7 +138,8 @@ def print_fit(console: Console, source: io.Source, outcome: streaming.FitOutcome
     if model.converged_:
         console.print("[green]Converged.[/green]")
     else:
-        console.print(model.diagnosis_, style="yellow", markup=False, soft_wrap=True)
+        console.print(as_flags(model.diagnosis_ or ""), style="yellow", markup=False,
+                      soft_wrap=True)
 
 
 def print_epoch_log(console: Console, history: list[float]) -> None:
@@ -123,4 +161,4 @@ def print_warnings(messages: list[str]) -> None:
     """Each distinct warning once, on stderr."""
     err = Console(stderr=True)
     for message in dict.fromkeys(messages):
-        err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
+        err.print(f"warning: {as_flags(message)}", style="yellow", markup=False, soft_wrap=True)

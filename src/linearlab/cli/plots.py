@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,13 +20,14 @@ from rich.console import Console
 
 from .. import persist
 from ..data import sources as io
+from ..data.datasets import list_datasets
 from ..errors import UsageError
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
 DEMO_FOLDER = "linearlab-demo"
 PLOT_FOLDER = "linearlab-plots"
-KIND_NAMES = ("fit", "residuals", "history", "loss-curve", "landscape", "animation")
+KIND_NAMES = ("fit", "residuals", "history", "loss-curve", "landscape", "path", "animation")
 
 PLOT_HELP = f"""Draw figures of a model: the fitted line (or predicted vs actual), residuals vs
 fitted with a normal Q-Q plot, the loss history, the loss along one weight with the gradient-
@@ -154,14 +156,47 @@ def _is_model_file(text: str) -> bool:
 
 def _fit_options_given(args: argparse.Namespace) -> list[str]:
     names = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "seed", "target",
-             "features")
+             "features", "device")
     given = [n for n in names if getattr(args, n, None) is not None]
-    flags = ("solver", "auto"), ("alpha", 0.0), ("no_intercept", False), ("standardize", False)
+    flags = (("solver", "auto"), ("alpha", 0.0), ("no_intercept", False),
+             ("standardize", False), ("backend", "numpy"))
     given += [n for n, default in flags if getattr(args, n, default) != default]
     return ["--" + n.replace("_", "-") for n in given]
 
 
-def _model_and_data(args: argparse.Namespace):
+def _recorded_source(model_path: str, model, console: Console) -> io.Source:
+    """The training data a model file records, opened only when it is a built-in dataset or a
+    regular file (a model file is data, not instructions: it cannot make linearlab read a
+    device, a pipe or a directory), and only after saying so."""
+    recorded = (getattr(model, "training_", None) or {}).get("data")
+    if not isinstance(recorded, str) or not recorded:
+        raise UsageError(
+            f"{model_path!r} does not record its training data; pass the data to draw with "
+            "--data DATA."
+        )
+    key = recorded.strip().lower().replace("_", "-")
+    if key in list_datasets() and not os.path.lexists(recorded):
+        return io.open_source(key)
+    try:
+        regular = stat.S_ISREG(os.stat(recorded).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        relative = "" if os.path.isabs(recorded) else (
+            " It is a relative path, so it is looked up from the current directory, not "
+            "from where the model was fitted."
+        )
+        raise UsageError(
+            f"{model_path!r} records its training data as {recorded!r}, which is not a "
+            f"regular file here.{relative} Pass the data to draw with --data DATA."
+        )
+    Console(stderr=True).print(
+        f"Drawing on {recorded}, the training data recorded in {model_path} (choose other data "
+        "with --data).", markup=False, highlight=False, soft_wrap=True)
+    return io.open_source(recorded)
+
+
+def _model_and_data(args: argparse.Namespace, console: Console):
     model = persist.load(args.data)
     given = _fit_options_given(args)
     if given:
@@ -170,13 +205,8 @@ def _model_and_data(args: argparse.Namespace):
             f"fitting DATA, but {args.data!r} is a fitted model. Drop "
             f"{'it' if len(given) == 1 else 'them'}, or pass DATA instead of the model file."
         )
-    spec = args.plot_data or (getattr(model, "training_", None) or {}).get("data")
-    if not spec:
-        raise UsageError(
-            f"{args.data!r} does not record its training data; pass the data to draw with "
-            "--data DATA."
-        )
-    source = io.open_source(spec)
+    source = io.open_source(args.plot_data) if args.plot_data else _recorded_source(
+        args.data, model, console)
     features = list(model.feature_names_)  # set by persist.load, named or x0, x1, ...
     targets = list(model.target_names_)
     io.require_columns(source, [*features, *targets], f"the model {args.data!r}")
@@ -187,7 +217,7 @@ def cmd_plot(args: argparse.Namespace, console: Console, fit_from_args) -> int:
     """``linearlab plot MODEL_OR_DATA``: fit DATA (or load the model) and draw figures."""
     kinds = _kinds(args.kind)
     if _is_model_file(args.data):
-        model, source, features, targets = _model_and_data(args)
+        model, source, features, targets = _model_and_data(args, console)
     else:
         if args.plot_data:
             raise UsageError("--data goes with a model file; DATA itself is the positional "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -329,6 +330,14 @@ def iter_record_batches(
         )
 
 
+def cast_text(values: pa.Array, to: pa.DataType) -> pa.Array:
+    """Text values as type ``to``, empty strings becoming nulls (raises ArrowInvalid)."""
+    if values.type == to:
+        return values
+    empty = pc.equal(values, "")
+    return pc.if_else(empty, pa.scalar(None, values.type), values).cast(to)
+
+
 def passthrough_types(source: Source, columns: list[str]) -> dict[str, pa.DataType]:
     """The type each text-read CSV column really has, over the whole file.
 
@@ -352,7 +361,7 @@ def passthrough_types(source: Source, columns: list[str]) -> dict[str, pa.DataTy
             values = batch.column(c)
             while types[c] != pa.string():
                 try:
-                    values.cast(types[c])
+                    cast_text(values, types[c])
                     break
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     types[c] = ladder[ladder.index(types[c]) + 1]

@@ -1,0 +1,327 @@
+"""The command line's analyst paths: formulas, text (categorical) columns, missing values and
+prediction intervals.
+
+These read the whole table (pyarrow; text kept as text) and hand it to the library:
+``LinearRegression.from_formula`` for ``--formula``, ``fit`` on the named columns otherwise (text
+columns become ``col[T.level]`` indicators), so every rule is the Python API's. Numeric-only
+fits without ``--missing drop`` keep the streaming path of :mod:`linearlab.streaming`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .. import streaming
+from ..data import sources as io
+from ..data.missing import expand_rows, take_rows
+from ..design import prepare_predict
+from ..errors import (
+    ConditioningWarning,
+    ConvergenceWarning,
+    DataFileError,
+    LinearLabError,
+    UsageError,
+)
+from ..estimator import LinearRegression
+
+#: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
+MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",
+                "#N/A", "<NA>"]
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    """``--formula`` and ``--missing`` (for ``fit`` and commands that fit)."""
+    group = parser.add_argument_group("analysis")
+    group.add_argument("--formula", metavar='"y ~ ..."',
+                       help="Wilkinson formula, as statsmodels' smf.ols: 'y ~ x1 + np.log(x2) + "
+                       "C(g) + x1:x3', '- 1' for no intercept (needs linearlab[formula])")
+    group.add_argument("--missing", choices=["error", "drop"], default="error",
+                       help="rows with missing values: an error (default) or dropped")
+
+
+def add_predict_options(parser: argparse.ArgumentParser) -> None:
+    """``--interval``, ``--level`` and ``--missing`` for ``predict``."""
+    parser.add_argument("--interval", choices=["prediction", "confidence"],
+                        help="add 'lower' and 'upper' columns: the interval of a new "
+                        "observation (prediction) or of the mean response (confidence)")
+    parser.add_argument("--level", type=_level, default=0.95, metavar="L",
+                        help="coverage of --interval (default: 0.95)")
+    parser.add_argument("--missing", choices=["error", "keep"], default="error",
+                        help="rows with a missing feature: an error (default), or kept with "
+                        "an empty prediction")
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
+    return value
+
+
+# --------------------------------------------------------------------------- reading
+def read_table(source: io.Source) -> pa.Table:
+    """The whole table, every cell as written (CSV/TSV: text; Parquet: its types)."""
+    if source.format == "dataset":
+        ds = source.dataset
+        arrays = [pa.array(ds.X[:, j]) for j in range(ds.X.shape[1])]
+        arrays.append(pa.array(np.asarray(ds.y, dtype=np.float64).reshape(len(ds.y), -1)[:, 0]))
+        return pa.Table.from_arrays(arrays, names=[*ds.feature_names, ds.target_name])
+    try:
+        if source.format == "parquet":
+            return pq.read_table(source.path)
+        names = source.columns
+        return pacsv.read_csv(
+            source.path,
+            parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFileError(f"Cannot read {source.name!r}: {exc}", path=source.path) from None
+
+
+def _is_text(source: io.Source, table: pa.Table, name: str) -> bool:
+    if source.format in ("csv", "tsv"):
+        return name not in source.numeric
+    return pa.types.is_string(table.schema.field(name).type) or pa.types.is_large_string(
+        table.schema.field(name).type) or pa.types.is_dictionary(table.schema.field(name).type)
+
+
+def column_values(source: io.Source, table: pa.Table, name: str) -> np.ndarray:
+    """One column as float64 (NaN for missing) or, for text, objects (None for missing)."""
+    col = table.column(name).combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(pa.string())
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.if_else(pc.is_in(col, value_set=pa.array(MISSING_TEXT)),
+                         pa.scalar(None, col.type), col)
+        if _is_text(source, table, name):
+            return col.to_numpy(zero_copy_only=False).astype(object)
+        try:
+            col = col.cast(pa.float64())
+        except pa.ArrowInvalid:
+            return _locate_bad_number(source, name, col)
+    if pa.types.is_decimal(col.type) or pa.types.is_integer(col.type) or pa.types.is_boolean(
+            col.type):
+        col = col.cast(pa.float64())
+    if not pa.types.is_floating(col.type):
+        raise DataFileError(f"Column {name!r} of {source.name!r} has type {col.type}, which is "
+                            "neither numeric nor text.", path=source.path, column=name)
+    return col.to_numpy(zero_copy_only=False).astype(np.float64)
+
+
+def _locate_bad_number(source: io.Source, name: str, col: pa.Array) -> np.ndarray:
+    for row, value in enumerate(col.to_pylist()):
+        try:
+            if value is not None:
+                float(value)
+        except ValueError:
+            raise DataFileError(
+                f"Column {name!r} of {source.name!r} must be numeric, but line {row + 2} holds "
+                f"{value!r}. Fix the value, or make the column text so it is encoded as "
+                "categories.", path=source.path, column=name, line=row + 2,
+            ) from None
+    raise DataFileError(f"Column {name!r} of {source.name!r} is not numeric.", path=source.path,
+                        column=name)
+
+
+def _matrix(source: io.Source, table: pa.Table, names: list[str]) -> np.ndarray:
+    """The columns as one array: float64, or objects when a column is text."""
+    columns = [column_values(source, table, n) for n in names]
+    if all(c.dtype == np.float64 for c in columns):
+        return np.column_stack(columns) if columns else np.empty((table.num_rows, 0))
+    out = np.empty((table.num_rows, len(names)), dtype=object)
+    for j, values in enumerate(columns):
+        out[:, j] = values
+    return out
+
+
+def _frame(source: io.Source, table: pa.Table):
+    """The table as a pandas DataFrame for formulas (numbers as floats, text as text)."""
+    import pandas as pd
+
+    return pd.DataFrame({n: column_values(source, table, n) for n in table.column_names})
+
+
+# --------------------------------------------------------------------------- fitting
+def _split(spec: str | None) -> list[str]:
+    return [s.strip() for s in (spec or "").split(",") if s.strip()]
+
+
+def _default_features(source: io.Source, targets: list[str]) -> list[str]:
+    """Without ``-x``: every other numeric column and every text column, except text columns
+    that look like row identifiers (every value different) and, in files too large to read
+    whole, all text columns (those are streamed, numbers only, as before)."""
+    numeric = [c for c in source.columns if c in source.numeric and c not in targets]
+    text = [c for c in source.columns if c not in source.numeric and c not in targets]
+    if not text or streaming.should_stream(source, len(source.columns)):
+        return numeric
+    table = read_table(source)
+    keep = set()
+    for name in text:
+        values = column_values(source, table, name)
+        present = [v for v in values if v is not None]
+        if len(set(present)) < len(present) or len(present) < 2:
+            keep.add(name)
+    return [c for c in source.columns if c in numeric or c in keep]
+
+
+def chosen_columns(args: argparse.Namespace, source: io.Source) -> tuple[list[str], list[str]]:
+    """``(features, targets)``: ``-y`` or the last column; ``-x`` or the default features
+    (:func:`_default_features`: text columns included, to be encoded as categories)."""
+    targets = _split(args.target) or [source.columns[-1]]
+    features = _split(args.features) or _default_features(source, targets)
+    io.require_columns(source, [*targets, *features], "the command line")
+    overlap = [c for c in features if c in targets]
+    if overlap:
+        raise UsageError(f"Column(s) {overlap} are both target and feature; a column can only "
+                         "be one of them.")
+    if not features:
+        raise UsageError(f"{source.name!r} has no feature columns besides the target.")
+    return features, targets
+
+
+def wants_table(args: argparse.Namespace, source: io.Source) -> bool:
+    """Whether this fit takes the analyst path (formula, missing='drop', text features)."""
+    if getattr(args, "formula", None) or getattr(args, "missing", "error") == "drop":
+        return True
+    targets = _split(args.target) or source.columns[-1:]
+    features = _split(args.features) or _default_features(source, targets)
+    return any(c in source.columns and c not in source.numeric for c in features)
+
+
+def fit_table(args: argparse.Namespace, source: io.Source,
+              model: LinearRegression) -> streaming.FitOutcome:
+    """Fit on the whole table: a formula, or named columns with text encoded as categories."""
+    table = read_table(source)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        if args.formula:
+            model = _fit_formula(args, source, table, model)
+            design = model.design_
+            X, Y, _ = design.apply(_frame(source, table), "drop", response=True)
+            features, targets = list(design.names), list(design.target_names)
+            inputs = list(design.input_names)
+        else:
+            inputs, targets = chosen_columns(args, source)
+            X_all, Y_all = _matrix(source, table, inputs), _matrix(source, table, targets)
+            model.set_params(missing=args.missing)
+            model.feature_names_ = list(inputs)  # names of the unnamed array's columns
+            model.fit(X_all, Y_all[:, 0] if len(targets) == 1 else Y_all)
+            design = model.design_
+            features = list(design.names) if design is not None else list(inputs)
+            X, keep = prepare_predict(X_all, design, "keep")
+            Y = Y_all if keep is None else take_rows(Y_all, keep)
+            good = ~np.isnan(Y).any(axis=1)
+            X, Y = X[good], Y[good]
+        pred = (np.asarray(X, float) @ np.asarray(model.coef_).reshape(len(targets), -1).T
+                + model.intercept_)
+        metrics = streaming.regression_metrics(Y, pred)
+    state = replace(model.fitted_state_, feature_names=inputs, features_named=True,
+                    target_names=targets, metrics=metrics)
+    model.set_fitted_state(state)
+    caught = [str(w.message) for w in seen
+              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning))]
+    return streaming.FitOutcome(model, features, targets, metrics, False, int(Y.shape[0]), caught)
+
+
+def _fit_formula(args, source, table, model: LinearRegression) -> LinearRegression:
+    if args.features or args.target:
+        raise UsageError("--formula names the target and the features itself; drop -x/-y.")
+    if args.no_intercept:
+        raise UsageError("With --formula, write '- 1' in the formula to fit without an "
+                         "intercept instead of --no-intercept.")
+    params = model.get_params()
+    params.pop("fit_intercept")
+    params["missing"] = args.missing
+    return LinearRegression.from_formula(args.formula, _frame(source, table), **params)
+
+
+# --------------------------------------------------------------------------- predicting
+def wants_table_predict(model: LinearRegression, args: argparse.Namespace) -> bool:
+    """Whether ``predict`` takes the analyst path (a design, intervals or --missing keep)."""
+    return (getattr(model, "design_", None) is not None or args.interval is not None
+            or args.missing == "keep")
+
+
+def interval_names(source: io.Source, targets: list[str]) -> list[str]:
+    """'lower', 'upper' (one target) or 'lower_T', 'upper_T' per target."""
+    if len(targets) == 1:
+        names = ["lower", "upper"]
+    else:
+        names = [f"{side}_{t}" for t in targets for side in ("lower", "upper")]
+    clash = [n for n in names if n in source.columns]
+    if clash:
+        raise UsageError(f"{source.name!r} already has a column named {clash[0]!r}; rename it "
+                         "so the interval can be added.")
+    return names
+
+
+def predict_batches(model: LinearRegression, source: io.Source, args: argparse.Namespace,
+                    names: list[str]) -> tuple[Iterator[pa.RecordBatch], list[str]]:
+    """Batches of every input column plus the predictions (and the interval), and the names
+    of the columns added."""
+    summary = _summary_for_intervals(model, args) if args.interval else None
+    table = read_table(source)
+    design = getattr(model, "design_", None)
+    missing = "keep" if args.missing == "keep" else "error"
+    if getattr(design, "kind", None) == "formula":
+        raw = _frame(source, table)
+    else:
+        raw = _matrix(source, table, list(model.feature_names_))
+    X, keep = prepare_predict(raw, design, missing)
+    k = len(model.target_names_)
+    pred = (np.asarray(X, float) @ np.asarray(model.coef_).reshape(k, -1).T
+            + model.intercept_)
+    columns = [expand_rows(pred[:, t], keep) for t in range(k)]
+    added = list(names)
+    if summary is not None:
+        complete = raw if keep is None else take_rows(raw, keep)
+        parts = [summary] if k == 1 else list(summary)
+        for part in parts:
+            band = part.predict(complete, interval=args.interval, alpha=1.0 - args.level)
+            columns += [expand_rows(band.lower, keep), expand_rows(band.upper, keep)]
+        added += interval_names(source, list(model.target_names_))
+    arrays = [pa.array(c, mask=np.isnan(c)) for c in columns]
+    out = pa.Table.from_arrays([*table.columns, *arrays], names=[*table.column_names, *added])
+    return iter(out.to_batches(max_chunksize=64 * 1024)), added
+
+
+def _summary_for_intervals(model: LinearRegression, args: argparse.Namespace):
+    try:
+        return model.summary()
+    except LinearLabError as exc:
+        raise UsageError(
+            f"--interval needs a model file that carries the training statistics, and "
+            f"{args.model!r} does not ({exc}) Refit with `linearlab fit DATA -o MODEL` "
+            "(ordinary least squares, alpha 0) and predict with that file."
+        ) from None
+
+
+def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str]) -> dict:
+    """R², RMSE and MAE of a model with a design (formula, text columns) on the whole table."""
+    table = read_table(source)
+    design = model.design_
+    if getattr(design, "kind", None) == "formula":
+        X, Y, _ = design.apply(_frame(source, table), "error", response=True)
+    else:
+        X, _ = prepare_predict(_matrix(source, table, list(model.feature_names_)), design,
+                               "error")
+        Y = _matrix(source, table, targets)
+    k = len(model.target_names_)
+    pred = np.asarray(X, float) @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
+    return streaming.regression_metrics(np.asarray(Y, float), pred)
