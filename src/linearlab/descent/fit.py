@@ -85,11 +85,8 @@ def prepare(model: Any, gram: Gram, *, init_rng, dtype, partial: bool = False,
             feature_names: list[str] | None = None) -> DescentSetup:
     """Standardization, start, step size, schedule and settings of a fit on ``gram``'s data."""
     d, k = gram.n_features, gram.n_targets
-    if model.standardize:
-        shift, scale = gram.feature_scaling(model.fit_intercept)
-        train_gram = gram.rescaled(shift, scale)
-    else:
-        shift, scale, train_gram = np.zeros(d), np.ones(d), gram
+    shift, scale = _scaling(model, gram)
+    train_gram = gram.rescaled(shift, scale) if model.standardize else gram
     W0, b0 = warm_start if warm_start is not None else initial_values(model, d, k, init_rng, dtype)
     if model.standardize:  # express the start on the standardized scale
         W0, b0 = W0 * scale[:, None], b0 + shift @ W0
@@ -153,30 +150,30 @@ def fit_descent(
     if model.early_stopping and not partial:
         X, Y, w, validation = _hold_out(model, X, Y, w)
     gram = Gram.from_arrays(X, Y, w)
-    row_norm2 = None
-    if model.batch_size:
-        shift, scale = (gram.feature_scaling(model.fit_intercept) if model.standardize
-                        else (np.zeros(X.shape[1]), np.ones(X.shape[1])))
-        row_norm2 = _max_row_norm2((X - shift) / scale, model.fit_intercept)
+    shift, scale = _scaling(model, gram)
+    Xt = ((X - shift) / scale).astype(dtype, copy=False) if model.standardize else X.astype(
+        dtype, copy=False)
+    row_norm2 = _max_row_norm2(Xt, model.fit_intercept) if model.batch_size else None
     setup = prepare(model, gram, init_rng=init_rng, dtype=dtype, partial=partial,
                     warm_start=warm_start, max_row_norm2=row_norm2, feature_names=feature_names)
-    Xt = ((X - setup.shift) / setup.scale).astype(dtype) if model.standardize else X.astype(dtype)
     plan = BatchPlan(X.shape[0], model.batch_size, model.shuffle, batch_rng)
-    Wt = None if w is None else w.astype(dtype)
+    Yt = Y.astype(dtype, copy=False)
+    Wt = None if w is None else w.astype(dtype, copy=False)
     if model.backend == "torch":
-        result = torch_backend.train(Xt, Y.astype(dtype), Wt, setup.init, plan, setup.config,
+        result = torch_backend.train(Xt, Yt, Wt, setup.init, plan, setup.config,
                                      device=model.device)
     else:
         held_out = None if validation is None else _validation_loss(model, setup, *validation)
-        result = train(Xt, Y.astype(dtype), Wt, setup.init, plan, setup.config,
+        result = train(Xt, Yt, Wt, setup.init, plan, setup.config,
                        engine=model.engine, validation=held_out)
+    X64 = Xt.astype(np.float64, copy=False)
 
     def objective(W, b):  # the trained objective, on the training scale, on every row
-        r = Xt.astype(np.float64) @ W + b - Y
+        r = X64 @ W + b - Y
         value = get_loss(model.loss).value(r, w)
         return value + _penalty(model, setup, Y.shape[1], gram) * float((W * W).sum())
 
-    rows = (Xt.astype(np.float64), Y, w)
+    rows = (X64, Y, w)
     return finish(model, setup, gram, result, objective, feature_names, rows=rows)
 
 
@@ -230,6 +227,13 @@ def finish(model: Any, setup: DescentSetup, gram: Gram, result: DescentResult,
 
 
 # --------------------------------------------------------------------------- helpers
+def _scaling(model, gram: Gram):
+    """(shift, scale) of standardization, or the identity (0, 1)."""
+    if model.standardize:
+        return gram.feature_scaling(model.fit_intercept)
+    return np.zeros(gram.n_features), np.ones(gram.n_features)
+
+
 def _to_original(W, b, setup: DescentSetup):
     """Coefficients of (X - shift)/scale, mapped back to X."""
     W = np.asarray(W, dtype=np.float64) / setup.scale[:, None]

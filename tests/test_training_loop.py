@@ -1,0 +1,310 @@
+"""The one training loop: fast paths against the loop, bounded memory, callbacks, schedules,
+averaging, early stopping, the diagnosis under standardize + alpha, and the seed data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from linearlab import LinearRegression, load_dataset
+from linearlab.descent import DescentConfig, train
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.driver import EpochDriver
+from linearlab.descent.fastpaths import fast_path, train_affine, train_closed_form
+from linearlab.errors import ConvergenceWarning
+
+
+def _both(X, Y, w, init, batch_size, shuffle, config, seed=1):
+    n = X.shape[0]
+    fast = train(X, Y, w, init, BatchPlan(n, batch_size, shuffle, np.random.default_rng(seed)),
+                 config)
+    loop = train(X, Y, w, init, BatchPlan(n, batch_size, shuffle, np.random.default_rng(seed)),
+                 config, engine="loop")
+    return fast, loop
+
+
+def _assert_same_run(fast, loop, rtol):
+    assert fast.n_iter == loop.n_iter and fast.stopped_by == loop.stopped_by
+    np.testing.assert_allclose(fast.history, loop.history, rtol=rtol)
+    scale = np.abs(loop.params_history).max()
+    np.testing.assert_allclose(fast.params_history, loop.params_history, rtol=rtol,
+                               atol=rtol * scale)
+
+
+# --------------------------------------------------------------------------- fast paths
+@pytest.mark.parametrize("name, lr, epochs, batch_size", [
+    ("salary", 0.001, 2000, None), ("noisy-line", 0.1, 300, None),
+    ("three-points", 0.05, 500, None), ("arange-line", 0.05, 300, 5),
+    ("noisy-line", 0.01, 40, 10),
+])
+def test_fast_paths_give_the_loops_iterates_on_the_seed_data(name, lr, epochs, batch_size):
+    data = load_dataset(name)
+    Y = data.y[:, None]
+    init = (np.array([[0.5]]), np.array([-0.5]))
+    config = DescentConfig(lr=lr, epochs=epochs)
+    assert fast_path(data.X, Y, BatchPlan(len(Y), batch_size, True, None), config) is (
+        train_closed_form if batch_size is None else train_affine)
+    fast, loop = _both(data.X, Y, None, init, batch_size, True, config)
+    _assert_same_run(fast, loop, 1e-9)
+
+
+def test_fast_paths_on_an_ill_conditioned_design():
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((60, 1))
+    X = np.hstack([base, base + 1e-8 * rng.standard_normal((60, 1)), rng.standard_normal((60, 1))])
+    assert np.linalg.cond(np.hstack([X, np.ones((60, 1))])) >= 1e8
+    Y = X @ [[1.0], [2.0], [-1.0]] + 0.1 * rng.standard_normal((60, 1))
+    init = (np.zeros((3, 1)), np.zeros(1))
+    for batch_size, epochs in ((None, 3000), (12, 60)):
+        fast, loop = _both(X, Y, None, init, batch_size, True, DescentConfig(lr=0.05,
+                                                                              epochs=epochs))
+        _assert_same_run(fast, loop, 1e-8)
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_fast_paths_with_multi_output_targets_weights_and_ridge(batch_size):
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 4))
+    Y = X @ rng.standard_normal((4, 3)) + rng.standard_normal(3)
+    w = rng.uniform(0.5, 2.0, 40)
+    init = (rng.standard_normal((4, 3)), rng.standard_normal(3))
+    config = DescentConfig(lr=0.05, epochs=80, alpha=0.3, tol=1e-9)
+    fast, loop = _both(X, Y, w, init, batch_size, True, config)
+    _assert_same_run(fast, loop, 1e-9)
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_float32_stays_float32_and_runs_the_loop(batch_size):
+    data = load_dataset("arange-line")
+    X, Y = data.X.astype(np.float32), data.y[:, None].astype(np.float32)
+    init = (np.zeros((1, 1), np.float32), np.zeros(1, np.float32))
+    config = DescentConfig(lr=0.05, epochs=50)
+    assert fast_path(X, Y, BatchPlan(20, batch_size, False, None), config) is None
+    auto, loop = _both(X, Y, None, init, batch_size, False, config)
+    assert auto.coef.dtype == np.float32 and auto.params_history.dtype == np.float32
+    np.testing.assert_array_equal(auto.history, loop.history)
+    # float32 iterates differ from float64 ones by float32 rounding, not less
+    X64, Y64 = X.astype(float), Y.astype(float)
+    init64 = (np.zeros((1, 1)), np.zeros(1))
+    exact64 = train(X64, Y64, None, init64, BatchPlan(20, batch_size, False, None), config,
+                    engine="loop")
+    gap = np.abs(auto.params_history - exact64.params_history).max()
+    assert 0 < gap < 1e-4
+
+
+def test_the_estimator_engine_parameter():
+    data = load_dataset("noisy-line")
+    kwargs = dict(solver="gd", lr=0.05, epochs=200, random_state=0)
+    loop = LinearRegression(engine="loop", **kwargs).fit(data.X, data.y)
+    auto = LinearRegression(**kwargs).fit(data.X, data.y)
+    np.testing.assert_allclose(auto.history_, loop.history_, rtol=1e-10)
+    np.testing.assert_allclose(auto.coef_, loop.coef_, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- memory
+_MEMORY_SCRIPT = """
+import resource, warnings
+import numpy as np
+from linearlab import LinearRegression
+warnings.simplefilter("ignore")
+X = np.array([[1.0], [2.0], [3.0], [4.0], [5.0]]); y = 2 * X[:, 0] + 1 + [0.1, -0.1, 0, 0.1, 0]
+for epochs in ({epochs}):
+    for batch_size in (None, 2):
+        m = LinearRegression(solver="gd", lr=0.01, epochs=epochs, tol=1e-3,
+                             batch_size=batch_size).fit(X, y)
+        assert m.n_iter_ < 100_000, m.n_iter_
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("engine", ["auto", "loop"])
+def test_memory_does_not_depend_on_the_epoch_budget(engine):
+    script = _MEMORY_SCRIPT.format(epochs="20_000_000, 10**12").replace(
+        "batch_size=batch_size)", f"batch_size=batch_size, engine={engine!r})")
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
+                         text=True, timeout=300, check=True)
+    peak_mb = int(out.stdout.split()[-1])
+    assert peak_mb < 300, f"peak RSS {peak_mb} MB"
+
+
+def test_the_parameter_path_is_kept_in_blocks_and_dropped_when_too_long(monkeypatch):
+    from linearlab.descent import driver
+
+    monkeypatch.setattr(driver, "MAX_RECORDED_NUMBERS", 1000)
+    X, Y = np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]])
+    short = train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), BatchPlan(2, None, False, None),
+                  DescentConfig(lr=0.01, epochs=400))
+    long = train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), BatchPlan(2, None, False, None),
+                 DescentConfig(lr=0.01, epochs=600))
+    assert short.params_history.shape == (401, 2, 1) and long.params_history is None
+
+
+# --------------------------------------------------------------------------- the driver
+def test_tol_patience_is_scikit_learns_n_iter_no_change():
+    config = DescentConfig(lr=1.0, epochs=100, tol=0.5, n_iter_no_change=3)
+    losses = [10.0, 5.0, 4.8, 4.0, 3.9, 3.8, 3.7, 1.0]
+    one_by_one = EpochDriver(config, np.zeros((1, 1)), np.zeros(1))
+    for loss in losses:
+        if not one_by_one.end_epoch(loss, np.zeros((1, 1)), np.zeros(1)):
+            break
+    # 4.8: no gain (1), 4.0: gain of 1 > tol (reset), 3.9, 3.8, 3.7: three without -> stop
+    assert one_by_one.history == losses[:7] and one_by_one.stopped_by == "tol"
+    block = EpochDriver(config, np.zeros((1, 1)), np.zeros(1))
+    kept = block.end_block(np.array(losses), np.zeros((len(losses), 2, 1)))
+    assert kept == 7 and block.history == one_by_one.history
+
+
+def test_callback_sees_each_epoch_on_the_original_scale_and_can_stop():
+    data = load_dataset("diabetes")
+    seen = []
+
+    def callback(state):
+        seen.append((state.epoch, state.loss, state.coef.copy(), state.intercept, state.lr))
+        return state.epoch < 9  # False after epoch 9: stop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LinearRegression(solver="gd", standardize=True, epochs=100,
+                                 callback=callback).fit(data.X, data.y)
+    assert [s[0] for s in seen] == list(range(10)) and model.n_iter_ == 10
+    assert seen[-1][2].shape == (10,)
+    np.testing.assert_allclose(seen[-1][2], model.coef_, rtol=1e-12)
+    assert seen[-1][3] == pytest.approx(model.intercept_)
+    assert [s[1] for s in seen] == model.history_
+    assert all(s[4] == model.learning_rate_ for s in seen)
+
+
+def test_progress_bar_only_on_a_terminal(capsys):
+    data = load_dataset("noisy-line")
+    LinearRegression(solver="gd", epochs=50).fit(data.X, data.y)  # stderr is not a TTY here
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+# --------------------------------------------------------------------------- schedules
+@pytest.mark.parametrize("schedule", ["step", "exponential", "cosine"])
+def test_schedules_follow_torch_lr_scheduler(schedule):
+    torch = pytest.importorskip("torch")
+    epochs, lr = 12, 0.01
+    rates = []
+    data = load_dataset("noisy-line")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LinearRegression(solver="gd", lr=lr, epochs=epochs, lr_schedule=schedule, engine="loop",
+                         callback=lambda s: rates.append(s.lr)).fit(data.X, data.y)
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=lr)
+    sched = {
+        "step": lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=epochs // 3, gamma=0.1),
+        "exponential": lambda: torch.optim.lr_scheduler.ExponentialLR(
+            opt, gamma=0.01 ** (1 / epochs)),
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
+    }[schedule]()
+    expected = []
+    for _ in range(epochs):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+
+
+def test_invscaling_is_scikit_learns_formula():
+    rates = []
+    X = np.arange(8.0)[:, None]
+    y = X[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LinearRegression(solver="gd", lr=0.01, epochs=3, batch_size=2, shuffle=False,
+                         lr_schedule="invscaling",
+                         callback=lambda s: rates.append(s.lr)).fit(X, y)
+    # the last step of each epoch has seen 6, 14, 22 samples: lr / (1 + t)^0.25
+    np.testing.assert_allclose(rates, [0.01 / (1 + t) ** 0.25 for t in (6, 14, 22)])
+
+
+# --------------------------------------------------------------------------- averaging
+def test_average_is_sgdregressors_polyak_ruppert_average():
+    from sklearn.linear_model import SGDRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = X @ [1.0, -2.0, 0.5] + 1.0 + 0.3 * rng.standard_normal(50)
+    eta = 0.01
+    ref = SGDRegressor(learning_rate="constant", eta0=eta, penalty=None, average=True,
+                       max_iter=3, tol=None, shuffle=False).fit(X, y)
+    # SGDRegressor's squared_error is r²/2: its step eta equals lr = eta/2 on r²
+    ours = LinearRegression(solver="gd", lr=eta / 2, epochs=3, batch_size=1, shuffle=False,
+                            average=True).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-10)
+    assert ours.intercept_ == pytest.approx(ref.intercept_[0], rel=1e-10)
+
+
+def test_minibatches_converge_with_only_batch_size_and_epochs():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((20_000, 10))
+    y = X @ rng.standard_normal(10) + 2.0 + rng.standard_normal(20_000)
+    exact = LinearRegression().fit(X, y)
+    best = np.mean((exact.predict(X) - y) ** 2)
+    averaged = LinearRegression(solver="gd", batch_size=64, epochs=3, random_state=0).fit(X, y)
+    plain = LinearRegression(solver="gd", batch_size=64, epochs=3, random_state=0,
+                             average=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain.fit(X, y)
+    excess = np.mean((averaged.predict(X) - y) ** 2) / best - 1
+    plain_excess = np.mean((plain.predict(X) - y) ** 2) / best - 1
+    assert excess < 1e-3 and plain_excess > 10 * excess  # the noise floor, and below it
+
+
+def test_early_stopping_on_held_out_rows():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((500, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.standard_normal(500)
+    model = LinearRegression(solver="gd", batch_size=32, epochs=500, early_stopping=True,
+                             validation_fraction=0.2, n_iter_no_change=3, random_state=0,
+                             average=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.n_iter_ < 100
+    assert model.fitted_state_.gram.count == 400  # trained on the other 80%
+    again = LinearRegression(**model.get_params())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again.fit(X, y)
+    assert again.history_ == model.history_  # the split is seeded
+
+
+# --------------------------------------------------------------------------- diagnosis
+def test_standardize_with_alpha_is_diagnosed_against_the_penalized_optimum():
+    data = load_dataset("diabetes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LinearRegression(solver="gd", standardize=True, alpha=10.0,
+                                 epochs=5000).fit(data.X, data.y)
+    assert model.converged_ and model.diagnosis_ is None
+    with pytest.warns(ConvergenceWarning) as caught:
+        short = LinearRegression(solver="gd", standardize=True, alpha=10.0, epochs=3).fit(
+            data.X, data.y)
+    assert not short.converged_ and "standardize=True" not in str(caught[0].message)
+
+
+# --------------------------------------------------------------------------- seed data
+def test_seed_csvs_are_regenerated_from_torch_manual_seed():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)  # seed 001
+    x = torch.randn((100, 1))
+    y = 7 * x + 5 + torch.normal(0, 2, (100, 1))
+    noisy = load_dataset("noisy-line")
+    np.testing.assert_array_equal(noisy.X, x.numpy().astype(np.float64))
+    np.testing.assert_array_equal(noisy.y, y.numpy()[:, 0].astype(np.float64))
+    torch.manual_seed(2021)  # seed 004
+    X = torch.arange(-3, 3, 0.3).view(-1, 1)
+    Y = 2 * X - 1 + torch.randn(X.shape)
+    arange = load_dataset("arange-line")
+    np.testing.assert_array_equal(arange.X, X.numpy().astype(np.float64))
+    np.testing.assert_array_equal(arange.y, Y.numpy()[:, 0].astype(np.float64))
