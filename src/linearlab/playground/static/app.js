@@ -515,13 +515,16 @@ function editablePoints() {
   return true;
 }
 
-let liveBusy = false;
+// The exact fit follows a dragged point: one request at a time, the latest points always last.
+let liveBusy = false, livePending = false;
 async function liveExact() {
-  if (liveBusy || state.points.x.length < 2) return;
+  if (state.points.x.length < 2) return;
+  if (liveBusy) { livePending = true; return; }
   liveBusy = true;
   try { state.exact = await api("exact", { data: dataSpec(), settings: settings() }); } catch (err) { /* keep last */ }
   liveBusy = false;
   drawData();
+  if (livePending) { livePending = false; liveExact(); }
 }
 
 function setupDataDrag() {
