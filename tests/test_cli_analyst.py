@@ -1,0 +1,155 @@
+"""Command-line round trips of the analyst's toolkit: --formula, text columns, --missing,
+predict --interval, against statsmodels and the Python API."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("formulaic")
+smf = pytest.importorskip("statsmodels.formula.api")
+
+from linearlab import LinearRegression, load  # noqa: E402
+from linearlab.cli import main  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("analyst")
+    rng = np.random.default_rng(5)
+    n = 150
+    df = pd.DataFrame({
+        "id": [f"r{i}" for i in range(n)],
+        "x": rng.normal(size=n).round(4), "z": rng.uniform(1, 3, n).round(4),
+        "city": rng.choice(["rome", "oslo", "paris"], n),
+    })
+    df["y"] = (2 * df.x + (df.city == "rome") + np.log(df.z) + rng.normal(size=n)).round(5)
+    df.to_csv(root / "train.csv", index=False)
+    new = df.drop(columns="y").iloc[:8].copy()
+    new.to_csv(root / "new.csv", index=False)
+    holes = df.copy()
+    holes.loc[[4, 11], "x"] = np.nan
+    holes.loc[20, "city"] = np.nan
+    holes.to_csv(root / "holes.csv", index=False)
+    gaps = new.copy()
+    gaps.loc[[1, 5], "x"] = np.nan
+    gaps.to_csv(root / "gaps.csv", index=False)
+    return root, df, new, holes
+
+
+def run(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def _read(path):
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def test_fit_formula_then_predict(files, capsys):
+    root, df, new, _ = files
+    formula = "y ~ x + C(city) + np.log(z) + x:C(city)"
+    assert run("fit", root / "train.csv", "--formula", formula, "-o", root / "f.json",
+               "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = smf.ols(formula, df).fit()
+    assert out["features"] == list(ref.params.index[1:])
+    np.testing.assert_allclose(list(out["coef"].values()), ref.params.values[1:], rtol=1e-10)
+    assert load(root / "f.json").design_.formula == formula
+    assert run("predict", root / "f.json", root / "new.csv", "-o", root / "p.csv") == 0
+    got = _read(root / "p.csv")
+    np.testing.assert_allclose(got["prediction"], ref.predict(new).values, rtol=1e-12)
+    assert list(got.columns[:-1]) == list(new.columns)
+
+
+def test_fit_with_a_text_column_then_predict(files, capsys):
+    root, df, new, _ = files
+    assert run("fit", root / "train.csv", "-x", "x,city", "-o", root / "c.json", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["features"] == ["x", "city[T.paris]", "city[T.rome]"]
+    doc = json.loads((root / "c.json").read_text())
+    assert doc["design"]["levels"] == {"city": ["oslo", "paris", "rome"]}
+    ref = smf.ols("y ~ x + city", df).fit()
+    np.testing.assert_allclose(out["coef"]["city[T.rome]"], ref.params["city[T.rome]"],
+                               rtol=1e-10)
+    assert run("predict", root / "c.json", root / "new.csv", "-o", root / "pc.csv") == 0
+    np.testing.assert_allclose(_read(root / "pc.csv")["prediction"], ref.predict(new).values,
+                               rtol=1e-12)
+    capsys.readouterr()
+    assert run("evaluate", root / "c.json", root / "train.csv", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["r2"] == pytest.approx(ref.rsquared, rel=1e-10)
+
+
+def test_without_x_text_columns_are_encoded_but_identifiers_are_not(files, capsys):
+    root, df, _, _ = files
+    assert run("fit", root / "train.csv", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["features"] == ["x", "z", "city[T.paris]", "city[T.rome]"]
+
+
+@pytest.mark.parametrize("kind", ["prediction", "confidence"])
+def test_predict_interval_matches_statsmodels(files, kind):
+    root, df, new, _ = files
+    formula = "y ~ x + C(city) + np.log(z)"
+    assert run("fit", root / "train.csv", "--formula", formula, "-o", root / "i.json") == 0
+    assert run("predict", root / "i.json", root / "new.csv", "--interval", kind, "--level",
+               "0.9", "-o", root / f"i-{kind}.csv") == 0
+    got = _read(root / f"i-{kind}.csv")
+    frame = smf.ols(formula, df).fit().get_prediction(new).summary_frame(alpha=0.1)
+    prefix = "obs_ci" if kind == "prediction" else "mean_ci"
+    np.testing.assert_allclose(got["lower"], frame[f"{prefix}_lower"], rtol=1e-8)
+    np.testing.assert_allclose(got["upper"], frame[f"{prefix}_upper"], rtol=1e-8)
+
+
+def test_interval_needs_statistics(files, capsys):
+    root, df, _, _ = files
+    model = LinearRegression(alpha=1.0).fit(df[["x", "z"]], df["y"])
+    model.save(root / "ridge.json")
+    assert run("predict", root / "ridge.json", root / "new.csv", "--interval",
+               "prediction") == 2
+    assert "--interval needs a model file that carries the training statistics" in \
+        capsys.readouterr().err
+
+
+def test_missing_drop_and_keep(files, capsys):
+    root, _, _, holes = files
+    assert run("fit", root / "holes.csv", "-x", "x,city,z") == 2
+    err = capsys.readouterr().err
+    assert "3 missing value(s)" in err and "row 4" in err
+    assert run("fit", root / "holes.csv", "-x", "x,city,z", "--missing", "drop",
+               "-o", root / "d.json") == 0
+    assert "Dropped 3 row(s) with missing values" in capsys.readouterr().out
+    ref = smf.ols("y ~ x + city + z", holes, missing="drop").fit()
+    model = load(root / "d.json")
+    assert model.design_.names == ["x", "city[T.paris]", "city[T.rome]", "z"]
+    np.testing.assert_allclose(model.coef_, ref.params[model.design_.names].values, rtol=1e-10)
+    assert run("predict", root / "d.json", root / "gaps.csv") == 2
+    assert "predict --missing keep" in capsys.readouterr().err
+    assert run("predict", root / "d.json", root / "gaps.csv", "--missing", "keep",
+               "--interval", "confidence", "-o", root / "kept.csv") == 0
+    got = _read(root / "kept.csv")
+    assert got["prediction"].isna().tolist() == [False, True, False, False, False, True,
+                                                 False, False]
+    assert got["lower"].isna().sum() == 2
+
+
+def test_formula_with_missing_drop_reports_dropped(files, capsys):
+    root, _, _, holes = files
+    assert run("fit", root / "holes.csv", "--formula", "y ~ x + C(city)", "--missing", "drop",
+               "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dropped"] == 3 and out["rows"] == len(holes) - 3
+
+
+def test_unseen_level_and_usage_errors(files, capsys):
+    root, _, new, _ = files
+    run("fit", root / "train.csv", "-x", "x,city", "-o", root / "u.json")
+    new.assign(city=["lima"] * len(new)).to_csv(root / "lima.csv", index=False)
+    capsys.readouterr()
+    assert run("predict", root / "u.json", root / "lima.csv") == 2
+    assert "'lima'" in capsys.readouterr().err
+    assert run("fit", root / "train.csv", "--formula", "y ~ x", "-x", "x") == 2
+    assert run("fit", root / "train.csv", "--formula", "y ~ x", "--no-intercept") == 2
+    assert "- 1" in capsys.readouterr().err
