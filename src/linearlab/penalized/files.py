@@ -90,6 +90,9 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
         model.feature_names_in_ = np.asarray(features, dtype=object)
         model.feature_names_ = features
     model.target_names_ = targets
+    for name in ("metrics", "training"):  # what the command line recorded (data, rows)
+        value = doc.get(name)
+        setattr(model, name + "_", value if isinstance(value, dict) else None)
     state = doc.get("penalized", {})
     if not isinstance(state, dict):
         raise fail("'penalized' must be an object")

@@ -1,0 +1,93 @@
+"""``linearlab fit --penalty ... --alpha A|cv`` and ``linearlab plot MODEL --kind path``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from linearlab import ElasticNetCV, Lasso, LassoCV, RidgeCV, load
+from linearlab.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(3000, 6)) + [0, 5, 0, 0, -3, 0]
+    y = X @ [2.0, 0.0, -1.5, 0.0, 0.0, 0.7] + 3.0 + rng.normal(size=3000)
+    path = tmp_path_factory.mktemp("pen") / "data.csv"
+    header = ",".join([f"f{j}" for j in range(6)] + ["target"])
+    np.savetxt(path, np.c_[X, y], delimiter=",", header=header, comments="", fmt="%.17g")
+    return path, X, y
+
+
+def _fit_json(capsys, *args) -> dict:
+    assert main(["fit", *map(str, args), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_lasso_fit_streamed_equals_in_memory_and_api(table, capsys, tmp_path):
+    path, X, y = table
+    whole = _fit_json(capsys, path, "--penalty", "l1", "--alpha", "0.05", "--tol", "1e-10")
+    streamed = _fit_json(capsys, path, "--penalty", "l1", "--alpha", "0.05", "--tol", "1e-10",
+                         "--stream", "-o", tmp_path / "m.json")
+    assert not whole["streamed"] and streamed["streamed"]
+    api = Lasso(alpha=0.05, tol=1e-10).fit(X, y)
+    for result in (whole, streamed):
+        np.testing.assert_allclose(list(result["coef"].values()), api.coef_, atol=1e-9)
+        assert result["intercept"] == pytest.approx(api.intercept_, abs=1e-9)
+        assert result["nonzero"] == [f"f{j}" for j in np.flatnonzero(api.coef_)]
+    assert streamed["metrics"]["r2"] == pytest.approx(whole["metrics"]["r2"], rel=1e-9)
+    model = load(tmp_path / "m.json")
+    assert isinstance(model, Lasso) and model.feature_names_ == [f"f{j}" for j in range(6)]
+    np.testing.assert_allclose(model.predict(X), api.predict(X), atol=1e-8)
+
+
+@pytest.mark.parametrize(("flags", "cls"), [
+    (["--penalty", "l1"], LassoCV),
+    (["--penalty", "elasticnet", "--l1-ratio", "0.3"], ElasticNetCV),
+    (["--penalty", "l2"], RidgeCV),
+    ([], RidgeCV),
+])
+def test_alpha_cv_chooses_like_the_api(table, capsys, tmp_path, flags, cls):
+    path, X, y = table
+    out = tmp_path / "cv.json"
+    result = _fit_json(capsys, path, *flags, "--alpha", "cv", "-o", out)
+    kwargs = {"alphas": np.logspace(-3, 3, 13)} if cls is RidgeCV else {}
+    if cls is ElasticNetCV:
+        kwargs["l1_ratio"] = 0.3
+    api = cls(**kwargs).fit(X, y)
+    assert result["estimator"] == cls.__name__
+    assert result["alpha"] == pytest.approx(api.alpha_, rel=1e-9)
+    assert isinstance(load(out), cls)
+
+
+def test_table_shows_chosen_alpha_and_nonzero(table, capsys):
+    path, _, _ = table
+    assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv"]) == 0
+    text = capsys.readouterr().out
+    assert "chosen by cross-validation" in text and "Non-zero coefficients" in text
+    assert "f0" in text and "Exactly zero" in text
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--penalty", "l1"], "needs a penalty strength"),
+    (["--l1-ratio", "0.5", "--alpha", "1"], "--penalty elasticnet"),
+    (["--penalty", "l1", "--alpha", "1", "--solver", "qr"], "does not apply"),
+    (["--penalty", "l1", "--alpha", "cv", "--stream"], "cross-validation needs"),
+])
+def test_bad_combinations_are_usage_errors(table, capsys, flags, message):
+    path, _, _ = table
+    assert main(["fit", str(path), *flags]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_plot_path_from_model_file(table, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path, _, _ = table
+    model = tmp_path / "lasso.json"
+    assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv", "-o", str(model)]) == 0
+    assert main(["plot", str(model), "--kind", "path", "-o", str(tmp_path / "figs")]) == 0
+    png = tmp_path / "figs" / "path.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
