@@ -97,7 +97,7 @@ class EstimatorExtras:
 
         Reload it with :func:`linearlab.load`; predictions are bit-for-bit the same.
         """
-        from .persist import save
+        from .model_file import save  # the writer half: it never builds an estimator
 
         save(self, path)
 

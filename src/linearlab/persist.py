@@ -15,18 +15,18 @@ import json
 import math
 import os
 import stat
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from . import outputs
 from .errors import LinearLabError, ModelFileError
 from .estimator import LinearRegression
 from .fitted import FittedState, TrainingRecord
 from .gram import Gram
+from .model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
 
-FORMAT = "linearlab.model/1"
+__all__ = ["FORMAT", "MAX_STORED_NUMBERS", "load", "model_from_dict", "model_to_dict", "save"]
+
 #: The largest model file :func:`load` reads. Files hold at most ~2 x 250,000 numbers (see
 #: MAX_STORED_NUMBERS) plus the coefficients, so real ones stay far below this.
 MAX_MODEL_BYTES = 256 * 2**20
@@ -41,128 +41,6 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "init": (str, list), "standardize": (bool,), "dtype": (str,), "device": (str,),
     "random_state": (int, type(None)), "log_every": (int,),
 }
-
-
-# --------------------------------------------------------------------------- saving
-def _finite_or_none(values) -> list[float | None]:
-    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, float).ravel()]
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, list)):
-        return [_json_value(v) for v in value]
-    return value
-
-
-def model_to_dict(
-    model: LinearRegression, *, metrics: dict | None = None, training: dict | None = None
-) -> dict[str, Any]:
-    """The JSON-ready description of a fitted model (see the module notes)."""
-    model._check_fitted()
-    coef = np.asarray(model.coef_, dtype=np.float64)
-    n_targets = 1 if coef.ndim == 1 else coef.shape[0]
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        names = getattr(model, "feature_names_", None)
-    design = getattr(model, "design_", None)
-    if design is not None:  # the coefficients' names; the table's columns are in "design"
-        names = design.names
-    features = ([str(n) for n in names] if names is not None
-                else [f"x{j}" for j in range(model.n_features_in_)])
-    targets = getattr(model, "target_names_", None) or (
-        ["y"] if n_targets == 1 else [f"y{j}" for j in range(n_targets)]
-    )
-    params = {k: _json_value(v) for k, v in model.get_params().items()}
-    if not isinstance(params.get("random_state"), (int, type(None))):
-        params["random_state"] = None  # a RandomState object cannot be stored
-    if not isinstance(params.get("init"), str):
-        params["init"] = "zeros"  # explicit starting values are not part of the model
-    document = {
-        "format": FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "feature_names": features,
-        # false when the model was fitted on unnamed columns (arrays): names above are x0, x1...
-        "features_named": names is not None,
-        "target_names": list(targets),
-        "coef": coef.tolist(),
-        "intercept": _json_value(np.asarray(model.intercept_, dtype=np.float64)),
-        "params": params,
-        "fit": {
-            "solver": getattr(model, "solver_", None),
-            "n_iter": int(np.max(getattr(model, "n_iter_", 1))),  # a list for multi-output
-            "converged": bool(getattr(model, "converged_", True)),
-            "diagnosis": getattr(model, "diagnosis_", None),
-            "learning_rate": getattr(model, "learning_rate_", None),
-            "rank": _json_value(getattr(model, "rank_", None)),
-            "condition_number": _finite_or_none([getattr(model, "condition_number_", math.nan)])[0],
-        },
-        "metrics": metrics if metrics is not None else getattr(model, "metrics_", None),
-        "training": training if training is not None else getattr(model, "training_", None),
-        "history": _finite_or_none(getattr(model, "history_", []) or []),
-        "parameter_history": _parameter_history(model),
-        "statistics": _statistics(model),
-        # a formula's spec or the levels of categorical columns, as plain JSON
-        "design": None if design is None else design.to_dict(),
-    }
-    extra = getattr(model, "_model_file_fields", None)  # penalized estimators: their own parts
-    if extra is not None:
-        document.update(extra())
-    return document
-
-
-# Optional parts are stored only while they stay small next to the rest of the file.
-MAX_STORED_NUMBERS = 250_000
-
-
-def _parameter_history(model: LinearRegression) -> list | None:
-    """``params_history_`` ([coef; intercept] per epoch) for plots of the path, when small."""
-    path = getattr(model, "params_history_", None)
-    if path is None or path.size > MAX_STORED_NUMBERS or not np.all(np.isfinite(path)):
-        return None
-    return np.asarray(path, dtype=np.float64).tolist()
-
-
-def _statistics(model: LinearRegression) -> dict | None:
-    """The Gram statistics of the training data, so a reloaded model still has a summary()."""
-    state = getattr(model, "fitted_state_", None)
-    gram = state.gram if state is not None else getattr(model, "_gram", None)
-    if gram is None or gram.sxx.size + gram.sxy.size > MAX_STORED_NUMBERS:
-        return None
-    arrays = {name: getattr(gram, name) for name in _GRAM_ARRAYS}
-    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
-        return None
-    log_weight_sum = float(state.log_weight_sum if state is not None
-                           else getattr(model, "_log_weight_sum", 0.0))
-    return {
-        "count": int(gram.count),
-        "weight_sum": float(gram.weight_sum),
-        **{name: np.asarray(a, dtype=np.float64).tolist() for name, a in arrays.items()},
-        "weighted": bool(state.weighted if state is not None
-                         else getattr(model, "_weighted", False)),
-        "log_weight_sum": log_weight_sum if math.isfinite(log_weight_sum) else None,
-    }
-
-
-_GRAM_ARRAYS = ("mean_x", "mean_y", "sxx", "sxy", "syy")
-
-
-def save(
-    model: LinearRegression, path: str | os.PathLike, *, metrics: dict | None = None,
-    training: dict | None = None, inputs=(), force: bool = False,
-) -> None:
-    """Write ``model`` to ``path`` as a ``linearlab.model/1`` JSON file, atomically.
-
-    ``path`` follows the rules of :mod:`linearlab.outputs` (``-`` is standard output, links are
-    followed, devices written in place, read-only files refused unless ``force``); ``inputs``
-    are files the model was made from, which ``path`` must not be.
-    """
-    document = model_to_dict(model, metrics=metrics, training=training)
-    text = json.dumps(document, indent=2, allow_nan=False)
-    outputs.write_text(path, text + "\n", inputs=inputs, force=force)
 
 
 # --------------------------------------------------------------------------- loading

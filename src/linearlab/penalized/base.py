@@ -106,7 +106,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically."""
-        from ..persist import save  # persist builds on the estimators: import lazily
+        from ..model_file import save  # the writer half of the format: no import circle
 
         self._check_fitted()
         save(self, path)
