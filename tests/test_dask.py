@@ -20,8 +20,10 @@ pd = pytest.importorskip("pandas")
 
 @pytest.fixture(scope="module")
 def client():
+    # in-process workers (fast), behind a real TCP scheduler the command line can reach
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+        dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:
         yield client
 
@@ -145,7 +147,7 @@ def test_predict_score_and_summary_predict_are_lazy_and_keep_divisions(client):
     assert float(score) == pytest.approx(reference.score(pd.DataFrame(X, columns=features), y))
     interval = model.summary().predict(frame[features], interval="prediction")
     assert interval.upper.divisions == frame.divisions
-    expected = reference.summary().predict(X, interval="prediction")
+    expected = reference.summary().predict(pd.DataFrame(X, columns=features), interval="prediction")
     np.testing.assert_allclose(
         interval.upper.compute().to_numpy(), expected.upper, rtol=1e-12, atol=1e-12
     )
@@ -195,3 +197,140 @@ def test_misaligned_partitions_are_a_clear_error(client):
         LinearRegression(solver="gd", backend="torch").fit(
             da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
         )
+
+
+# --------------------------------------------------------------------------- faults
+def test_killed_worker_mid_fit_still_gives_the_exact_answer():
+    """A worker process dies while partitions are being reduced: Dask recomputes its tasks,
+    and the fixed reduction tree gives the same bits as an undisturbed fit."""
+    import os
+    import signal
+    import threading
+    import time
+
+    X, y, w = _problem(20, n=4000)
+
+    def slow(block):  # pickled by value: the worker processes need not import this file
+        time.sleep(0.15)
+        return block
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=50,
+    ) as cluster, distributed.Client(cluster) as client:
+        Xd = da.from_array(X, chunks=250).map_blocks(slow)
+        yd, wd = da.from_array(y, chunks=250), da.from_array(w, chunks=250)
+        undisturbed = LinearRegression().fit(Xd, yd, sample_weight=wd)
+        result = {}
+        fitting = threading.Thread(target=lambda: result.setdefault(
+            "model", LinearRegression().fit(Xd, yd, sample_weight=wd)))
+        fitting.start()
+        time.sleep(0.8)
+        assert fitting.is_alive()  # the kill happens in the middle of the fit
+        victim = next(iter(cluster.workers.values()))
+        os.kill(victim.process.pid, signal.SIGKILL)
+        fitting.join(120)
+        assert not fitting.is_alive()
+        assert client.run_on_scheduler(lambda dask_scheduler: True)  # the cluster lives on
+    model = result["model"]
+    np.testing.assert_array_equal(model.coef_, undisturbed.coef_)
+    assert model.intercept_ == undisturbed.intercept_
+    reference = LinearRegression().fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- command line
+@pytest.fixture
+def parquet_dir(tmp_path):
+    rng = np.random.default_rng(30)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    parts = []
+    for k in range(4):
+        X = rng.normal(size=(300, 3))
+        y = X @ [1.0, -2.0, 0.5] + 4.0 + 0.1 * rng.normal(size=300)
+        frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(key=np.arange(300) + 300 * k, y=y)
+        frame.to_parquet(folder / f"part-{k}.parquet")
+        parts.append(frame)
+    return folder, pd.concat(parts, ignore_index=True)
+
+
+def test_cli_fits_a_directory_of_parquet_files_on_the_cluster(client, parquet_dir, tmp_path,
+                                                             capsys):
+    import json
+
+    from linearlab import load
+    from linearlab.cli import main
+
+    folder, table = parquet_dir
+    scheduler = client.scheduler.address
+    model_file = tmp_path / "model.json"
+    code = main(["fit", str(folder), "-x", "a,b,c", "-y", "y", "--scheduler", scheduler,
+                 "-o", str(model_file), "--json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    reference = LinearRegression().fit(table[["a", "b", "c"]], table["y"])
+    np.testing.assert_allclose(list(payload["coef"].values()), reference.coef_, rtol=1e-12)
+    assert payload["rows"] == 1200 and payload["metrics"]["r2"] == pytest.approx(
+        reference.score(table[["a", "b", "c"]], table["y"]))
+    np.testing.assert_allclose(load(model_file).coef_, reference.coef_, rtol=1e-12)
+
+    out = tmp_path / "predictions.parquet"
+    glob = str(folder / "*.parquet")
+    assert main(["predict", str(model_file), glob, "--scheduler", scheduler, "-o", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 4  # one file per input partition
+    predictions = pd.read_parquet(out).sort_values("key")
+    np.testing.assert_allclose(predictions["prediction"].to_numpy(),
+                               reference.predict(table[["a", "b", "c"]]), rtol=1e-12)
+
+
+def test_cli_names_the_file_and_line_of_a_bad_value(client, tmp_path, capsys):
+    from linearlab.cli import main
+
+    rng = np.random.default_rng(31)
+    for k in range(3):
+        frame = pd.DataFrame(rng.normal(size=(50, 3)), columns=["a", "b", "y"])
+        frame.to_csv(tmp_path / f"p{k}.csv", index=False)
+    lines = (tmp_path / "p2.csv").read_text().splitlines()
+    lines[9] = "0.5,oops,1.0"
+    (tmp_path / "p2.csv").write_text("\n".join(lines) + "\n")
+    code = main(["fit", str(tmp_path / "*.csv"), "--scheduler", client.scheduler.address])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "p2.csv" in err and "line 10" in err and "'b'" in err and "Traceback" not in err
+
+
+def test_cli_unreachable_scheduler_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    from linearlab.cli import main
+    from linearlab.distributed import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    code = main(["fit", str(tmp_path / "*.csv"), "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Cannot reach the Dask scheduler" in err and "Traceback" not in err
+
+
+def test_interrupted_predict_leaves_nothing_half_written(client, parquet_dir, tmp_path,
+                                                        monkeypatch):
+    from linearlab.cli import main
+    from linearlab.distributed import commands
+
+    folder, table = parquet_dir
+    model_file = tmp_path / "model.json"
+    scheduler = client.scheduler.address
+    assert main(["fit", str(folder), "-y", "y", "--scheduler", scheduler, "-o",
+                 str(model_file), "--json"]) == 0
+    real_write = commands._write
+
+    def interrupted(frame, directory, fmt):
+        real_write(frame.partitions[:2], directory, fmt)  # two files are on disk...
+        raise KeyboardInterrupt  # ...when the user presses Ctrl-C
+
+    monkeypatch.setattr(commands, "_write", interrupted)
+    out = tmp_path / "out.parquet"
+    assert main(["predict", str(model_file), str(folder), "--scheduler", scheduler,
+                 "-o", str(out)]) == 130
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
