@@ -11,6 +11,7 @@ so they need the data themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
@@ -45,6 +46,8 @@ class FitRecord:
     ssr: np.ndarray | None = None  # refined residual sums of squares from the solver
     condition_number: float = np.nan  # raw, as statsmodels: of √w·[1, X]
     multi_output: bool = False  # y was 2-D: one summary per target
+    intercept_name: str = "const"  # "Intercept" for formula models, as statsmodels names it
+    design: Any = None  # turns new tables into the design in predict() (formula, categories)
 
 
 @dataclass
@@ -59,6 +62,22 @@ class Inference:
     nobs: int
     kept: np.ndarray  # (d,) bool: False for aliased columns
     covs: list[np.ndarray] = field(default_factory=list)  # per target, cov_type applied
+
+
+def implicit_constant(gram: Gram) -> bool:
+    """Whether the columns (without an intercept) span a constant, as statsmodels checks
+    (``k_constant``): some combination ``X v`` is constant and non-zero, i.e. ``v`` is a null
+    vector of the centred cross-products with ``mean_x · v != 0`` (dummies of every level)."""
+    n = gram.weight_sum
+    if gram.n_features == 0 or not n > 0:
+        return False
+    m = np.asarray(gram.mean_x, dtype=np.float64)
+    scale = np.sqrt(np.clip(np.diag(gram.sxx), 0.0, None) / n + m * m)
+    scale = np.where(scale > 0, scale, 1.0)
+    S = gram.sxx / n / np.outer(scale, scale)
+    lam, V = np.linalg.eigh((S + S.T) / 2)
+    null = lam <= 1e-10 * max(float(lam.max()), 1.0)
+    return bool(null.any() and np.max(np.abs((m / scale) @ V[:, null])) > 1e-6)
 
 
 def check_cov_type(cov_type: str) -> str:
