@@ -122,7 +122,7 @@ def prepare_predict(X: Any, design: Any, missing: str) -> tuple[Any, np.ndarray 
         if cells is not None:
             if missing == "error":
                 names = input_labels(X, None if design is None else design.input_names)
-                raise missing_error(cells, "X", names)
+                raise missing_error(cells, "X", names, predicting=True)
             keep = ~cells.any(axis=1)
             X = take_rows(X, keep)
     if design is not None:

@@ -194,7 +194,8 @@ class FormulaDesign:
         if response:
             lhs_vars = self._lhs_formula().required_variables
             variables += sorted(v for v in lhs_vars if v in frame.columns)
-        frame, keep = _apply_missing(frame, variables, "drop" if missing == "keep" else missing)
+        frame, keep = _apply_missing(frame, variables, "drop" if missing == "keep" else missing,
+                                     predicting=not response)
         X = self.transform(frame)
         if not response:
             return X, None, keep
@@ -328,7 +329,7 @@ class FormulaDesign:
         return f"FormulaDesign({self.formula!r}, columns={self.names})"
 
 
-def _apply_missing(frame, variables: list[str], missing: str):
+def _apply_missing(frame, variables: list[str], missing: str, predicting: bool = False):
     """``frame`` without rows missing a value in ``variables`` (``missing="drop"``), or the
     error (``"error"``); with the boolean mask of the rows kept (None: all)."""
     if not variables:
@@ -337,7 +338,7 @@ def _apply_missing(frame, variables: list[str], missing: str):
     if not mask.any():
         return frame, None
     if missing == "error":
-        raise missing_error(mask, "The formula's data", variables)
+        raise missing_error(mask, "The formula's data", variables, predicting)
     keep = ~mask.any(axis=1)
     if not keep.any():
         raise DataError(

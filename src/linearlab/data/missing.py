@@ -83,12 +83,17 @@ def describe_missing(mask: np.ndarray, what: str, names: list[str] | None) -> st
     )
 
 
-def missing_error(mask: np.ndarray, what: str, names: list[str] | None) -> DataError:
-    """The error for ``missing="error"``: count, first row and column, and the two ways out."""
-    return DataError(
-        f"{describe_missing(mask, what, names)}. Fill in or remove the missing values, or pass "
-        "missing='drop' (--missing drop on the command line) to drop rows with missing values."
+def missing_error(
+    mask: np.ndarray, what: str, names: list[str] | None, predicting: bool = False
+) -> DataError:
+    """The error for ``missing="error"``: count, first row and column, and the ways out."""
+    fix = (
+        "Fill in or remove the missing values (on the command line, predict --missing keep "
+        "leaves those rows' predictions empty)." if predicting else
+        "Fill in or remove the missing values, or pass missing='drop' to drop the rows that "
+        "have them."
     )
+    return DataError(f"{describe_missing(mask, what, names)}. {fix}")
 
 
 def column_labels(obj: Any) -> list[str] | None:
