@@ -167,3 +167,29 @@ def test_check_estimator(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(estimator)
+
+
+@pytest.mark.parametrize(("cls", "params"), [
+    (Lasso, dict(alpha=0.05)),
+    (Lasso, dict(alpha=0.05, positive=True, fit_intercept=False)),
+    (ElasticNet, dict(alpha=0.02, l1_ratio=0.4)),
+])
+def test_proximal_gd_reaches_the_coordinate_descent_answer(cls, params):
+    X, y, w = _data(seed=10, rho=0.5)
+    cd = cls(**params, **TIGHT).fit(X, y, sample_weight=w)
+    gd = cls(**params, solver="gd", tol=1e-12, max_iter=20_000).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(gd.coef_, cd.coef_, atol=1e-7)
+    assert gd.intercept_ == pytest.approx(cd.intercept_, abs=1e-6)
+    assert np.array_equal(gd.coef_ == 0, cd.coef_ == 0)  # exact zeros, from the prox step
+    assert gd.converged_ and gd.diagnosis_ is None
+    np.testing.assert_allclose(gd.optimum_, cd.coef_, atol=1e-9)
+    assert len(gd.history_) == gd.n_iter_ and gd.params_history_.shape[0] == gd.n_iter_ + 1
+    assert gd.history_[-1] <= gd.history_[0]
+
+
+def test_proximal_gd_diagnoses_the_penalized_optimum():
+    X, y, _ = _data(seed=11, rho=0.9)
+    with pytest.warns(ConvergenceWarning, match="penalized optimum"):
+        gd = ElasticNet(alpha=0.01, solver="gd", max_iter=3, tol=1e-12).fit(X, np.c_[y, -y])
+    assert not gd.converged_ and "solver='cd'" in gd.diagnosis_
+    assert gd.optimum_.shape == gd.coef_.shape == (2, X.shape[1])

@@ -91,3 +91,14 @@ def test_plot_path_from_model_file(table, capsys, tmp_path):
     assert main(["plot", str(model), "--kind", "path", "-o", str(tmp_path / "figs")]) == 0
     png = tmp_path / "figs" / "path.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_solver_gd_uses_proximal_steps(table, capsys):
+    path, X, y = table
+    result = _fit_json(capsys, path, "--penalty", "elasticnet", "--alpha", "0.02",
+                       "--solver", "gd", "--epochs", "5000", "--tol", "1e-12")
+    cd = _fit_json(capsys, path, "--penalty", "elasticnet", "--alpha", "0.02", "--tol", "1e-12")
+    np.testing.assert_allclose(list(result["coef"].values()), list(cd["coef"].values()),
+                               atol=1e-7)
+    assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv", "--solver", "gd"]) == 2
+    assert "--solver gd" in capsys.readouterr().err

@@ -8,6 +8,7 @@
 ``--penalty l1 --alpha A``  ``Lasso(alpha=A)``
 ``--penalty elasticnet``    ``ElasticNet(alpha=A, l1_ratio=R)`` (R: 0.5)
 ``--alpha cv``              ``LassoCV`` / ``ElasticNetCV`` / ``RidgeCV``
+``--solver gd``             the same with ``solver="gd"`` (proximal steps)
 ==========================  =============================================
 """
 
@@ -28,7 +29,7 @@ from ..penalized.source import fit_source
 from . import output as cli_output
 
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # --penalty l2 --alpha cv: RidgeCV's candidates
-GD_OPTIONS = ("lr", "epochs", "batch_size", "optimizer", "loss")
+GD_OPTIONS = ("lr", "batch_size", "optimizer", "loss")  # --epochs is max_iter with gd
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -58,14 +59,18 @@ def build(args: argparse.Namespace):
                 f"{flag} does not apply to --penalty {penalty}: penalized models are fitted by "
                 "coordinate descent on the data's Gram statistics. Drop it."
             )
-    if args.solver == "gd":
+    if args.solver == "gd" and (args.alpha == "cv" or penalty == "l2"):
         raise UsageError(
-            f"--solver gd with --penalty {penalty} is not available from the command line; "
-            "drop --solver gd (coordinate descent finds the same optimum exactly)."
+            "--solver gd trains --penalty l1 or elasticnet with a fixed --alpha A (proximal "
+            "steps); cross-validation and ridge use exact solvers. Drop --solver gd."
         )
+    if args.epochs is not None and args.solver != "gd":
+        raise UsageError("--epochs applies to --solver gd; add it, or drop --epochs.")
     intercept = not args.no_intercept
     ratio = 0.5 if args.l1_ratio is None else args.l1_ratio
     tol = {} if args.tol is None else {"tol": args.tol}
+    if args.solver == "gd":
+        tol.update(solver="gd", **({} if args.epochs is None else {"max_iter": args.epochs}))
     if args.alpha == "cv":
         if penalty == "l2":
             return RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=intercept)
@@ -129,6 +134,14 @@ def print_fit(console: Console, source: io.Source, outcome) -> None:
         console.print(f"Exactly zero (dropped by the L1 penalty): {', '.join(dropped)}",
                       markup=False, soft_wrap=True)
     console.print(cli_output.metrics_table(outcome.metrics, "Training fit"))
+    if getattr(model, "solver", "cd") == "gd":
+        console.print(f"Solver: [cyan]proximal gradient descent[/cyan] (FISTA, "
+                      f"lr={model.learning_rate_:.6g}), {model.n_iter_} epochs")
+        cli_output.print_epoch_log(console, model.history_)
+        if model.converged_:
+            console.print("[green]Converged[/green] to the penalized optimum.")
+    else:
+        console.print("Solver: [cyan]coordinate descent[/cyan] on the Gram statistics")
 
 
 def payload(args: argparse.Namespace, source: io.Source, outcome) -> dict:

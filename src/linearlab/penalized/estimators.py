@@ -47,6 +47,11 @@ class ElasticNet(PenalizedBase):
     random_state : int, RandomState or None, default=None
         Seeds the coordinate order when ``selection="random"``.
     selection : {"cyclic", "random"}, default="cyclic"
+    solver : {"cd", "gd"}, default="cd"
+        ``"cd"``: coordinate descent on the Gram (exact to ``tol``). ``"gd"``: gradient
+        descent with proximal steps for the L1 term (FISTA, step 1/L) on the shared epoch
+        driver, ``max_iter`` epochs; it records ``history_`` and is diagnosed against the
+        penalized optimum (:mod:`linearlab.penalized.proximal`).
 
     Attributes
     ----------
@@ -57,6 +62,9 @@ class ElasticNet(PenalizedBase):
     n_iter_ : int or list of int
         Coordinate-descent sweeps per target.
     n_features_in_, feature_names_in_
+    history_, params_history_, converged_, diagnosis_, optimum_, learning_rate_
+        With ``solver="gd"``: the objective per epoch, the parameters per epoch, whether the
+        duality gap reached ``tol``, why not, the exact optimum (d,) or (k, d), the step size.
     """
 
     _parameter_constraints: dict = {
@@ -71,13 +79,14 @@ class ElasticNet(PenalizedBase):
         "positive": ["boolean"],
         "random_state": ["random_state"],
         "selection": [StrOptions({"cyclic", "random"})],
+        "solver": [StrOptions({"cd", "gd"})],
     }
 
     def __init__(
         self, alpha: float = 1.0, *, l1_ratio: float = 0.5, fit_intercept: bool = True,
         precompute=False, max_iter: int = 1000, copy_X: bool = True, tol: float = 1e-4,
         warm_start: bool = False, positive: bool = False, random_state=None,
-        selection: str = "cyclic",
+        selection: str = "cyclic", solver: str = "cd",
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -90,6 +99,7 @@ class ElasticNet(PenalizedBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+        self.solver = solver
 
     path = staticmethod(enet_path)
 
@@ -153,6 +163,8 @@ class ElasticNet(PenalizedBase):
         return self._solve(None)
 
     def _solve(self, start: np.ndarray | None) -> ElasticNet:
+        if self.solver == "gd":
+            return self._solve_proximal(start)
         rng = check_random_state(self.random_state) if self.selection == "random" else None
         coefs, intercepts, gaps, n_iters = gram_path(
             self._gram, np.array([float(self.alpha)]), l1_ratio=float(self.l1_ratio),
@@ -180,6 +192,27 @@ class ElasticNet(PenalizedBase):
         return self
 
 
+    def _solve_proximal(self, start: np.ndarray | None) -> ElasticNet:
+        from .proximal import fista
+
+        fit = fista(
+            self._gram, alpha=float(self.alpha), l1_ratio=float(self.l1_ratio),
+            fit_intercept=self.fit_intercept, positive=self.positive, epochs=self.max_iter,
+            tol=self.tol, coef_init=None if start is None else start.T,
+            feature_names=self._feature_labels(),
+        )
+        self._set_coefficients(fit.coef.T, fit.intercept)
+        self.history_, self.params_history_ = fit.history, fit.params_history
+        self.n_iter_ = fit.n_iter
+        self.learning_rate_ = fit.learning_rate
+        self.optimum_ = fit.optimum[:, 0] if self._y_ndim == 1 else fit.optimum.T
+        self.converged_, self.diagnosis_ = fit.diagnosis.converged, fit.diagnosis.message
+        self.dual_gap_ = None
+        if self.diagnosis_:
+            warnings.warn(self.diagnosis_, ConvergenceWarning, stacklevel=3)
+        return self
+
+
 class Lasso(ElasticNet):
     """Linear regression with an L1 penalty (scikit-learn's ``Lasso``).
 
@@ -195,9 +228,10 @@ class Lasso(ElasticNet):
         self, alpha: float = 1.0, *, fit_intercept: bool = True, precompute=False,
         copy_X: bool = True, max_iter: int = 1000, tol: float = 1e-4, warm_start: bool = False,
         positive: bool = False, random_state=None, selection: str = "cyclic",
+        solver: str = "cd",
     ):
         super().__init__(
             alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept, precompute=precompute,
             copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
-            positive=positive, random_state=random_state, selection=selection,
+            positive=positive, random_state=random_state, selection=selection, solver=solver,
         )
