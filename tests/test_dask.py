@@ -334,3 +334,45 @@ def test_interrupted_predict_leaves_nothing_half_written(client, parquet_dir, tm
                  "-o", str(out)]) == 130
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+# --------------------------------------------------------------------------- gradient descent
+@pytest.mark.parametrize("settings", [dict(epochs=150), dict(epochs=150, standardize=True,
+                                                               optimizer="adam", lr=0.05)])
+def test_full_batch_gradient_descent_equals_in_memory(client, settings):
+    X, y, w = _problem(40, n=1500, d=3)
+    Xd, yd, wd = (da.from_array(v, chunks=400) for v in (X, y, w))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(solver="gd", **settings).fit(Xd, yd, sample_weight=wd)
+        reference = LinearRegression(solver="gd", **settings).fit(X, y, sample_weight=w)
+    assert model.solver_ == "gd" and model.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(model.history_, reference.history_, rtol=1e-10)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-10)
+
+
+def test_mini_batches_over_partitions_in_order_equal_in_memory_batches(client):
+    X, y, _ = _problem(41, n=1000, d=3)
+    settings = dict(solver="gd", epochs=3, batch_size=64, shuffle=False, lr=0.005)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # partitions of 300 rows: batches straddle partition boundaries (rows carried over)
+        model = LinearRegression(**settings).fit(da.from_array(X, chunks=300),
+                                                 da.from_array(y, chunks=300))
+        reference = LinearRegression(**settings).fit(X, y)
+    np.testing.assert_allclose(model.history_, reference.history_, rtol=1e-12)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12)
+
+
+def test_shuffled_mini_batches_are_reproducible_and_train(client):
+    X, y, _ = _problem(42, n=1200, d=3)
+    Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
+    settings = dict(solver="gd", epochs=40, batch_size=50, random_state=7, standardize=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = LinearRegression(**settings).fit(Xd, yd)
+        second = LinearRegression(**settings).fit(Xd, yd)
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    exact = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(first.coef_, exact.coef_, rtol=0.05)
