@@ -11,6 +11,7 @@ from rich.table import Table
 
 from .. import streaming
 from ..data import sources as io
+from ..equations import format_equation
 from ..estimator import LinearRegression
 
 EPOCH_LOG_ROWS = 11
@@ -52,8 +53,7 @@ def equation(model: LinearRegression, names: list[str], target: str, row: int | 
     """The fitted equation as text, e.g. ``y = 2·x + 1`` (``row`` picks a target)."""
     coef = model.coef_ if row is None else model.coef_[row]
     intercept = model.intercept_ if row is None else model.intercept_[row]
-    terms = " + ".join(f"{c:.6g}·{n}" for c, n in zip(coef, names, strict=True))
-    return f"{target} = {terms} + {intercept:.6g}"
+    return format_equation(coef, intercept, names, target)
 
 
 def print_json(payload: dict) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..equations import format_equation
+
 # Converged when the excess loss is within this fraction of the optimal loss (or, for a perfect
 # fit, of the starting loss times the same fraction squared).
 RELATIVE_GAP_TOLERANCE = 1e-6
@@ -30,12 +32,7 @@ def _equation(coef: np.ndarray, intercept: np.ndarray, names: list[str] | None) 
     if coef.shape[1] != 1 or coef.shape[0] > 6:
         return f"coef={np.array2string(coef.T.squeeze(), precision=6)}, intercept={intercept}"
     labels = names or (["x"] if coef.shape[0] == 1 else [f"x{j}" for j in range(coef.shape[0])])
-    text = "y = "
-    for i, (v, label) in enumerate(zip(coef[:, 0], labels, strict=True)):
-        sign = ("-" if v < 0 else "") if i == 0 else (" - " if v < 0 else " + ")
-        text += f"{sign}{abs(v):.10g}·{label}"
-    b = intercept[0]
-    return f"{text} {'-' if b < 0 else '+'} {abs(b):.10g}"
+    return format_equation(coef[:, 0], intercept[0], labels, digits=10)
 
 
 def diagnose_quadratic(

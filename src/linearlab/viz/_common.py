@@ -18,6 +18,7 @@ import numpy as np
 
 from ..data.validation import check_X, check_y, column_names
 from ..descent.losses import get_loss
+from ..equations import format_equation
 from ..errors import BackendUnavailableError, NotFittedError, ParameterError
 from ..outputs import atomic_path
 
@@ -327,24 +328,8 @@ def fmt(value: float, digits: int = 4) -> str:
 def equation(coef: np.ndarray, intercept: float, names: list[str], target: str,
              fit_intercept: bool = True, max_terms: int = 3) -> str:
     """``y = 2.052·x + 0.7792``, abbreviated with ``…`` after ``max_terms`` terms."""
-    terms = []
-    for j, (c, name) in enumerate(zip(coef, names, strict=True)):
-        if j == max_terms:
-            terms.append("…")
-            break
-        sign = "" if j == 0 else (" − " if c < 0 else " + ")
-        value = fmt(c) if j == 0 else fmt(abs(c))
-        terms.append(f"{sign}{value}·{name}")
-    text = f"{target} = {''.join(terms)}"
-    if fit_intercept and len(coef) <= max_terms:
-        text += (" − " if intercept < 0 else " + ") + fmt(abs(intercept))
-    return text
-
-
-def r_squared(y: np.ndarray, pred: np.ndarray) -> float:
-    ss_res = float(((y - pred) ** 2).sum())
-    ss_tot = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+    return format_equation(coef, intercept, names, target, fit_intercept=fit_intercept,
+                           number=fmt, minus="\u2212", max_terms=max_terms)
 
 
 # --------------------------------------------------------------------------- files

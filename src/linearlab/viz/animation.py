@@ -17,6 +17,7 @@ from ._common import (
     atomic_write,
     check_kind,
     compact_ticks,
+    equation,
     fmt,
     least_squares_optimum,
     loss_at,
@@ -209,9 +210,8 @@ def _fit_panel(ax, view, data, thetas):
 
         def update(j: int) -> None:
             line.set_ydata(lines[j])
-            text = f"{data.target_name} = {fmt(thetas[j, 0])}·{data.feature_names[0]}"
-            if view.fit_intercept:
-                text += (" − " if thetas[j, 1] < 0 else " + ") + fmt(abs(thetas[j, 1]))
+            text = equation(thetas[j, :1], thetas[j, 1], data.feature_names[:1],
+                            data.target_name, fit_intercept=view.fit_intercept)
             legend.get_texts()[0].set_text(text)
 
         return update, [line, legend]

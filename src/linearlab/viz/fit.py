@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..stats.metrics import r_squared
 from ._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
@@ -18,7 +19,6 @@ from ._common import (
     model_view,
     new_figure,
     plot_data,
-    r_squared,
     style,
 )
 
