@@ -24,7 +24,9 @@ print(f"pred : {ds.X[:, 0] * W[0, 0] + B[0, 0]}")
 print(f"loss : {float(np.mean((ds.X[:, 0] * W[0, 0] + B[0, 0] - ds.y) ** 2)):.12g}")
 
 header("NumPy from scratch: sum of squared errors, lr = 0.001, 100 steps")
-model = train(ds.X, ds.y, loss="sse", lr=0.001, epochs=100, init=(W, B))
+# engine="loop": the plain loop of forward, loss, gradient and update, step by step as the post
+# writes it (engine="auto" would evaluate plain full-batch steps in closed form instead)
+model = train(ds.X, ds.y, loss="sse", lr=0.001, epochs=100, init=(W, B), engine="loop")
 pred = model.predict(ds.X)
 print(f"after weight : [[{model.coef_[0]:.8f}]]")
 print(f"after bias   : [[{model.intercept_:.8f}]]")
@@ -35,7 +37,8 @@ print(f"W during the first steps (the animation's red dot): {np.round(path[:6], 
 
 for backend in backends():
     header(f"backend={backend!r}: mean squared error, lr = 0.01, 100 steps")
-    model = train(ds.X, ds.y, backend=backend, loss="mse", lr=0.01, epochs=100, init=(W, B))
+    model = train(ds.X, ds.y, backend=backend, loss="mse", lr=0.01, epochs=100, init=(W, B),
+                  engine="loop")
     print(f"after pred : {np.round(model.predict(ds.X), 4)}")
 
 header("is the hand-derived gradient right? (NumPy vs torch autograd vs finite differences)")

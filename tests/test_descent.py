@@ -119,7 +119,12 @@ def test_divergence_names_the_epoch_and_a_stable_step(optimizer):
     config = DescentConfig(lr=1.0, optimizer=optimizer, epochs=100, stable_lr=0.048)
     plan = BatchPlan(7, None, False, np.random.default_rng(0))
     if optimizer == "adam":  # adam's steps are bounded by lr: it does not blow up
-        train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), plan, config)
+        result = train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), plan, config)
+        assert result.n_iter == 100 and np.isfinite(result.history).all()
+        # each parameter moves by at most about lr per step
+        steps = np.abs(np.diff(result.params_history[:, :, 0], axis=0))
+        assert steps.max() <= 1.0 * (1 + 1e-6)
+        assert result.history[-1] < result.history[0]
         return
     with pytest.raises(DivergenceError, match=r"diverged at epoch \d+.*lr=0\.024") as info:
         train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), plan, config)
