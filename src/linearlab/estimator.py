@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .data.lazy import is_dask
+from .data.tensors import is_tensor, keeps_tensors, validate_tensors
 from .data.missing import expand_rows
 from .data.validation import (
     check_fit_result,
@@ -274,17 +275,28 @@ default="auto"
 
             return fit_dask(self, X, y, sample_weight)
         self._validate_params()
-        Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=True)
+        if keeps_tensors(self, X):  # torch tensors are checked and used on their device
+            Xa, ya, w, prepared = validate_tensors(self, X, y, sample_weight, reset=True)
+        else:
+            Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=True)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if self.solver == "gd":
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
             solution = None
+        elif self.backend == "torch":  # one pass over the data on the device, small solve there
+            from .exact import device as device_exact
+
+            solution, gram = device_exact.solve(
+                self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
+                device=self.device,
+            )
         else:
             gram = Gram.from_arrays(Xa, Y, w)  # summary() reads its statistics from it
             solution = exact.solve(
                 self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
                 gram=gram,
             )
+        if self.solver != "gd":
             self._warn_about_conditioning(solution, Xa.shape)
             coef, intercept, record = solution.coef, solution.intercept, _exact_record(solution)
         return self.set_fitted_state(FittedState(
@@ -341,7 +353,10 @@ default="auto"
 
     # ------------------------------------------------------------------ gradient descent
     def _fit_descent(self, X, Y, w, warm_start, partial):
-        fit = training.fit_descent(
+        fit_descent = training.fit_descent
+        if self.backend == "torch":  # data, Gram, step size and diagnosis on the device
+            from .descent.torch.fit import fit_descent
+        fit = fit_descent(
             self, X, Y, w, warm_start=warm_start, partial=partial,
             feature_names=self._feature_labels(),
         )
@@ -418,6 +433,10 @@ default="auto"
 
             return predict_dask(self, X)
         self._check_fitted()
+        if is_tensor(X) and getattr(self, "design_", None) is None:
+            from .exact.device import predict as predict_tensor
+
+            return predict_tensor(X, self.coef_, self.intercept_)  # a tensor on X's device
         # a design (formula, categorical columns) applies to X; with missing="drop" rows
         # missing a feature get NaN
         Xa, keep = validate_predict_input(self, X)

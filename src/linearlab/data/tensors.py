@@ -1,0 +1,308 @@
+"""Tensors on a device as a data source: finding torch, checking devices, moving rows there.
+
+Everything that puts data on a torch device goes through here, so the exact solvers
+(:mod:`linearlab.exact.device`) and the torch training backend move data the same way:
+
+- tensors already on the device are used where they are (sliced, never copied to NumPy);
+- host arrays (NumPy, or CPU tensors viewed as NumPy) reach a CUDA device through pinned
+  staging buffers, two of them: while the GPU copies block *i* on a side stream and computes on
+  block *i - 1*, the CPU fills block *i + 1* (``torch`` copies large CPU tensors with all cores);
+- on ``device="cpu"`` a host block is viewed, not copied, when its dtype already fits.
+
+torch is optional: it is imported only when these functions run, and a missing torch or device
+ends in a :class:`~linearlab.errors.BackendUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, ParameterError
+
+# Bytes of one staged block per array. Large blocks keep the copy engine busy on a GPU; on the
+# CPU small blocks keep the centred temporaries in cache.
+CUDA_BLOCK_BYTES = 256 * 2**20
+CPU_BLOCK_BYTES = 8 * 2**20
+
+
+def require_torch():
+    """The ``torch`` module, or a :class:`BackendUnavailableError` saying how to install it."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"backend='torch' needs PyTorch, which is not installed ({exc}). Install it with "
+            "`pip install 'linearlab[torch]'` (or `pip install torch`), or use backend='numpy'."
+        ) from None
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a torch tensor (checked without importing torch)."""
+    return type(obj).__module__.startswith("torch") and hasattr(obj, "device") and hasattr(
+        obj, "detach"
+    )
+
+
+def resolve_device(device: Any):
+    """A ``torch.device`` that exists on this machine, else :class:`BackendUnavailableError`."""
+    torch = require_torch()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise BackendUnavailableError(
+            f"device={device!r} is not a valid torch device ({exc}). Use 'cpu', 'cuda', "
+            "'cuda:0', 'mps', ..."
+        ) from None
+    try:
+        probe = torch.empty(1, device=dev)  # the one reliable test: allocate on it
+    except (RuntimeError, AssertionError, AttributeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BackendUnavailableError(
+            f"device={device!r} is not available on this machine ({reason}). Use "
+            "device='cpu', or install a PyTorch build for that device."
+        ) from None
+    return probe.device  # 'cuda' resolved to 'cuda:0', so devices compare equal
+
+
+def torch_dtype(dtype: Any):
+    """The torch dtype of a NumPy float dtype (float64 or float32)."""
+    torch = require_torch()
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = np.dtype(dtype).name
+    if name not in ("float64", "float32"):
+        raise ParameterError(f"dtype must be float64 or float32, got {name}.")
+    return getattr(torch, name)
+
+
+def _host_view(a):
+    """A CPU tensor sharing the memory of ``a`` (a NumPy array or a CPU tensor)."""
+    torch = require_torch()
+    if is_tensor(a):
+        return a.detach()
+    with warnings.catch_warnings():  # read-only arrays (memory maps): we only read them
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def on_device(a, dev) -> bool:
+    """Whether ``a`` is a tensor already on ``dev``."""
+    return is_tensor(a) and a.device == dev
+
+
+def to_device(a, dev, dtype):
+    """The whole of ``a`` on ``dev`` in ``dtype``, copied once (not at all when already there).
+
+    Large host arrays bound for a CUDA device go through :func:`stream_blocks` (pinned,
+    overlapped) into one preallocated device tensor.
+    """
+    torch = require_torch()
+    dtype = torch_dtype(dtype)
+    if a is None:
+        return None
+    if is_tensor(a) and a.device == dev:
+        return a.detach().to(dtype)
+    if dev.type != "cuda":
+        return _host_view(a).to(device=dev, dtype=dtype)
+    out = torch.empty(tuple(a.shape), dtype=dtype, device=dev)
+    start = 0
+    for (block,) in stream_blocks([a], dev, dtype=dtype):
+        out[start : start + block.shape[0]].copy_(block)
+        start += block.shape[0]
+    return out
+
+
+def block_rows(arrays: Sequence[Any], dev, rows: int | None = None) -> int:
+    """Rows per block so that each array's block stays near the device's block size."""
+    if rows is not None:
+        return max(1, int(rows))
+    budget = CUDA_BLOCK_BYTES if dev.type == "cuda" else CPU_BLOCK_BYTES
+    widest = max(
+        int(np.prod(a.shape[1:], dtype=np.int64)) * 8 for a in arrays if a is not None
+    )
+    return max(256, budget // max(widest, 1))
+
+
+def stream_blocks(
+    arrays: Sequence[Any], dev, *, dtype, rows: int | None = None
+) -> Iterator[tuple]:
+    """Consecutive row blocks of ``arrays`` (same number of rows; None entries stay None) on
+    ``dev`` in ``dtype``.
+
+    Arrays already on the device are sliced. Host arrays bound for CUDA are staged through two
+    pinned buffers and copied on a side stream, overlapping the CPU's fill of the next block,
+    the copy of this one and the caller's work on the previous one. A yielded block is valid
+    until the next one is requested.
+    """
+    dtype = torch_dtype(dtype)
+    present = [a for a in arrays if a is not None]
+    n = int(present[0].shape[0])
+    step = block_rows(present, dev, rows)
+    host = [a is not None and not on_device(a, dev) for a in arrays]
+    if dev.type != "cuda" or not any(host):
+        views = [None if a is None else (a if on_device(a, dev) else _host_view(a))
+                 for a in arrays]
+        for start in range(0, n, step):
+            yield tuple(
+                None if v is None else v[start : start + step].to(device=dev, dtype=dtype)
+                for v in views
+            )
+        return
+    yield from _cuda_blocks(arrays, host, dev, dtype, n, step)
+
+
+def _cuda_blocks(arrays, host, dev, dtype, n, step):
+    """Double-buffered pinned staging for the host arrays (see :func:`stream_blocks`)."""
+    torch = require_torch()
+    views = [None if a is None else (_host_view(a) if h else a) for a, h in zip(arrays, host,
+                                                                               strict=True)]
+    # a CUDA tensor on another device than dev is copied there block by block, not staged
+    staged = [h and v.device.type == "cpu" for v, h in zip(views, host, strict=True)]
+    slots = 2
+    pinned = [[torch.empty((step, *v.shape[1:]), dtype=v.dtype, pin_memory=True)
+               if s else None for v, s in zip(views, staged, strict=True)] for _ in range(slots)]
+    landed = [[torch.empty((step, *v.shape[1:]), dtype=v.dtype, device=dev)
+               if s else None for v, s in zip(views, staged, strict=True)] for _ in range(slots)]
+    copy_stream = torch.cuda.Stream(device=dev)
+    compute = torch.cuda.current_stream(dev)
+    copied: list = [None] * slots  # copy of the slot's block finished (side stream)
+    consumed: list = [None] * slots  # caller's work on the slot's block finished (compute)
+    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+    def issue(i: int) -> None:
+        s, (lo, hi) = i % slots, bounds[i]
+        if copied[s] is not None:
+            copied[s].synchronize()  # the pinned buffer's previous copy is done: refill it
+        for v, p in zip(views, pinned[s], strict=True):
+            if p is not None:
+                p[: hi - lo].copy_(v[lo:hi])
+        with torch.cuda.stream(copy_stream):
+            if consumed[s] is not None:
+                copy_stream.wait_event(consumed[s])  # the device buffer is free again
+            for p, d in zip(pinned[s], landed[s], strict=True):
+                if p is not None:
+                    d[: hi - lo].copy_(p[: hi - lo], non_blocking=True)
+            copied[s] = torch.cuda.Event()
+            copied[s].record(copy_stream)
+
+    try:
+        issue(0)
+        for i, (lo, hi) in enumerate(bounds):
+            if i + 1 < len(bounds):
+                issue(i + 1)
+            s = i % slots
+            compute.wait_event(copied[s])
+            yield tuple(
+                None if v is None
+                else (landed[s][j][: hi - lo].to(dtype) if staged[j]
+                      else v[lo:hi].to(device=dev, dtype=dtype))
+                for j, v in enumerate(views)
+            )
+            consumed[s] = torch.cuda.Event()
+            consumed[s].record(compute)
+    finally:  # the buffers may be freed only once every copy into or out of them is done
+        copy_stream.synchronize()
+        compute.synchronize()
+
+
+# --------------------------------------------------------------------------- validation
+def check_tensor(t, what: str, *, ndims: tuple[int, ...], n_rows: int | None = None):
+    """Validate a tensor where it lives (no copy to NumPy): shape, dtype, finiteness.
+
+    Returns the tensor itself, or a float copy on its device when it holds integers or
+    booleans (float16/bfloat16 widen to float32). One reduction checks finiteness; the culprit
+    is located only when it fails.
+    """
+    from ..errors import DataError, DataTypeError
+
+    torch = require_torch()
+    t = t.detach()
+    if t.is_complex():
+        raise DataError(f"Complex data not supported: {what} is a complex tensor.")
+    if not t.is_floating_point():
+        t = t.to(torch.float64)
+    elif t.dtype not in (torch.float32, torch.float64):
+        t = t.to(torch.float32)
+    if t.ndim not in ndims:
+        hint = (f" Reshape it with {what}.reshape(-1, 1) if it has a single feature."
+                if what == "X" and t.ndim == 1 else "")
+        raise DataError(f"{what} must be a {' or '.join(f'{n}-D' for n in ndims)} tensor, got "
+                        f"shape {tuple(t.shape)}.{hint}")
+    if t.ndim == 0:
+        raise DataTypeError(f"{what} is a 0-D tensor; pass one value per row.")
+    if n_rows is not None and t.shape[0] != n_rows:
+        raise DataError(
+            f"X and {what} have inconsistent numbers of samples: X has {n_rows} rows, "
+            f"{what} has {t.shape[0]}. Pass one value per row of X."
+        )
+    if t.shape[0] == 0 or (t.ndim == 2 and t.shape[1] == 0):
+        raise DataError(f"{what} is empty (shape {tuple(t.shape)}); pass at least one row and "
+                        "one column of data.")
+    if not bool(torch.isfinite(t.sum(dtype=torch.float64))):
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            index = [int(i) for i in torch.nonzero(bad)[0]]
+            value = float(t[tuple(index)])
+            kind = "NaN" if value != value else ("inf" if value > 0 else "-inf")
+            where = f"row {index[0]}" + (f", column {index[1]}" if len(index) > 1 else "")
+            raise DataError(
+                f"{what} contains {kind} at {where} ({int(bad.sum())} non-finite value(s) in "
+                "all; NaN or inf are not allowed). Drop or impute the missing values before "
+                "fitting."
+            )
+    return t
+
+
+@dataclass
+class TensorInput:
+    """Training tensors as validated (what the estimator reads of a prepared input)."""
+
+    X: Any
+    y: Any
+    sample_weight: Any
+    design: Any = None
+    n_dropped: int = 0
+
+
+def keeps_tensors(estimator, X) -> bool:
+    """Whether ``estimator`` fits ``X`` where it lives: a tensor, ``backend="torch"``, no
+    design (formula or categories) and ``missing="error"`` (dropping rows needs the host)."""
+    return (is_tensor(X) and getattr(estimator, "backend", None) == "torch"
+            and getattr(estimator, "missing", "error") == "error"
+            and getattr(estimator, "design_", None) is None)
+
+
+def validate_tensors(estimator, X, y, sample_weight, *, reset: bool):
+    """(X, y, w, prepared) for a fit on tensors, checked on their device.
+
+    X and y stay tensors (never copied to NumPy); sample weights, one number per row, are
+    checked on the host as for arrays.
+    """
+    from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+    from ..errors import DataError
+    from .validation import check_sample_weight
+
+    if y is None:
+        raise DataError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    _check_feature_names(estimator, X, reset=reset)
+    Xa = check_tensor(X, "X", ndims=(2,))
+    ya = (check_tensor(y, "y", ndims=(1, 2), n_rows=Xa.shape[0]) if is_tensor(y)
+          else to_device(_checked_y(y, Xa.shape[0]), Xa.device, Xa.dtype))
+    _check_n_features(estimator, Xa, reset=reset)
+    w = check_sample_weight(sample_weight, Xa.shape[0], np.dtype(np.float64))
+    return Xa, ya, w, TensorInput(Xa, ya, w)
+
+
+def _checked_y(y, n_rows: int) -> np.ndarray:
+    from .validation import check_y
+
+    return check_y(y, n_rows, dtype="float64")

@@ -1,0 +1,250 @@
+"""The NumPy engine's step on device tensors: hand-derived gradient, fused update, CUDA graphs.
+
+``engine="auto"`` with ``backend="torch"`` runs this. It is :func:`linearlab.descent.loop.
+forward_backward` and the torch.optim update written with torch operations on tensors that
+live on the device::
+
+    pred = X_b @ W + b;  r = pred - y_b                       # forward
+    loss = reduce(ℓ(r));  g = ℓ'(r) · normaliser               # loss and dloss/dpred
+    dW = X_bᵀ g + 2c·W;  db = Σ g                              # backward, by the chain rule
+    θ ← update(θ, [dW; db], step table)                        # SGD / momentum / Nesterov / Adam
+
+W and b are one tensor θ = [W; b] (d + 1, k), so an update is one kernel per state tensor.
+The step sizes, Adam's bias corrections and the averaging weights come from a
+:class:`~.steps.StepTable` (computed on the host with the NumPy engine's formulas), so the
+device never waits for the host inside an epoch.
+
+Epochs run in blocks: the batch losses and the parameters after every epoch stay on the device
+and come back in one copy per block, which the epoch driver then records (history, path, tol,
+divergence, logs, callbacks). On CUDA, the steps of one epoch are captured once in a CUDA graph
+and replayed every epoch (the batch order and the step table are copied into its static input
+buffers); the first epoch runs eagerly and doubles as the capture's warm-up.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ...data.tensors import require_torch
+from ..batches import BatchPlan
+from ..config import DescentConfig, penalty_factor
+from ..losses import HUBER_DELTA, get_loss
+from ..optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
+from .steps import ADAM_BC2_SQRT, ADAM_STEP, AVERAGE_WEIGHT, LR, StepTable, batch_rows
+
+# CUDA graphs pay off from this many steps per epoch (a full batch is one step: nothing to gain).
+GRAPH_MIN_STEPS = 8
+
+
+class DeviceRun:
+    """One gradient-descent run on tensors that live on one device (see the module docstring).
+
+    Parameters
+    ----------
+    X, Y : tensors (n, d) and (n, k) on the device, in the training dtype
+    w : tensor (n,) or None
+    init : (ndarray (d, k), ndarray (k,))
+    plan : BatchPlan
+    config : DescentConfig
+    total_weight : float
+        Σw over the epoch's rows (the ridge penalty's scale).
+    use_graphs : bool
+        Capture an epoch in a CUDA graph when the device is a GPU and it pays off.
+    """
+
+    def __init__(self, X, Y, w, init, plan: BatchPlan, config: DescentConfig, *,
+                 total_weight: float, use_graphs: bool = True):
+        torch = require_torch()
+        self.torch, self.X, self.Y, self.w = torch, X, Y, w
+        self.plan, self.config = plan, config
+        self.dev, self.dtype = X.device, X.dtype
+        k = Y.shape[1]
+        W0, b0 = init
+        bias = np.asarray(b0) if config.fit_intercept else np.zeros(k)
+        self.theta = torch.as_tensor(np.vstack([np.asarray(W0), bias[None, :]]),
+                                     dtype=self.dtype).to(self.dev)
+        self.grad = torch.zeros_like(self.theta)
+        self.state = [torch.zeros_like(self.theta) for _ in range(
+            {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}[config.optimizer])]
+        self.table = StepTable(config, plan)
+        self.average = self.theta.clone() if self.table.averaging else None
+        self.rows = batch_rows(plan)
+        self.loss_fn = get_loss(config.loss)
+        self.penalty = penalty_factor(config, k, total_weight)
+        self.total_weight = total_weight
+        nb = len(self.rows)
+        self.batch_losses = torch.zeros(nb, dtype=self.dtype, device=self.dev)
+        self.steps = torch.zeros((nb, 4), dtype=torch.float64, device=self.dev)
+        self.order = (torch.zeros(plan.n_samples, dtype=torch.long, device=self.dev)
+                      if plan.shuffle else None)
+        self.uploads = _Uploader(torch, self.dev)
+        self.graph: Any = None
+        self.graph_error: str | None = None
+        self.use_graphs = (use_graphs and self.dev.type == "cuda" and nb >= GRAPH_MIN_STEPS)
+        self.epochs_done = 0
+
+    # ------------------------------------------------------------------ parameters
+    def current(self):
+        """θ the model reports: the Polyak-Ruppert average when averaging, else the iterate."""
+        return self.average if self.average is not None else self.theta
+
+    # ------------------------------------------------------------------ one step
+    def _batch(self, s: int):
+        lo = s * (self.plan.batch_size or 0)
+        hi = lo + self.rows[s]
+        w = self.w
+        if self.plan.batch_size is None:
+            return self.X, self.Y, w
+        if self.order is None:  # in order: views, no gather
+            return self.X[lo:hi], self.Y[lo:hi], None if w is None else w[lo:hi]
+        rows = self.order[lo:hi]
+        return (self.X.index_select(0, rows), self.Y.index_select(0, rows),
+                None if w is None else w.index_select(0, rows))
+
+    def _step(self, s: int) -> None:
+        """forward, loss, hand-derived gradient, update: every operation stays on the device."""
+        torch, config = self.torch, self.config
+        Xb, Yb, wb = self._batch(s)
+        theta, grad = self.theta, self.grad
+        W, b = theta[:-1], theta[-1]
+        k = Yb.shape[1]
+        residual = torch.addmm(b, Xb, W).sub_(Yb)  # forward: r = X_b W + b - y_b
+        summed = self.loss_fn.reduction == "sum"
+        share = float(Xb.shape[0]) if wb is None else wb.sum()
+        norm = 1.0 if summed else (1.0 / (share * k))
+        terms, slope = _pointwise(torch, config.loss, residual)
+        total = terms.sum() if wb is None else (wb @ terms).sum()
+        loss = total * norm
+        slope = slope * norm  # dloss/dpred
+        if wb is not None:
+            slope = slope * wb[:, None]
+        torch.mm(Xb.T, slope, out=grad[:-1])  # backward: dW = X_bᵀ g
+        if self.penalty:
+            c = self.penalty * share / self.total_weight if summed else self.penalty
+            loss = loss + c * (W * W).sum()
+            grad[:-1].add_(W * (2.0 * c))
+        if config.fit_intercept:
+            torch.sum(slope, dim=0, out=grad[-1])
+        self.batch_losses[s].copy_(loss)
+        self._update(self.steps[s])
+
+    def _update(self, row) -> None:
+        """torch.optim's formulas (as :mod:`linearlab.descent.optimizers`), fused on θ."""
+        theta, grad, name = self.theta, self.grad, self.config.optimizer
+        if name == "sgd":
+            theta.sub_(grad * row[LR])
+        elif name in ("momentum", "nesterov"):
+            buf = self.state[0]
+            buf.mul_(MOMENTUM).add_(grad)  # the first step gives buf = g exactly
+            step = grad + MOMENTUM * buf if name == "nesterov" else buf
+            theta.sub_(step * row[LR])
+        else:
+            m, v = self.state
+            beta1, beta2 = ADAM_BETAS
+            m.mul_(beta1).add_(grad * (1 - beta1))
+            v.mul_(beta2).addcmul_(grad * (1 - beta2), grad)
+            denom = v.sqrt().div_(row[ADAM_BC2_SQRT]).add_(ADAM_EPS)
+            theta.sub_((m / denom).mul_(row[ADAM_STEP]))
+        if self.average is not None:
+            self.average.lerp_(theta, row[AVERAGE_WEIGHT].to(theta.dtype))
+
+    def _epoch_steps(self) -> None:
+        for s in range(len(self.rows)):
+            self._step(s)
+
+    # ------------------------------------------------------------------ epochs
+    def run(self, epochs: int):
+        """Run ``epochs`` epochs; returns (losses (epochs,), θ after each (epochs, d + 1, k)).
+
+        Losses are the epoch means of the batch losses, as the NumPy loop records them. One
+        device-to-host copy for the whole block.
+        """
+        torch = self.torch
+        nb = len(self.rows)
+        losses = torch.empty((epochs, nb), dtype=self.dtype, device=self.dev)
+        thetas = torch.empty((epochs, *self.theta.shape), dtype=self.dtype, device=self.dev)
+        self.last_lr = self.config.lr
+        for e in range(epochs):
+            epoch = self.epochs_done
+            table = self.table.epoch(epoch)
+            self.last_lr = self.table.last_lr(table)
+            self.uploads.put(table, self.steps)
+            if self.order is not None:
+                self.uploads.put(self.plan.orders(1)[0], self.order)
+            if self.graph is None and self.use_graphs and epoch >= 1:
+                self._capture()
+            if self.graph is not None:
+                self.graph.replay()
+            else:
+                self._epoch_steps()
+            losses[e].copy_(self.batch_losses)
+            thetas[e].copy_(self.current())
+            self.epochs_done += 1
+        host_losses = losses.to("cpu", torch.float64).numpy()
+        return host_losses.mean(axis=1), thetas.to("cpu", torch.float64).numpy()
+
+    def _capture(self) -> None:
+        """Record one epoch's steps as a CUDA graph (after an eager epoch warmed everything up).
+
+        Capture records kernels without running them, so the state is untouched. If the capture
+        fails, the run goes on eagerly (same numbers) and ``graph_error`` says why.
+        """
+        torch = self.torch
+        try:
+            graph = torch.cuda.CUDAGraph()
+            torch.cuda.synchronize(self.dev)
+            with torch.cuda.graph(graph):
+                self._epoch_steps()
+            self.graph = graph
+        except Exception as exc:  # noqa: BLE001 - any capture failure falls back to eager
+            self.use_graphs = False
+            self.graph_error = f"{type(exc).__name__}: {exc}"
+            torch.cuda.synchronize(self.dev)
+            warnings.warn(f"CUDA graph capture failed ({self.graph_error}); training goes on "
+                          "without graphs (the same numbers, more launch overhead).",
+                          RuntimeWarning, stacklevel=2)
+
+
+def _pointwise(torch, loss: str, r):
+    """ℓ(r) and ℓ'(r) of :mod:`linearlab.descent.losses`, on tensors."""
+    if loss in ("mse", "sse"):
+        return r * r, r * 2.0
+    if loss == "mae":
+        return r.abs(), r.sign()
+    a = r.abs()
+    delta = HUBER_DELTA
+    return (torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)),
+            r.clamp(-delta, delta))
+
+
+class _Uploader:
+    """Host arrays into device buffers without stalling the host: on CUDA through pinned
+    staging buffers (two per shape, reused once their previous copy is done)."""
+
+    def __init__(self, torch, dev):
+        self.torch, self.dev = torch, dev
+        self.staging: dict = {}
+
+    def put(self, array: np.ndarray, target) -> None:
+        torch = self.torch
+        source = torch.from_numpy(np.ascontiguousarray(array))
+        if self.dev.type != "cuda":
+            target.copy_(source)
+            return
+        key = (tuple(source.shape), source.dtype)
+        slots = self.staging.setdefault(key, [[None, None], 0])
+        pair, turn = slots
+        if pair[turn] is None:
+            pair[turn] = (torch.empty(source.shape, dtype=source.dtype, pin_memory=True), None)
+        buffer, done = pair[turn]
+        if done is not None:
+            done.synchronize()  # the copy that last read this buffer has run
+        buffer.copy_(source)
+        target.copy_(buffer, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record(torch.cuda.current_stream(self.dev))
+        pair[turn] = (buffer, event)
+        slots[1] = 1 - turn

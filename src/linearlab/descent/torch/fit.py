@@ -1,0 +1,161 @@
+"""A whole gradient-descent fit with the data on a torch device.
+
+``LinearRegression(solver="gd", backend="torch")`` lands here. The setup and the diagnosis are
+:func:`linearlab.descent.fit.prepare` and :func:`~linearlab.descent.fit.finish` (written once
+for every engine); what touches the rows runs on the device:
+
+1. host arrays cross to the device once, in pinned blocks, and the Gram statistics accumulate
+   there in float64 during that same pass (tensors already on the device are read in place);
+2. standardization, the steepest row (for ``lr="auto"`` on mini-batches) and the training;
+3. the trained objective at the end point and at the exact optimum (the diagnosis).
+
+Only d x d statistics, per-epoch losses and parameters come back to the host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...data.tensors import is_tensor, require_torch, resolve_device, stream_blocks, torch_dtype
+from ...data.validation import resolve_dtype
+from ...exact.device import DeviceGram, block_gram
+from .. import fit as host_fit
+from ..batches import BatchPlan, random_streams
+from ..config import penalty_factor
+from ..losses import get_loss
+from . import train
+from .engine import _pointwise
+
+
+def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
+                feature_names: list[str] | None = None) -> host_fit.DescentFit:
+    """Train ``model``'s settings on ``(X, Y)`` (arrays or tensors) on ``model.device``.
+
+    Same contract as :func:`linearlab.descent.fit.fit_descent`.
+    """
+    dev = resolve_device(model.device)
+    dtype = resolve_dtype(model.dtype)
+    tdtype = torch_dtype(dtype)
+    init_rng, batch_rng = random_streams(model.random_state)
+    held = None
+    if model.early_stopping and not partial:
+        X, Y, w, held = host_fit._hold_out(model, X, Y, w)  # the NumPy fit's seeded split
+    Xd, Yd, wd, stats = upload(X, Y, w, dev, tdtype)
+    gram = stats.to_host()
+    if model.standardize:  # in place only on a copy of ours, never on the caller's memory
+        shift, scale = gram.feature_scaling(model.fit_intercept)
+        own = not is_tensor(X) or X.device != dev or X.dtype != tdtype
+        Xd = standardized(Xd, shift, scale, own=own)
+    row_norm2 = max_row_norm2(Xd, model.fit_intercept) if model.batch_size else None
+    setup = host_fit.prepare(model, gram, init_rng=init_rng, dtype=dtype, partial=partial,
+                             warm_start=warm_start, max_row_norm2=row_norm2,
+                             feature_names=feature_names)
+    validation = None
+    if held is not None:
+        validation = held_out_loss(model, setup, held, dev)
+    plan = BatchPlan(Xd.shape[0], model.batch_size, model.shuffle, batch_rng)
+    result = train(Xd, Yd, wd, setup.init, plan, setup.config, dev, engine=model.engine,
+                   validation=validation)
+    factor = penalty_factor(setup.config, Yd.shape[1], gram.weight_sum)
+    loss_fn = get_loss(model.loss)
+
+    def objective(W, b):  # the trained objective on the training scale, in float64 on device
+        ssr = squared_residuals(Xd, Yd, wd, W, b)
+        norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (gram.weight_sum * Yd.shape[1])
+        return norm * ssr + factor * float((W * W).sum())
+
+    # The exact optimum may refine with the rows when they are float64 host arrays already
+    # (no copy); otherwise it comes from the Gram statistics alone.
+    host_rows = (not is_tensor(X) and not model.standardize and dtype == np.float64)
+    rows = (X, Y, w) if host_rows else None
+    return host_fit.finish(model, setup, gram, result, objective, feature_names, rows=rows)
+
+
+def upload(X, Y, w, dev, dtype):
+    """(X, Y, w) on ``dev`` in ``dtype`` and their float64 Gram statistics, in one pass.
+
+    Host arrays are staged in pinned blocks; each block is added to the statistics and written
+    into the device copy. Tensors already on the device are read block by block for the
+    statistics and used in place (converted once if their dtype differs).
+    """
+    torch = require_torch()
+    Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+    def target(a):  # (the device tensor, whether the pass below must fill it)
+        if a is None:
+            return None, False
+        if is_tensor(a) and a.device == dev:
+            return a.detach().to(dtype), False
+        return torch.empty(tuple(a.shape), dtype=dtype, device=dev), True
+
+    targets = [target(a) for a in (X, Y2, w)]
+    stats: DeviceGram | None = None
+    start = 0
+    for blocks in stream_blocks([X, Y2, w], dev, dtype=torch.float64):
+        block = block_gram(*blocks, X.shape[1])
+        stats = block if stats is None else stats.merge(block)
+        stop = start + blocks[0].shape[0]
+        for (tensor, fill), source in zip(targets, blocks, strict=True):
+            if fill:
+                tensor[start:stop].copy_(source)
+        start = stop
+    (Xd, _), (Yd, _), (wd, _) = targets
+    return Xd, Yd, wd, stats
+
+
+def standardized(Xd, shift: np.ndarray, scale: np.ndarray, *, own: bool):
+    """(X - shift) / scale on the device (in place when the tensor is ours)."""
+    torch = require_torch()
+    shift_t = torch.as_tensor(shift, dtype=Xd.dtype, device=Xd.device)
+    scale_t = torch.as_tensor(scale, dtype=Xd.dtype, device=Xd.device)
+    if own:
+        return Xd.sub_(shift_t).div_(scale_t)
+    return (Xd - shift_t) / scale_t
+
+
+def max_row_norm2(Xd, fit_intercept: bool) -> float:
+    """max‖[x, 1]‖² over the rows, accumulated in float64 block by block."""
+    torch = require_torch()
+    best = torch.zeros((), dtype=torch.float64, device=Xd.device)
+    for (block,) in stream_blocks([Xd], Xd.device, dtype=torch.float64):
+        best = torch.maximum(best, (block * block).sum(dim=1).max())
+    return float(best) + (1.0 if fit_intercept else 0.0)
+
+
+def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray) -> float:
+    """Σ w (X W + b - Y)² over all rows and targets, in float64 on the device."""
+    torch = require_torch()
+    W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=Xd.device)
+    b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=Xd.device)
+    total = torch.zeros((), dtype=torch.float64, device=Xd.device)
+    for Xb, Yb, wb in stream_blocks([Xd, Yd, wd], Xd.device, dtype=torch.float64):
+        r = torch.addmm(b_t, Xb, W_t).sub_(Yb)
+        terms = r * r
+        total += terms.sum() if wb is None else (wb @ terms).sum()
+    return float(total)
+
+
+def held_out_loss(model, setup, held, dev):
+    """The loss on the held-out rows as a function of (W, b), evaluated on the device."""
+    torch = require_torch()
+    Xv, Yv, wv = held
+    Yv = Yv.reshape(-1, 1) if Yv.ndim == 1 else Yv
+    Xv, Yv = (torch.as_tensor(a, device=dev).to(torch.float64) for a in (Xv, Yv))
+    wv = None if wv is None else torch.as_tensor(wv, device=dev).to(torch.float64)
+    if model.standardize:
+        Xv = standardized(Xv, setup.shift, setup.scale, own=False)
+    loss_fn = get_loss(model.loss)
+
+    def loss(W, b) -> float:
+        W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=dev)
+        b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=dev)
+        r = torch.addmm(b_t, Xv, W_t).sub_(Yv)
+        terms, _ = _pointwise(torch, model.loss, r)
+        total = terms.sum() if wv is None else (wv @ terms).sum()
+        share = float(r.shape[0]) if wv is None else float(wv.sum())
+        norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (share * r.shape[1])
+        return float(total) * norm
+
+    return loss

@@ -1,0 +1,148 @@
+"""Exact least squares on a torch device (linearlab.exact.device): the same answers as the CPU.
+
+Every test runs on device="cpu" (the same code the GPU runs) and again on "cuda" where a CUDA
+device exists; ``pytest -k cuda`` selects the GPU half.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from linearlab import LinearRegression
+from linearlab.exact import device as exact_device
+from linearlab.exact import solvers
+from linearlab.gram import Gram
+
+torch = pytest.importorskip("torch")
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def problem(n=3000, d=6, k=2, offset=3.0, seed=0, weighted=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + offset
+    # slopes well away from zero: the normal equations promise their 12 digits here
+    slopes = rng.uniform(1.0, 2.0, size=(d, k)) * rng.choice([-1.0, 1.0], size=(d, k))
+    Y = X @ slopes + 0.5 + rng.normal(size=(n, k))
+    w = rng.uniform(0.1, 2.0, size=n) if weighted else None
+    return X, Y, w
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_device_gram_equals_the_host_gram_and_merges_blocks(device, weighted):
+    X, Y, w = problem(weighted=weighted)
+    host = Gram.from_arrays(X, Y, w)
+    for rows in (None, 7, 1000):  # one block, many uneven blocks
+        got = exact_device.device_gram(X, Y, w, device=device, rows=rows).to_host()
+        assert got.count == host.count
+        assert got.weight_sum == pytest.approx(host.weight_sum, rel=1e-14)
+        for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
+            want = getattr(host, name)
+            np.testing.assert_allclose(getattr(got, name), want, rtol=1e-11,
+                                       atol=1e-11 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("solver", ["auto", "normal", "qr", "svd"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.0, 2.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_device_solvers_equal_the_cpu_solvers(device, solver, fit_intercept, alpha, weighted):
+    X, Y, w = problem(weighted=weighted)
+    want = solvers.solve(solver, X, Y, w, alpha=alpha, fit_intercept=fit_intercept,
+                         gram=Gram.from_arrays(X, Y, w))
+    got, gram = exact_device.solve(solver, X, Y, w, alpha=alpha, fit_intercept=fit_intercept,
+                                   device=device)
+    scale = np.abs(want.coef).max()
+    np.testing.assert_allclose(got.coef, want.coef, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(got.intercept, want.intercept, rtol=0, atol=1e-10 * scale)
+    where = str(torch.empty(0, device=device).device)
+    if want.refined:  # the CPU's "auto" refined on the host; so does the device's
+        assert solver == "auto" and got.refined
+        assert got.solver == f"{want.solver} (cpu, escalated from {where})"
+    else:
+        assert got.solver == f"{want.solver} ({where})"
+    assert got.rank == want.rank == X.shape[1]
+    assert got.condition_number == pytest.approx(want.condition_number, rel=0.05)
+    assert got.raw_condition_number == pytest.approx(want.raw_condition_number, rel=1e-6)
+    if want.cov_unscaled is not None:  # qr without a penalty: statistics from the device's R
+        np.testing.assert_allclose(got.cov_unscaled, want.cov_unscaled, rtol=1e-9)
+        np.testing.assert_allclose(got.ssr, want.ssr, rtol=1e-9)
+    assert gram.count == X.shape[0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_auto_escalates_to_the_accurate_cpu_path_when_ill_conditioned(device):
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=2000)
+    X = np.c_[a, a + 1e-7 * rng.normal(size=2000), rng.normal(size=2000)]
+    Y = (X @ [1.0, 2.0, 3.0] + rng.normal(size=2000)).reshape(-1, 1)
+    want = solvers.solve("auto", X, Y)
+    got, _ = exact_device.solve("auto", torch.from_numpy(X).to(device),
+                                torch.from_numpy(Y).to(device), device=device)
+    assert want.solver == "qr" and want.refined
+    where = str(torch.empty(0, device=device).device)
+    assert got.solver == f"qr (cpu, escalated from {where})" and got.refined
+    np.testing.assert_array_equal(got.coef, want.coef)  # the very same host computation
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("solver", ["auto", "normal", "qr", "svd"])
+def test_rank_deficient_data_gets_the_minimum_norm_solution(device, solver):
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=500)
+    X = np.c_[a, a, rng.normal(size=500)]
+    Y = (a + X[:, 2] + 0.1 * rng.normal(size=500)).reshape(-1, 1)
+    want = solvers.solve("svd", X, Y)
+    got, _ = exact_device.solve(solver, X, Y, device=device)
+    assert got.rank == 2
+    np.testing.assert_allclose(got.coef, want.coef, rtol=1e-8, atol=1e-10)
+    if solver in ("qr", "svd"):
+        assert got.solver.startswith("svd") and got.aliased == [0, 1]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("solver", ["auto", "qr"])
+def test_estimator_fits_exactly_on_the_device_from_arrays_and_tensors(device, solver):
+    X, Y, _ = problem(k=1)
+    y = Y[:, 0]
+    want = LinearRegression(solver=solver).fit(X, y)
+    got = LinearRegression(solver=solver, backend="torch", device=device).fit(X, y)
+    np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-10)
+    assert got.intercept_ == pytest.approx(want.intercept_, rel=1e-10)
+    assert got.solver_.endswith(")") and got.solver_.startswith(want.solver_)
+    Xt = torch.from_numpy(X).to(device)
+    yt = torch.from_numpy(y).to(device)
+    tensor_fit = LinearRegression(solver=solver, backend="torch", device=device).fit(Xt, yt)
+    np.testing.assert_allclose(tensor_fit.coef_, want.coef_, rtol=1e-10)
+    summary = tensor_fit.summary()  # the statistics came back with the device's Gram
+    assert summary.rsquared == pytest.approx(want.summary().rsquared, rel=1e-10)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_float32_tensors_accumulate_in_float64(device):
+    X, Y, _ = problem(n=20_000, d=4, k=1, offset=100.0)
+    X32 = X.astype(np.float32)
+    want = solvers.solve("normal", X32.astype(np.float64), Y)
+    got, _ = exact_device.solve("normal", torch.from_numpy(X32).to(device),
+                                torch.from_numpy(Y).to(device), device=device)
+    np.testing.assert_allclose(got.coef, want.coef, rtol=1e-9)
+
+
+def test_predict_keeps_a_tensor_on_its_device_and_arrays_as_arrays():
+    X, Y, _ = problem(k=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LinearRegression(backend="torch").fit(X, Y)
+    for device in DEVICES:
+        Xt = torch.from_numpy(X).to(device)
+        out = model.predict(Xt)
+        assert isinstance(out, torch.Tensor) and out.device.type == device
+        np.testing.assert_allclose(out.cpu().numpy(), model.predict(X), rtol=1e-12)
+    out32 = model.predict(torch.from_numpy(X.astype(np.float32)))
+    assert out32.dtype == torch.float32
+    assert isinstance(model.predict(X), np.ndarray)
