@@ -144,7 +144,7 @@ def test_missing_values_follow_the_policy():
     df = _sales()
     df.loc[[3, 10], "x1"] = np.nan
     df.loc[5, "g"] = None
-    with pytest.raises(DataError, match=r"3 missing value\(s\).*row 3"):
+    with pytest.raises(DataError, match=r"row 3, column 'x1' \(3 missing value\(s\)"):
         LinearRegression.from_formula("y ~ x1 + C(g)", df)
     model = LinearRegression.from_formula("y ~ x1 + C(g)", df, missing="drop")
     ref = smf.ols("y ~ x1 + C(g)", df, missing="drop").fit()

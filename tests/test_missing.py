@@ -21,11 +21,12 @@ def test_error_gives_count_and_first_row():
     X, y = _data()
     X[[5, 9], 1] = np.nan
     X[9, 2] = np.nan
-    with pytest.raises(DataError, match=r"3 missing value\(s\).*2 row\(s\).*row 5, column 'x1'"):
+    message = r"NaN at row 5, column 'x1' \(3 missing value\(s\).* in 2 row\(s\)"
+    with pytest.raises(DataError, match=message):
         LinearRegression().fit(X, y)
     y2 = y.copy()
     y2[7] = np.nan
-    with pytest.raises(DataError, match=r"y has 1 missing.*row 7"):
+    with pytest.raises(DataError, match=r"y contains NaN at row 7 \(1 missing"):
         LinearRegression().fit(_data()[0], y2)
 
 
@@ -87,7 +88,7 @@ def test_frames_and_none_values():
     X, y = _data()
     df = pd.DataFrame(X, columns=["a", "b", "c"]).astype(object)
     df.iloc[4, 2] = None
-    with pytest.raises(DataError, match="row 4, column 'c'"):
+    with pytest.raises(DataError, match="None at row 4, column 'c'"):
         LinearRegression().fit(df, y)
     model = LinearRegression(missing="drop").fit(df, y)
     assert model.n_dropped_ == 1

@@ -41,7 +41,7 @@ def _may_hold_categories(X: Any) -> bool:
     if hasattr(X, "detach") or type(X).__module__.startswith(("scipy", "dask")):
         return False
     try:
-        return np.asarray(X).dtype.kind in "OUST"
+        return np.asarray(X).dtype.kind == "O"
     except (ValueError, TypeError):
         return False
 
@@ -52,7 +52,13 @@ def input_labels(X: Any, fallback: list[str] | None) -> list[str]:
     columns = getattr(X, "columns", None)
     if columns is not None and hasattr(X, "iloc"):
         return [str(c) for c in columns]
-    width = np.shape(X)[1] if np.ndim(X) == 2 else 0
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        try:
+            shape = np.asarray(X).shape
+        except (ValueError, TypeError):  # ragged: validation reports it
+            shape = ()
+    width = shape[1] if len(shape) == 2 else 0
     if fallback is not None and len(fallback) == width:
         return [str(n) for n in fallback]
     return [f"x{j}" for j in range(width)]

@@ -53,9 +53,7 @@ def _plain(value: Any) -> Any:
 
 
 def _is_text(values: np.ndarray) -> bool:
-    if values.dtype.kind in "UST":
-        return True
-    if values.dtype.kind != "O" and not hasattr(values.dtype, "na_value"):
+    if values.dtype.kind != "O":  # NumPy string arrays stay errors, as in scikit-learn
         return False
     present = [v for v in values if not _is_missing_scalar(v)]
     return bool(present) and all(isinstance(v, str) for v in present)

@@ -47,8 +47,9 @@ def missing_cells(obj: Any) -> np.ndarray | None:
     Accepts DataFrames, Series, arrays, nested lists and tensors. Numeric arrays are checked
     with one reduction first, so complete data costs a single pass.
     """
-    if obj is None:
-        return None
+    if obj is None or hasattr(obj, "toarray") or type(obj).__module__.startswith(
+            ("scipy.sparse", "dask")):
+        return None  # sparse and lazy input: validation refuses or handles it
     if hasattr(obj, "isna") and hasattr(obj, "iloc"):  # pandas
         mask = np.asarray(obj.isna(), dtype=bool)
     else:
@@ -62,7 +63,7 @@ def missing_cells(obj: Any) -> np.ndarray | None:
                     return None
             mask = np.isnan(arr)
         elif arr.dtype.kind == "O":
-            mask = np.frompyfunc(_is_missing_scalar, 1, 1)(arr).astype(bool)
+            mask = np.asarray(np.frompyfunc(_is_missing_scalar, 1, 1)(arr), dtype=bool)
         else:
             return None
     if mask.ndim == 1:
@@ -70,21 +71,23 @@ def missing_cells(obj: Any) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
-def describe_missing(mask: np.ndarray, what: str, names: list[str] | None) -> str:
-    """'X has 3 missing value(s) in 2 row(s); the first is at row 4, column 'city''."""
+def describe_missing(mask: np.ndarray, what: str, names: list[str] | None,
+                     kind: str = "a missing value") -> str:
+    """"X contains NaN at row 4, column 'city' (3 missing value(s) in 2 row(s) in all)"."""
     rows = mask.any(axis=1)
     i, j = (int(v) for v in np.argwhere(mask)[0])
     column = ""
     if mask.shape[1] > 1 or names:
         column = f", column {names[j]!r}" if names and j < len(names) else f", column {j}"
     return (
-        f"{what} has {int(mask.sum())} missing value(s) (NaN or None) in {int(rows.sum())} "
-        f"row(s); the first is at row {i}{column}"
+        f"{what} contains {kind} at row {i}{column} ({int(mask.sum())} missing value(s), NaN "
+        f"or None, in {int(rows.sum())} row(s) in all)"
     )
 
 
 def missing_error(
-    mask: np.ndarray, what: str, names: list[str] | None, predicting: bool = False
+    mask: np.ndarray, what: str, names: list[str] | None, predicting: bool = False,
+    kind: str = "a missing value",
 ) -> DataError:
     """The error for ``missing="error"``: count, first row and column, and the ways out."""
     fix = (
@@ -93,7 +96,7 @@ def missing_error(
         "Fill in or remove the missing values, or pass missing='drop' to drop the rows that "
         "have them."
     )
-    return DataError(f"{describe_missing(mask, what, names)}. {fix}")
+    return DataError(f"{describe_missing(mask, what, names, kind)}. {fix}")
 
 
 def column_labels(obj: Any) -> list[str] | None:
@@ -143,7 +146,8 @@ def handle_missing(
         return X, y, sample_weight, 0
     if missing == "error":
         what, mask, names = next(m for m in masks if m[1] is not None)
-        raise missing_error(mask, what, names)
+        obj = dict((p[0], p[1]) for p in parts)[what]
+        raise missing_error(mask, what, names, kind=_first_kind(obj, mask))
     n_rows = next(m.shape[0] for _, m, _ in masks if m is not None)
     drop = np.zeros(n_rows, dtype=bool)
     for what, mask, _ in masks:
@@ -163,6 +167,16 @@ def handle_missing(
     keep = ~drop
     weight = sample_weight if np.isscalar(sample_weight) else take_rows(sample_weight, keep)
     return take_rows(X, keep), take_rows(y, keep), weight, int(drop.sum())
+
+
+def _first_kind(obj: Any, mask: np.ndarray) -> str:
+    """"NaN" or "None" (what the first missing cell holds), for the message."""
+    i, j = (int(v) for v in np.argwhere(mask)[0])
+    values = obj.to_numpy() if hasattr(obj, "iloc") else _as_array(obj)
+    value = values[i, j] if values.ndim == 2 else values[i]
+    if value is None:
+        return "None"
+    return "NaN" if isinstance(value, (float, np.floating)) else "a missing value"
 
 
 def complete_rows(X: Any) -> np.ndarray | None:
