@@ -153,3 +153,11 @@ def test_unseen_level_and_usage_errors(files, capsys):
     assert run("fit", root / "train.csv", "--formula", "y ~ x", "-x", "x") == 2
     assert run("fit", root / "train.csv", "--formula", "y ~ x", "--no-intercept") == 2
     assert "- 1" in capsys.readouterr().err
+
+
+def test_figures_of_designed_fits_are_refused_before_fitting(files, capsys):
+    root, _, _, _ = files
+    assert run("fit", root / "train.csv", "-x", "x,city", "--plots", root / "figs",
+               "-o", root / "never.json") == 2
+    assert "not drawn yet" in capsys.readouterr().err
+    assert not (root / "never.json").exists()
