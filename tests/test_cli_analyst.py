@@ -161,3 +161,9 @@ def test_figures_of_designed_fits_are_refused_before_fitting(files, capsys):
                "-o", root / "never.json") == 2
     assert "not drawn yet" in capsys.readouterr().err
     assert not (root / "never.json").exists()
+
+
+def test_a_bare_formula_gets_a_hint(files, capsys):
+    root, _, _, _ = files
+    assert run("fit", root / "train.csv", "y ~ x") == 2
+    assert 'fit DATA --formula "y ~ x"' in capsys.readouterr().err

@@ -70,6 +70,17 @@ def _level(text: str) -> float:
     return value
 
 
+def formula_hint(argv: list[str]) -> None:
+    """After a usage error: if a bare argument looks like a formula, say how to pass one."""
+    bare = [a for i, a in enumerate(argv) if "~" in str(a) and (i == 0 or argv[i - 1] not in (
+        "--formula",))]
+    if bare and any(str(a) in ("fit", "plot") for a in argv):
+        import sys
+
+        sys.stderr.write(f'hint: pass a formula with --formula, e.g. linearlab fit DATA '
+                         f'--formula "{bare[0]}"\n')
+
+
 # --------------------------------------------------------------------------- reading
 def read_table(source: io.Source) -> pa.Table:
     """The whole table, every cell as written (CSV/TSV: text; Parquet: its types)."""
