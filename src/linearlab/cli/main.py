@@ -431,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
+            if exc.code:
+                cli_analyst.formula_hint(sys.argv[1:] if argv is None else argv)
             return exc.code if isinstance(exc.code, int) else 2
         console = Console(highlight=False)
         return args.handler(args, console)
