@@ -17,6 +17,7 @@ from .build import (
     aliased_columns,
     build_inference,
     check_cov_type,
+    implicit_constant,
     robust_covariances,
 )
 from .results import MultiSummary, PredictionInterval, RegressionSummary
@@ -59,7 +60,7 @@ def _check_same_data(record: FitRecord, data) -> None:
 
 
 def summarize(
-    record: FitRecord, cov_type: str = "nonrobust", data=None
+    record: FitRecord, cov_type: str = "nonrobust", data=None, robust=None
 ) -> RegressionSummary | MultiSummary:
     """Build the summary of a fit.
 
@@ -69,7 +70,10 @@ def summarize(
         What the estimator kept from the fit.
     cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
     data : tuple (X, Y, sample_weight) or None
-        The validated training data (Y 2-D); required for HC covariances.
+        The validated training data (Y 2-D); required for HC covariances unless ``robust``.
+    robust : callable, optional
+        ``robust(inference, record, cov_type) -> (covs, walds)``: HC covariances computed
+        elsewhere (by :mod:`linearlab.distributed` from a pass over the partitions).
 
     Returns
     -------
@@ -84,7 +88,7 @@ def summarize(
         )
     if data is not None:
         _check_same_data(record, data)
-    elif cov_type != "nonrobust":
+    elif cov_type != "nonrobust" and robust is None:
         raise ParameterError(
             f"cov_type={cov_type!r} needs each row's residual: pass the training data, "
             f"e.g. model.summary(cov_type={cov_type!r}, X=X, y=y) (and sample_weight=w if the "
@@ -102,13 +106,19 @@ def summarize(
         covs = [inference.cov_unscaled * (ssr / df_resid) for ssr in inference.ssr]
         walds = [None] * len(covs)
     else:
-        covs, walds = robust_covariances(inference, record, cov_type, data)
-    names = (["const"] if record.fit_intercept else []) + list(record.feature_names)
+        covs, walds = (
+            robust(inference, record, cov_type) if robust is not None
+            else robust_covariances(inference, record, cov_type, data)
+        )
+    names = ([record.intercept_name] if record.fit_intercept else []) + list(record.feature_names)
+    implicit = not record.fit_intercept and implicit_constant(record.gram)
     summaries = [
         RegressionSummary(
             params=inference.params[:, t],
             cov=covs[t],
             robust_wald=walds[t],
+            implicit_constant=implicit,
+            design=record.design,
             ssr=inference.ssr[t],
             centered_tss=inference.centered_tss[t],
             uncentered_tss=inference.uncentered_tss[t],

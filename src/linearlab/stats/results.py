@@ -8,8 +8,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as sps
 
+from ..data.lazy import is_dask, map_interval, map_rows
 from ..data.validation import check_X
 from ..errors import DataError, ParameterError
+from .metrics import r2_scores
 
 
 class PredictionInterval(NamedTuple):
@@ -53,9 +55,10 @@ class RegressionSummary:
     def __init__(
         self, *, params, cov, ssr, centered_tss, uncentered_tss, nobs, kept, fit_intercept,
         cov_type, names, target_name, condition_number, weighted, log_weight_sum, solver,
-        robust_wald=None,
+        robust_wald=None, implicit_constant=False, design=None,
     ):
         self._robust_wald = robust_wald
+        self._design = design
         self._kept = np.asarray(kept, dtype=bool)
         self._fit_intercept = bool(fit_intercept)
         k_const = int(fit_intercept)
@@ -67,9 +70,11 @@ class RegressionSummary:
         self.cov_type = cov_type
         self.use_t = cov_type == "nonrobust"
         self.nobs = int(nobs)
-        self.k_constant = k_const
+        # statsmodels counts a constant the columns span (dummies of every level) as one
+        k_model = k_const or int(bool(implicit_constant))
+        self.k_constant = k_model
         self.df_resid = float(self.nobs - p_kept)
-        self.df_model = float(p_kept - k_const)
+        self.df_model = float(p_kept - k_model)
         self.ssr = float(ssr)
         self.scale = self.ssr / self.df_resid if self.df_resid > 0 else math.nan
         self.centered_tss = float(centered_tss)
@@ -84,15 +89,15 @@ class RegressionSummary:
         with np.errstate(divide="ignore", invalid="ignore"):
             self.tvalues = self.params / self.bse
         self.pvalues = 2.0 * self._dist().sf(np.abs(self.tvalues))
-        tss = self.centered_tss if fit_intercept else self.uncentered_tss
-        self.rsquared = 1.0 - self.ssr / tss if tss > 0 else math.nan
-        self.rsquared_adj = 1.0 - (self.nobs - k_const) / self.df_resid * (1.0 - self.rsquared)
+        tss = self.centered_tss if k_model else self.uncentered_tss
+        self.rsquared = float(r2_scores(self.ssr, tss, constant=math.nan))
+        self.rsquared_adj = 1.0 - (self.nobs - k_model) / self.df_resid * (1.0 - self.rsquared)
         self.ess = tss - self.ssr
         self.fvalue, self.f_pvalue = self._f_test()
         n2 = self.nobs / 2.0
         self.llf = float(-n2 * math.log(self.ssr) - (1 + math.log(math.pi / n2)) * n2
                          + 0.5 * log_weight_sum) if self.ssr > 0 else math.inf
-        k_params = self.df_model + k_const
+        k_params = self.df_model + k_model
         self.aic = -2.0 * self.llf + 2.0 * k_params
         self.bic = -2.0 * self.llf + math.log(self.nobs) * k_params
 
@@ -113,7 +118,7 @@ class RegressionSummary:
         elif self._robust_wald is not None:  # from the sandwich's square root (accurate)
             value = self._robust_wald / self.df_model
         else:  # robust Wald test that every coefficient but the constant is zero
-            k = self.k_constant
+            k = int(self._fit_intercept)
             b = self._params_kept[k:]
             V = self._cov_kept[k:, k:]
             scale = np.sqrt(np.diag(V))  # scaled to unit diagonal: a far better-conditioned solve
@@ -149,6 +154,10 @@ class RegressionSummary:
         -------
         ndarray of shape (n_samples,), or PredictionInterval(mean, lower, upper, se)
         """
+        if is_dask(X):  # lazily, partition by partition (index and divisions kept)
+            return _predict_lazy(self, X, interval, alpha)
+        if self._design is not None:  # a formula or categorical columns: the model's design
+            X = self._design.transform(X)
         Xa = check_X(X, dtype="float64")
         if Xa.shape[1] != self._kept.size:
             raise DataError(
@@ -221,6 +230,17 @@ class RegressionSummary:
             f"<RegressionSummary target={self.target_name!r} nobs={self.nobs} "
             f"rsquared={self.rsquared:.6g} cov_type={self.cov_type!r}>"
         )
+
+
+def _predict_lazy(summary: RegressionSummary, X, interval, alpha):
+    """``summary.predict`` on a Dask collection: lazy predictions or interval columns."""
+    if interval is None:
+        return map_rows(X, summary.predict, [summary.target_name], single=True)
+    summary.predict(np.zeros((1, summary._kept.size)), interval, alpha)  # checks them now
+    fields = PredictionInterval._fields
+    return PredictionInterval(
+        *map_interval(X, lambda block: summary.predict(block, interval, alpha), fields)
+    )
 
 
 class MultiSummary(list):
