@@ -19,6 +19,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench examples scripts
+	@command -v chromium >/dev/null 2>&1 || echo "NOTE: Chromium is not installed \
+	(Debian: apt-get install chromium), so the playground's browser tests are skipped."
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

@@ -77,8 +77,8 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
     by the directions of steepest curvature when the paths span fewer than two (or there are
     none).
 
-    Axis labels say what each direction is; for path directions, the share of the paths'
-    movement (the sum of squared steps) that lies along it, so the label matches what is seen.
+    Axis labels say what each direction is; for path directions, the share of the paths' length
+    travelled along it (:func:`movement_shares`), so the label matches what is seen.
     """
     first = views[0]
     free = first.free()
@@ -123,7 +123,7 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
     labels, rank = [], 0
     for j, on_path in enumerate(from_path):
         if on_path:
-            labels.append(f"direction {j + 1} ({shares[j]:.0f}% of the path's movement)")
+            labels.append(f"direction {j + 1} ({shares[j]:.0f}% of the path's length)")
         else:
             labels.append(f"direction {j + 1} ({ORDINALS[rank]} curvature)")
             rank += 1
@@ -138,13 +138,17 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
 
 
 def movement_shares(paths: Sequence[np.ndarray], directions: Sequence[np.ndarray]) -> list[float]:
-    """Percent of the paths' movement (sum of squared steps) along each unit direction."""
+    """Percent of the paths' length travelled along each unit direction: Σ|step·d| / Σ‖step‖.
+
+    Each share is what the eye sees along that axis relative to the whole path (both can be
+    large for a diagonal path; a direction the path never moves along gets 0%).
+    """
     steps = [np.diff(p, axis=0) for p in paths if p.shape[0] >= 2]
     if not steps:
         return [0.0 for _ in directions]
     stacked = np.vstack(steps)
-    total = float((stacked**2).sum()) or 1.0
-    return [100.0 * float(((stacked @ d) ** 2).sum()) / total for d in directions]
+    total = float(np.linalg.norm(stacked, axis=1).sum()) or 1.0
+    return [100.0 * float(np.abs(stacked @ d).sum()) / total for d in directions]
 
 
 def _curvature_directions(data: PlotData, fit_intercept: bool) -> list[np.ndarray]:

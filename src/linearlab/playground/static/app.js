@@ -15,7 +15,8 @@ const PLOT_CFG = { displaylogo: false, responsive: true, modeBarButtonsToRemove:
 
 const state = {
   init: null, table: null, points: null, runs: [], landscape: null, exact: null,
-  frame: 0, playing: false, timer: null, start: null, stepInfo: null, busy: false,
+  frame: 0, playing: false, animating: false, timer: null, start: null, stepInfo: null,
+  view: null, dragging: false,
 };
 
 // ------------------------------------------------------------------ server
@@ -61,7 +62,7 @@ function settings(overrides) {
 function fmt(v, digits = 4) {
   if (v === null || v === undefined || !isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(digits - 1).replace(/\.?0+e/, "e");
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(digits - 1).replace(/\.?0+e/, "e").replace("e+", "e");
   return String(Number(v.toPrecision(digits)));
 }
 function dot(a, b) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; }
@@ -88,6 +89,23 @@ function currentTheta() {
   return state.start || new Array(nFeatures() + 1).fill(0);
 }
 
+// The data plot's axes: the data's range (or a fixed canvas for points clicked on an empty
+// page), widened to hold every point but never moved while a point is dragged.
+const CANVAS = [[-5, 5], [-10, 10]];
+function dataView(xs, ys) {
+  if (state.view && state.dragging) return state.view;
+  const span = (v, pad) => {
+    const lo = Math.min(...v), hi = Math.max(...v), p = pad * (hi - lo || Math.abs(lo) || 1);
+    return [lo - p, hi + p];
+  };
+  let view = [xs.length ? span(xs, 0.08) : CANVAS[0], ys.length ? span(ys, 0.12) : CANVAS[1]];
+  if (state.table === null) { // an empty canvas keeps its frame, growing only to hold points
+    view = view.map((r, i) => [Math.min(r[0], CANVAS[i][0]), Math.max(r[1], CANVAS[i][1])]);
+  }
+  state.view = view;
+  return view;
+}
+
 function drawData() {
   const { X, y } = rows();
   const theta = currentTheta();
@@ -98,13 +116,7 @@ function drawData() {
   };
   if (nFeatures() === 1) {
     const xs = X.map((r) => r[0]);
-    let lo = Math.min(...xs, 0), hi = Math.max(...xs, 1);
-    if (!xs.length) { lo = -5; hi = 5; }
-    const pad = 0.08 * (hi - lo || 1);
-    lo -= pad; hi += pad;
-    const ys = y.length ? y : [-5, 5];
-    let ylo = Math.min(...ys), yhi = Math.max(...ys);
-    const ypad = 0.12 * (yhi - ylo || 1);
+    const [[lo, hi], [ylo, yhi]] = dataView(xs, y);
     traces.push({ x: xs, y, mode: "markers", type: "scatter", name: "data",
       marker: { color: "#1f77b4", size: 8, opacity: 0.8 } });
     if (state.exact) {
@@ -112,26 +124,31 @@ function drawData() {
       traces.push({ x: [lo, hi], y: [w * lo + b, w * hi + b], mode: "lines", name: "exact fit",
         line: { color: OPT, dash: "dash", width: 2 } });
     }
-    traces.push({ x: [lo, hi], y: [theta[0] * lo + theta[1], theta[0] * hi + theta[1]],
+    const moving = state.animating ? [[], []] : [[lo, hi], [theta[0] * lo + theta[1], theta[0] * hi + theta[1]]];
+    traces.push({ x: moving[0], y: moving[1],
       mode: "lines", name: state.runs.length ? "GD line" : "start line",
       line: { color: COLORS[0], width: 2.5 } });
     const name = state.table && !state.points ? state.table.x[0] : "x";
     Object.assign(layout, {
       title: { text: "data and line (click to add, drag to move, shift-click to delete)", font: { size: 12 } },
-      xaxis: { title: { text: name }, range: [lo, hi], fixedrange: true, zeroline: false },
+      xaxis: { title: { text: name }, range: [lo, hi], fixedrange: true, zeroline: false,
+        exponentformat: "e" },
       yaxis: { title: { text: state.table && !state.points ? state.table.y : "y" },
-        range: [ylo - ypad, yhi + ypad], fixedrange: true, zeroline: false },
+        range: [ylo, yhi], fixedrange: true, zeroline: false, exponentformat: "e" },
     });
   } else {
     const pred = X.map((r) => dot(r, theta) + theta[theta.length - 1]);
     const lo = Math.min(...y), hi = Math.max(...y);
-    traces.push({ x: y, y: pred, mode: "markers", type: "scatter", name: "rows",
+    const span = (v) => { const a = Math.min(...v), b = Math.max(...v), p = 0.06 * (b - a || 1); return [a - p, b + p]; };
+    const allPred = state.animating ? state.runs[0].path.map((t) => X.map((r) => dot(r, t) + t[t.length - 1])).flat() : pred;
+    const yr = span(allPred.concat(y).filter((v) => isFinite(v) && Math.abs(v) < 1e3 * (Math.abs(hi) + Math.abs(lo) + 1)));
+    traces.push({ x: state.animating ? [] : y, y: state.animating ? [] : pred, mode: "markers", type: "scatter", name: "rows",
       marker: { color: "#1f77b4", size: 6, opacity: 0.7 } });
     traces.push({ x: [lo, hi], y: [lo, hi], mode: "lines", name: "perfect", line: { color: OPT, dash: "dash" } });
     Object.assign(layout, {
       title: { text: "predicted vs actual", font: { size: 12 } },
-      xaxis: { title: { text: `actual ${state.table.y}` } },
-      yaxis: { title: { text: "predicted" } },
+      xaxis: { title: { text: `actual ${state.table.y}` }, range: span(y), fixedrange: true },
+      yaxis: { title: { text: "predicted" }, range: yr, fixedrange: true },
     });
   }
   Plotly.react("data-plot", traces, layout, PLOT_CFG);
@@ -150,7 +167,7 @@ function drawLandscape() {
   }];
   state.runs.forEach((run, j) => {
     const pts = L.paths[j] || [];
-    const shown = pts.slice(0, state.frame + 1);
+    const shown = state.animating ? [] : pts.slice(0, state.frame + 1);
     traces.push({ x: shown.map((p) => p[0]), y: shown.map((p) => p[1]), mode: "lines+markers",
       name: run.label, meta: "path", line: { color: COLORS[j], width: 2 },
       marker: { size: pts.length > 150 ? 0 : 4 } });
@@ -171,29 +188,52 @@ function drawLandscape() {
   }
   Plotly.react("landscape-plot", traces, {
     title: { text: L.title, font: { size: 12 } }, margin: { l: 56, r: 10, t: 30, b: 40 },
-    xaxis: { title: { text: L.xlabel }, range: L.xlim, fixedrange: true },
-    yaxis: { title: { text: L.ylabel }, range: L.ylim, fixedrange: true },
+    xaxis: { title: { text: L.xlabel }, range: L.xlim, fixedrange: true, exponentformat: "e" },
+    yaxis: { title: { text: L.ylabel }, range: L.ylim, fixedrange: true, exponentformat: "e" },
     dragmode: false, showlegend: true, annotations,
     legend: { orientation: "h", x: 0, y: -0.16, font: { size: 10 } },
   }, PLOT_CFG);
 }
 
 // ------------------------------------------------------------------ history
+function historyAxis() {
+  const all = state.runs.flatMap((r) => r.history).filter((v) => isFinite(v));
+  const log = all.length > 0 && all.every((v) => v > 0) && Math.max(...all) >= LOG_RATIO * Math.min(...all);
+  if (!all.length) return { log, range: undefined };
+  const lo = Math.min(...all), hi = Math.max(...all), pad = 0.05 * (hi - lo || 1);
+  return { log, range: log ? [Math.log10(lo) - 0.1, Math.log10(hi) + 0.1] : [lo - pad, hi + pad] };
+}
+
+// Log-axis ticks at 1, 2 and 5 per decade (1 per decade when it spans many), labelled in
+// full: Plotly's own log ticks label the minor ones "2", "5", which read as the wrong numbers.
+function logTicks(range) {
+  if (!range) return {};
+  const [a, b] = range, decades = b - a;
+  const steps = decades > 6 ? [1] : decades > 2 ? [1, 3] : [1, 2, 5];
+  const vals = [];
+  for (let k = Math.floor(a); k <= Math.ceil(b); k++) {
+    steps.forEach((m) => { const v = m * 10 ** k; if (Math.log10(v) >= a && Math.log10(v) <= b) vals.push(v); });
+  }
+  return { tickvals: vals, ticktext: vals.map((v) => fmt(v, 3)) };
+}
+
 function drawHistory() {
+  const shown = state.animating ? 0 : state.frame + 1;
   const traces = state.runs.map((run, j) => ({
-    x: run.history.slice(0, state.frame + 1).map((_, i) => i),
-    y: run.history.slice(0, state.frame + 1), mode: "lines", name: run.label,
+    x: run.history.slice(0, shown).map((_, i) => i),
+    y: run.history.slice(0, shown), mode: "lines", name: run.label,
     line: { color: COLORS[j], width: 2 },
   }));
-  const all = state.runs.flatMap((r) => r.history).filter((v) => v > 0 && isFinite(v));
-  const log = all.length > 0 && Math.max(...all) >= LOG_RATIO * Math.min(...all);
+  const { log, range } = historyAxis();
   const maxEpochs = Math.max(1, ...state.runs.map((r) => r.history.length - 1));
   Plotly.react("history-plot", traces, {
     title: { text: `loss history${log ? " (log scale)" : ""}`, font: { size: 12 } },
     margin: { l: 56, r: 10, t: 30, b: 40 }, showlegend: state.runs.length > 1,
     legend: { x: 1, xanchor: "right", y: 1, font: { size: 10 } },
-    xaxis: { title: { text: "epoch" }, range: [0, maxEpochs] },
-    yaxis: { title: { text: `loss (${$("loss").value})` }, type: log ? "log" : "linear" },
+    xaxis: { title: { text: "epoch" }, range: [0, maxEpochs], fixedrange: true },
+    yaxis: Object.assign({ title: { text: `loss (${$("loss").value})` }, type: log ? "log" : "linear",
+      exponentformat: "e", fixedrange: true }, log ? logTicks(range) : {}, {
+      range: state.animating ? range : undefined, autorange: !state.animating }),
   }, PLOT_CFG);
 }
 
@@ -275,6 +315,7 @@ async function train(runs) {
   $("status").textContent = "training";
   try {
     const out = await api("train", { data: dataSpec(), runs });
+    state.sent = JSON.stringify(runs);
     state.runs = out.runs;
     state.landscape = out.landscape;
     state.exact = out.exact;
@@ -287,6 +328,11 @@ function stopAnimation() {
   state.playing = false;
   if (state.timer) cancelAnimationFrame(state.timer);
   state.timer = null;
+  if (state.animating) {
+    state.animating = false;
+    document.querySelectorAll("canvas.overlay").forEach((c) => c.getContext("2d").clearRect(0, 0, c.width, c.height));
+    render();
+  }
 }
 
 function play() {
@@ -294,62 +340,97 @@ function play() {
   const duration = Math.min(DURATION_MS, 40 * Math.max(last - state.frame, 1));
   const from = state.frame, t0 = performance.now();
   state.playing = true;
-  beginFrames();
+  state.animating = true;
+  render(); // the still parts, once: data, contours, optimum, axes fixed for the whole run
   const tick = (now) => {
     if (!state.playing) return;
     const k = from + Math.ceil(((now - t0) / duration) * (last - from));
     state.frame = Math.max(state.frame, Math.min(last, k));
     drawFrame();
-    if (state.frame >= last) { stopAnimation(); render(); return; }
+    if (state.frame >= last) { stopAnimation(); return; }
     state.timer = requestAnimationFrame(tick);
   };
   state.timer = requestAnimationFrame(tick);
 }
 
-// The moving parts of an animation frame are restyled, nothing else (the contour grid is not
-// redrawn): the paths, the line (or the predictions), and the history on fixed axes.
-function beginFrames() {
-  const all = state.runs.flatMap((r) => r.history).filter((v) => isFinite(v));
-  if (!all.length) return;
-  const log = all.every((v) => v > 0) && Math.max(...all) >= LOG_RATIO * Math.min(...all);
-  const lo = Math.min(...all), hi = Math.max(...all), pad = 0.05 * (hi - lo || 1);
-  const range = log ? [Math.log10(lo) - 0.1, Math.log10(hi) + 0.1] : [lo - pad, hi + pad];
-  Plotly.relayout("history-plot", { "yaxis.range": range, "yaxis.autorange": false,
-    "yaxis.type": log ? "log" : "linear" });
+// A transparent canvas over a plot, in its data coordinates (Plotly's axis conversions): an
+// animation frame draws only the moving parts there, so the plots are not redrawn per frame.
+function overlay(id) {
+  const div = $(id);
+  let cv = div.parentElement.querySelector("canvas.overlay");
+  const w = div.clientWidth, h = div.clientHeight, dpr = window.devicePixelRatio || 1;
+  if (!cv) {
+    cv = document.createElement("canvas");
+    cv.className = "overlay";
+    div.parentElement.appendChild(cv);
+  }
+  if (cv.width !== Math.round(w * dpr) || cv.height !== Math.round(h * dpr)) {
+    cv.width = Math.round(w * dpr); cv.height = Math.round(h * dpr);
+    cv.style.width = `${w}px`; cv.style.height = `${h}px`;
+  }
+  const ctx = cv.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const L = div._fullLayout, size = L._size;
+  ctx.save();
+  ctx.beginPath(); ctx.rect(size.l, size.t, size.w, size.h); ctx.clip();
+  return {
+    ctx, X: (v) => size.l + L.xaxis.c2p(v), Y: (v) => size.t + L.yaxis.c2p(v),
+    line(xs, ys, color, width) {
+      ctx.beginPath();
+      let open = false;
+      for (let i = 0; i < xs.length; i++) {
+        const px = this.X(xs[i]), py = this.Y(ys[i]);
+        if (!isFinite(px) || !isFinite(py)) { open = false; continue; }
+        if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+        open = true;
+      }
+      ctx.strokeStyle = color; ctx.lineWidth = width; ctx.stroke();
+    },
+    dot(x, y, color, r) {
+      ctx.beginPath(); ctx.arc(this.X(x), this.Y(y), r, 0, 2 * Math.PI); ctx.fillStyle = color; ctx.fill();
+    },
+    done() { ctx.restore(); },
+  };
 }
 
 function drawFrame() {
   const t0 = performance.now();
   const L = state.landscape;
-  const px = [], py = [];
+  const land = overlay("landscape-plot");
   state.runs.forEach((_, j) => {
     const pts = L.paths[j].slice(0, state.frame + 1);
-    px.push(pts.map((p) => p[0])); py.push(pts.map((p) => p[1]));
+    land.line(pts.map((p) => p[0]), pts.map((p) => p[1]), COLORS[j], 2);
+    const at = pts[pts.length - 1];
+    land.dot(at[0], at[1], COLORS[j], 4.5);
   });
-  Plotly.restyle("landscape-plot", { x: px, y: py }, state.runs.map((_, j) => j + 1));
+  land.done();
   const theta = currentTheta();
-  const div = $("data-plot");
+  const data = overlay("data-plot");
   if (nFeatures() === 1) {
-    const [lo, hi] = div._fullLayout.xaxis.range;
-    Plotly.restyle(div, { y: [[theta[0] * lo + theta[1], theta[0] * hi + theta[1]]] }, [div.data.length - 1]);
+    const [lo, hi] = $("data-plot")._fullLayout.xaxis.range;
+    data.line([lo, hi], [theta[0] * lo + theta[1], theta[0] * hi + theta[1]], COLORS[0], 2.5);
   } else {
-    const { X } = rows();
-    Plotly.restyle(div, { y: [X.map((r) => dot(r, theta) + theta[theta.length - 1])] }, [0]);
+    const { X, y } = rows();
+    X.forEach((r, i) => data.dot(y[i], dot(r, theta) + theta[theta.length - 1], "rgba(31,119,180,0.7)", 3));
   }
-  const xs = [], ys = [];
-  state.runs.forEach((run) => {
+  data.done();
+  const hist = overlay("history-plot");
+  state.runs.forEach((run, j) => {
     const h = run.history.slice(0, state.frame + 1);
-    xs.push(h.map((_, i) => i)); ys.push(h);
+    hist.line(h.map((_, i) => i), h, COLORS[j], 2);
   });
-  Plotly.restyle("history-plot", { x: xs, y: ys }, state.runs.map((_, j) => j));
+  hist.done();
   showStatus();
   window.__frameTimes = window.__frameTimes || [];
   window.__frameTimes.push(performance.now() - t0);
 }
 
 async function onTrain() {
-  if (state.runs.length && state.frame < state.runs[0].path.length - 1 && !state.playing) {
-    play(); // resume after Pause
+  const wanted = JSON.stringify([settings()]);
+  if (state.runs.length && state.sent === wanted && !state.playing &&
+      state.frame < state.runs[0].path.length - 1) {
+    play(); // resume after Pause or Step, with the same settings
     return;
   }
   if (await train([settings()])) { render(); play(); }
@@ -357,7 +438,7 @@ async function onTrain() {
 
 async function onStep() {
   stopAnimation();
-  if (!state.runs.length) {
+  if (!state.runs.length || state.sent !== JSON.stringify([settings()])) {
     if (!(await train([settings()]))) return;
   }
   const run = state.runs[0];
@@ -550,6 +631,7 @@ function setupDataDrag() {
       best = state.points.x.length - 1;
     }
     dragging = best;
+    state.dragging = !!state.view;
     resetRuns();
     liveExact();
     drawData();
@@ -566,6 +648,7 @@ function setupDataDrag() {
   window.addEventListener("mouseup", () => {
     if (dragging < 0) return;
     dragging = -1;
+    state.dragging = false;
     refreshLandscape();
   });
 }

@@ -1,0 +1,210 @@
+"""The playground's speed: a 500-epoch run on a 1,000-row dataset, answered by the server, and
+the page's animation frames in headless Chromium.
+
+Server side, in one process: the engine's fit alone (linearlab, and scikit-learn's SGDRegressor
+for the same 500 epochs as the peer), the API's whole answer (fit, landscape grid, exact fit,
+JSON-ready record), and the HTTP round trip through uvicorn. The goal: under 100 ms.
+
+Page side (needs the system's chromium and playwright): the time the page spends drawing one
+animation frame (moving the line, the paths and the history) and the interval between frames,
+while the 500-epoch run animates. Headless Chromium draws without a GPU, so these are upper
+bounds for a laptop's browser.
+
+    python bench/playground.py                    # both
+    python bench/playground.py --screenshots docs/gallery   # also write the gallery's pictures
+
+Measured (2 shared CPU cores, load ~3, no GPU; see the report printed by the script):
+    server: engine fit ~12 ms, API answer ~35 ms, HTTP round trip ~45 ms  (< 100 ms)
+    page:   frame work median ~25 ms (p95 ~60 ms) in software-rendered headless Chromium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROWS, EPOCHS, REPEATS = 1_000, 500, 15
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def dataset(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, ROWS)
+    return x.reshape(-1, 1), 3.0 * x + 2.0 + rng.normal(0, 1.5, ROWS)
+
+
+def timed(fn, repeats: int = REPEATS) -> float:
+    """Median wall time of ``fn()`` in milliseconds (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def server_side() -> dict[str, float]:
+    from sklearn.linear_model import SGDRegressor
+
+    from linearlab import LinearRegression
+    from linearlab.playground.server import Api, Background
+    from linearlab.playground.tables import TableStore
+
+    X, y = dataset()
+    settings = {"epochs": EPOCHS, "lr": 0.01}
+
+    def engine():
+        LinearRegression(solver="gd", epochs=EPOCHS, lr=0.01, random_state=0).fit(X, y)
+
+    def peer():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            SGDRegressor(max_iter=EPOCHS, tol=None, learning_rate="constant", eta0=0.01 / ROWS,
+                         shuffle=False, random_state=0).fit(X, y)
+
+    store = TableStore()
+    table = store.add_arrays("bench", X, y, ["x"], "y")
+    api = Api(store, None)
+    body = {"data": {"table": table.id}, "runs": [settings]}
+
+    def answer():
+        json.dumps(api.train(body))
+
+    results = {"engine fit (linearlab)": timed(engine), "SGDRegressor fit (peer)": timed(peer),
+               "API answer (fit + landscape + JSON)": timed(answer)}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.csv"
+        np.savetxt(path, np.column_stack([X[:, 0], y]), delimiter=",", header="x,y",
+                   comments="")
+        with Background(str(path)) as bg:
+            init = json.loads(urllib.request.urlopen(f"{bg.url}api/init").read())
+            payload = json.dumps({"data": {"table": init["table"]["id"]},
+                                  "runs": [settings]}).encode()
+
+            def http():
+                request = urllib.request.Request(f"{bg.url}api/train", data=payload,
+                                                 headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(request).read()
+
+            results["HTTP round trip (uvicorn)"] = timed(http)
+    return results
+
+
+def page_side(screenshots: Path | None) -> dict[str, float] | None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("page: skipped (playwright is not installed)")
+        return None
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+                     if Path(p).exists()), None)
+    if chromium is None:
+        print("page: skipped (Chromium is not installed: apt-get install chromium)")
+        return None
+    from linearlab.playground.server import Background
+
+    X, y = dataset()
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        path = Path(tmp) / "thousand-rows.csv"
+        np.savetxt(path, np.column_stack([X[:, 0], y]), delimiter=",", header="x,y",
+                   comments="")
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with Background(str(path)) as bg:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(bg.url)
+            page.wait_for_selector("body[data-ready='1']")
+            page.wait_for_selector("#landscape-plot .contour")
+            page.fill("#epochs", str(EPOCHS))
+            page.evaluate("""() => { window.__gaps = []; let last = performance.now();
+                const loop = (t) => { window.__gaps.push(t - last); last = t;
+                  requestAnimationFrame(loop); }; requestAnimationFrame(loop); }""")
+            page.evaluate("window.__frameTimes = []")
+            page.click("#train")
+            page.wait_for_function("!state.playing && state.runs.length > 0 && "
+                                   "state.frame >= state.runs[0].path.length - 1",
+                                   timeout=120_000)
+            work = sorted(page.evaluate("window.__frameTimes"))
+            gaps = sorted(page.evaluate("window.__gaps")[1:])
+            if screenshots is not None:
+                gallery(page, bg.url, screenshots)
+        browser.close()
+    return {
+        "frames drawn": len(work),
+        "frame work median (ms)": statistics.median(work),
+        "frame work p95 (ms)": work[int(0.95 * (len(work) - 1))],
+        "frame interval median (ms)": statistics.median(gaps),
+    }
+
+
+def gallery(page, url: str, out: Path) -> None:
+    """The README's and the gallery's pictures of the page."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def done():
+        page.wait_for_function("!state.playing && state.runs.length > 0 && "
+                               "state.frame >= state.runs[0].path.length - 1")
+
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.select_option("#dataset", "noisy-line")
+    page.wait_for_selector("#landscape-plot .contour")
+    page.click("#compare")
+    done()
+    page.screenshot(path=str(out / "playground-compare.png"))
+    page.click("#reset")
+    page.uncheck("#lr-auto")
+    page.fill("#lr-value", "0.05")
+    page.dispatch_event("#lr-value", "change")
+    for _ in range(3):
+        page.click("#step")
+        page.wait_for_selector("#dldb")
+    page.screenshot(path=str(out / "playground-step.png"))
+    page.fill("#lr-value", "1.1")
+    page.dispatch_event("#lr-value", "change")
+    page.click("#train")
+    done()
+    page.screenshot(path=str(out / "playground-diverged.png"))
+    page.select_option("#dataset", "diabetes")
+    page.wait_for_function("state.table && state.table.name === 'diabetes'")
+    page.check("#lr-auto")
+    page.check("#standardize")
+    page.click("#train")
+    done()
+    page.screenshot(path=str(out / "playground-diabetes.png"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--screenshots", type=Path, help="write the gallery's pictures here")
+    args = parser.parse_args()
+    print(f"500-epoch run on {ROWS} rows, median of {REPEATS}")
+    server = server_side()
+    for name, ms in server.items():
+        print(f"  {name:<38} {ms:8.1f} ms")
+    peer = server["SGDRegressor fit (peer)"]
+    print(f"  engine / peer: {server['engine fit (linearlab)'] / peer:.2f}x;  "
+          f"API answer / engine: {server['API answer (fit + landscape + JSON)'] / server['engine fit (linearlab)']:.2f}x;  "  # noqa: E501
+          f"HTTP under 100 ms: {server['HTTP round trip (uvicorn)'] < 100}")
+    page = page_side(args.screenshots)
+    if page:
+        print("page (headless Chromium, software rendering):")
+        for name, value in page.items():
+            print(f"  {name:<38} {value:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
