@@ -218,8 +218,14 @@ def missing_value_error(source: Source, column: str, row: int) -> DataFileError:
     return _located(
         source, column, row, "is missing (empty or NA)",
         f"While {source.purpose}, linearlab found {count}. Fill them in, or drop the rows with "
-        f"missing values, before {source.purpose}.",
+        f"missing values, before {source.purpose}{_MISSING_FLAGS.get(source.purpose, '')}.",
     )
+
+
+_MISSING_FLAGS = {  # the command-line options that handle missing values (issue 13)
+    "fitting": " (fit --missing drop drops them)",
+    "predicting": " (predict --missing keep leaves their predictions empty)",
+}
 
 
 def _count_missing(source: Source, column: str) -> int | None:
