@@ -99,3 +99,18 @@ def test_numeric_frames_are_unchanged():
     model = LinearRegression().fit(df[["x"]], y)
     assert model.design_ is None
     assert model.n_features_in_ == 1
+
+
+def test_implicit_constant_counts_as_statsmodels_k_constant():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(40) * 2.0, rng.normal(size=40)])
+    y = 1 + X[:, 1] + rng.normal(size=40)
+    ref = sm.OLS(y, X).fit()
+    s = LinearRegression(fit_intercept=False).fit(X, y).summary()
+    assert ref.k_constant == 1 and s.k_constant == 1
+    for name in ("rsquared", "rsquared_adj", "fvalue", "df_model", "aic"):
+        assert getattr(s, name) == pytest.approx(getattr(ref, name), rel=1e-10)
+    plain = sm.OLS(y, X[:, 1:]).fit()
+    s1 = LinearRegression(fit_intercept=False).fit(X[:, 1:], y).summary()
+    assert s1.k_constant == 0 and s1.rsquared == pytest.approx(plain.rsquared, rel=1e-10)
