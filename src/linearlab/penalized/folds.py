@@ -10,11 +10,14 @@ or shuffled splits with overlaps) get their training Grams from their own rows.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from ..errors import ParameterError
 from ..gram import Gram
 
 _GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous range
@@ -29,9 +32,11 @@ class FoldStatistics:
     total: Gram
 
 
-def _rows_gram(X, Y, w, index: np.ndarray) -> Gram:
+def _rows_gram(X, Y, w, index: np.ndarray | slice) -> Gram:
     """Gram of the rows ``index``: a view for a contiguous range, else gathered in blocks."""
     gram = Gram.empty(X.shape[1], Y.shape[1])
+    if isinstance(index, slice):
+        return gram.update(X[index], Y[index], None if w is None else w[index])
     if index.size and np.all(np.diff(index) == 1):
         sl = slice(int(index[0]), int(index[-1]) + 1)
         return gram.update(X[sl], Y[sl], None if w is None else w[sl])
@@ -59,23 +64,47 @@ def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> F
     cv : int, cross-validation generator, iterable of (train, test) or None
     """
     n = X.shape[0]
+    if cv is None or isinstance(cv, Integral):  # unshuffled KFold: contiguous ranges, no indices
+        k = 5 if cv is None else int(cv)
+        if k < 2:
+            raise ParameterError(
+                f"k-fold cross-validation requires at least one train/test split by setting "
+                f"n_splits=2 or more, got cv={cv!r}."
+            )
+        if k > n:
+            raise ParameterError(
+                f"Cannot have number of splits n_splits={k} greater than the number of "
+                f"samples: n_samples={n} (cv={cv!r}); use between 2 and {n} folds."
+            )
+        bounds = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+        test_grams = [_rows_gram(X, Y, w, slice(a, b)) for a, b in itertools.pairwise(bounds)]
+        return _from_partition(test_grams)
     splits = [(np.asarray(tr), np.asarray(te)) for tr, te in check_cv(cv).split(X, Y[:, 0])]
     tests = [np.sort(te) for _, te in splits]
     test_grams = [_rows_gram(X, Y, w, te) for te in tests]
     covered = np.zeros(n, dtype=int)
     for te in tests:
         covered[te] += 1
-    partition = bool(np.all(covered == 1)) and all(
-        tr.size + te.size == n and np.unique(np.concatenate([tr, te])).size == n
-        for tr, te in splits
-    )
-    if partition:
-        total = _merge_all(test_grams, test_grams[0])
-        train = [_merge_all(test_grams[:i] + test_grams[i + 1:], total)
-                 for i in range(len(splits))]
-    else:
-        train = [_rows_gram(X, Y, w, np.sort(tr)) for tr, _ in splits]
-        total = Gram.from_arrays(X, Y, w)
+    if np.all(covered == 1) and all(_complement(tr, te, n) for tr, te in splits):
+        return _from_partition(test_grams)
+    train = [_rows_gram(X, Y, w, np.sort(tr)) for tr, _ in splits]
+    return FoldStatistics(train=train, test=test_grams, total=Gram.from_arrays(X, Y, w))
+
+
+def _complement(train: np.ndarray, test: np.ndarray, n: int) -> bool:
+    """Whether ``train`` is exactly the rows outside ``test`` (O(n), no sorting)."""
+    if train.size + test.size != n:
+        return False
+    mask = np.zeros(n, dtype=bool)
+    mask[train] = True
+    return int(mask.sum()) == train.size and not mask[test].any()
+
+
+def _from_partition(test_grams: list[Gram]) -> FoldStatistics:
+    """Training statistics of each fold: the merge of the other folds' (no second pass)."""
+    total = _merge_all(test_grams, test_grams[0])
+    train = [_merge_all(test_grams[:i] + test_grams[i + 1:], total)
+             for i in range(len(test_grams))]
     return FoldStatistics(train=train, test=test_grams, total=total)
 
 
