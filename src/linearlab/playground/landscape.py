@@ -25,10 +25,16 @@ RESOLUTION = 90
 DIVERGED_REACH = 4.0
 
 
-def base_view(settings: Any, n_features: int) -> ModelView:
-    """A view with the run settings' loss, before any run: the landscape of the data alone."""
+def base_view(settings: Any, n_features: int, data: PlotData | None = None) -> ModelView:
+    """A view with the run settings' loss, before any run: the landscape of the data alone,
+    centred on the least-squares parameters (the optimum itself for squared losses)."""
+    coef, intercept = np.zeros(n_features), 0.0
+    if data is not None:
+        A = np.hstack([data.X, np.ones((data.X.shape[0], 1))])
+        theta = np.linalg.lstsq(A, data.y, rcond=None)[0]
+        coef, intercept = theta[:-1], float(theta[-1])
     return ModelView(
-        coef=np.zeros(n_features), intercept=0.0, path=None, history=[], loss=settings.loss,
+        coef=coef, intercept=intercept, path=None, history=[], loss=settings.loss,
         alpha=settings.alpha, fit_intercept=True, standardize=settings.standardize,
         solver="gd", label="", model=None,
     )

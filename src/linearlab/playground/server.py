@@ -87,7 +87,8 @@ class Api:
         settings = runs.parse_settings(body.get("settings") or {})
         data = PlotData(X, y, names, target)
         start = settings.start or [0.0] * (X.shape[1] + 1)
-        return {"landscape": landscape([base_view(settings, X.shape[1])], data, [start]),
+        view = base_view(settings, X.shape[1], data)
+        return {"landscape": landscape([view], data, [start]),
                 "exact": runs.exact_fit(X, y, settings.loss)}
 
     def train(self, body: dict) -> dict:

@@ -127,7 +127,7 @@ def make_plane(views: Sequence[ModelView], data: PlotData) -> Plane:
         else:
             labels.append(f"direction {j + 1} ({ORDINALS[rank]} curvature)")
             rank += 1
-    where = "optimum" if optimum is not None else "solution"
+    where = "optimum" if optimum is not None else "fitted parameters"
     if all(from_path):
         title = "the path's two leading directions"
     elif any(from_path):
