@@ -48,7 +48,7 @@ def main() -> None:
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
         rng = da.random.default_rng(0)
-        X = rng.normal(size=(n, d), chunks=(args.chunk, d)) * np.linspace(0.5, 2.0, d) + 3.0
+        X = rng.normal(size=(n, d), chunks=(args.chunk, d)) * np.linspace(0.5, 2.0, d)
         beta = np.linspace(-1.0, 1.0, d)
         y = X @ beta + 2.0 + rng.normal(size=n, chunks=args.chunk)
         X, y = client.persist([X, y])

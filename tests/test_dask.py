@@ -376,3 +376,14 @@ def test_shuffled_mini_batches_are_reproducible_and_train(client):
     np.testing.assert_array_equal(first.coef_, second.coef_)
     exact = LinearRegression().fit(X, y)
     np.testing.assert_allclose(first.coef_, exact.coef_, rtol=0.05)
+
+
+def test_offsets_that_cost_the_gram_digits_are_refined_on_the_cluster(client):
+    X, y, _ = _problem(43, n=4000, d=4, offset=0.0)
+    X = X * 1e-3 + 50.0  # columns far from zero next to their spread: centring cancels
+    y = X @ [1.0, -2.0, 3.0, 0.5] * 1e3 + np.random.default_rng(43).normal(size=X.shape[0])
+    model = LinearRegression().fit(da.from_array(X, chunks=1000), da.from_array(y, chunks=1000))
+    reference = LinearRegression().fit(X, y)
+    assert reference.solver_ == "qr"  # in memory, "auto" escalates to refined QR here...
+    assert model.solver_ == "normal-refined"  # ...and on Dask the Gram's answer is refined
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-13)
