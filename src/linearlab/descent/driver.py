@@ -94,9 +94,20 @@ class ArrayBatches:
         self.X, self.Y, self.w, self.plan = X, Y, sample_weight, plan
 
     def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
+        """Slices of the arrays for in-order batches; shuffled batches are gathered into two
+        reused buffers (no allocation per step), valid until the next batch is drawn."""
         X, Y, w = self.X, self.Y, self.w
+        buffers = None
         for rows in self.plan.epoch():
-            yield X[rows], Y[rows], None if w is None else w[rows]
+            if isinstance(rows, slice):
+                yield X[rows], Y[rows], None if w is None else w[rows]
+                continue
+            if buffers is None or len(rows) > len(buffers[0]):
+                buffers = (np.empty((len(rows), X.shape[1]), X.dtype),
+                           np.empty((len(rows), Y.shape[1]), Y.dtype))
+            Xb = np.take(X, rows, axis=0, out=buffers[0][: len(rows)], mode="clip")
+            Yb = np.take(Y, rows, axis=0, out=buffers[1][: len(rows)], mode="clip")
+            yield Xb, Yb, None if w is None else w[rows]
 
 
 # --------------------------------------------------------------------------- callbacks
