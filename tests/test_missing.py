@@ -21,12 +21,12 @@ def test_error_gives_count_and_first_row():
     X, y = _data()
     X[[5, 9], 1] = np.nan
     X[9, 2] = np.nan
-    message = r"NaN at row 5, column 'x1' \(3 missing value\(s\).* in 2 row\(s\)"
+    message = r"NaN at row 5, column 1 \(3 non-finite.*missing='drop'"
     with pytest.raises(DataError, match=message):
         LinearRegression().fit(X, y)
     y2 = y.copy()
     y2[7] = np.nan
-    with pytest.raises(DataError, match=r"y contains NaN at row 7 \(1 missing"):
+    with pytest.raises(DataError, match=r"y contains NaN at row 7 \(1 non-finite"):
         LinearRegression().fit(_data()[0], y2)
 
 

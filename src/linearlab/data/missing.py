@@ -139,6 +139,8 @@ def handle_missing(
         Something is missing and ``missing="error"``, or every row has a missing value.
     """
     check_policy(missing)
+    if missing == "error" and all(_plain_floats(v) for v in (X, y, sample_weight)):
+        return X, y, sample_weight, 0  # validation reports NaN in float arrays in one pass
     parts = [("X", X, x_names or column_labels(X)), ("y", y, column_labels(y)),
              ("sample_weight", None if np.isscalar(sample_weight) else sample_weight, None)]
     masks = [(what, missing_cells(obj), names) for what, obj, names in parts]
@@ -177,6 +179,11 @@ def _first_kind(obj: Any, mask: np.ndarray) -> str:
     if value is None:
         return "None"
     return "NaN" if isinstance(value, (float, np.floating)) else "a missing value"
+
+
+def _plain_floats(obj: Any) -> bool:
+    return obj is None or np.isscalar(obj) or (
+        isinstance(obj, np.ndarray) and obj.dtype.kind in "fiub")
 
 
 def complete_rows(X: Any) -> np.ndarray | None:
