@@ -233,8 +233,9 @@ def test_concurrent_requests_get_their_own_answers(server):
 def test_page_and_plotting_library_are_served_from_the_package(server):
     with urllib.request.urlopen(server.url, timeout=30) as response:
         page = response.read().decode()
-    assert "/static/plotly-cartesian.min.js" in page and "http" not in page.split("<body>")[1]
-    for asset in ("app.js", "style.css", "plotly-cartesian.min.js"):
+    assert "/static/plotly-cartesian.min.js" in page and "/static/plots.js" in page
+    assert "http" not in page.split("<body>")[1]  # nothing from a CDN
+    for asset in ("app.js", "plots.js", "style.css", "plotly-cartesian.min.js"):
         with urllib.request.urlopen(f"{server.url}static/{asset}", timeout=30) as response:
             assert response.status == 200 and len(response.read()) > 1000
     with urllib.request.urlopen(f"{server.url}api/init", timeout=30) as response:
