@@ -18,6 +18,7 @@ from .errors import (
     NotFittedError,
 )
 from .estimator import LinearRegression
+from .fitted import FittedState
 from .penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from .persist import load
 
@@ -30,6 +31,7 @@ __all__ = [
     "DivergenceError",
     "ElasticNet",
     "ElasticNetCV",
+    "FittedState",
     "Lasso",
     "LassoCV",
     "LinearLabError",
