@@ -1,8 +1,9 @@
-"""Ill-conditioned least-squares problems and their 60-digit mpmath reference answers.
+"""Ill-conditioned least-squares problems and their 50-digit mpmath reference answers.
 
 Shared by tests/test_accuracy.py and bench/accuracy.py. The data are exact doubles; the
 reference is the exact least-squares solution of those doubles (normal equations solved in
-60-digit arithmetic: with condition numbers up to ~1e15 that still leaves ~30 digits).
+50-digit arithmetic: with condition numbers up to ~1e15 that still leaves ~20 digits; harder
+problems pass a larger ``dps``).
 """
 
 from __future__ import annotations
@@ -63,8 +64,60 @@ def _longley() -> Problem:
                    d.endog.to_numpy())
 
 
+def _shifted_polynomial(degree: int, low: float, high: float, n: int, seed: int) -> Problem:
+    """Raw powers x..x^degree of x drawn in [low, high], a range away from zero."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(low, high, n))
+    y = np.cos(x / 3) + 0.01 * x + 0.003 * rng.standard_normal(n)
+    X = np.vander(x, degree + 1, increasing=True)[:, 1:]
+    return Problem(f"degree-{degree} polynomial, x in [{low:g}, {high:g}]",
+                   f"raw powers x..x^{degree} of {n} points x in [{low:g}, {high:g}]", X, y)
+
+
+def _offsets_tight_fit() -> Problem:
+    rng = np.random.default_rng(13)
+    X = 1e4 + rng.uniform(0, 1, (80, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 1e-3 * rng.standard_normal(80)
+    return Problem("offsets 1e4, tight fit",
+                   "three predictors 1e4 + U(0, 1), y = Xb + 1e-3·noise (intercept near 0)", X, y)
+
+
+def _offsets_correlated() -> Problem:
+    rng = np.random.default_rng(14)
+    d = 4
+    C = 0.999 * np.ones((d, d)) + 0.001 * np.eye(d)
+    Z = rng.standard_normal((120, d)) @ np.linalg.cholesky(C).T
+    X = Z * np.array([0.5, 2.0, 10.0, 0.1]) + np.array([-3e3, 500.0, 2e3, 1e3])
+    y = 1e5 + X @ np.array([1.0, -0.5, 0.25, 3.0]) + 0.05 * rng.standard_normal(120)
+    return Problem("offsets, correlated",
+                   "four predictors with offsets ±1e3 and pairwise correlation 0.999; y ~ 1e5",
+                   X, y)
+
+
+def _offsets_mixed_scales() -> Problem:
+    rng = np.random.default_rng(15)
+    n = 90
+    X = np.column_stack([
+        1e6 + rng.uniform(0, 10, n),     # large offset
+        1e-6 * rng.standard_normal(n),   # tiny scale
+        2e3 + 1e-2 * rng.standard_normal(n),
+    ])
+    y = 3.0 * (X[:, 0] - 1e6) + 2e5 * X[:, 1] - 40.0 * (X[:, 2] - 2e3) + rng.standard_normal(n)
+    return Problem("offsets, mixed scales",
+                   "1e6 + U(0, 10), 1e-6·N(0, 1) and 2e3 + 1e-2·N(0, 1) side by side", X, y)
+
+
 def problems() -> list[Problem]:
-    return [_filip_like(), _wampler_like(), _large_offsets(), _nearly_collinear(), _longley()]
+    """The original five, then polynomials on shifted ranges and data with large offsets."""
+    return [
+        _filip_like(), _wampler_like(), _large_offsets(), _nearly_collinear(), _longley(),
+        _shifted_polynomial(10, -9, -3, 100, 20),
+        _shifted_polynomial(3, -9, -3, 60, 21),
+        _shifted_polynomial(6, 3, 9, 80, 22),
+        _shifted_polynomial(2, 100, 110, 60, 23),
+        _shifted_polynomial(4, 100, 110, 60, 24),
+        _offsets_tight_fit(), _offsets_correlated(), _offsets_mixed_scales(),
+    ]
 
 
 @dataclass
@@ -75,7 +128,7 @@ class Reference:
     rsquared: float
 
 
-def reference(problem: Problem, weights=None, dps: int = 60) -> Reference:
+def reference(problem: Problem, weights=None, dps: int = 50) -> Reference:
     """The exact (weighted) least-squares answer for the problem's doubles, to ``dps`` digits."""
     import mpmath as mp
 

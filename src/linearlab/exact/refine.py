@@ -216,6 +216,7 @@ class AccurateFit:
     raw_condition_number: float  # of the weighted design with its constant, as statsmodels
     converged: bool
     iterations: int
+    cov_refined: bool = False  # (AᵀWA)⁻¹ refined too (else from the factor: error ≈ cond·ε)
 
 
 def _power_of_two(values: np.ndarray) -> np.ndarray:
@@ -294,12 +295,13 @@ def solve_accurate(
 
     identity = np.eye(p)
     cov0 = correct(np.zeros((n, p)), -identity)
+    cov_refined = False
     if covariance and n * p * p <= COVARIANCE_REFINE_BUDGET:
         cov_fit = refine_least_squares(
             A, np.zeros((n, p)), cov0, correct, sample_weight, C=-identity, A_split=A_split
         )
         if cov_fit.converged:
-            cov0 = cov_fit.x
+            cov0, cov_refined = cov_fit.x, True
     cov = (cov0 + cov0.T) / 2 / np.outer(D, D) if covariance else None
 
     # singular values of √W·A_raw are those of R K⁻¹ diag(D)
@@ -313,6 +315,7 @@ def solve_accurate(
         raw_condition_number=_condition(R @ K_inv * D),
         converged=fit.converged,
         iterations=fit.iterations,
+        cov_refined=cov_refined,
     )
 
 

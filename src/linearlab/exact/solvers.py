@@ -8,11 +8,12 @@ ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge
   diagonal; one pass over the data, O(d²) memory. Accurate while cond(X)² · ε is small.
 - ``qr``: Householder QR with column pivoting of the centred, column-scaled design.
 - ``svd``: singular value decomposition, minimum-norm solution for rank-deficient problems.
-- ``auto``: the normal equations when their condition estimate says they are safe (the fast
-  path, one pass over the data); otherwise QR of the column-scaled design polished by iterative
-  refinement with double-double residuals (:mod:`linearlab.exact.refine`), which recovers
-  every digit that the data determine up to condition numbers near 1/ε; SVD (minimum norm)
-  when the problem is numerically rank-deficient.
+- ``auto``: the normal equations when their error estimate (:mod:`linearlab.exact.accuracy`)
+  promises 12 correct digits (the fast path, one pass over the data); otherwise QR of the
+  column-scaled design polished by iterative refinement with double-double residuals
+  (:mod:`linearlab.exact.refine`), which recovers every digit that the data determine up to
+  condition numbers near 1/ε; SVD (minimum norm) when the problem is numerically
+  rank-deficient.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..gram import Gram
+from .accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
 from .refine import dd_matmul, solve_accurate, split, two_sum
 
-# The normal equations square the condition number. Their coefficients carry about
-# cond(XᵀX)·ε relative error, so with cond(XᵀX) below 1e6 they keep ~10 correct digits.
+# The normal equations square the condition number: their coefficients carry about
+# cond(XᵀX)·ε relative error. Above this the fast path is not even considered; below it the
+# error estimate of :mod:`linearlab.exact.accuracy` decides.
 NORMAL_SAFE_CONDITION = 1e6
 
 
@@ -47,6 +50,8 @@ class ExactSolution:
     cov_unscaled: np.ndarray | None = None
     ssr: np.ndarray | None = None  # (k,) residual sums of squares from the residuals themselves
     refined: bool = False  # polished by iterative refinement in double-double arithmetic
+    # estimated relative error of the coefficients and (AᵀWA)⁻¹ (worst entry; nan: unknown)
+    error_estimate: float = np.nan
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -88,7 +93,7 @@ def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition
     if condition > max_condition:
         raise _NotSafe(condition)
     coef_scaled = sla.cho_solve((factor, False), Hs, check_finite=False)
-    return coef_scaled / scale[:, None], float(np.sqrt(condition))
+    return coef_scaled / scale[:, None], float(condition)
 
 
 def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution:
@@ -108,6 +113,7 @@ def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution
     kept = eigvals[keep]
     condition = float(np.sqrt(kept.max() / kept.min())) if rank else np.inf
     return ExactSolution(
+        error_estimate=EPS * condition**2,
         coef=coef,
         intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
         solver="normal",
@@ -123,15 +129,18 @@ def solve_normal(gram: Gram, *, alpha: float = 0.0, fit_intercept: bool = True) 
     Falls back to a minimum-norm eigen-solution when the Gram matrix is singular.
     """
     try:
-        coef, condition = _cholesky_solve(gram, alpha, fit_intercept, max_condition=np.inf)
+        coef, gram_condition = _cholesky_solve(gram, alpha, fit_intercept, np.inf)
     except _NotSafe:
         return _eigen_solve(gram, alpha, fit_intercept)
+    intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
+    errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept)
     return ExactSolution(
         coef=coef,
-        intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
+        intercept=intercept,
         solver="normal",
         rank=gram.n_features,
-        condition_number=condition,
+        condition_number=float(np.sqrt(gram_condition)),
+        error_estimate=errors.worst,
     )
 
 
@@ -198,6 +207,7 @@ def solve_qr(
         condition_number=condition,
         cov_unscaled=cov,
         ssr=ssr,
+        error_estimate=OWN * EPS * condition,
     )
 
 
@@ -252,6 +262,7 @@ def solve_svd(
         condition_number=condition,
         singular_values=s,
         aliased=_aliased_columns(Vt, keep) if rank < X.shape[1] else [],
+        error_estimate=OWN * EPS * condition,
     )
 
 
@@ -274,7 +285,8 @@ def solve_auto(
     fit_intercept: bool = True,
     gram: Gram | None = None,
 ) -> ExactSolution:
-    """Normal equations when safe, else QR (full rank) or SVD (rank-deficient).
+    """Normal equations when their error estimate promises 12 digits, else QR refined in
+    double-double (full rank) or SVD (rank-deficient).
 
     With only a ``gram`` (streamed data) the normal equations are the only option; an
     ill-conditioned Gram then gets the eigen (minimum-norm) solution.
@@ -282,9 +294,11 @@ def solve_auto(
     if gram is None:
         gram = Gram.from_arrays(X, Y, sample_weight)
     try:
-        coef, condition = _cholesky_solve(
-            gram, alpha, fit_intercept, max_condition=NORMAL_SAFE_CONDITION
-        )
+        coef, gram_condition = _cholesky_solve(gram, alpha, fit_intercept, NORMAL_SAFE_CONDITION)
+        intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
+        errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept)
+        if errors.worst > TARGET_ERROR and X is not None and not alpha:
+            raise _NotSafe(gram_condition)
     except _NotSafe:
         if X is None:
             return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
@@ -292,31 +306,19 @@ def solve_auto(
         if alpha:
             return solve_qr(X, Y2, sample_weight, alpha=alpha, fit_intercept=fit_intercept)
         return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
-    intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
+    # Σ(y − ŷ)² from the Gram cancels when the fit is tight: then sum the residuals directly
+    ssr = None
+    if X is not None and np.any(errors.ssr > 2 * TARGET_ERROR):
+        ssr = residual_ssr(X, Y, sample_weight, coef, intercept)
     return ExactSolution(
         coef=coef,
         intercept=intercept,
         solver="normal",
         rank=gram.n_features,
-        condition_number=condition,
-        ssr=_ssr_if_gram_cancels(gram, X, Y, sample_weight, coef, intercept, fit_intercept),
+        condition_number=float(np.sqrt(gram_condition)),
+        ssr=ssr,
+        error_estimate=errors.worst,
     )
-
-
-# Σ(y − ŷ)² from the Gram is Σy² − 2βᵀXᵀy + βᵀXᵀXβ: it loses about log10(Σy²/SSR) digits.
-# Below this ratio (near-perfect fits) the residuals are summed directly instead.
-GRAM_SSR_CANCELLATION = 1e-6
-
-
-def _ssr_if_gram_cancels(gram, X, Y, sample_weight, coef, intercept, fit_intercept):
-    """Residual sums of squares from the residuals (in double-double) when the Gram's cancel."""
-    if X is None:
-        return None
-    G_yy = np.diag(gram.cross_products(fit_intercept)[2])
-    ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
-    if np.all(ssr > GRAM_SSR_CANCELLATION * G_yy):
-        return None
-    return residual_ssr(X, Y, sample_weight, coef, intercept)
 
 
 def residual_ssr(X, Y, sample_weight, coef, intercept) -> np.ndarray:
@@ -357,6 +359,7 @@ def solve_refined(
         cov_unscaled=fit.cov_unscaled,
         ssr=fit.ssr,
         refined=fit.converged,
+        error_estimate=OWN * EPS * (1.0 if fit.cov_refined else fit.condition_number),
     )
 
 

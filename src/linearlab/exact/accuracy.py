@@ -1,0 +1,112 @@
+"""How many digits an exact solution carries, and when to say so.
+
+The normal equations (one pass over the data, the fast path of ``solver="auto"``) lose digits
+three ways: solving with the Gram matrix costs its condition number κ(XᵀWX) = κ(X)², forming the
+centred cross-products from raw ones (``Gram`` does so while the offsets are small) costs the
+cancellation W·x̄²/Sₓₓ, and the residual sum of squares Σy² − 2βᵀXᵀy + βᵀXᵀXβ cancels when the fit
+is tight. :func:`normal_equation_errors` turns these into first-order estimates of the relative
+error of every coefficient, the intercept, the covariance and the residual sum of squares;
+``solver="auto"`` keeps the fast path only while they promise :data:`TARGET_ERROR`, and otherwise
+refines (:mod:`linearlab.exact.refine`). The constants were fitted to measured errors against
+50-digit references (``tests/test_accuracy.py`` holds the result to 12 digits) and err on the
+pessimistic side.
+
+:mod:`linearlab.exact.conditioning` warns from these estimates: about the digits the answer lost,
+not about the raw design's condition number, which linearlab's refinement absorbs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..gram import Gram
+
+EPS = float(np.finfo(np.float64).eps)
+# The fast path is kept while every estimated relative error is below this: ≥ 12 digits.
+TARGET_ERROR = 1e-12
+# Fitted to measured errors of the Cholesky solve (see the module notes): the error of a scaled
+# coefficient β_i is about ε·κ·[(NORMWISE + LOSS_WEIGHT·c)·max|β| + OWN·(1 + c)·|β_i|], with c the
+# cancellation of forming the centred cross-products. Small coefficients next to large ones are
+# the ones that lose digits; on random data their error stays below a tenth of the NORMWISE term,
+# with offsets (c > 0) below the LOSS_WEIGHT term.
+NORMWISE = 1.0
+LOSS_WEIGHT = 10.0
+OWN = 32.0
+# Relative error of Σ w·r² from the Gram, per ε and per unit of (Σ of the magnitudes) / SSR.
+SSR_FACTOR = 8.0
+# ``Gram`` forms centred cross-products from raw ones only while W·x̄²/Sₓₓ stays below this
+# for every column (otherwise it centres each block explicitly, which costs nothing).
+UNCENTRED_LIMIT = 100.0
+
+
+@dataclass
+class NormalErrors:
+    """First-order relative error estimates of a normal-equations solution."""
+
+    params: float  # worst over the coefficients and the intercept (all targets)
+    covariance: float  # of the diagonal of (AᵀWA)⁻¹ from the Gram
+    ssr: np.ndarray  # (k,) of the Gram's residual sums of squares
+
+    @property
+    def worst(self) -> float:
+        """The largest of the estimates (coefficients, intercept, covariance)."""
+        return max(self.params, self.covariance)
+
+
+def centring_loss(gram: Gram) -> float:
+    """W·x̄²/Sₓₓ (largest over X and Y columns) when the Gram statistics were centred from raw
+    cross-products, else 0 (blocks centred explicitly, or weighted)."""
+    if gram.weight_sum == 0.0:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.concatenate([
+            gram.weight_sum * gram.mean_x**2 / np.diag(gram.sxx),
+            gram.weight_sum * gram.mean_y**2 / np.diag(gram.syy),
+        ])
+    ratios = np.where(np.isnan(ratios), 0.0, ratios)
+    if not np.all(ratios < UNCENTRED_LIMIT):
+        return 0.0
+    return float(ratios.max()) if ratios.size else 0.0
+
+
+def normal_equation_errors(
+    gram: Gram, coef: np.ndarray, intercept: np.ndarray, gram_condition: float,
+    fit_intercept: bool, ssr: np.ndarray | None = None,
+) -> NormalErrors:
+    """Relative error estimates of the normal equations' answer (see the module notes).
+
+    ``coef`` is (d, k), ``intercept`` (k,), ``gram_condition`` the condition number of the
+    column-scaled Gram matrix; ``ssr`` the Gram's residual sums of squares (computed if None).
+    """
+    G, H, Y = gram.cross_products(fit_intercept)
+    scale = np.sqrt(np.diag(G))
+    scale = np.where(scale > 0, scale, 1.0)
+    loss = centring_loss(gram)
+    level = EPS * gram_condition * (1.0 + loss)
+    scaled = np.abs(coef) * scale[:, None]  # (d, k)
+    top = scaled.max(axis=0) if scaled.size else np.zeros(coef.shape[1])
+    abs_err = EPS * gram_condition * (  # of the scaled coefficients
+        (NORMWISE + LOSS_WEIGHT * loss) * top[None, :] + OWN * (1.0 + loss) * scaled
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(abs_err > 0, abs_err / scaled, 0.0)
+        worst = float(rel.max()) if rel.size else 0.0
+        if fit_intercept and coef.shape[0]:
+            mx = np.abs(gram.mean_x)
+            err0 = (mx / scale) @ abs_err + 4 * EPS * (
+                np.abs(gram.mean_y) + mx @ np.abs(coef)
+            )
+            worst = max(worst, float(np.max(np.where(err0 > 0, err0 / np.abs(intercept), 0.0))))
+    if ssr is None:
+        ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
+    b = np.abs(coef)
+    magnitude = np.diag(Y) + 2 * np.einsum("ik,ik->k", b, np.abs(H)) + np.einsum(
+        "ik,ij,jk->k", b, np.abs(G), b
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ssr_err = np.where(
+            magnitude > 0, SSR_FACTOR * EPS * (1.0 + loss) * magnitude / ssr, 0.0
+        )
+    return NormalErrors(params=worst, covariance=OWN * level, ssr=ssr_err)
