@@ -81,6 +81,9 @@ def page(browser, server, request, tmp_path):
     tab.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
            if m.type in ("error", "warning") else None)
     tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    elsewhere: list[str] = []  # the page works offline: everything comes from the server
+    tab.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
+           else elsewhere.append(r.url))
     tab.problems = problems
     tab.goto(server.url)
     tab.wait_for_selector("body[data-ready='1']")
@@ -91,6 +94,7 @@ def page(browser, server, request, tmp_path):
     tab.screenshot(path=str(shots / f"playground-{request.node.name.removeprefix('test_')}.png"))
     context.close()
     assert not problems, problems  # no console errors or warnings, in any test
+    assert not elsewhere, elsewhere
 
 
 def finished(page) -> None:
