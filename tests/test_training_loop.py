@@ -308,3 +308,23 @@ def test_seed_csvs_are_regenerated_from_torch_manual_seed():
     arange = load_dataset("arange-line")
     np.testing.assert_array_equal(arange.X, X.numpy().astype(np.float64))
     np.testing.assert_array_equal(arange.y, Y.numpy()[:, 0].astype(np.float64))
+
+
+def test_command_line_engine_and_schedule_flags(capsys):
+    import json
+    from importlib import resources
+
+    from linearlab.cli.main import main
+
+    path = str(resources.files("linearlab").joinpath("data", "noisy_line.csv"))
+    code = main(["fit", path, "-y", "y", "--solver", "gd", "--batch-size", "10", "--epochs", "30",
+                 "--lr", "0.01", "--lr-schedule", "cosine", "--engine", "loop", "--seed", "3",
+                 "--json"])
+    out = json.loads(capsys.readouterr().out)
+    data = load_dataset("noisy-line")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = LinearRegression(solver="gd", batch_size=10, epochs=30, lr=0.01, random_state=3,
+                               lr_schedule="cosine", engine="loop").fit(data.X, data.y)
+    assert code == 0
+    assert out["coef"]["x"] == pytest.approx(ref.coef_[0], rel=1e-12)

@@ -25,6 +25,7 @@ from rich.table import Table
 from .. import __version__, outputs, persist, streaming
 from ..data import sources as io
 from ..data.datasets import list_datasets, load_dataset
+from ..descent.driver import quiet_progress
 from ..errors import ConvergenceWarning, LinearLabError, NumericalError, UsageError, printable
 from ..estimator import LinearRegression
 from . import analyst as cli_analyst
@@ -43,7 +44,7 @@ SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
                      log_every=100),
     "arange-line": dict(lr=0.1, epochs=100, init="normal", random_state=2021, log_every=10),
 }
-GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol")
+GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule")
 #: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
 #: (20,000 features: 3.2 GB).
 MAX_FEATURES = 20_000
@@ -435,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
                 cli_analyst.formula_hint(sys.argv[1:] if argv is None else argv)
             return exc.code if isinstance(exc.code, int) else 2
         console = Console(highlight=False)
-        return args.handler(args, console)
+        quiet = quiet_progress() if getattr(args, "json", False) else contextlib.nullcontext()
+        with quiet:  # --json: results only, no training progress bar either
+            return args.handler(args, console)
     except LinearLabError as exc:
         _report_error(exc, debug)
         return exc.exit_status

@@ -117,6 +117,14 @@ def add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> 
                     help="update rule, with torch.optim's formulas (default: sgd)")
     gd.add_argument("--loss", choices=["mse", "sse", "mae", "huber"],
                     help="training loss (default: mse)")
+    gd.add_argument("--engine", choices=["auto", "loop"],
+                    help="'loop' always runs the plain training loop; 'auto' (default) may compute "
+                    "plain SGD's iterates in closed form or by composed affine maps")
+    gd.add_argument("--lr-schedule", choices=["constant", "step", "exponential", "cosine",
+                                              "invscaling"],
+                    help="step size over training: torch.optim.lr_scheduler's StepLR, "
+                    "ExponentialLR, CosineAnnealingLR or scikit-learn's invscaling "
+                    "(default: constant)")
     gd.add_argument("--tol", type=non_negative, metavar="T",
                     help="stop when an epoch improves the loss by less than T")
     gd.add_argument("--seed", type=seed_type, metavar="N",
