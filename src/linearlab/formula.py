@@ -160,7 +160,8 @@ class FormulaDesign:
         frame = _frame(data)
         variables = sorted(v for v in self._parsed.required_variables if v in frame.columns)
         frame, keep = _apply_missing(frame, variables, missing)
-        first = self._materialize(self._parsed, frame)  # which factors are categorical
+        # which factors are categorical: a matter of dtypes, so a few rows tell
+        first = self._materialize(self._parsed, frame.iloc[:64])
         kinds = first.rhs.model_spec.encoder_state
         categorical = {k for k, (kind, _) in kinds.items() if kind.value == "categorical"}
         ordered = _patsy_order(list(self._parsed.rhs), categorical)
