@@ -195,3 +195,31 @@ def test_formula_uses_callers_functions():
         warnings.simplefilter("error")
         model = LinearRegression.from_formula("y ~ double(x1)", df)
     assert model.design_.names == ["double(x1)"]
+
+
+@pytest.mark.parametrize("term", [
+    "__import__('os').system('echo owned')", "open('x').read()", "np.save('f', x1)",
+    "eval('1')", "(lambda v: v)(x1)", "x1[0]", "getattr(x1, 'real')",
+    "{__import__('os').system('echo owned')}", "{open('x')}", "I(x1.__class__)",
+])
+def test_model_files_refuse_formulas_that_would_run_code(tmp_path, term):
+    from linearlab.errors import ModelFileError
+
+    df = _sales()
+    model = LinearRegression.from_formula("y ~ x1 + np.log(x2) + C(g)", df)
+    path = tmp_path / "m.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    doc["design"]["formula"] = f"y ~ {term}"
+    doc["design"]["rhs"] = f"1 + {term}"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="may not|may use|Cannot parse"):
+        load(path)
+
+
+def test_allowed_terms_load(tmp_path):
+    df = _sales()
+    formula = "y ~ np.log(x2) + I(x1 ** 2) + center(x3) + C(g, Treatment('south')) + abs(x1)"
+    model = LinearRegression.from_formula(formula, df)
+    model.save(tmp_path / "m.json")
+    np.testing.assert_array_equal(load(tmp_path / "m.json").predict(df), model.predict(df))

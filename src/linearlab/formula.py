@@ -50,7 +50,7 @@ def _parse(text: str, ordering: str = "none"):
     parser = formulaic.parser.DefaultFormulaParser(feature_flags=flags)
     try:
         return formulaic.Formula(text, _parser=parser, _ordering=ordering)
-    except formulaic.errors.FormulaicError as exc:
+    except (formulaic.errors.FormulaicError, SyntaxError) as exc:
         raise DataError(
             f"Cannot parse the formula {text!r}: {str(exc).splitlines()[0]} Write it as "
             "'y ~ x1 + C(g) + x1:x2' (Wilkinson notation as formulaic implements it)."
@@ -304,10 +304,12 @@ class FormulaDesign:
         """Rebuild a fitted design from :meth:`to_dict`'s output (nothing is executed but the
         formula's own terms, evaluated on the data as at fit time)."""
         formulaic = _formulaic()
-        from .formula_json import encoder_state_from_json, from_json
+        from .formula_json import check_formula_terms, encoder_state_from_json, from_json
 
         try:
             design = cls(doc["formula"])
+            check_formula_terms(design._parsed)  # predicting evaluates the terms: check them
+            check_formula_terms(_parse(str(doc["rhs"])))
             design.rhs = str(doc["rhs"])
             design.names = [str(n) for n in doc["names"]]
             design.input_names = [str(n) for n in doc["input_names"]]

@@ -92,3 +92,56 @@ def encoder_state_from_json(doc: Any) -> dict:
         raise ValueError("'encoder_state' must be an object")
     return {str(factor): (Factor.Kind(entry["kind"]), from_json(entry["state"]))
             for factor, entry in doc.items()}
+
+
+# --------------------------------------------------------------------------- loading safely
+# A formula's Python terms are evaluated when the model predicts. A model file may come from
+# anyone, so the terms it holds are checked first: column names, numbers, arithmetic and
+# comparisons, formulaic's transforms and contrasts, and NumPy's ufuncs (pure element-wise
+# math) only. No other attribute, no builtin such as open or __import__, no subscripts.
+_TRANSFORMS = {"C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cc", "cr", "cs",
+               "lag", "log", "log10", "log2", "exp", "exp2", "exp10", "Treatment", "Poly", "Sum",
+               "Helmert", "Diff", "contr", "np"}
+_HARMLESS_BUILTINS = {"abs", "round", "min", "max", "pow", "float", "int", "True", "False",
+                      "None"}
+_CONTRASTS_NAMES = {"treatment", "sum", "helmert", "diff", "poly", "sas", "custom"}
+
+
+def check_expression(expr: str) -> None:
+    """Raise ValueError unless ``expr`` (a formula term) uses only what a model file may."""
+    import ast
+    import builtins
+
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"the term {expr!r} is not valid Python ({exc.msg})") from None
+    allowed = (ast.Expression, ast.Call, ast.Name, ast.Load, ast.Attribute, ast.Constant,
+               ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.keyword, ast.Tuple,
+               ast.List, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            raise ValueError(f"the term {expr!r} uses {type(node).__name__}, which a model "
+                             "file's formula may not")
+        if isinstance(node, ast.Name) and (node.id.startswith("_") or (
+                hasattr(builtins, node.id) and node.id not in _HARMLESS_BUILTINS
+                and node.id not in _TRANSFORMS)):
+            raise ValueError(f"the term {expr!r} uses {node.id!r}, which a model file's "
+                             "formula may not")
+        if isinstance(node, ast.Attribute):
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            ufunc = owner == "np" and isinstance(getattr(np, node.attr, None), np.ufunc)
+            contrast = owner == "contr" and node.attr in _CONTRASTS_NAMES
+            if not (ufunc or contrast):
+                raise ValueError(f"the term {expr!r} uses the attribute {node.attr!r}; a model "
+                                 "file's formula may use NumPy ufuncs (np.log, ...) only")
+
+
+def check_formula_terms(formula) -> None:
+    """:func:`check_expression` for every Python-evaluated factor of a parsed formula."""
+    parts = [formula.lhs, formula.rhs] if hasattr(formula, "rhs") else [formula]
+    for part in parts:
+        for term in part:
+            for factor in term.factors:
+                if factor.eval_method.value == "python":
+                    check_expression(factor.expr)
