@@ -7,34 +7,34 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .data.lazy import is_dask
-from .data.tensors import is_tensor, keeps_tensors, validate_tensors
 from .data.missing import expand_rows
-from .data.validation import (
-    check_fit_result,
-)
+from .data.tensors import is_tensor, keeps_tensors, validate_tensors
 from .descent import fit as training
-from .descent.losses import LOSSES
-from .descent.optimizers import OPTIMIZERS
-from .descent.schedules import LR_SCHEDULES
 from .design import DesignMixin, validate_input, validate_predict_input
 from .errors import ConditioningWarning, ConvergenceWarning, DataError, NotFittedError
 from .estimator_extras import EstimatorExtras
+from .estimator_params import PARAMETER_CONSTRAINTS
 from .exact import solvers as exact
 from .exact.conditioning import conditioning_message
-from .fitted import FittedState, TrainingRecord, log_weight_sum, target_names
+from .fitted import (
+    FittedState,
+    FittedStateMixin,
+    exact_record,
+    log_weight_sum,
+    target_names,
+)
 from .gram import Gram
 
 
-class LinearRegression(EstimatorExtras, DesignMixin, RegressorMixin, BaseEstimator):
+class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, RegressorMixin,
+                       BaseEstimator):
     """Linear regression solved exactly or trained by gradient descent.
 
     Parameters
@@ -142,33 +142,7 @@ default="auto"
         Rows dropped for missing values (``missing="drop"``).
     """
 
-    _parameter_constraints: dict = {
-        "solver": [StrOptions({"auto", "normal", "qr", "svd", "gd"})],
-        "backend": [StrOptions({"numpy", "torch"})],
-        "fit_intercept": ["boolean"],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions(set(LOSSES))],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "shuffle": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
-        "init": [StrOptions({"zeros", "uniform", "normal"}), tuple, list],
-        "standardize": ["boolean"],
-        "dtype": [StrOptions({"float64", "float32"})],
-        "device": [str],
-        "random_state": ["random_state"],
-        "log_every": [Interval(Integral, 0, None, closed="left")],
-        "engine": [StrOptions({"auto", "loop"})],
-        "callback": [callable, None],
-        "lr_schedule": [StrOptions({"auto", *LR_SCHEDULES})],
-        "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "missing": [StrOptions({"error", "drop"})],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -298,7 +272,7 @@ default="auto"
             )
         if self.solver != "gd":
             self._warn_about_conditioning(solution, Xa.shape)
-            coef, intercept, record = solution.coef, solution.intercept, _exact_record(solution)
+            coef, intercept, record = solution.coef, solution.intercept, exact_record(solution)
         return self.set_fitted_state(FittedState(
             coef=coef, intercept=intercept, single_target=ya.ndim == 1, training=record,
             gram=gram, solution=solution, weighted=w is not None,
@@ -306,45 +280,6 @@ default="auto"
             target_names=target_names(prepared.y, Y.shape[1]),
             design=prepared.design, n_dropped=prepared.n_dropped,
         ))
-
-    def set_fitted_state(self, state: FittedState) -> LinearRegression:
-        """Make this estimator the fitted model ``state`` describes; returns ``self``.
-
-        The one path that sets the fitted attributes: ``fit``, ``partial_fit``,
-        :func:`linearlab.load` and fits over data files all end here.
-        """
-        check_fit_result(state.coef, state.intercept, state.feature_names)  # inf/NaN: failed
-        self.fitted_state_ = state
-        coef, intercept = state.coef, state.intercept
-        if not self.fit_intercept:
-            intercept = np.zeros_like(intercept)
-        if state.single_target:
-            self.coef_, self.intercept_ = coef[:, 0].copy(), float(intercept[0])
-        else:
-            self.coef_, self.intercept_ = coef.T.copy(), intercept.copy()
-        self.n_features_in_ = coef.shape[0]
-        self.design_, self.n_dropped_ = state.design, state.n_dropped
-        if state.design is not None:  # the table's columns, not the design's
-            self.n_features_in_ = len(state.design.input_names)
-            if state.design.kind == "formula":
-                self.feature_names_in_ = np.asarray(state.design.input_names, dtype=object)
-        if state.feature_names is not None:
-            self.feature_names_ = list(state.feature_names)
-            if state.features_named:
-                self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
-        self.target_names_ = list(state.target_names)
-        record = state.training
-        self.solver_, self.n_iter_ = record.solver, record.n_iter
-        self.converged_, self.diagnosis_ = record.converged, record.diagnosis
-        self.history_, self.params_history_ = record.history, record.params_history
-        for name, value in (("learning_rate_", record.learning_rate), ("rank_", record.rank),
-                            ("condition_number_", record.condition_number),
-                            ("singular_", record.singular_values), ("aliased_", record.aliased),
-                            ("optimum_", record.optimum), ("metrics_", state.metrics),
-                            ("training_", state.training_options)):
-            if value is not None:
-                setattr(self, name, value)
-        return self
 
     def _warn_about_conditioning(self, solution, shape) -> None:
         message = conditioning_message(solution, shape[1], self.alpha, self._feature_labels())
@@ -399,7 +334,7 @@ default="auto"
                 None, None, alpha=self.alpha, fit_intercept=self.fit_intercept, gram=gram
             )
             coef, intercept = solution.coef, solution.intercept
-            record = _exact_record(solution, singular=False)
+            record = exact_record(solution, singular=False)
         return self.set_fitted_state(FittedState(
             coef=coef, intercept=intercept,
             single_target=ya.ndim == 1 if first else previous.single_target,
@@ -454,12 +389,3 @@ default="auto"
             return score_dask(self, X, y, sample_weight)
         return super().score(X, y, sample_weight)
 
-
-def _exact_record(solution, singular: bool = True) -> TrainingRecord:
-    """The training record of an exact solve."""
-    return TrainingRecord(
-        solver=solution.solver, n_iter=1, converged=True, rank=solution.rank,
-        condition_number=solution.condition_number,
-        singular_values=solution.singular_values if singular else None,
-        aliased=solution.aliased if singular else None,
-    )

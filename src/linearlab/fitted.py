@@ -15,9 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from .data.validation import check_fit_result
 from .gram import Gram
 
-__all__ = ["FittedState", "TrainingRecord", "log_weight_sum", "target_names"]
+__all__ = [
+    "FittedState", "FittedStateMixin", "TrainingRecord", "exact_record", "log_weight_sum",
+    "target_names",
+]
 
 
 @dataclass
@@ -118,3 +122,56 @@ def target_names(y, n_targets: int) -> list[str]:
     if n_targets == 1:
         return [str(name)] if isinstance(name, str) else ["y"]
     return [f"y{t + 1}" for t in range(n_targets)]
+
+
+class FittedStateMixin:
+    """The estimators' one path to their fitted attributes (``set_fitted_state``)."""
+
+    def set_fitted_state(self, state: FittedState) -> Any:
+        """Make this estimator the fitted model ``state`` describes; returns ``self``.
+
+        The one path that sets the fitted attributes: ``fit``, ``partial_fit``,
+        :func:`linearlab.load` and fits over data files all end here.
+        """
+        check_fit_result(state.coef, state.intercept, state.feature_names)  # inf/NaN: failed
+        self.fitted_state_ = state
+        coef, intercept = state.coef, state.intercept
+        if not self.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        if state.single_target:
+            self.coef_, self.intercept_ = coef[:, 0].copy(), float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = coef.T.copy(), intercept.copy()
+        self.n_features_in_ = coef.shape[0]
+        self.design_, self.n_dropped_ = state.design, state.n_dropped
+        if state.design is not None:  # the table's columns, not the design's
+            self.n_features_in_ = len(state.design.input_names)
+            if state.design.kind == "formula":
+                self.feature_names_in_ = np.asarray(state.design.input_names, dtype=object)
+        if state.feature_names is not None:
+            self.feature_names_ = list(state.feature_names)
+            if state.features_named:
+                self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
+        self.target_names_ = list(state.target_names)
+        record = state.training
+        self.solver_, self.n_iter_ = record.solver, record.n_iter
+        self.converged_, self.diagnosis_ = record.converged, record.diagnosis
+        self.history_, self.params_history_ = record.history, record.params_history
+        for name, value in (("learning_rate_", record.learning_rate), ("rank_", record.rank),
+                            ("condition_number_", record.condition_number),
+                            ("singular_", record.singular_values), ("aliased_", record.aliased),
+                            ("optimum_", record.optimum), ("metrics_", state.metrics),
+                            ("training_", state.training_options)):
+            if value is not None:
+                setattr(self, name, value)
+        return self
+
+
+def exact_record(solution, singular: bool = True) -> TrainingRecord:
+    """The training record of an exact solve."""
+    return TrainingRecord(
+        solver=solution.solver, n_iter=1, converged=True, rank=solution.rank,
+        condition_number=solution.condition_number,
+        singular_values=solution.singular_values if singular else None,
+        aliased=solution.aliased if singular else None,
+    )

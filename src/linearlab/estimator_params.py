@@ -1,0 +1,42 @@
+"""The declared parameter constraints of :class:`~linearlab.LinearRegression`.
+
+scikit-learn's ``_validate_params`` checks them; ``fit`` calls it directly.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .descent.losses import LOSSES
+from .descent.optimizers import OPTIMIZERS
+from .descent.schedules import LR_SCHEDULES
+
+PARAMETER_CONSTRAINTS: dict = {
+    "solver": [StrOptions({"auto", "normal", "qr", "svd", "gd"})],
+    "backend": [StrOptions({"numpy", "torch"})],
+    "fit_intercept": ["boolean"],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "loss": [StrOptions(set(LOSSES))],
+    "optimizer": [StrOptions(set(OPTIMIZERS))],
+    "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "shuffle": ["boolean"],
+    "tol": [Interval(Real, 0, None, closed="left"), None],
+    "init": [StrOptions({"zeros", "uniform", "normal"}), tuple, list],
+    "standardize": ["boolean"],
+    "dtype": [StrOptions({"float64", "float32"})],
+    "device": [str],
+    "random_state": ["random_state"],
+    "log_every": [Interval(Integral, 0, None, closed="left")],
+    "engine": [StrOptions({"auto", "loop"})],
+    "callback": [callable, None],
+    "lr_schedule": [StrOptions({"auto", *LR_SCHEDULES})],
+    "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "missing": [StrOptions({"error", "drop"})],
+}
