@@ -102,3 +102,21 @@ def test_solver_gd_uses_proximal_steps(table, capsys):
                                atol=1e-7)
     assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv", "--solver", "gd"]) == 2
     assert "--solver gd" in capsys.readouterr().err
+
+
+def test_predict_and_evaluate_with_a_penalized_model(table, capsys, tmp_path):
+    path, X, y = table
+    model = tmp_path / "enet.json"
+    assert main(["fit", str(path), "--penalty", "elasticnet", "--alpha", "0.01",
+                 "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(path), "--json"]) == 0
+    r2 = json.loads(capsys.readouterr().out)["r2"]
+    assert r2 == pytest.approx(load(model).score(X, y), rel=1e-9)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(path), "-o", str(out)]) == 0
+    predicted = np.loadtxt(out, delimiter=",", skiprows=1)[:, -1]
+    np.testing.assert_allclose(predicted, load(model).predict(X), rtol=1e-12)
+    capsys.readouterr()
+    assert main(["predict", str(model), str(path), "--interval", "prediction"]) == 2
+    assert "not available" in capsys.readouterr().err

@@ -90,6 +90,7 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
         model.feature_names_in_ = np.asarray(features, dtype=object)
         model.feature_names_ = features
     model.target_names_ = targets
+    model.design_, model.n_dropped_ = None, 0  # no formula or categorical design, no drops
     for name in ("metrics", "training"):  # what the command line recorded (data, rows)
         value = doc.get(name)
         setattr(model, name + "_", value if isinstance(value, dict) else None)

@@ -95,6 +95,18 @@ class PenalizedSummary:
         """Not available: see the module notes."""
         self._no_inference("conf_int()")
 
+    def predict(self, X, interval: str | None = None, alpha: float = 0.05):
+        """Point predictions; ``interval`` is refused (see the module notes)."""
+        if interval is not None:
+            raise UsageError(
+                f"Prediction intervals are not available for a {self.model} fit: their "
+                "formulas assume an unpenalized least-squares fit. Predict without an "
+                "interval, or refit LinearRegression on the selected features for intervals."
+            )
+        X = np.asarray(X, dtype=np.float64)
+        out = self.params[:, 0] + X @ self.params[:, 1:].T
+        return out[:, 0] if out.shape[1] == 1 else out
+
     # ------------------------------------------------------------------ output
     @property
     def nonzero(self) -> list[list[str]]:
