@@ -10,6 +10,8 @@ fits without ``--missing drop`` keep the streaming path of :mod:`linearlab.strea
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,6 +29,7 @@ from ..design import prepare_predict
 from ..errors import (
     ConditioningWarning,
     ConvergenceWarning,
+    DataError,
     DataFileError,
     LinearLabError,
     UsageError,
@@ -79,6 +82,25 @@ def formula_hint(argv: list[str]) -> None:
 
         sys.stderr.write(f'hint: pass a formula with --formula, e.g. linearlab fit DATA '
                          f'--formula "{bare[0]}"\n')
+
+
+@contextlib.contextmanager
+def _lines(source: io.Source, exact: bool = True):
+    """Errors that name a data row (0-based, from the library) name the file's line instead
+    (the header is line 1) and the file, for CSV/TSV; ``exact`` is False when rows were left
+    out before the error, so that row numbers no longer match lines."""
+    try:
+        yield
+    except DataFileError:
+        raise
+    except DataError as exc:
+        if not exact or source.format not in ("csv", "tsv"):
+            raise
+        text, found = re.subn(r"\bat row (\d+)", lambda m: f"at line {int(m.group(1)) + 2}",
+                              str(exc), count=1)
+        if not found:
+            raise
+        raise DataFileError(f"In {source.name!r}: {text}", path=source.path) from None
 
 
 # --------------------------------------------------------------------------- reading
@@ -226,7 +248,7 @@ def fit_table(args: argparse.Namespace, source: io.Source,
         )
     table = read_table(source)
     missing = getattr(args, "missing", "error")  # commands that fit but lack the options
-    with warnings.catch_warnings(record=True) as seen:
+    with warnings.catch_warnings(record=True) as seen, _lines(source):
         warnings.simplefilter("always")
         if getattr(args, "formula", None):
             model = _fit_formula(args, source, table, model)
@@ -301,7 +323,8 @@ def predict_batches(model: LinearRegression, source: io.Source, args: argparse.N
         raw = _frame(source, table)
     else:
         raw = _matrix(source, table, list(model.feature_names_))
-    X, keep = prepare_predict(raw, design, missing)
+    with _lines(source, exact=missing == "error"):
+        X, keep = prepare_predict(raw, design, missing)
     k = len(model.target_names_)
     pred = (np.asarray(X, float) @ np.asarray(model.coef_).reshape(k, -1).T
             + model.intercept_)
