@@ -328,3 +328,24 @@ def test_command_line_engine_and_schedule_flags(capsys):
                                lr_schedule="cosine", engine="loop").fit(data.X, data.y)
     assert code == 0
     assert out["coef"]["x"] == pytest.approx(ref.coef_[0], rel=1e-12)
+
+
+def test_progress_bar_shows_epoch_loss_and_eta_once_a_fit_passes_the_threshold(monkeypatch):
+    import time
+
+    from linearlab.descent import driver
+
+    monkeypatch.setattr(driver, "PROGRESS_AFTER_S", 0.0)
+    config = DescentConfig(lr=0.1, epochs=5, progress=True)
+    run = EpochDriver(config, np.zeros((1, 1)), np.zeros(1))
+    with run:
+        for loss in (3.0, 2.0):
+            time.sleep(0.11)  # the bar refreshes at most every 0.1 s
+            run.end_epoch(loss, np.zeros((1, 1)), np.zeros(1))
+        bar = run._progress.bar
+        task = bar.tasks[0]
+        assert task.completed == 2 and task.total == 5 and task.fields["loss"] == "2"
+        assert any("TimeRemaining" in type(c).__name__ for c in bar.columns)
+    quiet = EpochDriver(DescentConfig(lr=0.1, epochs=5), np.zeros((1, 1)), np.zeros(1))
+    with driver.quiet_progress(), quiet:
+        assert quiet._progress is None
