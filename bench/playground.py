@@ -13,9 +13,12 @@ bounds for a laptop's browser.
     python bench/playground.py                    # both
     python bench/playground.py --screenshots docs/gallery   # also write the gallery's pictures
 
-Measured (2 shared CPU cores, load ~3, no GPU; see the report printed by the script):
-    server: engine fit ~12 ms, API answer ~35 ms, HTTP round trip ~45 ms  (< 100 ms)
-    page:   frame work median ~25 ms (p95 ~60 ms) in software-rendered headless Chromium
+Measured here (2 CPU cores shared with other jobs, load 7-10, no GPU; five runs, ranges):
+    server: engine fit 12-31 ms (SGDRegressor 23-47 ms), API answer 28-58 ms,
+            HTTP round trip 10-48 ms: under 100 ms every time
+    page:   frame work median 0.3-0.4 ms (p95 0.6-4.2 ms), frame interval 16.7 ms (60 fps):
+            an animation frame only draws the moving line, paths and history on canvas
+            overlays; the plots themselves are redrawn once per run, not per frame
 """
 
 from __future__ import annotations

@@ -160,7 +160,9 @@ def test_step_shows_prediction_loss_and_gradient_numbers(page):
     assert number(page.inner_text("#dldb")) == pytest.approx(np.mean(2 * residual), rel=1e-5)
     assert number(page.inner_text(".dldw")) == pytest.approx(np.mean(2 * residual * x), rel=1e-5)
     assert number(page.inner_text("#step-loss")) == pytest.approx(np.mean(residual**2), rel=1e-5)
-    assert "prediction" in page.inner_text("#step-info")
+    info = page.inner_text("#step-info")
+    assert "pred" in info and "before weight" in info and "after weight" in info
+    assert "exactly this step" in info  # full-batch SGD: the arrow is the engine's update
     arrows = page.evaluate("document.getElementById('landscape-plot').layout.annotations")
     assert len(arrows) == 1 and arrows[0]["showarrow"]
     assert page.inner_text("#epoch").startswith("epoch 1 /")

@@ -190,26 +190,31 @@ async function onStep() {
   render();
 }
 
+// One update in seed 002's words: pred, loss, dL_dW, dL_dB, then W = W + -1 * lr * dL_dW.
 function showStep(info, run) {
-  const n = info.grad_w.length;
-  const wname = (j) => (n === 1 ? "W" : `W[${j}]`);
-  let html = `<div><b>Step ${state.frame}</b>: one update at the parameters of epoch ${state.frame - 1}</div>`;
-  html += "<table><tr><th>x</th><th>y</th><th>prediction ŷ</th></tr>";
+  const d = info.grad_w.length, list = (v) => v.map((x) => fmt(x)).join(", ");
+  const before = info.theta, after = run.path[state.frame];
+  let html = `<div><b>Step ${state.frame}</b>: one update from the parameters of epoch ${state.frame - 1}</div>`;
+  html += `<div class="grad">before weight : ${list(before.slice(0, d))}, before bias : ${fmt(before[d])}</div>`;
+  html += "<table><tr><th>x</th><th>y</th><th>pred</th></tr>";
   info.rows.forEach((r) => {
-    html += `<tr><td>${r.x.map((v) => fmt(v)).join(", ")}</td><td>${fmt(r.y)}</td><td>${fmt(r.prediction)}</td></tr>`;
+    html += `<tr><td>${list(r.x)}</td><td>${fmt(r.y)}</td><td>${fmt(r.prediction)}</td></tr>`;
   });
   html += "</table>";
-  html += `<div class="grad">loss = <span id="step-loss">${fmt(info.loss, 6)}</span></div>`;
+  html += `<div class="grad">loss : <span id="step-loss">${fmt(info.loss, 6)}</span></div>`;
   info.grad_w.forEach((g, j) => {
-    html += `<div class="grad">dL/d${wname(j)} = <span class="dldw">${fmt(g, 6)}</span></div>`;
+    html += `<div class="grad">dL/dW${d > 1 ? `[${j}]` : ""} : <span class="dldw">${fmt(g, 6)}</span></div>`;
   });
-  html += `<div class="grad">dL/dB = <span id="dldb">${fmt(info.grad_b, 6)}</span></div>`;
+  html += `<div class="grad">dL/dB : <span id="dldb">${fmt(info.grad_b, 6)}</span></div>`;
   if (info.next) {
-    const after = run.path[state.frame];
-    html += `<div>W ← W − lr·dL/dW, B ← B − lr·dL/dB with lr = ${fmt(info.lr)}` +
-      ` (${run.settings.optimizer}${run.settings.batch_size ? ", mini-batches" : ""}): ` +
-      `the engine's next parameters are ${after.map((v) => fmt(v)).join(", ")}.</div>`;
+    html += `<div class="grad">W = W + -1·lr·dL/dW, B = B + -1·lr·dL/dB (lr = ${fmt(info.lr)}): ` +
+      `${list(info.next.slice(0, d))}, ${fmt(info.next[d])} (the arrow)</div>`;
   }
+  const plain = run.settings.optimizer === "sgd" && !run.settings.batch_size && !run.settings.standardize;
+  html += `<div class="grad">after weight : ${list(after.slice(0, d))}, after bias : ${fmt(after[d])}</div>`;
+  html += `<div class="hint">${plain ? "The engine's epoch is exactly this step." :
+    `The engine's epoch (${run.settings.optimizer}${run.settings.batch_size ? ", mini-batches" : ""}` +
+    `${run.settings.standardize ? ", standardized features" : ""}) differs from the plain step.`}</div>`;
   $("step-info").innerHTML = html;
 }
 

@@ -164,10 +164,15 @@ function logTicks(range) {
   if (!range) return {};
   const [a, b] = range, decades = b - a;
   const steps = decades > 6 ? [1] : decades > 2 ? [1, 3] : [1, 2, 5];
-  const vals = [];
-  for (let k = Math.floor(a); k <= Math.ceil(b); k++) {
-    steps.forEach((m) => { const v = m * 10 ** k; if (Math.log10(v) >= a && Math.log10(v) <= b) vals.push(v); });
-  }
+  const pick = (ms) => {
+    const vals = [];
+    for (let k = Math.floor(a); k <= Math.ceil(b); k++) {
+      ms.forEach((m) => { const v = m * 10 ** k; if (Math.log10(v) >= a && Math.log10(v) <= b) vals.push(v); });
+    }
+    return vals;
+  };
+  let vals = pick(steps);
+  if (vals.length < 3) vals = pick([1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9]); // less than a decade
   return { tickvals: vals, ticktext: vals.map((v) => fmt(v, 3)) };
 }
 
@@ -179,7 +184,10 @@ function drawHistory() {
     line: { color: COLORS[j], width: 2 },
   }));
   const { log, range } = historyAxis();
-  const maxEpochs = Math.max(1, ...state.runs.map((r) => r.history.length - 1));
+  let maxEpochs = Math.max(1, ...state.runs.map((r) => r.history.length - 1));
+  if (!state.animating && state.frame < maxEpochs) { // stepping or paused: zoom to the epochs seen
+    maxEpochs = Math.min(maxEpochs, Math.max(10, Math.ceil(1.25 * state.frame)));
+  }
   Plotly.react("history-plot", traces, {
     title: { text: `loss history${log ? " (log scale)" : ""}`, font: { size: 12 } },
     margin: { l: 56, r: 10, t: 30, b: 40 }, showlegend: state.runs.length > 1,
