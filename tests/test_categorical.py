@@ -114,3 +114,17 @@ def test_implicit_constant_counts_as_statsmodels_k_constant():
     plain = sm.OLS(y, X[:, 1:]).fit()
     s1 = LinearRegression(fit_intercept=False).fit(X[:, 1:], y).summary()
     assert s1.k_constant == 0 and s1.rsquared == pytest.approx(plain.rsquared, rel=1e-10)
+
+
+def test_partial_fit_takes_levels_from_the_first_chunk():
+    df, y = _frame(90)
+    full = LinearRegression().fit(df, y)
+    cats = df.assign(city=pd.Categorical(df.city, categories=["oslo", "paris", "rome"]))
+    chunked = LinearRegression()
+    for start in range(0, 90, 30):
+        chunked.partial_fit(cats.iloc[start:start + 30], y.iloc[start:start + 30])
+    np.testing.assert_allclose(chunked.coef_, full.coef_, rtol=1e-10)
+    first = df[df.city != "rome"].iloc[:20]
+    model = LinearRegression().partial_fit(first, y.loc[first.index])
+    with pytest.raises(DataError, match="'rome'"):
+        model.partial_fit(df, y)

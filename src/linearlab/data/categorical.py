@@ -6,7 +6,9 @@ column per level but the first (the reference), named ``col[T.level]`` as statsm
 name them. Without an intercept, the first categorical column keeps every level (``col[level]``),
 as patsy does, so the model still has a baseline. Levels come from the category order, or are the
 sorted distinct values; they are stored in model files and unseen levels are refused at
-prediction. Numeric and boolean columns pass through unchanged.
+prediction. Numeric and boolean columns pass through unchanged. ``partial_fit`` learns the
+levels from its first chunk: give such columns a pandas ``category`` dtype holding every level to
+fix them up front.
 """
 
 from __future__ import annotations
