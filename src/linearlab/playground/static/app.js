@@ -81,7 +81,7 @@ function showStatus() {
     diag.innerHTML = "";
     state.runs.forEach((r) => {
       const p = document.createElement("div");
-      const text = r.message || `Converged: the loss reached the optimum after ${r.epochs} epochs.`;
+      const text = r.message || `Converged after ${r.epochs} epochs: loss ${fmt(r.history[r.history.length - 1], 6)} (converged_ is True; no diagnosis).`;
       p.textContent = (state.runs.length > 1 ? `${r.label}: ` : "") + text;
       diag.appendChild(p);
     });
