@@ -124,7 +124,8 @@ def _check_finite(arr: np.ndarray, what: str, names: list[str] | None) -> None:
     count = int(bad.sum())
     raise DataError(
         f"{what} contains {kind} at {where} ({count} non-finite value(s) in all; NaN or inf "
-        "are not allowed). Drop or impute the missing values before fitting."
+        "are not allowed). Drop or impute the missing values before fitting"
+        + (", or pass missing='drop' to drop the rows with NaN." if kind == "NaN" else ".")
     )
 
 
@@ -210,7 +211,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype) -> 
 
 def check_fit_magnitudes(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
                          names: list[str] | None = None) -> None:
-    """Refuse values whose squares or sums overflow float64 (the fit would be inf or NaN).
+    """Refuse values whose squares or sums overflow float64 (the fit would be inf or NaN):
+    weights are a :class:`DataError`, features and targets a failed fit (:class:`NumericalError`).
 
     One BLAS pass (a dot product per array): cheap next to the fit, which forms XᵀX.
     """
@@ -233,7 +235,7 @@ def check_fit_magnitudes(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
         index = tuple(int(i) for i in np.argwhere(big)[0]) if big.any() else (0,)
         where = f"row {index[0]}" + (f", {_column_name(names, index[1])}"
                                      if what == "X" and len(index) > 1 else "")
-        raise DataError(
+        raise NumericalError(
             f"{what} holds values too large for least squares in float64 (e.g. "
             f"{float(arr[index]):.3g} at {where}): their squares overflow. Rescale the data "
             "(e.g. divide the column by a power of ten, or use standardize=True); the "
