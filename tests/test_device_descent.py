@@ -100,6 +100,16 @@ def test_fit_never_copies_tensors_to_numpy_nor_writes_them(device, monkeypatch):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_host_arrays_are_never_written(device, dtype):
+    X, y, _ = problem(n=300)
+    X_before = X.copy()
+    fit(X, y, standardize=True, batch_size=16, epochs=5, backend="torch", device=device,
+        dtype=dtype)
+    np.testing.assert_array_equal(X, X_before)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_float32_tensors_train_in_float32_close_to_float64(device):
     X, y, _ = problem()
     params = dict(epochs=60, batch_size=25, random_state=1, backend="torch", device=device)

@@ -59,6 +59,19 @@ class DeviceGram:
             n_features=self.n_features,
         )
 
+    @classmethod
+    def from_host(cls, gram: Gram, dev) -> DeviceGram:
+        """The statistics of a host :class:`~linearlab.gram.Gram`, as tensors on ``dev``."""
+        torch = require_torch()
+        cross = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
+        return cls(
+            count=gram.count,
+            weight_sum=torch.tensor(float(gram.weight_sum), dtype=torch.float64, device=dev),
+            mean=torch.as_tensor(np.concatenate([gram.mean_x, gram.mean_y]), device=dev),
+            cross=torch.as_tensor(cross, device=dev),
+            n_features=gram.n_features,
+        )
+
     def to_host(self) -> Gram:
         """The host :class:`~linearlab.gram.Gram` (a few small arrays copied back)."""
         d = self.n_features
@@ -71,6 +84,18 @@ class DeviceGram:
             mean_y=mean[d:].copy(), sxx=cross[:d, :d].copy(), sxy=cross[:d, d:].copy(),
             syy=cross[d:, d:].copy(),
         )
+
+
+def host_float64(a) -> np.ndarray | None:
+    """A NumPy view of ``a`` when it is float64 in host memory (array or CPU tensor), else
+    None."""
+    if is_tensor(a):
+        if a.device.type != "cpu" or str(a.dtype) != "torch.float64":
+            return None
+        a = a.detach().numpy()
+    if isinstance(a, np.ndarray) and a.dtype == np.float64:
+        return a
+    return None
 
 
 def _host(tensor) -> np.ndarray:
@@ -112,6 +137,11 @@ def device_gram(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | No
     """
     torch = require_torch()
     dev = resolve_device(device) if not isinstance(device, torch.device) else device
+    if dev.type == "cpu" and rows is None:  # float64 rows in host memory: the host's own pass
+        views = [host_float64(a) for a in (X, Y, sample_weight)]
+        if all(v is not None or a is None for v, a in zip(views, (X, Y, sample_weight),
+                                                          strict=True)):
+            return DeviceGram.from_host(Gram.from_arrays(*views), dev)
     total = None
     for Xb, Yb, wb in stream_blocks([X, Y, sample_weight], dev, dtype=torch.float64, rows=rows):
         block = block_gram(Xb, Yb, wb, X.shape[1])

@@ -20,7 +20,8 @@ import numpy as np
 
 from ...data.tensors import is_tensor, require_torch, resolve_device, stream_blocks, torch_dtype
 from ...data.validation import resolve_dtype
-from ...exact.device import DeviceGram, block_gram
+from ...exact.device import DeviceGram, block_gram, host_float64
+from ...gram import Gram
 from .. import fit as host_fit
 from ..batches import BatchPlan, random_streams
 from ..config import penalty_factor
@@ -46,8 +47,7 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     gram = stats.to_host()
     if model.standardize:  # in place only on a copy of ours, never on the caller's memory
         shift, scale = gram.feature_scaling(model.fit_intercept)
-        own = not is_tensor(X) or X.device != dev or X.dtype != tdtype
-        Xd = standardized(Xd, shift, scale, own=own)
+        Xd = standardized(Xd, shift, scale, own=not shares_memory(Xd, X))
     row_norm2 = max_row_norm2(Xd, model.fit_intercept) if model.batch_size else None
     setup = host_fit.prepare(model, gram, init_rng=init_rng, dtype=dtype, partial=partial,
                              warm_start=warm_start, max_row_norm2=row_norm2,
@@ -82,6 +82,12 @@ def upload(X, Y, w, dev, dtype):
     """
     torch = require_torch()
     Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+    if dev.type == "cpu" and dtype == torch.float64:  # float64 in host memory: no copy at all
+        views = [host_float64(a) for a in (X, Y2, w)]
+        if all(v is not None or a is None for v, a in zip(views, (X, Y2, w), strict=True)):
+            stats = DeviceGram.from_host(Gram.from_arrays(*views), dev)
+            Xd, Yd, wd = (None if v is None else torch.from_numpy(v) for v in views)
+            return Xd, Yd, wd, stats
 
     def target(a):  # (the device tensor, whether the pass below must fill it)
         if a is None:
@@ -105,6 +111,13 @@ def upload(X, Y, w, dev, dtype):
     return Xd, Yd, wd, stats
 
 
+def shares_memory(tensor, a) -> bool:
+    """Whether ``tensor`` is (a view of) the caller's ``a`` (an array or a tensor)."""
+    if is_tensor(a):
+        return tensor.data_ptr() == a.data_ptr()
+    return tensor.device.type == "cpu" and np.shares_memory(tensor.numpy(), a)
+
+
 def standardized(Xd, shift: np.ndarray, scale: np.ndarray, *, own: bool):
     """(X - shift) / scale on the device (in place when the tensor is ours)."""
     torch = require_torch()
@@ -119,9 +132,10 @@ def max_row_norm2(Xd, fit_intercept: bool) -> float:
     """max‖[x, 1]‖² over the rows, accumulated in float64 block by block."""
     torch = require_torch()
     best = torch.zeros((), dtype=torch.float64, device=Xd.device)
-    for (block,) in stream_blocks([Xd], Xd.device, dtype=torch.float64):
-        best = torch.maximum(best, (block * block).sum(dim=1).max())
-    return float(best) + (1.0 if fit_intercept else 0.0)
+    for (block,) in stream_blocks([Xd], Xd.device, dtype=Xd.dtype):
+        norms = torch.linalg.vector_norm(block, dim=1, dtype=torch.float64)
+        best = torch.maximum(best, norms.max())
+    return float(best) ** 2 + (1.0 if fit_intercept else 0.0)
 
 
 def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray) -> float:
