@@ -272,3 +272,13 @@ def test_command_reports_a_missing_file_plainly(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "none.csv" in result.stderr
+
+
+def test_torch_backend_draws_the_same_path(api):
+    pytest.importorskip("torch")
+    spec = table_spec(api, "three-points")
+    runs_out = api.train({"data": spec, "runs": [{"epochs": 30, "lr": 0.05},
+                                                 {"epochs": 30, "lr": 0.05,
+                                                  "backend": "torch"}]})["runs"]
+    np.testing.assert_allclose(runs_out[1]["path"], runs_out[0]["path"], rtol=1e-10)
+    assert "backend=\"torch\"" in runs_out[1]["code"]

@@ -283,3 +283,24 @@ def test_refusals_are_messages_on_the_page(page):
     # The browser logs the refusal's HTTP status (400); nothing else may appear.
     assert all("status of 400" in p for p in page.problems), page.problems
     page.problems.clear()
+
+
+def test_pause_resume_and_reset(page):
+    page.fill("#epochs", "5000")
+    page.uncheck("#lr-auto")
+    page.fill("#lr-value", "0.001")
+    page.dispatch_event("#lr-value", "change")
+    page.click("#train")
+    page.wait_for_function("state.playing && state.frame > 0")
+    page.click("#pause")
+    assert page.inner_text("#status") == "paused"
+    stopped = page.evaluate("state.frame")
+    assert 0 < stopped < 5000
+    time.sleep(0.3)
+    assert page.evaluate("state.frame") == stopped  # paused means paused
+    page.click("#train")  # same settings: resumes the same run
+    finished(page)
+    assert page.evaluate("state.runs[0].epochs") == 5000
+    page.click("#reset")
+    page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+    assert page.inner_text("#epoch") == "epoch 0"
