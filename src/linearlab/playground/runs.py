@@ -104,10 +104,10 @@ def parse_settings(raw: Any) -> Settings:
     s.backend = _choice(raw.get("backend", s.backend), backends, "backend")
     lr = raw.get("lr", "auto")
     if lr != "auto":
-        s.lr = _number(lr, "lr")
+        s.lr = number(lr, "lr")
         if not 0 < s.lr < 1e6:
             raise ParameterError(f"lr must be positive (got {lr!r}), or 'auto'.")
-    epochs = _number(raw.get("epochs", s.epochs), "epochs")
+    epochs = number(raw.get("epochs", s.epochs), "epochs")
     if epochs != int(epochs) or not 1 <= epochs <= MAX_EPOCHS:
         raise ParameterError(
             f"epochs={raw.get('epochs')!r} is refused: the playground runs between 1 and "
@@ -116,16 +116,16 @@ def parse_settings(raw: Any) -> Settings:
     s.epochs = int(epochs)
     batch = raw.get("batch_size")
     if batch not in (None, "", 0, "full"):
-        batch = _number(batch, "batch_size")
+        batch = number(batch, "batch_size")
         if batch != int(batch) or batch < 1:
             raise ParameterError(f"batch_size must be a positive integer (got {batch!r}).")
         s.batch_size = int(batch)
     s.standardize = bool(raw.get("standardize", False))
-    s.alpha = _number(raw.get("alpha", 0.0), "alpha")
+    s.alpha = number(raw.get("alpha", 0.0), "alpha")
     if s.alpha < 0:
         raise ParameterError("alpha must be 0 or more.")
     if raw.get("start") is not None:
-        s.start = [_number(v, "start") for v in raw["start"]]
+        s.start = [number(v, "start") for v in raw["start"]]
     return s
 
 
@@ -135,7 +135,8 @@ def _choice(value: Any, choices: tuple[str, ...], name: str) -> str:
     return str(value)
 
 
-def _number(value: Any, name: str) -> float:
+def number(value: Any, name: str) -> float:
+    """``value`` as a finite float, or a :class:`ParameterError` naming ``name``."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -210,7 +211,7 @@ def step(settings: Settings, X: np.ndarray, y: np.ndarray, theta: list[float],
     """One full-batch update at ``theta`` as the seeds write it: prediction, loss, dL/dW, dL/dB
     (the engine's forward and backward pass) and the plain gradient step ``theta - lr·grad``."""
     d = X.shape[1]
-    theta_arr = np.asarray([_number(v, "theta") for v in theta], dtype=np.float64)
+    theta_arr = np.asarray([number(v, "theta") for v in theta], dtype=np.float64)
     if theta_arr.size != d + 1:
         raise ParameterError(f"theta has {theta_arr.size} values for {d} feature(s) + intercept.")
     W, b = theta_arr[:d].reshape(d, 1), theta_arr[d:]

@@ -113,7 +113,7 @@ class Api:
         X, y, _, _ = self.data(body)
         settings = runs.parse_settings(body.get("settings") or {})
         lr = body.get("lr")
-        lr = None if lr in (None, "auto") else runs._number(lr, "lr")
+        lr = None if lr in (None, "auto") else runs.number(lr, "lr")
         return runs.step(settings, X, y, body.get("theta") or [], lr)
 
     def exact(self, body: dict) -> dict:
