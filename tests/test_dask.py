@@ -193,6 +193,9 @@ def test_misaligned_partitions_are_a_clear_error(client):
     target = dd.from_pandas(pd.Series(y), npartitions=5).clear_divisions()
     with pytest.raises(DataError, match="partitions"):
         LinearRegression().fit(frame.drop(columns="target").clear_divisions(), target)
+    with pytest.raises(ParameterError, match="dropna"):
+        LinearRegression(missing="drop").fit(da.from_array(X, chunks=1000),
+                                             da.from_array(y, chunks=1000))
     with pytest.raises(ParameterError, match="torch"):
         LinearRegression(solver="gd", backend="torch").fit(
             da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
@@ -368,7 +371,7 @@ def test_mini_batches_over_partitions_in_order_equal_in_memory_batches(client):
 def test_shuffled_mini_batches_are_reproducible_and_train(client):
     X, y, _ = _problem(42, n=1200, d=3)
     Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
-    settings = dict(solver="gd", epochs=40, batch_size=50, random_state=7, standardize=True)
+    settings = dict(solver="gd", epochs=8, batch_size=50, random_state=7, standardize=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = LinearRegression(**settings).fit(Xd, yd)

@@ -172,7 +172,13 @@ def validated(xb, yb, wb, index: int):
         w = None if wb is None else _weights(wb, X.shape[0])
     except DataError as exc:
         raise type(exc)(f"In partition {index} of the Dask collection: {exc}") from None
-    return X, Y, w
+    return _aligned(X), _aligned(Y), _aligned(w)
+
+
+def _aligned(a: np.ndarray | None) -> np.ndarray | None:
+    """``a``, copied when its buffer is not aligned for float64 (deserialized blocks can be):
+    NumPy sums unaligned data along another path, so the same rows would give other bits."""
+    return a if a is None or a.flags.aligned else a.copy()
 
 
 def _weights(wb, n: int) -> np.ndarray:

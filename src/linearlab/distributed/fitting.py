@@ -45,6 +45,11 @@ def _exact_record(solution) -> TrainingRecord:
 
 
 def _check_options(estimator) -> None:
+    if getattr(estimator, "missing", "error") != "error":
+        raise ParameterError(
+            f"missing={estimator.missing!r} is not supported on Dask collections; drop the "
+            "rows with missing values in Dask first (e.g. df.dropna()), then fit."
+        )
     if estimator.solver == "gd" and estimator.backend == "torch":
         raise ParameterError(
             "backend='torch' does not train on Dask collections; use backend='numpy' (the "
@@ -101,6 +106,7 @@ def partial_fit(estimator, X, y, sample_weight=None):
     previous = getattr(estimator, "fitted_state_", None)
     if previous is None:
         estimator._validate_params()
+    _check_options(estimator)
     if estimator.solver == "gd":
         raise ParameterError(
             "partial_fit with solver='gd' on Dask collections is not supported: use fit "
@@ -143,6 +149,12 @@ def _check_same_shape(previous: FittedState, parts) -> None:
 # --------------------------------------------------------------------------- prediction
 def _check_columns(estimator, X) -> None:
     estimator._check_fitted()
+    if getattr(estimator, "design_", None) is not None:
+        raise ParameterError(
+            "This model applies a formula or categorical design to its input, which linearlab "
+            "does not do on Dask collections; predict on in-memory pieces (e.g. "
+            "X.map_partitions(model.predict)) instead."
+        )
     _check_feature_names(estimator, _column_stub(X), reset=False)
     if n_columns(X) != estimator.n_features_in_:
         raise DataError(
