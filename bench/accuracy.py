@@ -1,7 +1,7 @@
 """Correct significant digits on ill-conditioned least-squares problems: linearlab vs peers.
 
 Every library fits the same doubles; the reference is the exact least-squares answer for those
-doubles in 60-digit arithmetic (mpmath). For each quantity the table shows the fewest correct
+doubles in 50-digit arithmetic (mpmath). For each quantity the table shows the fewest correct
 significant digits over its entries (16 = all of double precision; "-" = not provided).
 
     python bench/accuracy.py                 # prints the tables and writes docs/accuracy.md
