@@ -142,6 +142,20 @@ def test_normal_equation_error_estimate_is_not_optimistic(name):
         assert abs(ssr - ref_ssr) / ref_ssr <= errors.ssr[0]
 
 
+def test_one_ulp_in_the_data_moves_the_exact_answer_of_a_hard_polynomial():
+    """Powers computed by ``x**k`` (as a formula's ``I(x**k)`` does) differ from repeated
+    multiplication by an ulp; at condition 1.5e15 that moves the exact answer in the 8th digit.
+    A comparison must use a reference for the same doubles: then the fit keeps every digit."""
+    problem = PROBLEMS["degree-10 polynomial, x in [-9, -3]"]
+    x = problem.X[:, 0]
+    powers = np.column_stack([x**k for k in range(1, 11)])
+    assert 0 < np.max(np.abs(powers - problem.X) / np.abs(problem.X)) <= 4 * np.finfo(float).eps
+    model = LinearRegression().fit(powers, problem.y)
+    params = np.r_[model.intercept_, model.coef_]
+    assert correct_digits(params, reference(problem).params) < 9  # another problem's answer
+    assert correct_digits(params, reference(Problem("", "", powers, problem.y)).params) >= 15
+
+
 def test_double_precision_alone_is_not_enough_here():
     """The problem is genuinely hard: plain least squares in double loses most digits."""
     problem = PROBLEMS["degree-10 polynomial"]
