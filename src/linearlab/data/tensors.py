@@ -27,7 +27,7 @@ from ..errors import BackendUnavailableError, ParameterError
 
 # Bytes of one staged block per array. Large blocks keep the copy engine busy on a GPU; on the
 # CPU small blocks keep the centred temporaries in cache.
-CUDA_BLOCK_BYTES = 256 * 2**20
+CUDA_BLOCK_BYTES = 64 * 2**20
 CPU_BLOCK_BYTES = 8 * 2**20
 
 
@@ -143,7 +143,7 @@ def stream_blocks(
     dtype = torch_dtype(dtype)
     present = [a for a in arrays if a is not None]
     n = int(present[0].shape[0])
-    step = block_rows(present, dev, rows)
+    step = min(block_rows(present, dev, rows), max(n, 1))  # staging no larger than the data
     host = [a is not None and not on_device(a, dev) for a in arrays]
     if dev.type != "cuda" or not any(host):
         views = [None if a is None else (a if on_device(a, dev) else _host_view(a))

@@ -128,7 +128,7 @@ def device_gram(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | No
     sample_weight : ndarray or tensor of shape (n_samples,), optional
     device : str or torch.device
     rows : int, optional
-        Rows per block (default: about 256 MB per block on CUDA, 8 MB on the CPU).
+        Rows per block (default: about 64 MB per block on CUDA, 8 MB on the CPU).
 
     Returns
     -------
