@@ -169,7 +169,7 @@ def fit_source(
         else:
             gram = _gram_pass(source, columns, d, progress)
             if _needs_rows(model):
-                state = _descend_stream(model, source, columns, d, gram, progress)
+                state = _train_over_file(model, source, columns, d, gram, progress)
             else:
                 Xe, Ye, we = equivalent_design(gram)
                 model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
@@ -234,7 +234,7 @@ class ChunkBatches:
         return X, rows[:, self.d :], None
 
 
-def _descend_stream(model, source, columns, d, gram: Gram, progress: Progress | None):
+def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress | None):
     """Gradient descent whose epochs read the file: the in-memory setup, loop and diagnosis."""
     model._validate_params()
     init_rng, batch_rng = random_streams(model.random_state)
