@@ -151,7 +151,8 @@ def test_predict_score_and_summary_predict_are_lazy_and_keep_divisions(client):
     np.testing.assert_allclose(
         interval.upper.compute().to_numpy(), expected.upper, rtol=1e-12, atol=1e-12
     )
-    on_array = model.predict(da.from_array(X, chunks=1000))
+    with pytest.warns(UserWarning, match="feature names"):  # scikit-learn's convention
+        on_array = model.predict(da.from_array(X, chunks=1000))
     assert isinstance(on_array, da.Array) and on_array.chunks == ((1000, 1000, 1000),)
 
 
@@ -218,7 +219,7 @@ def test_killed_worker_mid_fit_still_gives_the_exact_answer():
         return block
 
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=50,
     ) as cluster, distributed.Client(cluster) as client:
         Xd = da.from_array(X, chunks=250).map_blocks(slow)
