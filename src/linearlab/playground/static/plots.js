@@ -119,7 +119,8 @@ function drawLandscape() {
     colorbar: { tickvals: L.ticks.values, ticktext: L.ticks.labels, thickness: 12,
       title: { text: L.colorbar, side: "right", font: { size: 10 } } },
   }];
-  state.runs.forEach((run, j) => {
+  // The first run is drawn last, on top: compared paths often overlap near the optimum.
+  state.runs.map((run, j) => [run, j]).reverse().forEach(([run, j]) => {
     const pts = L.paths[j] || [];
     const shown = state.animating ? [] : pts.slice(0, state.frame + 1);
     traces.push({ x: shown.map((p) => p[0]), y: shown.map((p) => p[1]), mode: "lines+markers",
@@ -141,11 +142,16 @@ function drawLandscape() {
       showarrow: true, arrowhead: 3, arrowsize: 1.3, arrowwidth: 2.2, arrowcolor: "#111", text: "" });
   }
   Plotly.react("landscape-plot", traces, {
-    title: { text: L.title, font: { size: 12 } }, margin: { l: 56, r: 10, t: 30, b: 40 },
+    // No legend over (or under) the paths: the key is a line under the title, and each run's
+    // colour is named in the loss history's legend and the diagnosis.
+    title: { text: `${L.title}<br><span style="font-size:10px;color:#555">○ start (drag it)` +
+      ` · ★ exact optimum${info && info.next ? " · ➔ one gradient step" : ""}` +
+      `${state.runs.length ? " · paths: " + state.runs.map((r, j) => `<span style="color:${COLORS[j]}">` +
+        `${r.settings.optimizer}</span>`).join(", ") : ""}</span>`, font: { size: 12 } },
+    margin: { l: 56, r: 10, t: 44, b: 40 },
     xaxis: { title: { text: L.xlabel }, range: L.xlim, fixedrange: true, exponentformat: "e" },
     yaxis: { title: { text: L.ylabel }, range: L.ylim, fixedrange: true, exponentformat: "e" },
-    dragmode: false, showlegend: true, annotations,
-    legend: { orientation: "h", x: 0, y: -0.16, font: { size: 10 } },
+    dragmode: false, showlegend: false, annotations,
   }, PLOT_CFG);
 }
 
@@ -244,7 +250,7 @@ function drawFrame() {
   const t0 = performance.now();
   const L = state.landscape;
   const land = overlay("landscape-plot");
-  state.runs.forEach((_, j) => {
+  state.runs.map((_, j) => j).reverse().forEach((j) => {
     const pts = L.paths[j].slice(0, state.frame + 1);
     land.line(pts.map((p) => p[0]), pts.map((p) => p[1]), COLORS[j], 2);
     const at = pts[pts.length - 1];
