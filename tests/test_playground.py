@@ -282,3 +282,22 @@ def test_torch_backend_draws_the_same_path(api):
                                                   "backend": "torch"}]})["runs"]
     np.testing.assert_allclose(runs_out[1]["path"], runs_out[0]["path"], rtol=1e-10)
     assert "backend=\"torch\"" in runs_out[1]["code"]
+
+
+def test_command_line_data_may_be_a_parquet_or_csv_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from linearlab.playground.server import load_initial
+
+    pq.write_table(pa.table({"a": [1.0, 2, 3, 4], "b": [2.0, 1, 0, 3], "y": [3.0, 4, 5, 7]}),
+                   tmp_path / "t.parquet")
+    (tmp_path / "t.csv").write_text("size,price\n1,10\n2,14\n3,17\n")
+    store = TableStore()
+    table = store.get(load_initial(store, str(tmp_path / "t.parquet")))
+    assert (table.x, table.y) == (["a", "b"], "y")
+    np.testing.assert_array_equal(table.columns["b"], [2.0, 1, 0, 3])
+    table = store.get(load_initial(store, str(tmp_path / "t.csv")))
+    assert (table.x, table.y, table.columns["price"].tolist()) == (["size"], "price",
+                                                                   [10.0, 14.0, 17.0])
+    assert load_initial(store, None) is None  # no DATA: the empty canvas
