@@ -133,3 +133,28 @@ def test_check_estimator(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(estimator)
+
+
+def test_path_figure_marks_the_chosen_alpha():
+    pytest.importorskip("matplotlib")
+    X, y, _ = _data(seed=7)
+    model = LassoCV(alphas=20).fit(X, y)
+    fig = model.plot(kind="path")
+    path_ax, error_ax = fig.axes[:2]
+    dashed = [ln for ln in path_ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_xdata()[0] == pytest.approx(model.alpha_)
+    assert len(path_ax.get_lines()) == X.shape[1] + 2  # a line per feature, zero, chosen alpha
+    assert error_ax.get_ylabel() == "mean squared error"
+    ridge = RidgeCV(alphas=ALPHAS).fit(X, y).plot(kind="path")
+    assert len(ridge.axes) == 1
+
+
+def test_bad_alphas_and_grids_are_parameter_errors():
+    from linearlab.penalized import ElasticNetCV as ENCV
+    from linearlab.penalized import enet_path
+
+    X, y, _ = _data(seed=8)
+    with pytest.raises(ParameterError, match="alphas"):
+        enet_path(X, y, alphas=[0.1, -1.0])
+    with pytest.raises(ParameterError, match="l1_ratio=0"):
+        ENCV(l1_ratio=0.0).fit(X, y)
