@@ -47,6 +47,7 @@ def diagnose_quadratic(
     suggested_lr: float | None,
     feature_names: list[str] | None = None,
     standardized: bool = False,
+    stochastic: bool = False,
 ) -> Diagnosis:
     """Compare the final loss of a squared-loss run with the exact optimal loss.
 
@@ -74,6 +75,9 @@ def diagnose_quadratic(
         more = int(np.ceil(np.log(max(allowed, 1e-300) / gap) / np.log(rate)))
         if 0 < more < 10**9:
             advice.append(f"about {more} more epochs at this lr")
+    if stochastic:
+        advice.append("for mini-batches, more epochs with average=True or a decaying "
+                      "lr_schedule (a constant step stalls at a noise floor)")
     if not standardized:
         advice.append("standardize=True when features have different scales")
     advice.append("or solver='auto' for the exact answer")

@@ -219,6 +219,7 @@ def finish(model: Any, setup: DescentSetup, gram: Gram, result: DescentResult,
             optimum=optimum, lr=setup.lr, epochs_run=result.n_iter,
             stopped_by_tol=result.stopped_by_tol, suggested_lr=setup.auto_lr,
             feature_names=feature_names, standardized=model.standardize,
+            stochastic=model.batch_size is not None and model.batch_size < gram.count,
         )
     return DescentFit(
         coef=coef, intercept=intercept, gram=gram, learning_rate=setup.lr,
