@@ -113,9 +113,21 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     def _model_file_fields(self) -> dict:
         """The parts of a model file that differ from LinearRegression's (see persist)."""
-        from .files import model_fields
+        from .document import model_fields
 
         return model_fields(self)
+
+    def _path_statistics(self) -> Gram:
+        """The training statistics a regularization path is recomputed from."""
+        self._check_fitted()
+        gram = getattr(self, "_gram", None)
+        if gram is None:
+            raise NotFittedError(
+                f"The regularization path needs the training statistics, which this "
+                f"{type(self).__name__} does not have (it was loaded from a model file "
+                "without them); refit it."
+            )
+        return gram
 
     def plot(self, X=None, y=None, *, kind: str = "path", **kwargs):
         """Draw the coefficient path (``kind="path"``) with :mod:`linearlab.viz` (matplotlib)."""

@@ -165,6 +165,25 @@ class ElasticNetCV(PenalizedBase):
         self.dual_gap_, self.n_iter_ = final.dual_gap_, final.n_iter_
         return self
 
+    def regularization_path(self, n_alphas: int = 100):
+        """``(alphas_, coefs (1, d, n_alphas), alpha_)`` on the chosen l1_ratio's grid."""
+        gram = self._path_statistics()
+        grid = np.asarray(self.alphas_, dtype=np.float64)
+        l1_ratio = float(getattr(self, "l1_ratio_", 1.0))
+        if grid.ndim == 2:
+            grid = grid[list(self._l1_ratios()).index(l1_ratio)]
+        coefs, _, _, _ = gram_path(gram, grid, l1_ratio=l1_ratio,
+                                   fit_intercept=self.fit_intercept, positive=self.positive,
+                                   tol=min(self.tol, 1e-6), max_iter=max(self.max_iter, 1000))
+        return grid, coefs, float(self.alpha_)
+
+    def chosen_mse_path(self) -> np.ndarray:
+        """``mse_path_`` (n_alphas, n_folds) of the chosen l1_ratio."""
+        mse = np.asarray(self.mse_path_, dtype=np.float64)
+        if mse.ndim == 3:
+            mse = mse[list(self._l1_ratios()).index(float(getattr(self, "l1_ratio_", 1.0)))]
+        return mse
+
     def _fold_mse(self, train, test, grid, l1_ratio, rng) -> np.ndarray:
         coefs, intercepts, _, _ = gram_path(
             train, grid, l1_ratio=l1_ratio, fit_intercept=self.fit_intercept,

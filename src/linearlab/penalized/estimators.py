@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_random_state
 from ..errors import ConvergenceWarning, DataError
 from ..gram import Gram
 from .base import PenalizedBase
-from .path import enet_path, gram_path
+from .path import alpha_grid, enet_path, gram_path
 
 
 class ElasticNet(PenalizedBase):
@@ -191,6 +191,22 @@ class ElasticNet(PenalizedBase):
             )
         return self
 
+
+    def regularization_path(self, n_alphas: int = 100):
+        """``(alphas, coefs (k, d, n_alphas), chosen alpha)`` around the fitted alpha.
+
+        Recomputed from the training statistics the model keeps (also in its model file).
+        """
+        gram = self._path_statistics()
+        alpha = float(self.alpha)
+        grid = alpha_grid(gram, l1_ratio=float(self.l1_ratio), n_alphas=n_alphas,
+                          fit_intercept=self.fit_intercept, positive=self.positive)
+        if alpha > 0:
+            grid = np.geomspace(max(grid[0], alpha * 1.5), min(grid[-1], alpha / 10), n_alphas)
+        coefs, _, _, _ = gram_path(gram, grid, l1_ratio=float(self.l1_ratio),
+                                   fit_intercept=self.fit_intercept, positive=self.positive,
+                                   tol=min(self.tol, 1e-6), max_iter=max(self.max_iter, 1000))
+        return grid, coefs, alpha
 
     def _solve_proximal(self, start: np.ndarray | None) -> ElasticNet:
         from .proximal import fista

@@ -8,54 +8,17 @@ statistics, atomically); a penalized model adds ``"estimator"`` (its class), its
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .cv import ElasticNetCV, LassoCV
+from .document import STATE
 from .estimators import ElasticNet, Lasso
 from .ridge_cv import RidgeCV
 
 ESTIMATORS = {cls.__name__: cls for cls in (Lasso, ElasticNet, LassoCV, ElasticNetCV, RidgeCV)}
-# fitted attributes kept in the file: name -> whether it may be an array
-_STATE = ("alpha_", "l1_ratio_", "alphas_", "mse_path_", "dual_gap_", "n_iter_", "best_score_")
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe version of a parameter value (None for what a file cannot hold)."""
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        arr = np.asarray(value, dtype=np.float64)
-        return arr.tolist() if np.all(np.isfinite(arr)) else None
-    return None  # splitters, RandomState objects: not part of the fitted model
-
-
-def model_fields(model) -> dict[str, Any]:
-    """What a penalized model adds to (or changes in) persist's model document."""
-    params = {k: _plain(v) for k, v in model.get_params().items()}
-    if "cv" in params and not isinstance(model.get_params()["cv"], (int, type(None))):
-        params["cv"] = None
-    state = {}
-    for name in _STATE:
-        if hasattr(model, name):
-            state[name] = _plain(getattr(model, name))
-    n_iter = np.max(np.atleast_1d(getattr(model, "n_iter_", 1)))
-    return {
-        "estimator": type(model).__name__,
-        "params": params,
-        "penalized": state,
-        "fit": {"solver": "gcv" if isinstance(model, RidgeCV) else "cd",
-                "n_iter": int(n_iter), "converged": True, "diagnosis": None},
-        "history": [],
-        "parameter_history": None,
-    }
 
 
 def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[str],
@@ -98,7 +61,7 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
     if not isinstance(state, dict):
         raise fail("'penalized' must be an object")
     for name, value in state.items():
-        if name not in _STATE:
+        if name not in STATE:
             raise fail(f"unknown fitted attribute {name!r} in 'penalized'")
         setattr(model, name, _restore_value(name, value, fail))
     if "alpha_" not in state and kind.endswith("CV"):

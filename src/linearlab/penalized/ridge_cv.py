@@ -172,6 +172,17 @@ class RidgeCV(PenalizedBase):
             self.cv_results_ = results[:, 0, :] if self._y_ndim == 1 else results
         return coef
 
+    def regularization_path(self, n_alphas: int = 100):
+        """``(alphas, coefs (k, d, n_alphas), alpha_)`` over a grid spanning the candidates."""
+        gram = self._path_statistics()
+        chosen = float(np.max(np.atleast_1d(self.alpha_)))
+        candidates = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
+        low = max(float(candidates.min()), chosen * 1e-3, 1e-12)
+        high = max(float(candidates.max()), chosen * 1e3)
+        grid = np.geomspace(high * 10, low / 10, n_alphas)
+        coefs = ridge_coefficients(gram, grid, self.fit_intercept).transpose(1, 0, 2)
+        return grid, coefs, chosen
+
 
 def ridge_coefficients(gram: Gram, alphas: np.ndarray, fit_intercept: bool) -> np.ndarray:
     """(S + αI)⁻¹ Xᵀy for every alpha from one eigendecomposition: shape (d, k, n_alphas)."""
