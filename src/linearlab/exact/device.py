@@ -32,6 +32,9 @@ from .accuracy import TARGET_ERROR, normal_equation_errors
 from .solvers import ExactSolution
 
 SOLVERS = ("auto", "normal", "qr", "svd")
+# float32 host rows are widened to float64 this many bytes at a time for the host Gram pass
+# (large enough for its parallel blocks, small next to the data)
+HOST_WIDEN_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -98,6 +101,22 @@ def host_float64(a) -> np.ndarray | None:
     return None
 
 
+def host_gram(X, Y, sample_weight=None) -> Gram:
+    """The host :class:`~linearlab.gram.Gram` pass (BLAS syrk) over host arrays or CPU tensors;
+    float32 blocks are widened to float64 one block at a time (no float64 copy of X)."""
+    views = [host_float64(a) for a in (X, Y, sample_weight)]
+    if all(v is not None or a is None for v, a in zip(views, (X, Y, sample_weight),
+                                                      strict=True)):
+        return Gram.from_arrays(*views)
+    torch = require_torch()
+    gram = Gram.empty(X.shape[1], 1 if Y.ndim == 1 else Y.shape[1])
+    cpu = torch.device("cpu")
+    rows = max(256, HOST_WIDEN_BYTES // (8 * (X.shape[1] + gram.n_targets)))
+    for blocks in stream_blocks([X, Y, sample_weight], cpu, dtype=torch.float64, rows=rows):
+        gram.update(*(None if b is None else b.numpy() for b in blocks))
+    return gram
+
+
 def _host(tensor) -> np.ndarray:
     return tensor.detach().to("cpu").numpy()
 
@@ -137,11 +156,8 @@ def device_gram(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | No
     """
     torch = require_torch()
     dev = resolve_device(device) if not isinstance(device, torch.device) else device
-    if dev.type == "cpu" and rows is None:  # float64 rows in host memory: the host's own pass
-        views = [host_float64(a) for a in (X, Y, sample_weight)]
-        if all(v is not None or a is None for v, a in zip(views, (X, Y, sample_weight),
-                                                          strict=True)):
-            return DeviceGram.from_host(Gram.from_arrays(*views), dev)
+    if dev.type == "cpu" and rows is None:  # rows in host memory: the host's own Gram pass
+        return DeviceGram.from_host(host_gram(X, Y, sample_weight), dev)
     total = None
     for Xb, Yb, wb in stream_blocks([X, Y, sample_weight], dev, dtype=torch.float64, rows=rows):
         block = block_gram(Xb, Yb, wb, X.shape[1])

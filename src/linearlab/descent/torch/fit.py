@@ -20,14 +20,18 @@ import numpy as np
 
 from ...data.tensors import is_tensor, require_torch, resolve_device, stream_blocks, torch_dtype
 from ...data.validation import resolve_dtype
-from ...exact.device import DeviceGram, block_gram, host_float64
-from ...gram import Gram
+from ...exact.device import DeviceGram, block_gram, host_gram
 from .. import fit as host_fit
 from ..batches import BatchPlan, random_streams
 from ..config import penalty_factor
 from ..losses import get_loss
 from . import train
 from .engine import _pointwise
+
+# The objective comes from the Gram statistics while their error bound stays below this
+# (relative); otherwise one float64 pass over the rows on the device computes it.
+GRAM_SSR_ACCURACY = 1e-12
+SSR_FACTOR = 8.0  # per ε and per unit of (Σ of the terms' magnitudes) / SSR, as exact.accuracy
 
 
 def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
@@ -48,7 +52,8 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     if model.standardize:  # in place only on a copy of ours, never on the caller's memory
         shift, scale = gram.feature_scaling(model.fit_intercept)
         Xd = standardized(Xd, shift, scale, own=not shares_memory(Xd, X))
-    row_norm2 = max_row_norm2(Xd, model.fit_intercept) if model.batch_size else None
+    row_norm2 = (max_row_norm2(Xd, model.fit_intercept, model.batch_size) if model.batch_size
+                 else None)
     setup = host_fit.prepare(model, gram, init_rng=init_rng, dtype=dtype, partial=partial,
                              warm_start=warm_start, max_row_norm2=row_norm2,
                              feature_names=feature_names)
@@ -61,8 +66,10 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     factor = penalty_factor(setup.config, Yd.shape[1], gram.weight_sum)
     loss_fn = get_loss(model.loss)
 
-    def objective(W, b):  # the trained objective on the training scale, in float64 on device
-        ssr = squared_residuals(Xd, Yd, wd, W, b)
+    def objective(W, b):  # the trained objective on the training scale
+        ssr = gram_ssr(setup.train_gram, W, b, model.fit_intercept)  # no pass when accurate
+        if ssr is None:
+            ssr = squared_residuals(Xd, Yd, wd, W, b)  # in float64 on the device
         norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (gram.weight_sum * Yd.shape[1])
         return norm * ssr + factor * float((W * W).sum())
 
@@ -82,12 +89,11 @@ def upload(X, Y, w, dev, dtype):
     """
     torch = require_torch()
     Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-    if dev.type == "cpu" and dtype == torch.float64:  # float64 in host memory: no copy at all
-        views = [host_float64(a) for a in (X, Y2, w)]
-        if all(v is not None or a is None for v, a in zip(views, (X, Y2, w), strict=True)):
-            stats = DeviceGram.from_host(Gram.from_arrays(*views), dev)
-            Xd, Yd, wd = (None if v is None else torch.from_numpy(v) for v in views)
-            return Xd, Yd, wd, stats
+    if dev.type == "cpu":  # host memory: the host's Gram pass, and no copy when float64
+        stats = DeviceGram.from_host(host_gram(X, Y2, w), dev)
+        Xd, Yd, wd = (None if a is None else (a.detach() if is_tensor(a) else torch.from_numpy(a))
+                      .to(dtype) for a in (X, Y2, w))
+        return Xd, Yd, wd, stats
 
     def target(a):  # (the device tensor, whether the pass below must fill it)
         if a is None:
@@ -128,14 +134,39 @@ def standardized(Xd, shift: np.ndarray, scale: np.ndarray, *, own: bool):
     return (Xd - shift_t) / scale_t
 
 
-def max_row_norm2(Xd, fit_intercept: bool) -> float:
-    """max‖[x, 1]‖² over the rows, accumulated in float64 block by block."""
+def max_row_norm2(Xd, fit_intercept: bool, batch_size: int | None = None) -> float:
+    """max‖[x, 1]‖² over the rows (over the NumPy fit's evenly spaced sample of the rows for
+    large batches, so that both backends find the same automatic step)."""
     torch = require_torch()
+    n = Xd.shape[0]
+    if (batch_size and batch_size >= host_fit.SAMPLED_ROW_NORMS_BATCH
+            and n > host_fit.ROW_NORM_SAMPLE):
+        Xd = Xd[:: n // host_fit.ROW_NORM_SAMPLE]
     best = torch.zeros((), dtype=torch.float64, device=Xd.device)
     for (block,) in stream_blocks([Xd], Xd.device, dtype=Xd.dtype):
-        norms = torch.linalg.vector_norm(block, dim=1, dtype=torch.float64)
-        best = torch.maximum(best, norms.max())
+        best = torch.maximum(best, torch.linalg.vector_norm(block, dim=1).max())
     return float(best) ** 2 + (1.0 if fit_intercept else 0.0)
+
+
+def gram_ssr(gram, W: np.ndarray, b: np.ndarray, fit_intercept: bool) -> float | None:
+    """Σ w r² from the Gram statistics when they give it to 1e-12 (None otherwise).
+
+    Σ r² = Σ y² - 2 bᵀ Xᵀy + bᵀ XᵀX b cancels when the fit is tight; the bound is the sum of
+    the terms' magnitudes over the result, times a few ε (:mod:`linearlab.exact.accuracy`).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64) if fit_intercept else np.zeros(W.shape[1])
+    ssr = gram.residual_sum_of_squares(W, b)
+    G, H, Syy = gram.cross_products(True)
+    offset = gram.mean_y - gram.mean_x @ W - b
+    magnitude = (np.diag(Syy) + 2 * np.einsum("ik,ik->k", np.abs(W), np.abs(H))
+                 + np.einsum("ik,ij,jk->k", np.abs(W), np.abs(G), np.abs(W))
+                 + gram.weight_sum * offset**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = SSR_FACTOR * np.finfo(float).eps * magnitude / ssr
+    if not np.all(np.isfinite(bound)) or bound.max() > GRAM_SSR_ACCURACY:
+        return None
+    return float(ssr.sum())
 
 
 def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray) -> float:
