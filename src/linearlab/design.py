@@ -161,7 +161,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool):
     """
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-    from .data.validation import check_sample_weight, check_X, check_y
+    from .data.validation import check_fit_magnitudes, check_sample_weight, check_X, check_y
 
     design = getattr(estimator, "design_", None)
     if reset and (y is not None or not _is_formula(design)):
@@ -181,6 +181,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool):
     if prepared.design is None:
         _check_n_features(estimator, Xa, reset=reset)
     w = check_sample_weight(prepared.sample_weight, Xa.shape[0], Xa.dtype)
+    check_fit_magnitudes(Xa, ya, w, estimator._feature_labels())  # squares must not overflow
     return Xa, ya, w, prepared
 
 

@@ -80,11 +80,20 @@ def _find_value(source: Source, column: str, value: str, start_row: int) -> int 
     return None
 
 
-def _ragged_line(source: Source) -> tuple[int, int] | None:
-    """``(line, fields)`` of the first record whose field count differs from the header's."""
-    for line, record in _records(source):
-        if len(record) != len(source.columns):
-            return line, len(record)
+def _ragged_line(source: Source) -> tuple[int, int, int] | None:
+    """``(line, fields, header fields)`` of the first record whose field count differs from
+    the header's."""
+    csv.field_size_limit(2**31 - 1)
+    with _text(source) as f:
+        reader = csv.reader(f, delimiter=source.delimiter)
+        header = next(reader, None)
+        if header is None:
+            return None
+        start = reader.line_num + 1
+        for record in reader:
+            if record and len(record) != len(header):
+                return start, len(record), len(header)
+            start = reader.line_num + 1
     return None
 
 
@@ -117,13 +126,12 @@ def csv_error(
                 path=source.path, column=column, line=line,
             )
     if "Expected" in message and "columns" in message:
-        found = _ragged_line(source) if source.columns else None
-        where = (f"line {found[0]} has {found[1]} field(s)" if found
-                 else message.split("CSV parse error:")[-1].strip())
+        found = _ragged_line(source)
+        where = (f"line {found[0]} has {found[1]} field(s), but the header has {found[2]}"
+                 if found else message.split("CSV parse error:")[-1].strip())
         return DataFileError(
-            f"{source.path!r} is not a regular table: {where}, but the header has "
-            f"{len(source.columns) or 'a different number of'} column(s). Every line needs as "
-            "many fields as the header (quote values that contain the delimiter).",
+            f"{source.path!r} is not a regular table: {where}. Every line needs as many fields "
+            "as the header (quote values that contain the delimiter).",
             path=source.path, line=found[0] if found else None,
         )
     utf8 = _BAD_UTF8.search(message)

@@ -27,6 +27,9 @@ PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 1 << 16
 #: The longest line (or field) a text table may have; pyarrow's blocks grow up to this.
 MAX_LINE_BYTES = 256 * 2**20
+#: Most columns a text table may have: pyarrow's CSV reader needs about 10 kB and 80 us per
+#: column (a 100,000-column header: 1 GB, 8 s) before reading a single row.
+MAX_TEXT_COLUMNS = 50_000
 _BOM = b"\xef\xbb\xbf"
 _KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
@@ -130,8 +133,16 @@ def probe(path: str) -> Probe:
 
 
 def check_text(path: str, found: Probe, delimiter: str) -> None:
-    """A text table's header must be text, and UTF-8."""
+    """A text table's header must be text, UTF-8, and of at most :data:`MAX_TEXT_COLUMNS`."""
     header = found.header
+    columns = header.count(delimiter.encode()) + 1
+    if columns > MAX_TEXT_COLUMNS:
+        raise DataFileError(
+            f"{path!r} has about {columns:,} columns in its header (line 1); linearlab reads text "
+            f"tables of at most {MAX_TEXT_COLUMNS:,} columns. Keep the columns you need, e.g. "
+            f"`cut -d'{delimiter}' -f1-100 {path} > fewer.csv`, or store the table as Parquet.",
+            path=path, line=1,
+        )
     control = next((i for i, b in enumerate(header) if b < 32 and b not in (9, 12, 13)), None)
     if control is not None:
         raise DataFileError(

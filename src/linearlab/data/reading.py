@@ -238,7 +238,7 @@ def _count_missing(source: Source, column: str) -> int | None:
         elif source.format in ("csv", "tsv"):
             for batch, _ in _csv_batches(source, [column], None, source.block_bytes,
                                          column_types={column: pa.string()},
-                                         include_columns=[column]):
+                                         include_columns=[column], strings_can_be_null=True):
                 total += batch.column(0).null_count
         else:
             return None

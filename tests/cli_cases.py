@@ -1,0 +1,452 @@
+"""The table of bad (and tricky) inputs to the ``linearlab`` command and what each one gets.
+
+One row per case: the files it starts from, the command, the exit status and a piece of the
+one-paragraph message. ``tests/test_cli_cases.py`` runs every row as a subprocess and checks
+that inputs are unchanged byte for byte, no temporary file is left and no device or link was
+replaced; ``scripts/errors_table.py`` renders the same rows as ``docs/errors.md``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pickle
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROWS = 30
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the table (see the module notes)."""
+
+    id: str
+    section: str
+    what: str  # the input, in words
+    argv: tuple[str, ...]  # after `linearlab`; run in the case's folder
+    status: int
+    says: str  # a piece of the message (stderr when status != 0, else stdout)
+    setup: Callable[[Path], None] = lambda d: None
+    writes: tuple[str, ...] = ()  # files the command may create or replace ("dir/*": a folder)
+    check: Callable[[Path, dict], None] | None = None  # more assertions on the result
+    python: str | None = None  # run `python -c` this instead of the command
+    interrupt: int | None = None  # signal sent once a temporary file appears
+    fifo_reader: str | None = None  # a FIFO read by a thread while the command runs
+    shown: str | None = None  # the command as docs/errors.md shows it
+    env: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- builders
+def _table(n: int = ROWS) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 20, size=(n, 2)).astype(float)
+    return X, X @ [2.0, -1.0] + 3 + rng.integers(0, 3, n)
+
+
+def numeric(d: Path) -> None:
+    """data.csv (integer columns a, b, y; a text column name) and model.json fitted on it."""
+    X, y = _table()
+    lines = ["id,a,b,name,y"] + [f"{i},{int(a)},{int(b)},row {i},{int(v)}"
+                                 for i, ((a, b), v) in enumerate(zip(X, y, strict=True))]
+    (d / "data.csv").write_text("\n".join(lines) + "\n")
+    _model(d / "model.json", X, y, training="data.csv")
+
+
+def _model(path: Path, X, y, training: str | None = None, names=("a", "b")) -> None:
+    import pandas as pd
+
+    from linearlab import LinearRegression, persist
+
+    model = LinearRegression().fit(pd.DataFrame(X, columns=list(names)), y)
+    model.target_names_ = ["y"]
+    persist.save(model, path, training={"data": training} if training else None)
+
+
+def with_model_doc(change: Callable[[dict], object]) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        numeric(d)
+        doc = json.loads((d / "model.json").read_text())
+        change(doc)
+        (d / "model.json").write_text(json.dumps(doc))
+    return setup
+
+
+def model_text(text: bytes) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        numeric(d)
+        (d / "model.json").write_bytes(text)
+    return setup
+
+
+def mknod(path: Path, major: int, minor: int) -> None:
+    """A character device node (needs root; the runner skips the case otherwise)."""
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+
+
+def csv_bytes(name: str, content: bytes, model: bool = False) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        (d / name).write_bytes(content)
+        if model:
+            X, y = _table()
+            _model(d / "model.json", X, y)
+    return setup
+
+
+def _parquet(d: Path, frame_change: Callable) -> None:
+    import pandas as pd
+
+    X, y = _table()
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+    frame.loc[3, "a"] = None
+    frame_change(frame).to_parquet(d / "data.parquet")
+
+
+def _corrupt_parquet(d: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = _table(2000)
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": y}), d / "data.parquet",
+                   compression="none")
+    raw = bytearray((d / "data.parquet").read_bytes())
+    middle = len(raw) // 3
+    raw[middle:middle + 200] = bytes(range(200))  # a data page full of control bytes
+    (d / "data.parquet").write_bytes(bytes(raw))
+
+
+def _empty_parquet(d: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    numeric(d)
+    pq.write_table(pa.table({"a": pa.array([], pa.float64()), "b": pa.array([], pa.float64())}),
+                   d / "empty.parquet")
+
+
+def _fifo(name: str, extra: Callable[[Path], None] = numeric) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        extra(d)
+        os.mkfifo(d / name)
+    return setup
+
+
+def _links(d: Path) -> None:
+    numeric(d)
+    (d / "real.json").write_text("{}\n")
+    (d / "link.json").symlink_to("real.json")
+    (d / "data-link.csv").symlink_to("data.csv")
+    os.link(d / "data.csv", d / "hard.csv")
+
+
+def _read_only(d: Path) -> None:
+    numeric(d)
+    (d / "ro.json").write_text("keep me\n")
+    (d / "ro.json").chmod(0o444)
+
+
+def _big_data(d: Path) -> None:
+    numeric(d)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400_000, 2))
+    np.savetxt(d / "big.csv", np.column_stack([X, X @ [1.0, 2.0]]), delimiter=",",
+               header="a,b,y", comments="", fmt="%.6f")
+
+
+def _elsewhere(d: Path) -> None:
+    (d / "work").mkdir()
+    X, y = _table()
+    np.savetxt(d / "work" / "train.csv", np.column_stack([X, y]), delimiter=",",
+               header="a,b,y", comments="", fmt="%g")
+    _model(d / "work" / "model.json", X, y, training="train.csv")
+    (d / "other").mkdir()
+
+
+def _scaled(factor: float, solver: str = "auto") -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        X, y = _table()
+        if factor > 1:
+            X, y = X * factor, y * factor
+        else:
+            X = X * factor
+        np.savetxt(d / "data.csv", np.column_stack([X, y]), delimiter=",", header="a,b,y",
+                   comments="", fmt="%.17g")
+    return setup
+
+
+# --------------------------------------------------------------------------- checks
+def _is_json_model(name: str):
+    def check(d: Path, result: dict) -> None:
+        assert json.loads((d / name).read_text())["format"] == "linearlab.model/1"
+    return check
+
+
+def _link_kept(d: Path, result: dict) -> None:
+    assert (d / "link.json").is_symlink() and os.readlink(d / "link.json") == "real.json"
+    assert json.loads((d / "real.json").read_text())["format"] == "linearlab.model/1"
+
+
+def _kept_mode(d: Path, result: dict) -> None:
+    assert stat.S_IMODE((d / "ro.json").stat().st_mode) == 0o444
+    assert json.loads((d / "ro.json").read_text())["format"] == "linearlab.model/1"
+
+
+def _device_kept(d: Path, result: dict) -> None:
+    assert stat.S_ISCHR((d / "null").lstat().st_mode)
+
+
+def _csv_types_kept(d: Path, result: dict) -> None:
+    lines = result["stdout"].splitlines()
+    assert lines[0].replace('"', "") == "id,a,b,name,y,prediction"
+    assert lines[1].startswith('0,') and ',"row 0",' in lines[1]  # numbers unquoted, text quoted
+
+
+def _parquet_types_kept(d: Path, result: dict) -> None:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(d / "p.parquet")
+    assert [str(schema.field(n).type) for n in ("id", "a", "name", "prediction")] == [
+        "int64", "int64", "string", "double"]
+
+
+def _json_records(where: str):
+    def check(d: Path, result: dict) -> None:
+        text = result["stdout"] if where == "-" else (d / where).read_text()
+        rows = json.loads(text)
+        assert len(rows) == ROWS and rows[0]["id"] == 0 and rows[0]["name"] == "row 0"
+        assert isinstance(rows[0]["a"], int) and isinstance(rows[0]["prediction"], float)
+    return check
+
+
+def _fifo_got_csv(d: Path, result: dict) -> None:
+    assert stat.S_ISFIFO((d / "out.fifo").lstat().st_mode)
+    assert result["fifo"].decode().splitlines()[0].replace('"', "").endswith(",prediction")
+
+
+def _features(expected: list[str]):
+    def check(d: Path, result: dict) -> None:
+        assert json.loads(result["stdout"])["features"] == expected
+    return check
+
+
+def _created(name: str):
+    def check(d: Path, result: dict) -> None:
+        assert (d / name).exists()
+    return check
+
+
+def _not_created(name: str):
+    def check(d: Path, result: dict) -> None:
+        assert not (d / name).exists()
+    return check
+
+
+def _narrow(d: Path, result: dict) -> None:
+    assert max(len(line) for line in result["stdout"].splitlines()) <= 80
+    assert "diabetes: Diabetes progression" in " ".join(result["stdout"].split())
+
+
+# --------------------------------------------------------------------------- the table
+DATA_LOSS = "Data loss and unsafe writes"
+WRONG = "Silent wrong answers"
+TRACEBACKS = "Bad input that used to end in a traceback"
+HANGS = "Hangs and untrusted paths"
+MESSAGES = "Messages"
+
+PICKLE = pickle.dumps({"coef": [1.0, 2.0]})
+GZIP_CSV = gzip.compress(b"a,b,y\n1,2,3\n2,3,5\n3,5,9\n4,4,9\n")
+BINARY = bytes(range(256)) * 8
+
+CASES = [
+    # ---------------------------------------------------------------- data loss
+    Case("fit-onto-data", DATA_LOSS, "the model output is the training data",
+         ("fit", "data.csv", "-x", "a,b", "-y", "y", "-o", "data.csv"), 2,
+         "is the same file as the input 'data.csv'", numeric),
+    Case("predict-onto-model", DATA_LOSS, "predictions written over the model file",
+         ("predict", "model.json", "data.csv", "-o", "model.json"), 2,
+         "is the same file as the input 'model.json'", numeric),
+    Case("predict-onto-data", DATA_LOSS, "predictions written over the data",
+         ("predict", "model.json", "data.csv", "-o", "data.csv"), 2,
+         "is the same file as the input 'data.csv'", numeric),
+    Case("predict-onto-symlink", DATA_LOSS, "the output is a symbolic link to the data",
+         ("predict", "model.json", "data.csv", "-o", "data-link.csv"), 2,
+         "is the same file as the input", _links),
+    Case("predict-onto-hardlink", DATA_LOSS, "the output is a hard link to the data",
+         ("predict", "model.json", "data.csv", "-o", "hard.csv"), 2,
+         "is the same file as the input", _links),
+    Case("fit-to-device", DATA_LOSS, "`-o` names a device (a `mknod`'d null device)",
+         ("fit", "salary", "-o", "null"), 0, "Model saved to null",
+         lambda d: mknod(d / "null", 1, 3), check=_device_kept),
+    Case("predict-to-dev-stdout", DATA_LOSS, "`-o /dev/stdout`",
+         ("predict", "model.json", "data.csv", "-o", "/dev/stdout"), 0, "prediction", numeric),
+    Case("predict-to-dash", DATA_LOSS, "`-o -` (standard output)",
+         ("predict", "model.json", "data.csv", "-o", "-"), 0, "prediction", numeric),
+    Case("predict-to-fifo", DATA_LOSS, "`-o` names a FIFO that another process reads",
+         ("predict", "model.json", "data.csv", "-o", "out.fifo"), 0, "Wrote 30 predictions",
+         _fifo("out.fifo"), fifo_reader="out.fifo", check=_fifo_got_csv),
+    Case("fit-through-symlink", DATA_LOSS, "`-o` is a symbolic link to another file",
+         ("fit", "salary", "-o", "link.json"), 0, "Model saved to link.json", _links,
+         writes=("real.json",), check=_link_kept),
+    Case("fit-onto-read-only", DATA_LOSS, "`-o` names a read-only file",
+         ("fit", "salary", "-o", "ro.json"), 2, "is read-only (mode 0444)", _read_only),
+    Case("fit-onto-read-only-force", DATA_LOSS, "a read-only file with `--force`",
+         ("fit", "salary", "-o", "ro.json", "--force"), 0, "Model saved to ro.json", _read_only,
+         writes=("ro.json",), check=_kept_mode),
+    Case("predict-sigterm", DATA_LOSS, "SIGTERM while `predict -o p.csv` writes",
+         ("predict", "model.json", "big.csv", "-o", "p.csv"), 143, "", _big_data,
+         interrupt=15, check=_not_created("p.csv")),
+    Case("predict-missing-dir", DATA_LOSS, "`-o` into a directory that does not exist",
+         ("predict", "model.json", "data.csv", "-o", "nodir/sub/p.csv"), 2,
+         "directory 'nodir/sub' does not exist", numeric),
+    Case("plots-missing-dir", DATA_LOSS, "`--plots` under a directory that does not exist "
+         "(the same rule as `-o`: the folder named is created, not its parents)",
+         ("fit", "salary", "--plots", "nodir/sub/plots"), 2,
+         "directory 'nodir/sub' does not exist"),
+    Case("plots-new-folder", DATA_LOSS, "`--plots` names a new folder",
+         ("fit", "salary", "--plots", "figures", "--json"), 0, "figures/fit.png",
+         writes=("figures/*",),
+         check=_created("figures/fit.png")),
+    # ---------------------------------------------------------------- wrong answers
+    Case("parquet-pandas-index", WRONG, "Parquet written by pandas after filtering "
+         "(`__index_level_0__`)", ("fit", "data.parquet", "--json"), 0, '"features"',
+         lambda d: _parquet(d, lambda f: f.dropna()), check=_features(["a", "b"])),
+    Case("parquet-named-index", WRONG, "Parquet with a named pandas index",
+         ("fit", "data.parquet", "--json"), 0, '"features"',
+         lambda d: _parquet(d, lambda f: f.dropna().rename_axis("row_id")),
+         check=_features(["a", "b"])),
+    Case("fit-tiny-scale", WRONG, "features around 1e-308 (the slope overflows)",
+         ("fit", "data.csv"), 1, "The fit overflowed", _scaled(1e-308)),
+    Case("fit-huge-values", WRONG, "values near 1e308",
+         ("fit", "data.csv"), 1, "their squares overflow", _scaled(1e306)),
+    Case("predict-json-flag", WRONG, "`predict --json`",
+         ("predict", "model.json", "data.csv", "--json"), 0, '"prediction":', numeric,
+         check=_json_records("-")),
+    Case("predict-json-file", WRONG, "`predict -o p.json`",
+         ("predict", "model.json", "data.csv", "-o", "p.json"), 0, "Wrote 30 predictions",
+         numeric, writes=("p.json",), check=_json_records("p.json")),
+    Case("predict-xlsx", WRONG, "`predict -o p.xlsx`",
+         ("predict", "model.json", "data.csv", "-o", "p.xlsx"), 2,
+         "cannot write .xlsx ('p.xlsx'). Name the output with one of .csv, .json, .parquet",
+         numeric),
+    Case("predict-types-csv", WRONG, "pass-through columns in CSV output",
+         ("predict", "model.json", "data.csv"), 0, "prediction", numeric,
+         check=_csv_types_kept),
+    Case("predict-types-parquet", WRONG, "pass-through columns in Parquet output",
+         ("predict", "model.json", "data.csv", "-o", "p.parquet"), 0, "Wrote 30 predictions",
+         numeric, writes=("p.parquet",), check=_parquet_types_kept),
+    # ---------------------------------------------------------------- tracebacks
+    Case("header-latin1", TRACEBACKS, "non-UTF-8 bytes in a CSV header",
+         ("fit", "h.csv"), 2, "line 1 (the header), column 1 ('caf\\\\xe9'): the byte 0xe9 is "
+         "not UTF-8", csv_bytes("h.csv", b"caf\xe9,b,y\n1,2,3\n2,3,4\n")),
+    Case("gzip-without-gz", TRACEBACKS, "a gzip file whose name does not end in .gz",
+         ("fit", "data.csv"), 0, "y = ", csv_bytes("data.csv", GZIP_CSV)),
+    Case("duplicate-x", TRACEBACKS, "`-x a,a`", ("fit", "data.csv", "-x", "a,a"), 2,
+         "-x/--features names the column 'a' twice", numeric),
+    Case("duplicate-y", TRACEBACKS, "`-y y,y`", ("fit", "data.csv", "-y", "y,y"), 2,
+         "-y/--target names the column 'y' twice", numeric),
+    Case("model-nested", TRACEBACKS, "a model file of 100,000 nested lists",
+         ("predict", "model.json", "data.csv"), 2, "nested too deeply",
+         model_text(b"[" * 100_000 + b"]" * 100_000)),
+    Case("model-huge-int", TRACEBACKS, "a 401-digit integer in `coef`",
+         ("predict", "model.json", "data.csv"), 2, "an integer of 401 digits",
+         with_model_doc(lambda doc: doc.update(coef=[1.5, "HUGE"]))),
+    Case("model-dev-zero", TRACEBACKS, "a device that never ends (`/dev/zero`) as the model",
+         ("predict", "zero", "data.csv"), 2, "is not a regular file",
+         lambda d: (numeric(d), mknod(d / "zero", 1, 5))),
+    Case("model-too-big", TRACEBACKS, "a model file larger than the cap (a 300 MB sparse file)",
+         ("predict", "model.json", "data.csv"), 2, "is larger than 256 MiB",
+         lambda d: (numeric(d), os.truncate(d / "model.json", 300 * 2**20))),
+    Case("model-pickle", TRACEBACKS, "a pickle file as the model",
+         ("predict", "model.pkl", "data.csv"), 2,
+         "it looks like a Python pickle, which linearlab never loads",
+         lambda d: (numeric(d), (d / "model.pkl").write_bytes(PICKLE))),
+    Case("predict-empty-parquet", TRACEBACKS, "`predict` on a Parquet file with zero rows",
+         ("predict", "model.json", "empty.parquet"), 2, "but no data rows", _empty_parquet),
+    Case("seed-negative", TRACEBACKS, "`--seed -1`", ("fit", "salary", "--seed", "-1"), 2,
+         "argument --seed: must be between 0 and 4,294,967,295"),
+    Case("seed-huge", TRACEBACKS, "`--seed 99999999999999`",
+         ("fit", "salary", "--seed", "99999999999999"), 2, "argument --seed: must be between"),
+    Case("epochs-huge", TRACEBACKS, "`--epochs 99999999999999999999`",
+         ("fit", "salary", "--solver", "gd", "--epochs", "99999999999999999999"), 2,
+         "argument --epochs: must be between 1 and 1,000,000,000"),
+    Case("gd-1e200", TRACEBACKS, "features around 1e200 with `--solver gd`",
+         ("fit", "data.csv", "--solver", "gd"), 1, "their squares overflow", _scaled(1e200)),
+    Case("corrupt-parquet", TRACEBACKS, "a corrupt Parquet data page",
+         ("fit", "data.parquet"), 2, "Cannot read 'data.parquet' as Parquet: its data is "
+         "corrupt", _corrupt_parquet),
+    Case("binary-as-csv", TRACEBACKS, "a binary file named .csv", ("fit", "bin.csv"), 2,
+         "does not look like a text table: its first line holds the control byte 0x00",
+         csv_bytes("bin.csv", BINARY)),
+    Case("wide-header", TRACEBACKS, "a header of 1,000,000 columns", ("fit", "wide.csv"), 2,
+         "has about 1,000,000 columns in its header",
+         csv_bytes("wide.csv", (",".join(f"c{i}" for i in range(10**6)) + "\n"
+                                + ",".join("1" for _ in range(10**6)) + "\n").encode())),
+    Case("long-field", TRACEBACKS, "a 10 MB field in a column that is not used",
+         ("fit", "field.csv", "-x", "a", "-y", "y", "--json"), 0, '"features"',
+         csv_bytes("field.csv", b"a,b,y\n1,2,3\n2,x,5\n" + b"3," + b"x" * 10**7 + b",8\n"
+                   + b"4,4,9\n")),
+    # ---------------------------------------------------------------- hangs
+    Case("fifo-data", HANGS, "a FIFO as the data file (nothing writes to it)",
+         ("fit", "f.csv"), 2, "is a named pipe (FIFO), not a regular file",
+         _fifo("f.csv", lambda d: None)),
+    Case("plot-recorded-fifo", HANGS, "`plot model.json` whose recorded data is a FIFO",
+         ("plot", "model.json"), 2, "records its training data as 'data.csv', which is not a "
+         "regular file here", _fifo("data.csv", lambda d: _model(d / "model.json", *_table(),
+                                                                 training="data.csv"))),
+    Case("plot-relative", HANGS, "`plot model.json` run from another directory",
+         ("plot", "../work/model.json", "-o", "plots"), 2,
+         "It is a relative path, so it is looked up from the current directory", _elsewhere,
+         env={"cwd": "other"}),
+    Case("plot-recorded-file", HANGS, "`plot model.json` whose recorded data is a regular file",
+         ("plot", "model.json", "--kind", "fit", "-o", "plots"), 0, "Plots written to",
+         numeric, writes=("plots/*",)),
+    # ---------------------------------------------------------------- messages
+    Case("predict-missing", MESSAGES, "missing values in `predict`",
+         ("predict", "model.json", "gaps.csv"), 2,
+         "While predicting, linearlab found 2 missing value(s) in that column in all",
+         lambda d: (numeric(d), (d / "gaps.csv").write_text("a,b\n1,2\n,3\n4,5\n,6\n"))),
+    Case("evaluate-missing", MESSAGES, "missing values in `evaluate`",
+         ("evaluate", "model.json", "gaps.csv"), 2, "While evaluating",
+         lambda d: (numeric(d), (d / "gaps.csv").write_text("a,b,y\n1,2,3\n,3,4\n"))),
+    Case("advice-as-flags", MESSAGES, "a diverging learning rate",
+         ("fit", "salary", "--solver", "gd", "--lr", "10"), 1, "--lr auto"),
+    Case("ridge-summary", MESSAGES, "`fit --alpha 10 --summary -o ridge.json`",
+         ("fit", "salary", "--alpha", "10", "--summary", "-o", "ridge.json"), 0,
+         "No statistical summary", writes=("ridge.json",), check=_is_json_model("ridge.json")),
+    Case("datasets-80", MESSAGES, "`linearlab datasets` at 80 columns", ("datasets",), 0,
+         "Built-in datasets", check=_narrow, env={"COLUMNS": "80"}),
+    Case("bom-missing", MESSAGES, "a missing value in a BOM-prefixed first column",
+         ("fit", "bom.csv"), 2, "column 'a' at line 3: the value is missing",
+         csv_bytes("bom.csv", b"\xef\xbb\xbfa,b,y\n1,2,3\n,5,6\n3,3,3\n")),
+    Case("ragged-row", MESSAGES, "a row with too few fields", ("fit", "rag.csv"), 2,
+         "line 3 has 2 field(s), but the header has 3",
+         csv_bytes("rag.csv", b"a,b,y\n1,2,3\n4,5\n6,7,8\n")),
+    Case("passthrough-utf8", MESSAGES, "bad UTF-8 in a pass-through column",
+         ("predict", "model.json", "t.csv"), 2, "column 'name' at line 3: the text is not UTF-8",
+         csv_bytes("t.csv", b"a,name,b\n1,ok,3\n4,b\xffd,5\n", model=True)),
+    Case("interrupt-at-start", MESSAGES, "Ctrl-C while linearlab starts", (), 130,
+         "interrupted", python="import sys; sys.argv[0] = 'linearlab'; import linearlab; "
+         "raise KeyboardInterrupt", shown="Ctrl-C during `import linearlab` in the command"),
+    Case("backend-torch", MESSAGES, "`--backend torch`",
+         ("fit", "salary", "--solver", "gd", "--backend", "torch", "--standardize", "--json"), 0,
+         '"solver": "gd"'),
+    Case("device-without-torch", MESSAGES, "`--device cuda` without `--backend torch`",
+         ("fit", "salary", "--device", "cuda"), 2, "--device cuda applies to --backend torch"),
+]
+
+# A coefficient of 401 digits cannot be written by json.dumps of a float: patch the text.
+_HUGE = "9" * 401
+
+
+def expand_model_text(d: Path) -> None:
+    """Replace the ``"HUGE"`` placeholder of the 401-digit case by the integer itself."""
+    path = d / "model.json"
+    if path.is_file() and not path.is_symlink() and path.stat().st_size < 2**20:
+        text = path.read_text()
+        if '"HUGE"' in text:
+            path.write_text(text.replace('"HUGE"', _HUGE))
