@@ -75,7 +75,6 @@ def test_table_shows_chosen_alpha_and_nonzero(table, capsys):
     (["--penalty", "l1"], "needs a penalty strength"),
     (["--l1-ratio", "0.5", "--alpha", "1"], "--penalty elasticnet"),
     (["--penalty", "l1", "--alpha", "1", "--solver", "qr"], "does not apply"),
-    (["--penalty", "l1", "--alpha", "cv", "--stream"], "cross-validation needs"),
 ])
 def test_bad_combinations_are_usage_errors(table, capsys, flags, message):
     path, _, _ = table
@@ -120,3 +119,29 @@ def test_predict_and_evaluate_with_a_penalized_model(table, capsys, tmp_path):
     capsys.readouterr()
     assert main(["predict", str(model), str(path), "--interval", "prediction"]) == 2
     assert "not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["--penalty", "l1"], ["--penalty", "elasticnet"],
+                                   ["--penalty", "l2"]], ids=["lasso", "enet", "ridge-loo"])
+def test_alpha_cv_streams_with_the_same_answer(table, capsys, flags):
+    path, _, _ = table
+    whole = _fit_json(capsys, path, *flags, "--alpha", "cv", "--tol", "1e-10")
+    streamed = _fit_json(capsys, path, *flags, "--alpha", "cv", "--tol", "1e-10", "--stream")
+    assert streamed["streamed"] and not whole["streamed"]
+    assert streamed["alpha"] == pytest.approx(whole["alpha"], rel=1e-12)
+    np.testing.assert_allclose(list(streamed["coef"].values()), list(whole["coef"].values()),
+                               atol=1e-9)
+
+
+def test_streamed_folds_equal_in_memory_folds(table):
+    from linearlab.penalized.folds import fold_statistics, stream_fold_statistics
+
+    _, X, y = table
+    Y = y[:, None]
+    blocks = ((X[i:i + 700], Y[i:i + 700]) for i in range(0, len(y), 700))
+    streamed = stream_fold_statistics(blocks, len(y), 4)
+    whole = fold_statistics(X, Y, None, 4)
+    for a, b in zip(streamed.train + streamed.test, whole.train + whole.test, strict=True):
+        assert a.count == b.count
+        np.testing.assert_allclose(a.sxx, b.sxx, rtol=1e-10)
+        np.testing.assert_allclose(a.sxy, b.sxy, rtol=1e-10)

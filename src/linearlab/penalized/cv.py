@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_random_state
 from ..errors import DataError
 from .base import PenalizedBase
 from .estimators import ElasticNet
-from .folds import fold_statistics, validation_rss
+from .folds import FoldStatistics, fold_statistics, validation_rss
 from .path import enet_path, gram_path, resolve_alphas
 
 
@@ -131,9 +131,24 @@ class ElasticNetCV(PenalizedBase):
                 "shape of y to (n_samples,), for example using ravel().",
                 DataConversionWarning, stacklevel=2,
             )
-        Y = ya.reshape(-1, 1)
         self._y_ndim = 1
-        folds = fold_statistics(Xa, Y, w, self.cv)
+        return self._fit_statistics(fold_statistics(Xa, ya.reshape(-1, 1), w, self.cv))
+
+    def fit_folds(self, folds: FoldStatistics) -> ElasticNetCV:
+        """Choose the penalty from fold statistics gathered elsewhere (a streamed file).
+
+        ``folds`` comes from :func:`~linearlab.penalized.folds.stream_fold_statistics` (or
+        ``fold_statistics``); ``n_features_in_`` is set from them, feature names are not known.
+        """
+        self._validate_params()
+        if folds.total.n_targets != 1:
+            raise DataError(f"{type(self).__name__} fits one target, got "
+                            f"{folds.total.n_targets}.")
+        self._y_ndim = 1
+        self.n_features_in_ = folds.total.n_features
+        return self._fit_statistics(folds)
+
+    def _fit_statistics(self, folds: FoldStatistics) -> ElasticNetCV:
         rng = check_random_state(self.random_state) if self.selection == "random" else None
         l1_ratios = self._l1_ratios()
         grids, mse = [], []

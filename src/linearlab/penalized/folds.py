@@ -65,18 +65,7 @@ def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> F
     """
     n = X.shape[0]
     if cv is None or isinstance(cv, Integral):  # unshuffled KFold: contiguous ranges, no indices
-        k = 5 if cv is None else int(cv)
-        if k < 2:
-            raise ParameterError(
-                f"k-fold cross-validation requires at least one train/test split by setting "
-                f"n_splits=2 or more, got cv={cv!r}."
-            )
-        if k > n:
-            raise ParameterError(
-                f"Cannot have number of splits n_splits={k} greater than the number of "
-                f"samples: n_samples={n} (cv={cv!r}); use between 2 and {n} folds."
-            )
-        bounds = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+        bounds = kfold_bounds(n, cv)
         test_grams = [_rows_gram(X, Y, w, slice(a, b)) for a, b in itertools.pairwise(bounds)]
         return _from_partition(test_grams)
     splits = [(np.asarray(tr), np.asarray(te)) for tr, te in check_cv(cv).split(X, Y[:, 0])]
@@ -89,6 +78,47 @@ def fold_statistics(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, cv) -> F
         return _from_partition(test_grams)
     train = [_rows_gram(X, Y, w, np.sort(tr)) for tr, _ in splits]
     return FoldStatistics(train=train, test=test_grams, total=Gram.from_arrays(X, Y, w))
+
+
+def kfold_bounds(n: int, cv) -> np.ndarray:
+    """Row boundaries of scikit-learn's unshuffled ``KFold(cv)`` (None = 5) over ``n`` rows."""
+    k = 5 if cv is None else int(cv)
+    if k < 2:
+        raise ParameterError(
+            f"k-fold cross-validation requires at least one train/test split by setting "
+            f"n_splits=2 or more, got cv={cv!r}."
+        )
+    if k > n:
+        raise ParameterError(
+            f"Cannot have number of splits n_splits={k} greater than the number of "
+            f"samples: n_samples={n} (cv={cv!r}); use between 2 and {n} folds."
+        )
+    return np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+
+
+def stream_fold_statistics(blocks, n_rows: int, cv=None) -> FoldStatistics:
+    """Fold statistics of unshuffled ``KFold`` from a stream of ``(X, Y)`` blocks in row order.
+
+    ``n_rows`` (from an earlier pass) fixes the fold boundaries; each block is split at them,
+    so one more pass gathers every fold in bounded memory.
+    """
+    bounds = kfold_bounds(n_rows, cv)
+    grams: list[Gram] | None = None
+    start = 0
+    for X, Y in blocks:
+        if grams is None:
+            grams = [Gram.empty(X.shape[1], Y.shape[1]) for _ in range(len(bounds) - 1)]
+        stop = start + X.shape[0]
+        for f, (a, b) in enumerate(itertools.pairwise(bounds)):
+            lo, hi = max(a, start), min(b, stop)
+            if lo < hi:
+                grams[f].update(X[lo - start:hi - start], Y[lo - start:hi - start])
+        start = stop
+    if grams is None or start != n_rows:
+        raise ParameterError(
+            f"The data changed between passes: {start} rows now, {n_rows} before."
+        )
+    return _from_partition(grams)
 
 
 def _complement(train: np.ndarray, test: np.ndarray, n: int) -> bool:

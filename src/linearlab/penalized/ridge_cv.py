@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..errors import ParameterError
 from ..gram import Gram
 from .base import PenalizedBase
-from .folds import fold_statistics, validation_rss
+from .folds import FoldStatistics, fold_statistics, validation_rss
 
 _BLOCK_BYTES = 16 * 2**20
 
@@ -109,53 +109,78 @@ class RidgeCV(PenalizedBase):
         self._y_ndim = ya.ndim
         if self.cv is None:
             gram = Gram.from_arrays(Xa, Y, w)
-            coef = self._fit_loo(Xa, Y, w, gram, alphas)
-        else:
-            if self.store_cv_results or self.alpha_per_target:
-                raise ParameterError(
-                    "cv!=None is incompatible with store_cv_results=True and "
-                    "alpha_per_target=True (as in scikit-learn); use cv=None for those."
-                )
-            folds = fold_statistics(Xa, Y, w, self.cv)
-            gram = folds.total
-            scores = np.stack([_fold_r2(tr, te, alphas, self.fit_intercept)  # weighted R²
-                               for tr, te in zip(folds.train, folds.test, strict=True)])
-            mean = scores.mean(axis=0)
-            best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
-            self.alpha_, self.best_score_ = float(alphas[best]), float(mean[best])
-            coef = ridge_coefficients(gram, np.array([self.alpha_]), self.fit_intercept)[..., 0]
+            step = max(256, _BLOCK_BYTES // (8 * max(1, Xa.shape[1] + Y.shape[1] * alphas.size)))
+            blocks = ((Xa[i:i + step], Y[i:i + step], None if w is None else w[i:i + step])
+                      for i in range(0, Xa.shape[0], step))
+            return self._finish(gram, self._fit_loo(blocks, gram, alphas))
+        return self._fit_folds(fold_statistics(Xa, Y, w, self._check_kfold()), alphas)
+
+    def _check_kfold(self):
+        if self.store_cv_results or self.alpha_per_target:
+            raise ParameterError(
+                "cv!=None is incompatible with store_cv_results=True and "
+                "alpha_per_target=True (as in scikit-learn); use cv=None for those."
+            )
+        return self.cv
+
+    def fit_streamed(self, gram: Gram, blocks=None, folds: FoldStatistics | None = None,
+                     y_ndim: int = 1) -> RidgeCV:
+        """Fit from statistics gathered elsewhere (a streamed file), in bounded memory.
+
+        Leave-one-out (``cv=None``) needs ``gram`` and a second pass: ``blocks``, an iterable
+        of ``(X, Y, None)`` blocks in any order. k-fold needs the ``folds`` statistics.
+        """
+        self._validate_params()
+        alphas = self._alphas()
+        self._y_ndim = 1 if y_ndim == 1 and gram.n_targets == 1 else 2
+        self.n_features_in_ = gram.n_features
+        if self.cv is None:
+            return self._finish(gram, self._fit_loo(blocks, gram, alphas))
+        self._check_kfold()
+        return self._fit_folds(folds, alphas)
+
+    def _fit_folds(self, folds: FoldStatistics, alphas: np.ndarray) -> RidgeCV:
+        gram = folds.total
+        scores = np.stack([_fold_r2(tr, te, alphas, self.fit_intercept)  # weighted R²
+                           for tr, te in zip(folds.train, folds.test, strict=True)])
+        mean = scores.mean(axis=0)
+        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
+        self.alpha_, self.best_score_ = float(alphas[best]), float(mean[best])
+        coef = ridge_coefficients(gram, np.array([self.alpha_]), self.fit_intercept)[..., 0]
+        return self._finish(gram, coef)
+
+    def _finish(self, gram: Gram, coef: np.ndarray) -> RidgeCV:
         self._gram = gram
         intercept = (gram.mean_y - gram.mean_x @ coef if self.fit_intercept
                      else np.zeros(gram.n_targets))
         self._set_coefficients(coef.T, intercept)
         return self
 
-    def _fit_loo(self, X, Y, w, gram: Gram, alphas: np.ndarray) -> np.ndarray:
+    def _fit_loo(self, blocks, gram: Gram, alphas: np.ndarray) -> np.ndarray:
         XtX, XtY, _ = gram.cross_products(self.fit_intercept)
         lam, V = np.linalg.eigh(XtX)
         qV = V.T @ XtY  # (d, k)
         D = 1.0 / (lam[:, None] + alphas[None, :])  # (d, A)
-        k, A = Y.shape[1], alphas.size
+        d, k, A = gram.n_features, gram.n_targets, alphas.size
         C = (D[:, None, :] * qV[:, :, None]).reshape(len(lam), k * A)
         sse = np.zeros((k, A))
         store = [] if self.store_cv_results else None
-        shift_x = gram.mean_x if self.fit_intercept else np.zeros(X.shape[1])
+        shift_x = gram.mean_x if self.fit_intercept else np.zeros(d)
         shift_y = gram.mean_y if self.fit_intercept else np.zeros(k)
-        step = max(256, _BLOCK_BYTES // (8 * max(1, X.shape[1] + k * A)))
-        for start in range(0, X.shape[0], step):
-            sl = slice(start, start + step)
-            root = np.ones((X[sl].shape[0], 1)) if w is None else np.sqrt(w[sl])[:, None]
-            Z = ((X[sl] - shift_x) * root) @ V
+        n = 0
+        for Xb, Yb, wb in blocks:
+            n += Xb.shape[0]
+            root = np.ones((Xb.shape[0], 1)) if wb is None else np.sqrt(wb)[:, None]
+            Z = ((Xb - shift_x) * root) @ V
             h = (Z * Z) @ D  # (b, A) leverages for every alpha
             if self.fit_intercept:
                 h += (root * root) / gram.weight_sum
             fitted = (Z @ C).reshape(-1, k, A)
-            resid = ((Y[sl] - shift_y) * root)[:, :, None] - fitted
+            resid = ((Yb.reshape(len(Yb), -1) - shift_y) * root)[:, :, None] - fitted
             err2 = (resid / (1.0 - h)[:, None, :]) ** 2
             sse += err2.sum(axis=0)
             if store is not None:
                 store.append(err2)
-        n = X.shape[0]
         if self.alpha_per_target and k > 1:
             scores = -sse / n  # (k, A)
             best = np.argmax(scores, axis=1)

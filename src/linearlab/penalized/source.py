@@ -4,12 +4,13 @@ A table that fits in memory is read whole and handed to the estimator unchanged.
 is streamed: one pass accumulates the Gram statistics block by block (as
 :mod:`linearlab.streaming` does for exact fits), and ``Lasso``/``ElasticNet`` solve from them
 alone (``fit_gram``) — the same coefficients as in memory, with memory bounded by one block.
-Cross-validation needs each row's fold, so ``--alpha cv`` reads the table whole.
+Cross-validation streams too, with one more pass (see :func:`_fit_streamed`).
 """
 
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from ..data.sources import ChunkStream, Source, read_columns
 from ..errors import ConvergenceWarning, UsageError
 from ..gram import Gram
 from .estimators import ElasticNet
+from .folds import stream_fold_statistics
+from .ridge_cv import RidgeCV
 
 
 def _gram_pass(source: Source, columns: list[str], d: int, progress) -> Gram:
@@ -26,6 +29,44 @@ def _gram_pass(source: Source, columns: list[str], d: int, progress) -> Gram:
     for block in ChunkStream(source, columns, progress=report):
         gram.update(block[:, :d], block[:, d:])
     return gram
+
+
+def _blocks(source: Source, columns: list[str], d: int, progress, task: str):
+    report = None if progress is None else (lambda done, total: progress(task, done, total))
+    for block in ChunkStream(source, columns, progress=report):
+        yield block[:, :d], block[:, d:]
+
+
+def _fit_streamed(model, source: Source, columns: list[str], d: int, progress) -> Gram:
+    """Fit ``model`` from passes over the chunk stream; returns every row's statistics.
+
+    ``Lasso``/``ElasticNet``: one Gram pass. ``RidgeCV`` leave-one-out: the Gram pass, then a
+    pass for the rows' leverages. k-fold CV (unshuffled ``KFold``, as scikit-learn's default):
+    a pass to count the rows, then one that gathers every fold's statistics.
+    """
+    y_ndim = 1 if len(columns) - d == 1 else 2
+    if isinstance(model, ElasticNet):
+        gram = _gram_pass(source, columns, d, progress)
+        model.fit_gram(gram, y_ndim=y_ndim)
+        return gram
+    if isinstance(model, RidgeCV) and model.cv is None:
+        gram = _gram_pass(source, columns, d, progress)
+        blocks = ((X, Y, None) for X, Y in _blocks(source, columns, d, progress, "leverages"))
+        model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
+        return gram
+    if model.cv is not None and not isinstance(model.cv, Integral):
+        raise UsageError(
+            f"{source.name!r} is read in chunks, where cross-validation uses contiguous "
+            "folds (KFold without shuffling); pass cv as a number of folds."
+        )
+    rows = sum(X.shape[0] for X, _ in _blocks(source, columns, d, progress, "counting"))
+    folds = stream_fold_statistics(_blocks(source, columns, d, progress, "folds"), rows,
+                                   model.cv)
+    if isinstance(model, RidgeCV):
+        model.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
+    else:
+        model.fit_folds(folds)
+    return folds.total
 
 
 def fit_source(model, source: Source, features: list[str], targets: list[str], *,
@@ -38,18 +79,12 @@ def fit_source(model, source: Source, features: list[str], targets: list[str], *
     source : Source
     features, targets : list of str
     stream : bool
-        Read in chunks even when the table fits in memory (``Lasso``/``ElasticNet`` only).
+        Read in chunks even when the table fits in memory.
     progress : callable(task, done, total), optional
     """
     d = len(features)
     columns = [*features, *targets]
     streamed = streaming.should_stream(source, len(columns), stream)
-    if streamed and not isinstance(model, ElasticNet):
-        raise UsageError(
-            f"{source.name!r} is read in chunks, but choosing alpha by cross-validation needs "
-            "the rows in memory to split them into folds. Pass a fixed --alpha A to stream "
-            "it, or fit a sample of the rows with --alpha cv first."
-        )
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
@@ -61,8 +96,7 @@ def fit_source(model, source: Source, features: list[str], targets: list[str], *
             metrics = streaming.regression_metrics(y, model.predict(X))
             rows = table.shape[0]
         else:
-            gram = _gram_pass(source, columns, d, progress)
-            model.fit_gram(gram, y_ndim=1 if len(targets) == 1 else 2)
+            gram = _fit_streamed(model, source, columns, d, progress)
             coef = np.atleast_2d(model.coef_)
             rss = gram.residual_sum_of_squares(coef.T, np.atleast_1d(model.intercept_))
             metrics = streaming.metrics_from_sums(gram.weight_sum, rss,
