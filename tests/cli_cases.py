@@ -14,7 +14,7 @@ import os
 import pickle
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ class Case:
     interrupt: int | None = None  # signal sent once a temporary file appears
     fifo_reader: str | None = None  # a FIFO read by a thread while the command runs
     shown: str | None = None  # the command as docs/errors.md shows it
+    does: str = ""  # what happens, for docs/errors.md (default: the message piece ``says``)
     env: dict = field(default_factory=dict)
 
 
@@ -438,6 +439,33 @@ CASES = [
     Case("device-without-torch", MESSAGES, "`--device cuda` without `--backend torch`",
          ("fit", "salary", "--device", "cuda"), 2, "--device cuda applies to --backend torch"),
 ]
+
+# What the cases that succeed do, in words (docs/errors.md).
+_DOES = {
+    "fit-to-device": "writes the model into the device; `null` stays a character device",
+    "predict-to-dev-stdout": "CSV on standard output",
+    "predict-to-dash": "CSV on standard output",
+    "predict-to-fifo": "streams CSV into the FIFO, which stays a FIFO",
+    "fit-through-symlink": "replaces `real.json` atomically; `link.json` stays a link to it",
+    "fit-onto-read-only-force": "replaces the file, keeping its mode 0444",
+    "predict-sigterm": "exits 143; the temporary file is removed and `p.csv` is not created",
+    "plots-new-folder": "creates `figures/` and writes the PNG files into it",
+    "parquet-pandas-index": "drops `__index_level_0__`: the features are a, b",
+    "parquet-named-index": "drops the index column named in pandas' metadata",
+    "predict-json-flag": "a JSON array of records on standard output",
+    "predict-json-file": "writes a JSON array of records",
+    "predict-types-csv": "integer columns stay unquoted integers, text stays text",
+    "predict-types-parquet": "int64 stays int64, text stays string, predictions are double",
+    "gzip-without-gz": "recognises gzip by its magic bytes and fits",
+    "long-field": "reads the line with larger blocks and fits",
+    "plot-recorded-file": "says “Drawing on data.csv, the training data recorded in model.json”",
+    "ridge-summary": "saves ridge.json and prints “No statistical summary: ...” (ridge has no "
+                     "OLS inference)",
+    "datasets-80": "a four-column table, then one paragraph per dataset",
+    "interrupt-at-start": "prints “interrupted”, no traceback",
+    "backend-torch": "trains with torch.optim",
+}
+CASES = [replace(case, does=_DOES.get(case.id, "")) for case in CASES]
 
 # A coefficient of 401 digits cannot be written by json.dumps of a float: patch the text.
 _HUGE = "9" * 401

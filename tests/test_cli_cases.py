@@ -143,3 +143,12 @@ def test_case(case: Case, results: dict):
     assert not created, created
     if case.check is not None:
         case.check(result["root"], result)
+
+
+def test_errors_doc_is_generated_from_this_table():
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "scripts"))
+    import errors_table
+
+    assert (root / "docs" / "errors.md").read_text() == errors_table.render(), (
+        "docs/errors.md is out of date: run python scripts/errors_table.py")
