@@ -18,6 +18,13 @@ through ``batch_sampler=...`` (one ``__getitem__`` per row, then a collate).
     python bench/backends.py --rows 100000    # shrink the large problem
     python bench/backends.py --device cuda    # torch on a GPU (NumPy stays on the CPU)
     python bench/backends.py --threads 1      # steadier on a machine shared with other work
+
+The first table is issue 11's CPU target: the seeds' hand-written PyTorch loop (nn.Linear,
+MSELoss, optim.SGD on tensors) against ``LinearRegression(solver="gd", backend="torch",
+device=...)`` fitted on the same tensors (float32, torch's default), for 200,000 x 100 full
+batch (50 epochs) and 100,000 x 100 in batches of 1024 (2 epochs). The fit includes what the
+hand loop does not do: validation, the Gram statistics, the automatic step's curvature and the
+convergence diagnosis. Target: within 1.5x.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import time
 
 import numpy as np
 import torch
+from torch_peers import quietly, regression_data, seeds_loop, timed
 
-from linearlab import load_dataset, torch_backend
-from linearlab.descent import DescentConfig
+from linearlab import LinearRegression, load_dataset
+from linearlab.descent import DescentConfig, torch_backend
 from linearlab.descent import train as numpy_train
 from linearlab.descent.batches import BatchPlan, initial_parameters
 
@@ -109,6 +117,31 @@ def loader_epoch(X, Y, batch_size, how: str) -> float:
     return time.perf_counter() - start
 
 
+def versus_hand_loop(device: str, repeats: int, scale: float = 1.0) -> None:
+    """Issue 11's CPU target: the seeds' loop vs linearlab's torch backend, same tensors."""
+    print(f"The seeds' hand-written loop vs LinearRegression(backend='torch', device={device!r}),"
+          " float32 tensors:")
+    head = (f"  {'workload':<42}{'hand loop s':>12}{'auto s':>9}{'ratio':>7}{'loop s':>9}"
+            f"{'ratio':>7}  target")
+    print(head)
+    for label, n, batch, epochs in (("full batch, 50 epochs", 200_000, None, 50),
+                                    ("batches of 1024, 2 epochs", 100_000, 1024, 2)):
+        n = max(2048, int(n * scale))
+        X, y = regression_data(n, 100, torch.float32, device)
+        hand, _ = timed(lambda X=X, y=y, e=epochs, b=batch: seeds_loop(X, y, e, b, 0.01),
+                        device, repeats)
+        ours = {}
+        for engine in ("auto", "loop"):
+            model = LinearRegression(solver="gd", backend="torch", device=device, engine=engine,
+                                     dtype="float32", epochs=epochs, batch_size=batch, lr=0.01)
+            ours[engine], _ = timed(quietly(lambda m=model, X=X, y=y: m.fit(X, y)), device,
+                                    repeats)
+        print(f"  {f'{n:,} x 100, {label}':<42}{hand:>12.3f}{ours['auto']:>9.3f}"
+              f"{ours['auto'] / hand:>7.2f}{ours['loop']:>9.3f}{ours['loop'] / hand:>7.2f}"
+              f"  <= 1.5 ({'met' if ours['auto'] <= 1.5 * hand else 'NOT met'})")
+    print()
+
+
 def print_table(rows, device):
     head = (f"{'problem':<24}{'rows x features':>18}{'batch':>7}{'optimizer':>10}{'loss':>6}"
             f"{'epochs':>7}{'numpy s/epoch':>15}{f'torch({device}) s/epoch':>22}"
@@ -130,6 +163,10 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each small problem")
     parser.add_argument("--device", default="cpu", help="torch device (numpy stays on the CPU)")
     parser.add_argument("--skip-loader", action="store_true", help="skip the DataLoader table")
+    parser.add_argument("--hand-only", action="store_true",
+                        help="only the table against the hand-written loop")
+    parser.add_argument("--hand-scale", type=float, default=1.0,
+                        help="scale the rows of the hand-loop workloads (e.g. 0.1 for a check)")
     parser.add_argument(
         "--threads", type=int, default=None,
         help="intra-op threads for torch and BLAS (on a busy machine 1 gives steadier numbers)",
@@ -142,6 +179,9 @@ def main(argv=None) -> None:
         threadpool_limits(args.threads)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    versus_hand_loop(args.device, args.repeats, args.hand_scale)
+    if args.hand_only:
+        return
     rows = []
     for name, X, Y, settings in seed_problems():
         rows.append(measure(name, X, Y, repeats=args.repeats, device=args.device, **settings))
