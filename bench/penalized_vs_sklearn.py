@@ -91,11 +91,13 @@ def _measure(fit, repeat: int):
     return model, min(walls), min(cpus), peak
 
 
-def speed(n: int, d: int, repeat: int) -> list[tuple[str, float]]:
+def speed(n: int, d: int, repeat: int, layout: str = "C") -> list[tuple[str, float]]:
     X, y, _ = _problem(n, d, 0.0, seed=42)
-    X = np.asfortranarray(X)  # scikit-learn's preferred layout: no conversion copy for it
+    if layout == "F":
+        X = np.asfortranarray(X)  # scikit-learn's preferred layout: no conversion copy for it
     x_bytes = X.nbytes
-    print(f"Speed and memory, {n:,} x {d} float64 (X = {x_bytes / 2**20:.0f} MiB):")
+    print(f"Speed and memory, {n:,} x {d} float64, {layout}-ordered "
+          f"(X = {x_bytes / 2**20:.0f} MiB):")
     print(f"  best of {repeat}; wall seconds (CPU seconds)")
     print(f"  {'estimator':<31}{'linearlab':>16}{'sklearn':>16}{'speed-up':>14}"
           f"{'ll mem/X':>9}{'sk mem/X':>9}  same alpha_")
@@ -126,11 +128,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="runs per estimator (best kept)")
+    parser.add_argument("--layout", choices=["C", "F"], default="C",
+                        help="memory layout of X: C (NumPy's default) or F (scikit-learn's)")
     parser.add_argument("--skip-accuracy", action="store_true")
     args = parser.parse_args()
     if not args.skip_accuracy:
         accuracy()
-    speed(args.rows, args.features, args.repeat)
+    speed(args.rows, args.features, args.repeat, args.layout)
 
 
 if __name__ == "__main__":
