@@ -28,6 +28,7 @@ from ..errors import BackendUnavailableError, ParameterError
 # Bytes of one staged block per array. Large blocks keep the copy engine busy on a GPU; on the
 # CPU small blocks keep the centred temporaries in cache.
 CUDA_BLOCK_BYTES = 64 * 2**20
+CUDA_RESIDENT_BLOCK_BYTES = 512 * 2**20
 CPU_BLOCK_BYTES = 8 * 2**20
 
 
@@ -123,6 +124,8 @@ def block_rows(arrays: Sequence[Any], dev, rows: int | None = None) -> int:
     if rows is not None:
         return max(1, int(rows))
     budget = CUDA_BLOCK_BYTES if dev.type == "cuda" else CPU_BLOCK_BYTES
+    if dev.type == "cuda" and all(a is None or on_device(a, dev) for a in arrays):
+        budget = CUDA_RESIDENT_BLOCK_BYTES  # nothing to stage: fewer, larger blocks
     widest = max(
         int(np.prod(a.shape[1:], dtype=np.int64)) * 8 for a in arrays if a is not None
     )

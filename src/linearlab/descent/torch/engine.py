@@ -35,8 +35,10 @@ from ..losses import HUBER_DELTA, get_loss
 from ..optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 from .steps import ADAM_BC2_SQRT, ADAM_STEP, AVERAGE_WEIGHT, LR, StepTable, batch_rows
 
-# CUDA graphs pay off from this many steps per epoch (a full batch is one step: nothing to gain).
+# CUDA graphs pay off from this many steps per epoch (a full batch is one step: nothing to gain)
+# and when at least this many epochs remain to replay (capturing costs about one eager epoch).
 GRAPH_MIN_STEPS = 8
+GRAPH_MIN_EPOCHS = 3
 
 
 class DeviceRun:
@@ -174,7 +176,8 @@ class DeviceRun:
             self.uploads.put(table, self.steps)
             if self.order is not None:
                 self.uploads.put(self.plan.orders(1)[0], self.order)
-            if self.graph is None and self.use_graphs and epoch >= 1:
+            if (self.graph is None and self.use_graphs and epoch >= 1
+                    and self.config.epochs - epoch >= GRAPH_MIN_EPOCHS):
                 self._capture()
             if self.graph is not None:
                 self.graph.replay()
