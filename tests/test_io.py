@@ -113,7 +113,7 @@ def test_non_finite_value_is_located(tmp_path):
     [
         ("", "is empty"),
         ("a,b,c\n", "has a header (a, b, c) but no data rows"),
-        ("a,b\n1,2\n3\n", "Expected 2 columns, got 1"),
+        ("a,b\n1,2\n3\n", "line 3 has 1 field(s), but the header has 2"),
         ("a,a\n1,2\n", "duplicate column names"),
     ],
 )
@@ -199,3 +199,117 @@ def test_small_file_with_one_typo_is_an_error_not_a_dropped_column(tmp_path):
     features, targets = io.select_columns(source, None, None)
     with pytest.raises(DataError, match=r"column 'b' at line 3: 'x'"):
         io.read_columns(source, features + targets)
+
+
+# --------------------------------------------------------------------------- issue 9: the opener
+def test_pandas_index_columns_are_dropped(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1.0, None, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 5.0]})
+    frame.dropna().to_parquet(tmp_path / "filtered.parquet")
+    frame.dropna().set_index("a").to_parquet(tmp_path / "named.parquet")
+    assert io.open_source(str(tmp_path / "filtered.parquet")).columns == ["a", "y"]
+    assert io.open_source(str(tmp_path / "named.parquet")).columns == ["y"]
+    source = io.open_source(str(tmp_path / "filtered.parquet"))
+    batch, _ = next(io.iter_record_batches(source, ["a"]))
+    assert batch.schema.names == ["a", "y"]
+
+
+def test_compression_and_parquet_are_recognised_by_magic_bytes(tmp_path, table):
+    import gzip
+
+    text = "a,b,y\n" + "".join(f"{r[0]!r},{r[1]!r},{r[2]!r}\n" for r in table[:50].tolist())
+    (tmp_path / "plain.csv").write_bytes(gzip.compress(text.encode()))
+    source = io.open_source(str(tmp_path / "plain.csv"))
+    assert source.compression == "gzip"
+    assert np.allclose(io.read_columns(source, ["a", "b", "y"]), table[:50, :3])
+    pq.write_table(pa.table({"a": [1.0, 2.0], "y": [2.0, 3.0]}), tmp_path / "really.csv")
+    assert io.open_source(str(tmp_path / "really.csv")).format == "parquet"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"caf\xe9,b,y\n1,2,3\n", r"line 1 \(the header\), column 1 \('caf\\\\xe9'\): the byte 0xe9"),
+    (bytes(range(256)), "does not look like a text table"),
+    (b"a,b,y\n1,2,3\n4,5\n", "line 3 has 2 field"),
+    (b"\xef\xbb\xbfa,b,y\n1,2,3\n,5,6\n", "column 'a' at line 3: the value is missing"),
+])
+def test_text_problems_name_line_and_column(tmp_path, content, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataFileError, match=message) as info:
+        io.read_columns(io.open_source(str(path)), ["a", "b", "y"])
+    assert not any(ord(c) < 32 and c not in "\t\n" for c in str(info.value))
+
+
+def test_long_fields_grow_the_block_and_wide_headers_are_refused(tmp_path):
+    path = tmp_path / "field.csv"
+    path.write_bytes(b"a,b,y\n1,2,3\n" + b"2," + b"x" * (5 * 2**20) + b",5\n3,4,7\n")
+    source = io.open_source(str(path))
+    assert io.read_columns(source, ["a", "y"]).tolist() == [[1, 3], [2, 5], [3, 7]]
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(60_000)) + "\n" + "1," * 59_999 + "1\n")
+    with pytest.raises(DataFileError, match="about 60,000 columns"):
+        io.open_source(str(wide))
+
+
+def test_duplicate_names_in_column_choice(csv_file):
+    source = io.open_source(csv_file)
+    with pytest.raises(ColumnError, match="names the column 'a' twice"):
+        io.select_columns(source, "y", "a,a")
+    with pytest.raises(ColumnError, match="names the column 'y' twice"):
+        io.select_columns(source, "y,y", "a")
+
+
+def test_pipes_are_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "f.csv")
+    with pytest.raises(DataFileError, match="named pipe"):
+        io.open_source(str(tmp_path / "f.csv"))
+
+
+def test_missing_values_name_the_command_and_the_total(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,y\n1,2\n,3\n4,\n,5\n")
+    source = io.open_source(str(path))
+    source.purpose = "predicting"
+    with pytest.raises(DataFileError, match="line 3.*While predicting, linearlab found 2 missing"):
+        io.read_columns(source, ["a"])
+
+
+def test_zero_row_parquet_is_a_clear_error(tmp_path):
+    pq.write_table(pa.table({"a": pa.array([], pa.float64())}), tmp_path / "e.parquet")
+    with pytest.raises(DataFileError, match="no data rows"):
+        io.open_source(str(tmp_path / "e.parquet"))
+
+
+def test_passthrough_types_widen_over_the_whole_file(tmp_path):
+    rows = "".join(f"{i},{i},t{i}\n" for i in range(5000)) + "5000,2.5,x\n"
+    path = tmp_path / "t.csv"
+    path.write_text("id,n,s\n" + rows)
+    source = io.open_source(str(path))
+    types = io.passthrough_types(source, ["id", "n", "s"])
+    assert [str(types[c]) for c in ("id", "n", "s")] == ["int64", "double", "string"]
+
+
+# --------------------------------------------------------------------------- issue 9: overflow
+def test_overflowing_fits_raise_instead_of_returning_inf(rng):
+    from linearlab import LinearRegression
+    from linearlab.errors import NumericalError
+
+    X = rng.normal(size=(50, 2))
+    y = X @ [2.0, -1.0] + 1
+    with pytest.raises(NumericalError, match="The fit overflowed"):
+        LinearRegression().fit(X * 1e-308, y)
+    with pytest.raises(NumericalError, match="squares overflow"):
+        LinearRegression(solver="gd").fit(X * 1e200, y)
+    with pytest.raises(DataError, match="sample_weight sums to more than float64"):
+        LinearRegression().fit(X, y, sample_weight=[1e308] * 50)
+
+
+def test_bfloat16_tensor_is_widened_exactly():
+    torch = pytest.importorskip("torch")
+    from linearlab import LinearRegression
+
+    X = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.bfloat16)
+    y = torch.tensor([1.0, 3.0, 5.0, 7.0], dtype=torch.bfloat16)
+    model = LinearRegression().fit(X, y)
+    assert np.allclose([model.coef_[0], model.intercept_], [2.0, 1.0])

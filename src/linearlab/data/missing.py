@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from .validation import from_torch
 
 POLICIES = ("error", "drop")
 
@@ -37,7 +38,7 @@ def _is_missing_scalar(value: Any) -> bool:
 
 def _as_array(obj: Any) -> np.ndarray:
     if hasattr(obj, "detach") and type(obj).__module__.startswith("torch"):
-        return obj.detach().cpu().numpy()
+        return from_torch(obj)  # bfloat16 has no NumPy dtype: widened there
     return np.asarray(obj)
 
 

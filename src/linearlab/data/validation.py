@@ -33,7 +33,9 @@ def _column_name(names: Any, j: int) -> str:
     return f"column {j}"
 
 
-def _from_torch(obj: Any) -> Any:
+def from_torch(obj: Any) -> Any:
+    """A torch tensor as a NumPy array (bfloat16 and float8 widened exactly to float32, which
+    NumPy lacks); anything else unchanged."""
     module = type(obj).__module__
     if module.startswith("torch") and hasattr(obj, "detach"):
         tensor = obj.detach().cpu()
@@ -65,7 +67,7 @@ def _to_numeric(obj: Any, what: str, dtype: np.dtype, names: list[str] | None) -
             f"{what} is a sparse matrix; sparse input is not supported. "
             f"Convert it with {what}.toarray() if it fits in memory."
         )
-    obj = _from_torch(obj)
+    obj = from_torch(obj)
     if isinstance(obj, str):
         raise DataError(f"{what} is a string ({obj[:40]!r}); pass an array-like of numbers.")
     if hasattr(obj, "iloc"):  # pandas
