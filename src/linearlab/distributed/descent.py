@@ -68,7 +68,7 @@ class PartitionBatches:
         from dask import delayed
 
         _, xb, yb, wb = next(b for b in self.parts.blocks() if b[0] == index)
-        task = delayed(validated, pure=True, name="linearlab-batch")(xb, yb, wb, index)
+        task = delayed(validated, name="linearlab-batch")(xb, yb, wb, index)
         try:
             from distributed import get_client
 

@@ -213,10 +213,10 @@ def score(estimator, X, y, sample_weight=None):
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
     parts = partitions(X, y, sample_weight)
     leaves = [
-        delayed(_r2_leaf, pure=True, name="linearlab-r2")(xb, yb, wb, i, state.coef, intercept)
+        delayed(_r2_leaf, name="linearlab-r2")(xb, yb, wb, i, state.coef, intercept)
         for i, xb, yb, wb in parts.blocks()
     ]
-    value = delayed(_r2_value, pure=True)(tree_reduce(leaves, _merge_grams))
+    value = delayed(_r2_value)(tree_reduce(leaves, _merge_grams))
     return da.from_delayed(value, shape=(), dtype=np.float64)
 
 

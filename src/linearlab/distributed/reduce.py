@@ -36,7 +36,7 @@ def tree_reduce(
     while len(level) > 1:
         groups = [level[i : i + split_every] for i in range(0, len(level), split_every)]
         level = [
-            g[0] if len(g) == 1 else delayed(combine, pure=True, name=f"linearlab-{name}")(g)
+            g[0] if len(g) == 1 else delayed(combine, name=f"linearlab-{name}")(g)
             for g in groups
         ]
     return level[0]
@@ -76,7 +76,7 @@ def stats_graph(parts: Partitions):
     from dask import delayed
 
     leaves = [
-        delayed(_partition_stats, pure=True, name="linearlab-gram")(xb, yb, wb, i)
+        delayed(_partition_stats, name="linearlab-gram")(xb, yb, wb, i)
         for i, xb, yb, wb in parts.blocks()
     ]
     return tree_reduce(leaves, merge_stats)
@@ -119,7 +119,7 @@ def map_sum(parts: Partitions, fn: Callable, *args, name: str = "pass") -> tuple
     from dask import delayed
 
     leaves = [
-        delayed(_apply, pure=True, name=f"linearlab-{name}")(fn, xb, yb, wb, i, args)
+        delayed(_apply, name=f"linearlab-{name}")(fn, xb, yb, wb, i, args)
         for i, xb, yb, wb in parts.blocks()
     ]
     return compute(tree_reduce(leaves, _sum_tuples))
@@ -130,7 +130,7 @@ def map_combine(parts: Partitions, fn: Callable, combine: Callable, *args, name:
     from dask import delayed
 
     leaves = [
-        delayed(_apply, pure=True, name=f"linearlab-{name}")(fn, xb, yb, wb, i, args)
+        delayed(_apply, name=f"linearlab-{name}")(fn, xb, yb, wb, i, args)
         for i, xb, yb, wb in parts.blocks()
     ]
     return compute(tree_reduce(leaves, combine))
