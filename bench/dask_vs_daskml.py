@@ -20,9 +20,19 @@ import argparse
 import time
 
 
-def _best_of(repeats: int, fn):
+def _settle(client, baseline: int) -> None:
+    """Wait until the scheduler has released every task of the previous run, so that a repeat
+    recomputes instead of reusing a result still in memory (same keys)."""
+    for _ in range(200):
+        if client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) <= baseline:
+            return
+        time.sleep(0.05)
+
+
+def _best_of(repeats: int, fn, settle=lambda: None):
     best, value = float("inf"), None
     for _ in range(repeats):
+        settle()
         start = time.perf_counter()
         value = fn()
         best = min(best, time.perf_counter() - start)
@@ -59,8 +69,13 @@ def main() -> None:
         print(f"{n:,} x {d} float64 in {X.numblocks[0]} chunks of {args.chunk:,} rows, "
               f"persisted on a {args.workers}-worker LocalCluster (1 thread each)\n")
 
-        t_gram, _ = _best_of(args.repeats, lambda: (X.T @ X).compute())
-        t_ll, model = _best_of(args.repeats, lambda: LinearRegression().fit(X, y))
+        baseline = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+        def settle():
+            _settle(client, baseline)
+
+        t_gram, _ = _best_of(args.repeats, lambda: (X.T @ X).compute(), settle)
+        t_ll, model = _best_of(args.repeats, lambda: LinearRegression().fit(X, y), settle)
         try:
             from dask_ml.linear_model import LinearRegression as DaskMLLinearRegression
         except ImportError as exc:
@@ -68,7 +83,7 @@ def main() -> None:
                 "pip install -c constraints.txt dask-ml (it is in linearlab's dev extra)"
         else:
             missing = None
-            t_dm, peer = _best_of(1, lambda: DaskMLLinearRegression().fit(X, y))
+            t_dm, peer = _best_of(1, lambda: DaskMLLinearRegression().fit(X, y), settle)
 
         X_mem, y_mem = client.compute([X, y], sync=True)  # the in-memory reference
     reference = LinearRegression().fit(X_mem, y_mem)
