@@ -16,6 +16,8 @@ from .errors import (
     LinearLabError,
     ModelFileError,
     NotFittedError,
+    NumericalError,
+    OutputError,
 )
 from .estimator import LinearRegression
 from .fitted import FittedState
@@ -38,6 +40,8 @@ __all__ = [
     "LinearRegression",
     "ModelFileError",
     "NotFittedError",
+    "NumericalError",
+    "OutputError",
     "RidgeCV",
     "gradcheck",
     "load",
