@@ -170,13 +170,16 @@ class RidgeCV(PenalizedBase):
         n = 0
         for Xb, Yb, wb in blocks:
             n += Xb.shape[0]
-            root = np.ones((Xb.shape[0], 1)) if wb is None else np.sqrt(wb)[:, None]
-            Z = ((Xb - shift_x) * root) @ V
+            Z = (Xb - shift_x) @ V  # centred first: no cancellation when offsets are large
+            resid = Yb.reshape(len(Yb), -1) - shift_y
+            if wb is not None:
+                root = np.sqrt(wb)[:, None]
+                Z *= root
+                resid *= root
             h = (Z * Z) @ D  # (b, A) leverages for every alpha
             if self.fit_intercept:
-                h += (root * root) / gram.weight_sum
-            fitted = (Z @ C).reshape(-1, k, A)
-            resid = ((Yb.reshape(len(Yb), -1) - shift_y) * root)[:, :, None] - fitted
+                h += (1.0 / gram.weight_sum if wb is None else wb[:, None] / gram.weight_sum)
+            resid = resid[:, :, None] - (Z @ C).reshape(-1, k, A)
             err2 = (resid / (1.0 - h)[:, None, :]) ** 2
             sse += err2.sum(axis=0)
             if store is not None:
