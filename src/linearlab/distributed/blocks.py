@@ -175,6 +175,28 @@ def validated(xb, yb, wb, index: int):
     return _aligned(X), _aligned(Y), _aligned(w)
 
 
+def plain_float_blocks(xb, yb, wb):
+    """(X, Y (n, k), w) without the finiteness scan when the blocks already are float64 NumPy
+    arrays of the right shapes (a Dask array's chunks), else None.
+
+    The Gram pass uses it and checks its result instead: a NaN or inf in the rows makes the
+    statistics non-finite, and only then is the partition validated again to say where.
+    """
+    if not (isinstance(xb, np.ndarray) and xb.dtype == np.float64 and xb.ndim == 2):
+        return None
+    n = xb.shape[0]
+    if not (isinstance(yb, np.ndarray) and yb.dtype == np.float64 and yb.shape[:1] == (n,)
+            and yb.ndim in (1, 2)):
+        return None
+    if wb is not None and not (isinstance(wb, np.ndarray) and wb.dtype == np.float64
+                               and wb.shape == (n,)):
+        return None
+    Y = yb.reshape(-1, 1) if yb.ndim == 1 else yb
+    if xb.shape[1] == 0 or Y.shape[1] == 0 or (wb is not None and (wb < 0).any()):
+        return None
+    return _aligned(xb), _aligned(Y), _aligned(wb)
+
+
 def _aligned(a: np.ndarray | None) -> np.ndarray | None:
     """``a``, copied when its buffer is not aligned for float64 (deserialized blocks can be):
     NumPy sums unaligned data along another path, so the same rows would give other bits."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..gram import Gram
-from .blocks import Partitions, validated
+from .blocks import Partitions, plain_float_blocks, validated
 
 # Partition results merged per task of the tree (dask.array's reductions use 4-8 as well).
 SPLIT_EVERY = 8
@@ -53,8 +53,22 @@ def compute(obj):
 
 # --------------------------------------------------------------------------- the Gram pass
 def _partition_stats(xb, yb, wb, index: int) -> tuple[Gram, float]:
-    X, Y, w = validated(xb, yb, wb, index)
+    plain = plain_float_blocks(xb, yb, wb)
+    if plain is not None:  # skip the scan for NaN/inf: non-finite statistics reveal them
+        X, Y, w = plain
+        gram = Gram.from_arrays(X, Y, w)
+        if _finite(gram) and (w is None or 0 < w.sum() < np.inf):
+            return gram, log_weight_sum(w)
+    X, Y, w = validated(xb, yb, wb, index)  # says where the bad value is
     return Gram.from_arrays(X, Y, w), log_weight_sum(w)
+
+
+def _finite(gram: Gram) -> bool:
+    return bool(
+        np.isfinite(gram.weight_sum) and np.isfinite(gram.mean_x).all()
+        and np.isfinite(np.diag(gram.sxx)).all() and np.isfinite(gram.mean_y).all()
+        and np.isfinite(np.diag(gram.syy)).all()
+    )
 
 
 def log_weight_sum(w: np.ndarray | None) -> float:
