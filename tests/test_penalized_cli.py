@@ -75,6 +75,8 @@ def test_table_shows_chosen_alpha_and_nonzero(table, capsys):
     (["--penalty", "l1"], "needs a penalty strength"),
     (["--l1-ratio", "0.5", "--alpha", "1"], "--penalty elasticnet"),
     (["--penalty", "l1", "--alpha", "1", "--solver", "qr"], "does not apply"),
+    (["--penalty", "l1", "--alpha", "1", "--missing", "drop"], "does not apply"),
+    (["--penalty", "l1", "--alpha", "1", "--workers", "2"], "does not apply"),
 ])
 def test_bad_combinations_are_usage_errors(table, capsys, flags, message):
     path, _, _ = table

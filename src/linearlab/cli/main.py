@@ -110,14 +110,16 @@ def _check_finite_metrics(metrics: dict) -> None:
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
+    if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
+        model = cli_penalty.build(args)  # refuses options that do not apply (Dask, formula...)
+        source = io.open_source(args.data)
+        with _progress(args) as report:
+            return source, cli_penalty.fit(args, source, report, model)
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
         from ..distributed.commands import fit_from_args
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
-    if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
-        with _progress(args) as report:
-            return source, cli_penalty.fit(args, source, report)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)

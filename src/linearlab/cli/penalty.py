@@ -50,6 +50,9 @@ def build(args: argparse.Namespace):
     penalty = args.penalty or "l2"
     given = [n for n in GD_OPTIONS if getattr(args, n, None) is not None]
     for flag, bad in (("--formula", getattr(args, "formula", None)),
+                      ("--missing drop", getattr(args, "missing", "error") != "error"),
+                      ("--scheduler/--workers", getattr(args, "scheduler", None)
+                       or getattr(args, "workers", None)),
                       ("--solver " + str(args.solver), args.solver not in ("auto", "gd")),
                       ("--backend torch", args.backend != "numpy"),
                       ("--standardize", args.standardize),
@@ -87,9 +90,10 @@ def build(args: argparse.Namespace):
     return ElasticNet(alpha=args.alpha, l1_ratio=ratio, fit_intercept=intercept, **tol)
 
 
-def fit(args: argparse.Namespace, source: io.Source, progress):
-    """Choose columns, build the estimator, fit (whole or streamed): a ``FitOutcome``."""
-    model = build(args)
+def fit(args: argparse.Namespace, source: io.Source, progress, model=None):
+    """Choose columns, fit ``model`` (default: :func:`build`) whole or streamed: a
+    ``FitOutcome``."""
+    model = build(args) if model is None else model
     features, targets = io.select_columns(source, args.target, args.features)
     return fit_source(model, source, features, targets, stream=args.stream, progress=progress)
 
