@@ -55,20 +55,26 @@ class NormalErrors:
         return max(self.params, self.covariance)
 
 
-def centring_loss(gram: Gram) -> float:
-    """W·x̄²/Sₓₓ (largest over X and Y columns) when the Gram statistics were centred from raw
-    cross-products, else 0 (blocks centred explicitly, or weighted)."""
-    if gram.weight_sum == 0.0:
-        return 0.0
+def centring_loss(gram: Gram) -> tuple[float, float]:
+    """Relative cancellation in the centred cross-products when ``Gram`` formed them from raw
+    ones (unweighted, every column's W·x̄²/S below :data:`UNCENTRED_LIMIT`), else zeros.
+
+    Sᵢⱼ loses W·|x̄ᵢ x̄ⱼ|/√(SᵢᵢSⱼⱼ): returns the worst over the entries the coefficients depend on
+    (XᵀX and Xᵀy) and over those the residual sum of squares also depends on (yᵀy).
+    """
+    if gram.weight_sum == 0.0 or gram.weight_sum != gram.count:  # weighted: centred blocks
+        return 0.0, 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.concatenate([
-            gram.weight_sum * gram.mean_x**2 / np.diag(gram.sxx),
-            gram.weight_sum * gram.mean_y**2 / np.diag(gram.syy),
-        ])
-    ratios = np.where(np.isnan(ratios), 0.0, ratios)
-    if not np.all(ratios < UNCENTRED_LIMIT):
-        return 0.0
-    return float(ratios.max()) if ratios.size else 0.0
+        lx = gram.weight_sum * gram.mean_x**2 / np.diag(gram.sxx)
+        ly = gram.weight_sum * gram.mean_y**2 / np.diag(gram.syy)
+    lx = np.where(np.isnan(lx), 0.0, lx)
+    ly = np.where(np.isnan(ly), 0.0, ly)
+    if not (np.all(lx < UNCENTRED_LIMIT) and np.all(ly < UNCENTRED_LIMIT)):
+        return 0.0, 0.0
+    x_worst = float(lx.max()) if lx.size else 0.0
+    y_worst = float(ly.max()) if ly.size else 0.0
+    coef_loss = max(x_worst, float(np.sqrt(x_worst * y_worst)))
+    return coef_loss, max(coef_loss, y_worst)
 
 
 def normal_equation_errors(
@@ -83,7 +89,7 @@ def normal_equation_errors(
     G, H, Y = gram.cross_products(fit_intercept)
     scale = np.sqrt(np.diag(G))
     scale = np.where(scale > 0, scale, 1.0)
-    loss = centring_loss(gram)
+    loss, ssr_loss = centring_loss(gram)
     level = EPS * gram_condition * (1.0 + loss)
     scaled = np.abs(coef) * scale[:, None]  # (d, k)
     top = scaled.max(axis=0) if scaled.size else np.zeros(coef.shape[1])
@@ -95,10 +101,11 @@ def normal_equation_errors(
         worst = float(rel.max()) if rel.size else 0.0
         if fit_intercept and coef.shape[0]:
             mx = np.abs(gram.mean_x)
-            err0 = (mx / scale) @ abs_err + 4 * EPS * (
-                np.abs(gram.mean_y) + mx @ np.abs(coef)
-            )
-            worst = max(worst, float(np.max(np.where(err0 > 0, err0 / np.abs(intercept), 0.0))))
+            rounding = 4 * EPS * (np.abs(gram.mean_y) + mx @ np.abs(coef))
+            err0 = (mx / scale) @ abs_err + rounding
+            # an intercept below its own rounding level (exactly 0, say) has no digits to keep
+            size = np.maximum(np.abs(intercept), rounding)
+            worst = max(worst, float(np.max(np.where(err0 > 0, err0 / size, 0.0))))
     if ssr is None:
         ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
     b = np.abs(coef)
@@ -107,6 +114,6 @@ def normal_equation_errors(
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         ssr_err = np.where(
-            magnitude > 0, SSR_FACTOR * EPS * (1.0 + loss) * magnitude / ssr, 0.0
+            magnitude > 0, SSR_FACTOR * EPS * (1.0 + ssr_loss) * magnitude / ssr, 0.0
         )
     return NormalErrors(params=worst, covariance=OWN * level, ssr=ssr_err)
