@@ -22,6 +22,9 @@ from ..errors import BackendUnavailableError, ColumnError, DataFileError, UsageE
 
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
+__all__ = ["ClusterSource", "atomic_directory", "checked_numbers", "connect", "open_files",
+           "read_file", "read_table", "select_columns"]
+
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".txt": "csv"}
 
 
@@ -109,11 +112,12 @@ def open_files(data: str) -> ClusterSource:
         raise UsageError(f"{data!r} mixes file formats ({', '.join(sorted(kinds))}); "
                          "read one format at a time.")
     kind = kinds.pop()
-    head = _read_file(paths[0], kind, None, nrows=100)
+    head = read_file(paths[0], kind, None, nrows=100)
     return ClusterSource(name=data, paths=paths, format=kind, columns=[str(c) for c in head])
 
 
-def _read_file(path: str, kind: str, columns: list[str] | None, nrows: int | None = None):
+def read_file(path: str, kind: str, columns: list[str] | None, nrows: int | None = None):
+    """One CSV/TSV/Parquet file (local path or fsspec URL, compression inferred) as pandas."""
     import fsspec
     import pandas as pd
 
@@ -154,7 +158,7 @@ def _read_numeric(path: str, kind: str, columns: list[str]):
     import pandas as pd
 
     try:
-        frame = _read_file(path, kind, columns)
+        frame = read_file(path, kind, columns)
     except ValueError as exc:  # usecols naming a column the file lacks
         raise ColumnError(f"{path!r}: {exc}. Every file must have the same columns.") from None
     return pd.DataFrame(checked_numbers(frame, path, kind, columns), index=frame.index)
@@ -186,10 +190,7 @@ def select_columns(source: ClusterSource, target: str | None, features: str | No
     return chosen, targets
 
 
-__all__ = ["ClusterSource", "connect", "open_files", "read_table", "select_columns"]
-
-
-def _atomic_directory(output: str, force: bool):
+def atomic_directory(output: str, force: bool):
     """(temporary directory to write into, commit(), abort()) for a local output directory."""
     final = os.path.abspath(output)
     if os.path.exists(final) and (not os.path.isdir(final) or os.listdir(final)) and not force:

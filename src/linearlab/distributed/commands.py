@@ -17,11 +17,11 @@ from ..errors import ColumnError, UsageError
 from ..gram import Gram
 from .cluster import (
     ClusterSource,
-    _atomic_directory,
-    _read_file,
+    atomic_directory,
     checked_numbers,
     connect,
     open_files,
+    read_file,
     read_table,
     select_columns,
 )
@@ -84,7 +84,7 @@ def fit_from_args(args, model):
 # --------------------------------------------------------------------------- predict
 def _read_for_prediction(path: str, kind: str, features: list[str]):
     """Every column of one file, the model's features checked and converted to float64."""
-    frame = _read_file(path, kind, None)
+    frame = read_file(path, kind, None)
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise ColumnError(f"{path!r} has no column {missing[0]!r}, which the model needs.")
@@ -128,7 +128,7 @@ def predict_from_args(args, console) -> int:
         if clash:
             raise UsageError(f"{args.data!r} already has a column named {clash[0]!r}; rename it "
                              "so the predictions can be added.")
-        head = _read_file(source.paths[0], source.format, None, nrows=100)
+        head = read_file(source.paths[0], source.format, None, nrows=100)
         table = dd.from_map(_read_for_prediction, source.paths, kind=source.format,
                             features=features, meta=head.iloc[:0].astype(
                                 {c: np.float64 for c in features if c in head.columns}),
@@ -143,7 +143,7 @@ def predict_from_args(args, console) -> int:
         if remote:  # object stores have no atomic rename: written in place
             _write(out, args.output, fmt)
         else:
-            tmp, commit, abort = _atomic_directory(args.output, args.force)
+            tmp, commit, abort = atomic_directory(args.output, args.force)
             try:
                 _write(out, tmp, fmt)
             except BaseException:

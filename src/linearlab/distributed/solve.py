@@ -1,14 +1,17 @@
-"""Exact least squares on Dask partitions: the Gram when it is safe, TSQR plus refinement when not.
+"""Exact least squares on Dask partitions: the Gram when it is safe, refinement when not.
 
-- ``"normal"`` and the well-conditioned ``"auto"``: one pass of per-partition Gram statistics
-  (:func:`linearlab.exact.solvers.solve_auto` on the merged :class:`~linearlab.gram.Gram`).
-- ``"auto"`` when the normal equations would lose digits (the in-memory solver escalates to QR
-  with refinement there too), and ``"qr"``: a TSQR of the centred, column-scaled, √w-weighted
-  design with the targets appended — each partition's R factor, stacked and re-factored in the
-  reduction tree, so only (d + k)² numbers travel — followed by iterative refinement: each step
-  is one distributed pass that evaluates the residuals in double-double arithmetic and the
-  gradient Ãᵀ W r, and solves for the correction with R (corrected semi-normal equations).
-  ``solver_`` reports ``"tsqr"``.
+- ``"normal"`` and ``"auto"`` when its error estimate promises 12 digits: one pass of
+  per-partition Gram statistics (:func:`linearlab.exact.solvers.solve_auto` on the merged
+  :class:`~linearlab.gram.Gram`). ``"auto"`` escalates exactly when the in-memory solver would:
+- digits lost to large column offsets on well-conditioned data: the Gram's answer refined, each
+  step one distributed pass that evaluates the residuals in double-double arithmetic and the
+  gradient Ãᵀ W r, the correction solved with the Cholesky factor of the column-scaled Gram
+  (corrected semi-normal equations); ``solver_ = "normal-refined"``.
+- ill-conditioned data, and ``"qr"``: a TSQR of the centred, column-scaled, √w-weighted design
+  with the targets appended — each partition's R factor, stacked and re-factored in the
+  reduction tree, so only (d + k)² numbers travel — then the same refinement with R (the
+  gradient summed in double-double when cond(R)² would amplify its rounding);
+  ``solver_ = "tsqr"``.
 - ``"svd"`` (and numerically rank-deficient designs): the same R, solved by its SVD for the
   minimum-norm answer (``solver_ = "svd"``).
 """
