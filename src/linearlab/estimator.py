@@ -232,7 +232,8 @@ default="auto"
         X : array-like of shape (n_samples, n_features)
             Features: list, ndarray, DataFrame or torch tensor. Text and ``category`` columns
             are one-hot encoded (``col[T.level]``, the first level the reference); rows with
-            missing values follow ``missing``.
+            missing values follow ``missing``. A Dask array or DataFrame is fitted on its
+            cluster, partition by partition (``linearlab[dask]``; see ``docs/scaling.md``).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             None only for a :meth:`from_formula` model: it refits its formula on ``X``.
         sample_weight : array-like of shape (n_samples,), default=None

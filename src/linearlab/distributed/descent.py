@@ -67,7 +67,10 @@ class PartitionBatches:
     def _fetch(self, index: int):
         from dask import delayed
 
-        _, xb, yb, wb = next(b for b in self.parts.blocks() if b[0] == index)
+        parts = self.parts
+        xb = parts.X[index]
+        yb = None if parts.Y is None else parts.Y[index]
+        wb = None if parts.w is None else parts.w[index]
         task = delayed(validated, name="linearlab-batch")(xb, yb, wb, index)
         try:
             from distributed import get_client
