@@ -391,3 +391,28 @@ def test_offsets_that_cost_the_gram_digits_are_refined_on_the_cluster(client):
     assert reference.solver_ == "qr"  # in memory, "auto" escalates to refined QR here...
     assert model.solver_ == "normal-refined"  # ...and on Dask the Gram's answer is refined
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-13)
+
+
+def test_cli_csv_glob_fit_and_partitioned_csv_predictions(client, tmp_path, capsys):
+    from linearlab.cli import main
+
+    rng = np.random.default_rng(32)
+    frames = []
+    for k in range(3):
+        frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+        frame["y"] = 3 * frame["a"] - frame["b"] + 1
+        frame.to_csv(tmp_path / f"p{k}.csv", index=False)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    scheduler = client.scheduler.address
+    model_file = tmp_path / "model.json"
+    assert main(["fit", str(tmp_path / "p*.csv"), "--scheduler", scheduler, "-o",
+                 str(model_file)]) == 0
+    assert "120 rows" in capsys.readouterr().out
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(model_file), str(tmp_path / "p*.csv"), "--scheduler", scheduler,
+                 "-o", str(out)]) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
+    written = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    np.testing.assert_allclose(written["prediction"], table["y"], rtol=1e-10, atol=1e-10)
