@@ -30,8 +30,6 @@ __all__ = ["FORMAT", "MAX_STORED_NUMBERS", "load", "model_from_dict", "model_to_
 #: The largest model file :func:`load` reads. Files hold at most ~2 x 250,000 numbers (see
 #: MAX_STORED_NUMBERS) plus the coefficients, so real ones stay far below this.
 MAX_MODEL_BYTES = 256 * 2**20
-#: Deepest nesting of JSON lists/objects a model file may have (real files: 4).
-MAX_DEPTH = 32
 #: Longest integer literal accepted (a float64 needs at most 17 significant digits).
 MAX_INT_DIGITS = 40
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {

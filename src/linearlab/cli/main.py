@@ -15,18 +15,15 @@ import math
 import os
 import sys
 import traceback
-import warnings
 from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from .. import __version__, outputs, persist, streaming
 from ..data import sources as io
-from ..data.datasets import list_datasets, load_dataset
 from ..descent.driver import quiet_progress
-from ..errors import ConvergenceWarning, LinearLabError, NumericalError, UsageError, printable
+from ..errors import LinearLabError, NumericalError, UsageError, printable
 from ..estimator import LinearRegression
 from . import analyst as cli_analyst
 from . import options as cli_options
@@ -34,16 +31,8 @@ from . import output as cli_output
 from . import penalty as cli_penalty
 from . import plots as cli_plots
 from . import predictions as cli_predictions
+from . import showcase
 
-SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
-    "salary": dict(lr=0.001, epochs=10001, init="uniform", random_state=0, log_every=1000),
-    "noisy-line": dict(lr=0.001, epochs=20, batch_size=10, shuffle=False, init="uniform",
-                       random_state=0, log_every=1),
-    "three-points": dict(loss="sse", lr=0.001, epochs=100, random_state=0, log_every=10),
-    "doubling": dict(loss="sse", lr=0.01, epochs=500, init="uniform", random_state=0,
-                     log_every=100),
-    "arange-line": dict(lr=0.1, epochs=100, init="normal", random_state=2021, log_every=10),
-}
 GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule")
 #: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
 #: (20,000 features: 3.2 GB).
@@ -263,81 +252,6 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    data = load_dataset(args.dataset)
-    exact = LinearRegression()
-    settings = SEED_GD_SETTINGS.get(data.name, dict(lr="auto", standardize=True, log_every=100))
-    gd = LinearRegression(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
-    for model in (exact, gd):  # column names for the fits' messages (X is an array)
-        model.feature_names_ = list(data.feature_names)
-    exact.fit(data.X, data.y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gd.fit(data.X, data.y)
-    if args.output:
-        exact.target_names_ = [data.target_name]
-        persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)},
-                     force=args.force)
-    plots = cli_plots.demo_plots(args, data, gd)
-    if args.json:
-        cli_output.print_json({"dataset": data.name, "features": data.feature_names,
-                     "exact": {"coef": exact.coef_.tolist(), "intercept": exact.intercept_,
-                               "r2": exact.score(data.X, data.y), "solver": exact.solver_},
-                     "gd": {"coef": gd.coef_.tolist(), "intercept": gd.intercept_,
-                            "r2": gd.score(data.X, data.y), "epochs": gd.n_iter_,
-                            "converged": gd.converged_, "diagnosis": gd.diagnosis_},
-                     "model_file": args.output, "plots": [str(p) for p in plots]})
-        return 0
-    console.print(f"[bold]linearlab demo[/bold] — dataset [cyan]{data.name}[/cyan]: "
-                  f"{data.description}", soft_wrap=True)
-    console.print(f"\n[bold]Exact least squares[/bold] (solver '{exact.solver_}'):")
-    equation = cli_output.equation(exact, data.feature_names, data.target_name)
-    console.print("  " + equation, markup=False)
-    console.print(f"  R² = {exact.score(data.X, data.y):.6f}")
-    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "log_every")
-    console.print(f"\n[bold]Gradient descent[/bold] with the seed's settings ({shown}):",
-                  soft_wrap=True)
-    cli_output.print_epoch_log(console, gd.history_)
-    table = Table(title="Exact vs gradient descent")
-    table.add_column("parameter")
-    table.add_column("exact", justify="right")
-    table.add_column("gradient descent", justify="right")
-    for name, a, b in zip(data.feature_names, exact.coef_, gd.coef_, strict=True):
-        table.add_row(name, f"{a:.6f}", f"{b:.6f}")
-    table.add_row("intercept", f"{exact.intercept_:.6f}", f"{gd.intercept_:.6f}")
-    table.add_row("R²", f"{exact.score(data.X, data.y):.6f}", f"{gd.score(data.X, data.y):.6f}")
-    console.print(table)
-    if gd.converged_:
-        console.print(f"[green]Converged[/green] in {gd.n_iter_} epochs.")
-    else:
-        console.print(cli_output.as_flags(gd.diagnosis_ or ""), style="yellow", markup=False,
-                      soft_wrap=True)
-    if args.output:
-        console.print(f"Exact model saved to {args.output}", markup=False, soft_wrap=True)
-    cli_plots.print_written(console, plots)
-    return 0
-
-
-def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
-    found = [load_dataset(name) for name in list_datasets()]
-    if args.json:
-        cli_output.print_json({"datasets": [{"name": d.name, "rows": int(d.X.shape[0]),
-                                   "features": d.feature_names, "target": d.target_name,
-                                   "description": d.description} for d in found]})
-        return 0
-    table = Table(title="Built-in datasets")  # short columns: readable at 80 characters
-    for column in ("name", "rows", "features", "target"):
-        table.add_column(column, overflow="fold")
-    for data in found:
-        names = data.feature_names
-        shown = ", ".join(names) if len(names) <= 4 else f"{len(names)}: {names[0]} ... {names[-1]}"
-        table.add_row(data.name, str(data.X.shape[0]), shown, data.target_name)
-    console.print(table)
-    for data in found:
-        console.print(f"[bold]{data.name}[/bold]: {data.description}")
-    return 0
-
-
 # --------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one sub-parser per command, each with ``handler`` set."""
@@ -358,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", metavar="MODEL.json", help="save the exact model")
     cli_options.add_force_option(demo)
     cli_plots.add_demo_options(demo)
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=showcase.cmd_demo)
 
     fit = sub.add_parser("fit", parents=[common], help="fit a model to a data file",
                          description=cli_options.FIT_HELP, formatter_class=raw)
@@ -404,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_playground_parser(sub, [common])
 
     datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
-    datasets.set_defaults(handler=cmd_datasets)
+    datasets.set_defaults(handler=showcase.cmd_datasets)
     return parser
 
 
