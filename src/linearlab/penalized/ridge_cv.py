@@ -168,15 +168,21 @@ class RidgeCV(PenalizedBase):
         shift_x = gram.mean_x if self.fit_intercept else np.zeros(d)
         shift_y = gram.mean_y if self.fit_intercept else np.zeros(k)
         n = 0
+        centred_buf = z_buf = sq_buf = np.empty((0, d))
         for Xb, Yb, wb in blocks:
-            n += Xb.shape[0]
-            Z = (Xb - shift_x) @ V  # centred first: no cancellation when offsets are large
+            b = Xb.shape[0]
+            n += b
+            if centred_buf.shape[0] < b:  # buffers reused across blocks: no page faults
+                centred_buf, z_buf, sq_buf = (np.empty((b, d)) for _ in range(3))
+            # centred first: no cancellation when offsets are large
+            centred = np.subtract(Xb, shift_x, out=centred_buf[:b])
+            Z = np.matmul(centred, V, out=z_buf[:b])
             resid = Yb.reshape(len(Yb), -1) - shift_y
             if wb is not None:
                 root = np.sqrt(wb)[:, None]
                 Z *= root
                 resid *= root
-            h = (Z * Z) @ D  # (b, A) leverages for every alpha
+            h = np.multiply(Z, Z, out=sq_buf[:b]) @ D  # (b, A) leverages for every alpha
             if self.fit_intercept:
                 h += (1.0 / gram.weight_sum if wb is None else wb[:, None] / gram.weight_sum)
             resid = resid[:, :, None] - (Z @ C).reshape(-1, k, A)
