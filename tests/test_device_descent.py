@@ -87,7 +87,8 @@ def test_fit_never_copies_tensors_to_numpy_nor_writes_them(device, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a tensor went through the NumPy validation path")
 
-    monkeypatch.setattr("linearlab.data.validation._from_torch", refuse)
+    for where in ("linearlab.data.validation.from_torch", "linearlab.data.missing.from_torch"):
+        monkeypatch.setattr(where, refuse)  # the host path's tensor -> NumPy conversions
     for solver, extra in (("gd", dict(standardize=True, batch_size=16, epochs=20)),
                           ("auto", {}), ("qr", {})):
         model = LinearRegression(solver=solver, backend="torch", device=device, **extra)
@@ -168,6 +169,29 @@ def test_blocks_of_epochs_stop_at_tol_exactly_where_the_loop_does(device):
     assert got.n_iter == want.n_iter
     np.testing.assert_allclose(got.coef, want.coef, rtol=1e-10)  # the stopping epoch's θ
     np.testing.assert_allclose(got.params_history, want.params_history, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("engine", ["auto", "loop"])
+@pytest.mark.parametrize("batch_size,shuffle", [(None, False), (64, False), (64, True)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_rows_kept_in_host_memory_give_the_same_run(device, engine, batch_size, shuffle,
+                                                    weighted, monkeypatch):
+    """Data larger than the device stays on the host: batches gathered there, a full batch
+    streamed through in blocks (256 rows here, so the gradient sums over three blocks)."""
+    monkeypatch.setattr("linearlab.data.tensors.CPU_BLOCK_BYTES", 1)
+    monkeypatch.setattr("linearlab.data.tensors.CUDA_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(600, 3)) + 1.0, rng.normal(size=(600, 2))
+    w = rng.uniform(0.5, 2.0, size=600) if weighted else None
+    init = initial_parameters("uniform", 3, 2, np.random.default_rng(1), np.float64)
+    config = DescentConfig(lr=0.05, optimizer="momentum", epochs=12, alpha=0.1)
+    plans = [BatchPlan(600, batch_size, shuffle, np.random.default_rng(2)) for _ in range(2)]
+    want = numpy_train(X, Y, w, init, plans[0], config, engine="loop")
+    got = device_descent.train(X, Y, w, init, plans[1], config, device, engine=engine,
+                               resident=False)
+    np.testing.assert_allclose(got.history, want.history, rtol=1e-12)
+    np.testing.assert_allclose(got.params_history, want.params_history, rtol=0, atol=1e-12)
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA device")

@@ -30,6 +30,9 @@ from ..errors import BackendUnavailableError, ParameterError
 CUDA_BLOCK_BYTES = 64 * 2**20
 CUDA_RESIDENT_BLOCK_BYTES = 512 * 2**20
 CPU_BLOCK_BYTES = 8 * 2**20
+# Training data stays in host memory (streamed to the device) when it needs more than this
+# share of the device's free memory.
+DEVICE_MEMORY_SHARE = 0.5
 
 
 def require_torch():
@@ -117,6 +120,26 @@ def to_device(a, dev, dtype):
         out[start : start + block.shape[0]].copy_(block)
         start += block.shape[0]
     return out
+
+
+def fits_on_device(arrays: Sequence[Any], dev, dtype) -> bool:
+    """Whether ``arrays`` in ``dtype`` (those not already there) fit in the device's free
+    memory with room to spare (:data:`DEVICE_MEMORY_SHARE` of it); always True off CUDA."""
+    if dev.type != "cuda":
+        return True
+    torch = require_torch()
+    size = torch.empty((), dtype=torch_dtype(dtype)).element_size()
+    needed = sum(int(np.prod(a.shape, dtype=np.int64)) * size for a in arrays
+                 if a is not None and not on_device(a, dev))
+    free, _ = torch.cuda.mem_get_info(dev)
+    return needed <= DEVICE_MEMORY_SHARE * free
+
+
+def host_tensor(a, dtype):
+    """``a`` as a CPU tensor in ``dtype`` (a view when it already is one)."""
+    if a is None:
+        return None
+    return _host_view(a).to(device="cpu", dtype=torch_dtype(dtype))
 
 
 def block_rows(arrays: Sequence[Any], dev, rows: int | None = None) -> int:

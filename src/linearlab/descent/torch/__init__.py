@@ -19,7 +19,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...data.tensors import is_tensor, require_torch, resolve_device, to_device, torch_dtype
+from ...data.tensors import (
+    fits_on_device,
+    host_tensor,
+    is_tensor,
+    require_torch,
+    resolve_device,
+    to_device,
+    torch_dtype,
+)
 from ..batches import BatchPlan
 from ..config import DescentConfig, DescentResult
 from ..driver import EpochDriver
@@ -36,7 +44,7 @@ def train(
     X, Y, sample_weight, init: tuple[np.ndarray, np.ndarray], plan: BatchPlan,
     config: DescentConfig, device="cpu", *, engine: str = "auto",
     validation: Callable[[np.ndarray, np.ndarray], float] | None = None,
-    use_graphs: bool = True,
+    use_graphs: bool = True, resident: bool | None = None,
 ) -> DescentResult:
     """Gradient descent on ``(X, Y)`` on a torch device; the NumPy engine's signature and result.
 
@@ -59,6 +67,9 @@ def train(
         Held-out loss for early stopping (the driver calls it after every epoch).
     use_graphs : bool, default=True
         Let ``engine="auto"`` capture epochs in CUDA graphs.
+    resident : bool, optional
+        Copy the data to the device (True) or keep it in host memory and stream batches there
+        (False). Default: resident when it fits in half of the device's free memory.
 
     Returns
     -------
@@ -67,16 +78,20 @@ def train(
     require_torch()
     dev = resolve_device(device)
     dtype = torch_dtype(X.dtype)
-    Xd, Yd, wd = (to_device(a, dev, dtype) for a in (X, Y, sample_weight))
+    arrays = (X, Y, sample_weight)
+    if resident is None:
+        resident = fits_on_device(arrays, dev, dtype)
+    move = (lambda a: to_device(a, dev, dtype)) if resident else (lambda a: host_tensor(a, dtype))
+    Xd, Yd, wd = (move(a) for a in arrays)
     if sample_weight is None:
         total_weight = float(X.shape[0])
     else:
         total_weight = float(wd.sum()) if is_tensor(wd) else float(np.sum(sample_weight))
     if engine == "loop":
-        run = LoopRun(Xd, Yd, wd, init, plan, config, total_weight=total_weight)
+        run = LoopRun(Xd, Yd, wd, init, plan, config, total_weight=total_weight, device=dev)
     else:
         run = DeviceRun(Xd, Yd, wd, init, plan, config, total_weight=total_weight,
-                        use_graphs=use_graphs)
+                        use_graphs=use_graphs, device=dev, resident=resident)
     return drive(run, init, config, validation)
 
 

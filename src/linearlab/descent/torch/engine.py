@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.tensors import require_torch
+from ...data.tensors import require_torch, stream_blocks
 from ..batches import BatchPlan
 from ..config import DescentConfig, penalty_factor
 from ..losses import HUBER_DELTA, get_loss
@@ -55,14 +55,24 @@ class DeviceRun:
         Σw over the epoch's rows (the ridge penalty's scale).
     use_graphs : bool
         Capture an epoch in a CUDA graph when the device is a GPU and it pays off.
+    device : torch.device, optional
+        Where to compute (default: X's device).
+    resident : bool, optional
+        False keeps the rows in host memory (data larger than the device): batches are
+        gathered on the host and cross in pinned buffers, a full batch streams through in
+        blocks (:func:`~linearlab.data.tensors.stream_blocks`). Default: whether X is on the
+        device.
     """
 
     def __init__(self, X, Y, w, init, plan: BatchPlan, config: DescentConfig, *,
-                 total_weight: float, use_graphs: bool = True):
+                 total_weight: float, use_graphs: bool = True, device=None,
+                 resident: bool | None = None):
         torch = require_torch()
         self.torch, self.X, self.Y, self.w = torch, X, Y, w
         self.plan, self.config = plan, config
-        self.dev, self.dtype = X.device, X.dtype
+        self.dev = X.device if device is None else torch.device(device)
+        self.dtype = X.dtype
+        self.resident = X.device == self.dev if resident is None else resident
         k = Y.shape[1]
         W0, b0 = init
         bias = np.asarray(b0) if config.fit_intercept else np.zeros(k)
@@ -80,12 +90,15 @@ class DeviceRun:
         nb = len(self.rows)
         self.batch_losses = torch.zeros(nb, dtype=self.dtype, device=self.dev)
         self.steps = torch.zeros((nb, 4), dtype=torch.float64, device=self.dev)
-        self.order = (torch.zeros(plan.n_samples, dtype=torch.long, device=self.dev)
+        self.order = (torch.zeros(plan.n_samples, dtype=torch.long, device=X.device)
                       if plan.shuffle else None)
         self.uploads = _Uploader(torch, self.dev)
+        self.stager = None if self.resident else _Stager(torch, self.dev, (X, Y, w),
+                                                         max(self.rows))
         self.graph: Any = None
         self.graph_error: str | None = None
-        self.use_graphs = (use_graphs and self.dev.type == "cuda" and nb >= GRAPH_MIN_STEPS)
+        self.use_graphs = (use_graphs and self.dev.type == "cuda" and nb >= GRAPH_MIN_STEPS
+                           and self.resident)
         self.epochs_done = 0
 
     # ------------------------------------------------------------------ parameters
@@ -100,36 +113,57 @@ class DeviceRun:
         w = self.w
         if self.plan.batch_size is None:
             return self.X, self.Y, w
+        rows = slice(lo, hi) if self.order is None else self.order[lo:hi]
+        if not self.resident:  # gathered on the host, across in pinned buffers
+            return self.stager.batch(rows)
         if self.order is None:  # in order: views, no gather
             return self.X[lo:hi], self.Y[lo:hi], None if w is None else w[lo:hi]
-        rows = self.order[lo:hi]
         return (self.X.index_select(0, rows), self.Y.index_select(0, rows),
                 None if w is None else w.index_select(0, rows))
 
-    def _step(self, s: int) -> None:
-        """forward, loss, hand-derived gradient, update: every operation stays on the device."""
-        torch, config = self.torch, self.config
-        Xb, Yb, wb = self._batch(s)
-        theta, grad = self.theta, self.grad
-        W, b = theta[:-1], theta[-1]
-        k = Yb.shape[1]
+    def _forward_backward(self, Xb, Yb, wb, norm, accumulate: bool):
+        """Σ (weighted) pointwise losses of a batch; writes (or adds) its gradient into grad."""
+        torch, grad = self.torch, self.grad
+        W, b = self.theta[:-1], self.theta[-1]
         residual = torch.addmm(b, Xb, W).sub_(Yb)  # forward: r = X_b W + b - y_b
-        summed = self.loss_fn.reduction == "sum"
-        share = float(Xb.shape[0]) if wb is None else wb.sum()
-        norm = 1.0 if summed else (1.0 / (share * k))
-        terms, slope = _pointwise(torch, config.loss, residual)
+        terms, slope = _pointwise(torch, self.config.loss, residual)
         total = terms.sum() if wb is None else (wb @ terms).sum()
-        loss = total * norm
         slope = slope * norm  # dloss/dpred
         if wb is not None:
             slope = slope * wb[:, None]
-        torch.mm(Xb.T, slope, out=grad[:-1])  # backward: dW = X_bᵀ g
+        if accumulate:  # a full batch streamed through in blocks
+            grad[:-1].addmm_(Xb.T, slope)
+            if self.config.fit_intercept:
+                grad[-1].add_(slope.sum(dim=0))
+        else:
+            torch.mm(Xb.T, slope, out=grad[:-1])  # backward: dW = X_bᵀ g
+            if self.config.fit_intercept:
+                torch.sum(slope, dim=0, out=grad[-1])
+        return total
+
+    def _step(self, s: int) -> None:
+        """forward, loss, hand-derived gradient, update: every operation stays on the device."""
+        grad, W = self.grad, self.theta[:-1]
+        k = self.Y.shape[1]
+        summed = self.loss_fn.reduction == "sum"
+        if self.plan.batch_size is None and not self.resident:
+            share = self.total_weight
+            norm = 1.0 if summed else (1.0 / (share * k))
+            grad.zero_()
+            total = 0.0
+            for Xb, Yb, wb in stream_blocks([self.X, self.Y, self.w], self.dev,
+                                            dtype=self.dtype):
+                total = total + self._forward_backward(Xb, Yb, wb, norm, accumulate=True)
+        else:
+            Xb, Yb, wb = self._batch(s)
+            share = float(Xb.shape[0]) if wb is None else wb.sum()
+            norm = 1.0 if summed else (1.0 / (share * k))
+            total = self._forward_backward(Xb, Yb, wb, norm, accumulate=False)
+        loss = total * norm
         if self.penalty:
             c = self.penalty * share / self.total_weight if summed else self.penalty
             loss = loss + c * (W * W).sum()
             grad[:-1].add_(W * (2.0 * c))
-        if config.fit_intercept:
-            torch.sum(slope, dim=0, out=grad[-1])
         self.batch_losses[s].copy_(loss)
         self._update(self.steps[s])
 
@@ -174,8 +208,10 @@ class DeviceRun:
             table = self.table.epoch(epoch)
             self.last_lr = self.table.last_lr(table)
             self.uploads.put(table, self.steps)
-            if self.order is not None:
+            if self.order is not None and self.resident:
                 self.uploads.put(self.plan.orders(1)[0], self.order)
+            elif self.order is not None:  # host-resident rows: the order stays on the host
+                self.order.copy_(torch.from_numpy(self.plan.orders(1)[0]))
             if (self.graph is None and self.use_graphs and epoch >= 1
                     and self.config.epochs - epoch >= GRAPH_MIN_EPOCHS):
                 self._capture()
@@ -251,3 +287,40 @@ class _Uploader:
         event.record(torch.cuda.current_stream(self.dev))
         pair[turn] = (buffer, event)
         slots[1] = 1 - turn
+
+
+class _Stager:
+    """Mini-batches of host-resident rows: gathered on the host into one of two pinned buffers
+    and copied to the device without blocking (on the CPU: the gather alone)."""
+
+    def __init__(self, torch, dev, arrays, rows: int):
+        self.torch, self.dev = torch, dev
+        self.arrays = arrays
+        self.pinned = dev.type == "cuda"
+        self.slots = [[None if a is None else torch.empty((rows, *a.shape[1:]), dtype=a.dtype,
+                                                          pin_memory=self.pinned)
+                       for a in arrays] for _ in range(2)]
+        self.done: list = [None, None]
+        self.turn = 0
+
+    def batch(self, rows):
+        torch, turn = self.torch, self.turn
+        if self.done[turn] is not None:
+            self.done[turn].synchronize()  # the copy out of this buffer has run
+        out = []
+        for a, buffer in zip(self.arrays, self.slots[turn], strict=True):
+            if a is None:
+                out.append(None)
+                continue
+            if isinstance(rows, slice):
+                part = buffer[: rows.stop - rows.start]
+                part.copy_(a[rows])
+            else:
+                part = buffer[: rows.shape[0]]
+                torch.index_select(a, 0, rows, out=part)
+            out.append(part.to(self.dev, non_blocking=True) if self.pinned else part)
+        if self.pinned:
+            self.done[turn] = torch.cuda.Event()
+            self.done[turn].record(torch.cuda.current_stream(self.dev))
+        self.turn = 1 - turn
+        return tuple(out)

@@ -18,9 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from ...data.tensors import is_tensor, require_torch, resolve_device, stream_blocks, torch_dtype
+from ...data.tensors import (
+    fits_on_device,
+    host_tensor,
+    is_tensor,
+    require_torch,
+    resolve_device,
+    stream_blocks,
+    torch_dtype,
+)
 from ...data.validation import resolve_dtype
-from ...exact.device import DeviceGram, block_gram, host_gram
+from ...exact.device import DeviceGram, block_gram, device_gram, host_gram
 from .. import fit as host_fit
 from ..batches import BatchPlan, random_streams
 from ..config import penalty_factor
@@ -71,7 +79,7 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     def objective(W, b):  # the trained objective on the training scale
         ssr = gram_ssr(setup.train_gram, W, b, model.fit_intercept)  # no pass when accurate
         if ssr is None:
-            ssr = squared_residuals(Xd, Yd, wd, W, b)  # in float64 on the device
+            ssr = squared_residuals(Xd, Yd, wd, W, b, dev)  # in float64 on the device
         norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (gram.weight_sum * Yd.shape[1])
         return norm * ssr + factor * float((W * W).sum())
 
@@ -96,6 +104,10 @@ def upload(X, Y, w, dev, dtype):
         Xd, Yd, wd = (None if a is None else (a.detach() if is_tensor(a) else torch.from_numpy(a))
                       .to(dtype) for a in (X, Y2, w))
         return Xd, Yd, wd, stats
+
+    if not fits_on_device([X, Y2, w], dev, dtype):  # larger than the device: rows stay home
+        stats = device_gram(X, Y2, w, device=dev)  # the Gram pass streams through the device
+        return host_tensor(X, dtype), host_tensor(Y2, dtype), host_tensor(w, dtype), stats
 
     def target(a):  # (the device tensor, whether the pass below must fill it)
         if a is None:
@@ -172,13 +184,14 @@ def gram_ssr(gram, W: np.ndarray, b: np.ndarray, fit_intercept: bool) -> float |
     return float(ssr.sum())
 
 
-def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray) -> float:
-    """Σ w (X W + b - Y)² over all rows and targets, in float64 on the device."""
+def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray, dev=None) -> float:
+    """Σ w (X W + b - Y)² over all rows and targets, in float64 on ``dev`` (X's device)."""
     torch = require_torch()
-    W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=Xd.device)
-    b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=Xd.device)
-    total = torch.zeros((), dtype=torch.float64, device=Xd.device)
-    for Xb, Yb, wb in stream_blocks([Xd, Yd, wd], Xd.device, dtype=torch.float64):
+    dev = Xd.device if dev is None else dev
+    W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=dev)
+    b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=dev)
+    total = torch.zeros((), dtype=torch.float64, device=dev)
+    for Xb, Yb, wb in stream_blocks([Xd, Yd, wd], dev, dtype=torch.float64):
         r = torch.addmm(b_t, Xb, W_t).sub_(Yb)
         terms = r * r
         total += terms.sum() if wb is None else (wb @ terms).sum()

@@ -176,13 +176,14 @@ class LoopRun:
     """
 
     def __init__(self, X, Y, w, init, plan: BatchPlan, config: DescentConfig, *,
-                 total_weight: float):
+                 total_weight: float, device=None):
         torch = require_torch()
         self.torch, self.config, self.plan = torch, config, plan
         self.k = Y.shape[1]
+        self.dev = X.device if device is None else torch.device(device)
         tensors = [X, Y] if w is None else [X, Y, w]
-        self.loader = make_loader(tensors, plan, X.device)
-        self.model = make_model(init, config.fit_intercept, X.dtype, X.device)
+        self.loader = make_loader(tensors, plan, X.device)  # host rows: batches cross per step
+        self.model = make_model(init, config.fit_intercept, X.dtype, self.dev)
         self.criterion = Criterion(config.loss)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
         self.penalty = penalty_factor(config, self.k, total_weight)
@@ -203,7 +204,8 @@ class LoopRun:
         for e in range(epochs):
             steps = self.table.epoch(self.epochs_done)
             self.last_lr = self.table.last_lr(steps)
-            for s, (xb, yb, *wb) in enumerate(self.loader):
+            for s, batch in enumerate(self.loader):
+                xb, yb, *wb = (t.to(dev, non_blocking=True) for t in batch)
                 for group in optimizer.param_groups:
                     group["lr"] = float(steps[s, LR])
                 pred = model(xb)  # 1. forward
