@@ -79,7 +79,7 @@ def _offsets_tight_fit() -> Problem:
     X = 1e4 + rng.uniform(0, 1, (80, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 1e-3 * rng.standard_normal(80)
     return Problem("offsets 1e4, tight fit",
-                   "three predictors 1e4 + U(0, 1), y = Xb + 1e-3·noise (intercept near 0)", X, y)
+                   "three predictors 1e4 + U(0, 1), y = Xb + 1e-3·noise (small intercept)", X, y)
 
 
 def _offsets_correlated() -> Problem:
