@@ -22,7 +22,8 @@ def estimated_error(solution) -> float:
     """The solver's error estimate, or one from the scaled condition number when it gave none."""
     error = getattr(solution, "error_estimate", np.nan)
     if np.isnan(error):  # solvers that do not estimate: ε·κ of the centred, scaled design
-        error = OWN * EPS * solution.condition_number
+        refined = getattr(solution, "refined", False)  # (refinement removes the κ)
+        error = OWN * EPS * (1.0 if refined else solution.condition_number)
     return float(error)
 
 
