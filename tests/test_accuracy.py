@@ -272,3 +272,26 @@ def test_beyond_double_precision_the_summary_still_works():
     summary_ssr = ((np.sin(x) - summary.predict(X)) ** 2).sum()
     assert summary_ssr <= 1.5 * ((np.sin(x) - model.predict(X)) ** 2).sum()
     assert summary.ssr == pytest.approx(summary_ssr, rel=1e-3)
+
+
+@pytest.mark.parametrize("solver", ["auto", "normal", "qr", "svd"])
+def test_no_warning_on_well_conditioned_data_with_large_offsets(solver):
+    """statsmodels' number is ~1e9 here (offsets 1e4), but every solver keeps its digits."""
+    rng = np.random.default_rng(5)
+    X = 1e4 + rng.standard_normal((200, 3))
+    y = X @ [1.0, 2.0, -1.0] + rng.standard_normal(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConditioningWarning)
+        model = LinearRegression(solver=solver).fit(X, y)
+    assert model.summary().condition_number > 1e8
+
+
+def test_solutions_without_an_estimate_fall_back_to_the_condition_number():
+    from dataclasses import replace
+
+    problem = PROBLEMS["nearly collinear"]
+    solution = exact.solve("qr", problem.X, problem.y[:, None])
+    unknown = replace(solution, error_estimate=np.nan)
+    assert conditioning_message(unknown, 3, 0.0, None) is not None  # cond ~1e7 after scaling
+    refined = replace(unknown, refined=True)
+    assert conditioning_message(refined, 3, 0.0, None) is None
