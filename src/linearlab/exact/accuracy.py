@@ -79,13 +79,17 @@ def centring_loss(gram: Gram) -> tuple[float, float]:
 
 def normal_equation_errors(
     gram: Gram, coef: np.ndarray, intercept: np.ndarray, gram_condition: float,
-    fit_intercept: bool, ssr: np.ndarray | None = None,
+    fit_intercept: bool, alpha: float = 0.0,
 ) -> NormalErrors:
     """Relative error estimates of the normal equations' answer (see the module notes).
 
     ``coef`` is (d, k), ``intercept`` (k,), ``gram_condition`` the condition number of the
-    column-scaled Gram matrix; ``ssr`` the Gram's residual sums of squares (computed if None).
+    column-scaled Gram matrix (with ``alpha`` added). With a ridge penalty only the normwise
+    level is returned: ridge shrinks coefficients towards zero, where relative errors say nothing.
     """
+    if alpha:
+        level = OWN * EPS * gram_condition
+        return NormalErrors(level, level, np.zeros(coef.shape[1]))
     G, H, Y = gram.cross_products(fit_intercept)
     scale = np.sqrt(np.diag(G))
     scale = np.where(scale > 0, scale, 1.0)
@@ -106,8 +110,7 @@ def normal_equation_errors(
             # an intercept below its own rounding level (exactly 0, say) has no digits to keep
             size = np.maximum(np.abs(intercept), rounding)
             worst = max(worst, float(np.max(np.where(err0 > 0, err0 / size, 0.0))))
-    if ssr is None:
-        ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
+    ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
     b = np.abs(coef)
     magnitude = np.diag(Y) + 2 * np.einsum("ik,ik->k", b, np.abs(H)) + np.einsum(
         "ik,ij,jk->k", b, np.abs(G), b

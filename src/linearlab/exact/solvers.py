@@ -24,7 +24,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..gram import Gram
-from .accuracy import EPS, OWN, TARGET_ERROR, NormalErrors, normal_equation_errors
+from .accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
 from .refine import dd_matmul, solve_accurate, split, two_sum
 
 # The normal equations square the condition number: their coefficients carry about
@@ -123,15 +123,6 @@ def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution
     )
 
 
-def _errors(gram, coef, intercept, gram_condition, fit_intercept, alpha) -> NormalErrors:
-    """Error estimates of a Cholesky solution; with a ridge penalty only the normwise level
-    (ridge shrinks coefficients towards zero, where relative errors say nothing)."""
-    if alpha:
-        level = OWN * EPS * gram_condition
-        return NormalErrors(level, level, np.zeros(coef.shape[1]))
-    return normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept)
-
-
 def solve_normal(gram: Gram, *, alpha: float = 0.0, fit_intercept: bool = True) -> ExactSolution:
     """Solve the normal equations by Cholesky on the column-scaled Gram matrix.
 
@@ -142,7 +133,7 @@ def solve_normal(gram: Gram, *, alpha: float = 0.0, fit_intercept: bool = True) 
     except _NotSafe:
         return _eigen_solve(gram, alpha, fit_intercept)
     intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
-    errors = _errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
+    errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
     return ExactSolution(
         coef=coef,
         intercept=intercept,
@@ -305,7 +296,7 @@ def solve_auto(
     try:
         coef, gram_condition = _cholesky_solve(gram, alpha, fit_intercept, NORMAL_SAFE_CONDITION)
         intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
-        errors = _errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
+        errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
         if errors.worst > TARGET_ERROR and X is not None and not alpha:
             raise _NotSafe(gram_condition)
     except _NotSafe:
