@@ -28,7 +28,7 @@ from ...data.tensors import (
     torch_dtype,
 )
 from ...data.validation import resolve_dtype
-from ...exact.device import DeviceGram, block_gram, device_gram, host_gram
+from ...exact.device_gram import DeviceGram, block_gram, device_gram, host_gram
 from .. import fit as host_fit
 from ..batches import BatchPlan, random_streams
 from ..config import penalty_factor
