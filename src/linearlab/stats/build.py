@@ -64,20 +64,31 @@ class Inference:
     covs: list[np.ndarray] = field(default_factory=list)  # per target, cov_type applied
 
 
-def implicit_constant(gram: Gram) -> bool:
-    """Whether the columns (without an intercept) span a constant, as statsmodels checks
-    (``k_constant``): some combination ``X v`` is constant and non-zero, i.e. ``v`` is a null
-    vector of the centred cross-products with ``mean_x · v != 0`` (dummies of every level)."""
+def implicit_constant(gram: Gram, tolerance: float = 1e-9) -> bool:
+    """Whether the columns (without an intercept) span a constant, as statsmodels' ``k_constant``.
+
+    The case that arises is indicator columns of every level of a category (``C(g) - 1``, or
+    dummies made by hand): 0/1 columns that are mutually exclusive and together cover every row.
+    That is decided exactly from the raw second moments (``E[x²] = E[x]`` for 0/1 columns,
+    ``E[x_i x_j] = 0`` for exclusive ones, means summing to one). A numerical null-space test
+    on the Gram cannot tell such an exact dependency from a merely ill-conditioned design (a raw
+    degree-10 polynomial, which statsmodels does not count as holding a constant).
+    """
     n = gram.weight_sum
     if gram.n_features == 0 or not n > 0:
         return False
     m = np.asarray(gram.mean_x, dtype=np.float64)
-    scale = np.sqrt(np.clip(np.diag(gram.sxx), 0.0, None) / n + m * m)
-    scale = np.where(scale > 0, scale, 1.0)
-    S = gram.sxx / n / np.outer(scale, scale)
-    lam, V = np.linalg.eigh((S + S.T) / 2)
-    null = lam <= 1e-10 * max(float(lam.max()), 1.0)
-    return bool(null.any() and np.max(np.abs((m / scale) @ V[:, null])) > 1e-6)
+    moments = np.asarray(gram.sxx, dtype=np.float64) / n + np.outer(m, m)
+    indicator = np.flatnonzero((m > tolerance) & (np.abs(np.diag(moments) - m) <= tolerance))
+    if indicator.size == 0:
+        return False
+    exclusive = np.abs(moments[np.ix_(indicator, indicator)]) <= tolerance
+    np.fill_diagonal(exclusive, True)
+    for row in exclusive:
+        group = np.flatnonzero(row)
+        if exclusive[np.ix_(group, group)].all() and abs(m[indicator[group]].sum() - 1) <= 1e-9:
+            return True
+    return False
 
 
 def check_cov_type(cov_type: str) -> str:
