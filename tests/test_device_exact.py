@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from linearlab import LinearRegression
+from linearlab import DataError, LinearRegression
 from linearlab.exact import device as exact_device
 from linearlab.exact import solvers
 from linearlab.gram import Gram
@@ -145,16 +145,18 @@ def test_float32_tensors_accumulate_in_float64(device):
     np.testing.assert_allclose(got.coef, want.coef, rtol=1e-9)
 
 
-def test_predict_keeps_a_tensor_on_its_device_and_arrays_as_arrays():
+@pytest.mark.parametrize("device", DEVICES)
+def test_predict_keeps_a_tensor_on_its_device_and_arrays_as_arrays(device):
     X, Y, _ = problem(k=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = LinearRegression(backend="torch").fit(X, Y)
-    for device in DEVICES:
-        Xt = torch.from_numpy(X).to(device)
-        out = model.predict(Xt)
-        assert isinstance(out, torch.Tensor) and out.device.type == device
-        np.testing.assert_allclose(out.cpu().numpy(), model.predict(X), rtol=1e-12)
+        model = LinearRegression(backend="torch", device=device).fit(X, Y)
+    Xt = torch.from_numpy(X).to(device)
+    out = model.predict(Xt)
+    assert isinstance(out, torch.Tensor) and out.device.type == device
+    np.testing.assert_allclose(out.cpu().numpy(), model.predict(X), rtol=1e-12)
+    with pytest.raises(DataError, match="X has 3 features"):
+        model.predict(Xt[:, :3])
     out32 = model.predict(torch.from_numpy(X.astype(np.float32)))
     assert out32.dtype == torch.float32
     assert isinstance(model.predict(X), np.ndarray)
