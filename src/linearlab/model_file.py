@@ -123,7 +123,24 @@ def _statistics(model) -> dict | None:
         "weighted": bool(state.weighted if state is not None
                          else getattr(model, "_weighted", False)),
         "log_weight_sum": log_weight_sum if math.isfinite(log_weight_sum) else None,
+        **_refined_statistics(state),
     }
+
+
+def _refined_statistics(state) -> dict:
+    """What a refined exact solve knows beyond the Gram: (AᵀWA)⁻¹ and the residual sums of
+    squares from the residuals themselves, so a reloaded summary() keeps every digit."""
+    solution = getattr(state, "solution", None)
+    if solution is None or state.training.solver == "gd":
+        return {}
+    out: dict[str, Any] = {"rank": int(solution.rank)}
+    if math.isfinite(solution.raw_condition_number):
+        out["raw_condition_number"] = float(solution.raw_condition_number)
+    for name in ("cov_unscaled", "ssr"):
+        value = getattr(solution, name)
+        if value is not None and np.all(np.isfinite(value)):
+            out[name] = np.asarray(value, dtype=np.float64).tolist()
+    return out
 
 
 _GRAM_ARRAYS = ("mean_x", "mean_y", "sxx", "sxy", "syy")

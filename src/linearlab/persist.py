@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import LinearLabError, ModelFileError
 from .estimator import LinearRegression
+from .exact.solvers import ExactSolution
 from .fitted import FittedState, TrainingRecord
 from .gram import Gram
 from .model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
@@ -141,17 +142,41 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         history=[math.nan if v is None else float(v) for v in history],
         params_history=_load_parameter_history(path, doc.get("parameter_history"), d, k),
     )
+    coef = coef.reshape(d, 1) if single else coef.T
+    solution = _read_refined(path, doc.get("statistics"), record, coef, intercept,
+                             d + int(model.fit_intercept))
     state = FittedState(
-        coef=coef.reshape(d, 1) if single else coef.T, intercept=np.atleast_1d(intercept),
+        coef=coef, intercept=np.atleast_1d(intercept),
         single_target=single, training=record, gram=gram, weighted=weighted,
         log_weight_sum=log_weight_sum,
         feature_names=list(design.input_names) if design is not None else features,
         features_named=named or design is not None, target_names=targets,
         metrics=doc.get("metrics") if isinstance(doc.get("metrics"), dict) else None,
         training_options=doc.get("training") if isinstance(doc.get("training"), dict) else None,
-        design=design,
+        design=design, solution=solution,
     )
     return model.set_fitted_state(state)
+
+
+def _read_refined(path: str, value: Any, record, coef, intercept, p: int):
+    """The refined exact solve's (AᵀWA)⁻¹ and residual sums of squares, when the file has them
+    (see ``model_file._refined_statistics``), as the solution a fresh fit would hold."""
+    if not isinstance(value, dict) or "rank" not in value or record.solver in (None, "gd"):
+        return None
+    rank = value.get("rank")
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= p:
+        raise _fail(path, "'statistics.rank' must be a whole number of columns")
+    cov = value.get("cov_unscaled")
+    ssr = value.get("ssr")
+    raw = value.get("raw_condition_number")
+    return ExactSolution(
+        coef=coef, intercept=np.atleast_1d(np.asarray(intercept, dtype=np.float64)),
+        solver=record.solver, rank=rank, condition_number=math.nan,
+        raw_condition_number=float(raw) if isinstance(raw, (int, float)) else math.nan,
+        cov_unscaled=None if cov is None else _numbers(path, cov, "statistics.cov_unscaled",
+                                                       (p, p)),
+        ssr=None if ssr is None else _numbers(path, ssr, "statistics.ssr", (coef.shape[1],)),
+    )
 
 
 def _read_design(path: str, value: Any, features: list[str]):
