@@ -160,3 +160,23 @@ def test_predict_keeps_a_tensor_on_its_device_and_arrays_as_arrays(device):
     out32 = model.predict(torch.from_numpy(X.astype(np.float32)))
     assert out32.dtype == torch.float32
     assert isinstance(model.predict(X), np.ndarray)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bad_tensors_get_the_arrays_errors_without_leaving_the_device(device):
+    good = torch.ones((4, 2), device=device)
+    y = torch.zeros(4, device=device)
+    cases = [
+        (torch.ones(4, device=device), y, "must be a 2-D tensor"),
+        (torch.tensor([[1.0, float("nan")], [2, 3], [4, 5], [6, 7]], device=device), y,
+         "X contains NaN at row 0, column 1"),
+        (good, torch.tensor([0.0, float("inf"), 0, 0], device=device), "y contains inf at row 1"),
+        (good, torch.zeros(3, device=device), "inconsistent numbers of samples"),
+        (torch.ones((4, 2), dtype=torch.complex64, device=device), y, "Complex data"),
+    ]
+    for X, target, message in cases:
+        with pytest.raises(DataError, match=message):
+            LinearRegression(backend="torch", device=device).fit(X, target)
+    ints = torch.arange(8, device=device).reshape(4, 2)  # integers widen to float64 there
+    model = LinearRegression(backend="torch", device=device, alpha=1.0).fit(ints, y)
+    assert np.all(np.isfinite(model.coef_))
