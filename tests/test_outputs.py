@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,29 @@ def test_sigterm_and_exit_remove_the_temporary_file(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "q.csv")], timeout=120,
                    check=True)
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- partitioned folders
+def test_partitioned_folder_is_published_whole_and_never_replaces_an_input(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "part-0.parquet").write_bytes(b"input")
+    for target in (data, tmp_path):  # the input folder itself, and a folder holding it
+        with pytest.raises(OutputError, match="holds, the input"), outputs.atomic_directory(
+            target, inputs=[data / "part-0.parquet"], force=True
+        ):
+            pass
+    assert (data / "part-0.parquet").read_bytes() == b"input"
+
+    out = tmp_path / "pred"
+    with outputs.atomic_directory(out, inputs=[data]) as tmp:
+        (Path(tmp) / "part-0.csv").write_text("1\n")
+        assert not out.exists()  # nothing is visible until the block ends
+    assert sorted(os.listdir(out)) == ["part-0.csv"]
+    with pytest.raises(OutputError, match="not empty"), outputs.atomic_directory(out):
+        pass
+    with pytest.raises(RuntimeError), outputs.atomic_directory(out, force=True) as tmp:
+        (Path(tmp) / "half.csv").write_text("")
+        raise RuntimeError("interrupted")
+    assert sorted(os.listdir(out)) == ["part-0.csv"]  # the old folder stays; no temp folder left
+    assert sorted(os.listdir(tmp_path)) == ["data", "pred"]

@@ -13,6 +13,9 @@ Every file linearlab writes (model files, predictions, figures, animations) goes
   same directory, then renamed over the target, keeping the target's permissions. A failure, an
   interrupt (SIGINT, SIGTERM, SIGHUP) or the interpreter's exit removes the temporary file.
 - A read-only file is refused unless ``force=True``.
+- A folder of partitioned outputs (:func:`atomic_directory`) is written beside the target and
+  renamed into place; it may not be, or hold, an input, and an existing non-empty folder is
+  replaced only with ``force=True``.
 - The directory a file goes into must exist; linearlab names it when it does not. A folder of
   outputs (``--plots DIR``) is created, but not the directories above it (as ``mkdir``).
 """
@@ -39,6 +42,7 @@ from .errors import OutputError
 STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 _TEMP_PREFIX = ".tmp-"
 _PENDING: set[str] = set()  # temporary files being written: removed on exit or on a signal
+_PENDING_DIRS: set[str] = set()  # temporary folders of partitioned outputs, likewise
 _CLEANUP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
@@ -173,6 +177,9 @@ def _remove_pending() -> None:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         _PENDING.discard(tmp)
+    for tmp in list(_PENDING_DIRS):
+        shutil.rmtree(tmp, ignore_errors=True)
+        _PENDING_DIRS.discard(tmp)
 
 
 atexit.register(_remove_pending)
@@ -272,6 +279,55 @@ def write_text(path: str | os.PathLike, text: str, *, inputs=(), force: bool = F
         f.write(text.encode("utf-8"))
 
 
+@contextlib.contextmanager
+def atomic_directory(
+    path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
+    force: bool = False,
+) -> Iterator[str]:
+    """Yield a temporary folder to write a partitioned output into; it replaces ``path`` when
+    the block ends, and is removed (the target untouched) if the block raises or is interrupted.
+
+    A link to a folder is followed (the link stays). Refused: a target that is an input or holds
+    one, a target that is not a folder, and an existing non-empty folder unless ``force=True``.
+    """
+    given = os.fspath(path)
+    final = os.path.realpath(given)
+    for source in inputs:
+        if source is None:
+            continue
+        real = os.path.realpath(os.fspath(source))
+        if real == final or real.startswith(final.rstrip(os.sep) + os.sep):
+            raise OutputError(
+                f"The output folder {given!r} is, or holds, the input {os.fspath(source)!r}; "
+                "replacing it would destroy the input. Nothing was written: choose another "
+                "output folder."
+            )
+    if os.path.lexists(final) and not os.path.isdir(final):
+        raise OutputError(f"{given!r} exists and is not a folder; choose a new folder name.")
+    if os.path.isdir(final) and os.listdir(final) and not force:
+        raise OutputError(
+            f"The output folder {given!r} already exists and is not empty; choose a new folder, "
+            "or pass --force (force=True) to replace it."
+        )
+    parent = os.path.dirname(final)
+    if not os.path.isdir(parent):
+        shown = os.path.dirname(os.path.normpath(given)) or "."
+        raise OutputError(f"Cannot write {given!r}: directory {shown!r} does not exist.")
+    with _signals_end_cleanly():
+        tmp = tempfile.mkdtemp(prefix=_TEMP_PREFIX, suffix="-" + os.path.basename(final),
+                               dir=parent)
+        _PENDING_DIRS.add(tmp)
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())  # a normal folder, not mkdtemp's private 0700
+            yield tmp
+            if os.path.isdir(final):
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _PENDING_DIRS.discard(tmp)
+
+
 def prepare_directory(path: str | os.PathLike) -> Path:
     """The folder ``path`` for a set of outputs, created if missing (its parent must exist)."""
     given = os.fspath(path)
@@ -293,5 +349,5 @@ def prepare_directory(path: str | os.PathLike) -> Path:
     return Path(given)
 
 
-__all__ = ["STDOUT_NAMES", "Target", "atomic_path", "open_output", "prepare_directory",
-           "resolve", "write_text"]
+__all__ = ["STDOUT_NAMES", "Target", "atomic_directory", "atomic_path", "open_output",
+           "prepare_directory", "resolve", "write_text"]

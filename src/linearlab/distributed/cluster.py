@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +20,7 @@ from ..errors import BackendUnavailableError, ColumnError, DataFileError, UsageE
 
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
-__all__ = ["ClusterSource", "atomic_directory", "checked_numbers", "connect", "open_files",
+__all__ = ["ClusterSource", "checked_numbers", "connect", "open_files",
            "read_file", "read_table", "select_columns"]
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".txt": "csv"}
@@ -188,30 +186,3 @@ def select_columns(source: ClusterSource, target: str | None, features: str | No
             f"{', '.join(source.columns)}."
         )
     return chosen, targets
-
-
-def atomic_directory(output: str, force: bool):
-    """(temporary directory to write into, commit(), abort()) for a local output directory."""
-    final = os.path.abspath(output)
-    if os.path.exists(final) and (not os.path.isdir(final) or os.listdir(final)) and not force:
-        raise UsageError(
-            f"The output {output!r} already exists; choose a new directory, or add --force to "
-            "replace it."
-        )
-    parent = os.path.dirname(final) or "."
-    if not os.path.isdir(parent):
-        raise UsageError(f"The directory of the output {output!r} does not exist.")
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(final)}.tmp-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # a normal directory, not mkdtemp's private 0700
-
-    def commit() -> None:
-        if os.path.exists(final):
-            shutil.rmtree(final) if os.path.isdir(final) else os.remove(final)
-        os.replace(tmp, final)
-
-    def abort() -> None:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    return tmp, commit, abort

@@ -13,11 +13,11 @@ import warnings
 
 import numpy as np
 
+from .. import outputs
 from ..errors import ColumnError, UsageError
 from ..gram import Gram
 from .cluster import (
     ClusterSource,
-    atomic_directory,
     checked_numbers,
     connect,
     open_files,
@@ -143,13 +143,9 @@ def predict_from_args(args, console) -> int:
         if remote:  # object stores have no atomic rename: written in place
             _write(out, args.output, fmt)
         else:
-            tmp, commit, abort = atomic_directory(args.output, args.force)
-            try:
+            inputs = [args.model, args.data, *source.paths]
+            with outputs.atomic_directory(args.output, inputs=inputs, force=args.force) as tmp:
                 _write(out, tmp, fmt)
-            except BaseException:
-                abort()
-                raise
-            commit()
     if args.json:
         print(json.dumps({"model": args.model, "data": args.data, "output": args.output,
                           "format": fmt, "partitions": len(source.paths), "columns": names}))
