@@ -126,9 +126,7 @@ class DeviceRun:
         torch, grad = self.torch, self.grad
         W, b = self.theta[:-1], self.theta[-1]
         residual = torch.addmm(b, Xb, W).sub_(Yb)  # forward: r = X_b W + b - y_b
-        terms, slope = _pointwise(torch, self.config.loss, residual)
-        total = terms.sum() if wb is None else (wb @ terms).sum()
-        slope = slope * norm  # dloss/dpred
+        total, slope = self._loss_terms(residual, wb, norm)
         if wb is not None:
             slope = slope * wb[:, None]
         if accumulate:  # a full batch streamed through in blocks
@@ -140,6 +138,16 @@ class DeviceRun:
             if self.config.fit_intercept:
                 torch.sum(slope, dim=0, out=grad[-1])
         return total
+
+    def _loss_terms(self, residual, wb, norm):
+        """(Σ w ℓ(r), ℓ'(r)·normaliser): the loss before normalising and dloss/dpred."""
+        if self.config.loss in ("mse", "sse") and isinstance(norm, float):
+            terms = residual * residual  # (2r)·c == r·(2c) exactly: one kernel fewer
+            slope = residual * (2.0 * norm)
+        else:
+            terms, slope = _pointwise(self.torch, self.config.loss, residual)
+            slope = slope * norm
+        return (terms.sum() if wb is None else (wb @ terms).sum()), slope
 
     def _step(self, s: int) -> None:
         """forward, loss, hand-derived gradient, update: every operation stays on the device."""
