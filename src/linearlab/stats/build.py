@@ -67,8 +67,9 @@ class Inference:
 def implicit_constant(gram: Gram, tolerance: float = 1e-9) -> bool:
     """Whether the columns (without an intercept) span a constant, as statsmodels' ``k_constant``.
 
-    The case that arises is indicator columns of every level of a category (``C(g) - 1``, or
-    dummies made by hand): 0/1 columns that are mutually exclusive and together cover every row.
+    A constant column counts; so do indicator columns of every level of a category
+    (``C(g) - 1``, or dummies made by hand): 0/1 columns that are mutually exclusive and
+    together cover every row.
     That is decided exactly from the raw second moments (``E[x²] = E[x]`` for 0/1 columns,
     ``E[x_i x_j] = 0`` for exclusive ones, means summing to one). A numerical null-space test
     on the Gram cannot tell such an exact dependency from a merely ill-conditioned design (a raw
@@ -78,6 +79,9 @@ def implicit_constant(gram: Gram, tolerance: float = 1e-9) -> bool:
     if gram.n_features == 0 or not n > 0:
         return False
     m = np.asarray(gram.mean_x, dtype=np.float64)
+    variance = np.diag(np.asarray(gram.sxx, dtype=np.float64)) / n
+    if np.any((m != 0) & (variance <= 1e-14 * m * m)):  # a constant column, as statsmodels'
+        return True
     moments = np.asarray(gram.sxx, dtype=np.float64) / n + np.outer(m, m)
     indicator = np.flatnonzero((m > tolerance) & (np.abs(np.diag(moments) - m) <= tolerance))
     if indicator.size == 0:
