@@ -114,9 +114,8 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
     if doc.get("estimator", "LinearRegression") != "LinearRegression":
         from .penalized.files import restore  # Lasso, ElasticNet, *CV: their own parameters
 
-        model = restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p))
-        _load_statistics(path, doc.get("statistics"), model, d, k)
-        return model
+        return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
+                       lambda: _read_statistics(path, doc.get("statistics"), d, k))
     model = LinearRegression()
     try:
         model.set_params(**_params(path, doc))
@@ -218,14 +217,6 @@ def _read_statistics(path: str, value: Any, d: int, k: int):
     return gram, bool(value.get("weighted", False)), (
         float(log_weight_sum) if isinstance(log_weight_sum, (int, float)) else math.nan
     )
-
-
-def _load_statistics(path: str, value: Any, model, d: int, k: int) -> None:
-    """Penalized estimators' statistics (their own ``_gram``; see linearlab.penalized.files)."""
-    gram, weighted, log_weight_sum = _read_statistics(path, value, d, k)
-    model._gram = model._stats_gram = gram
-    model._solution = None
-    model._weighted, model._log_weight_sum = weighted, log_weight_sum
 
 
 # Leading bytes of files people mistake for model files: (magic, what it looks like).

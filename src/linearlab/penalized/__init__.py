@@ -5,12 +5,13 @@ Every fit reads the rows once into :class:`~linearlab.gram.Gram` statistics; coo
 descent, paths and cross-validation then work on (d × d) matrices.
 """
 
+from .base import PenalizedState
 from .cv import ElasticNetCV, LassoCV
 from .estimators import ElasticNet, Lasso
 from .path import alpha_grid, enet_path, lasso_path
 from .ridge_cv import RidgeCV
 
 __all__ = [
-    "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "RidgeCV", "alpha_grid", "enet_path",
-    "lasso_path",
+    "ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "PenalizedState", "RidgeCV", "alpha_grid",
+    "enet_path", "lasso_path",
 ]

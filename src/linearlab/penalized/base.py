@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
@@ -9,6 +12,41 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 from ..data.validation import check_sample_weight, check_X, check_y
 from ..errors import DataError, NotFittedError
 from ..gram import Gram
+
+
+@dataclass
+class PenalizedState:
+    """A fitted penalized model as a model file describes it (see :mod:`.files`).
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_features,) or (n_targets, n_features)
+        scikit-learn's ``coef_``; 1-D for a single target.
+    intercept : float or ndarray of shape (n_targets,)
+    feature_names, target_names : list of str
+    features_named : bool
+        Whether the names are the training table's (else placeholders ``x0, x1...``).
+    fitted : dict
+        The fitted penalty (``alpha_``, ``l1_ratio_``, ``alphas_``, ``mse_path_``, ...).
+    metrics, training : dict or None
+        What the command line recorded (data, rows).
+    gram : Gram or None
+        The training data's statistics (``summary()`` and paths need them).
+    weighted : bool
+    log_weight_sum : float
+    """
+
+    coef: np.ndarray
+    intercept: Any
+    feature_names: list[str]
+    target_names: list[str]
+    features_named: bool = True
+    fitted: dict[str, Any] | None = None
+    metrics: dict | None = None
+    training: dict | None = None
+    gram: Gram | None = None
+    weighted: bool = False
+    log_weight_sum: float = 0.0
 
 
 class PenalizedBase(RegressorMixin, BaseEstimator):
@@ -47,6 +85,27 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
             self.coef_ = np.array(coef, dtype=np.float64)
             self.intercept_ = (np.array(intercept, dtype=np.float64) if self.fit_intercept
                                else np.zeros(coef.shape[0]))
+
+    def set_fitted_state(self, state: PenalizedState):
+        """Make this estimator the fitted model ``state`` describes; returns ``self``.
+
+        The public path that restores a penalized model (:func:`linearlab.load`).
+        """
+        single = np.ndim(state.coef) == 1
+        self.coef_, self.intercept_ = state.coef, state.intercept
+        self._y_ndim = 1 if single else 2
+        self.n_features_in_ = len(state.feature_names)
+        if state.features_named:
+            self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
+            self.feature_names_ = list(state.feature_names)
+        self.target_names_ = list(state.target_names)
+        self.design_, self.n_dropped_ = None, 0  # no formula or categorical design, no drops
+        self.metrics_, self.training_ = state.metrics, state.training
+        for name, value in (state.fitted or {}).items():
+            setattr(self, name, value)
+        self._gram = state.gram
+        self._weighted, self._log_weight_sum = state.weighted, state.log_weight_sum
+        return self
 
     def _current_coef(self) -> np.ndarray | None:
         """Fitted coefficients as (k, d), or None before the first fit."""

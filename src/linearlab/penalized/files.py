@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..gram import Gram
+from .base import PenalizedState
 from .cv import ElasticNetCV, LassoCV
 from .document import STATE
 from .estimators import ElasticNet, Lasso
@@ -22,10 +24,13 @@ ESTIMATORS = {cls.__name__: cls for cls in (Lasso, ElasticNet, LassoCV, ElasticN
 
 
 def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[str],
-            targets: list[str], fail: Callable[[str], Exception]):
+            targets: list[str], fail: Callable[[str], Exception],
+            read_statistics: Callable[[], tuple[Gram | None, bool, float]]):
     """Rebuild a fitted penalized estimator from a checked model document.
 
-    ``fail(problem)`` makes the error raised for an invalid field.
+    ``fail(problem)`` makes the error raised for an invalid field; ``read_statistics()``
+    checks and returns the file's training statistics (Gram, weighted, Σ log w), once the
+    estimator's own fields are checked.
     """
     kind = doc.get("estimator")
     if kind not in ESTIMATORS:
@@ -44,29 +49,27 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
         model._validate_params()
     except (ValueError, TypeError) as exc:
         raise fail(f"invalid parameters ({exc})") from None
-    single = coef.ndim == 1
-    model.coef_ = coef
-    model.intercept_ = float(intercept) if single else intercept
-    model._y_ndim = 1 if single else 2
-    model.n_features_in_ = len(features)
-    if doc.get("features_named", True) is not False:  # else x0, x1...: placeholders
-        model.feature_names_in_ = np.asarray(features, dtype=object)
-        model.feature_names_ = features
-    model.target_names_ = targets
-    model.design_, model.n_dropped_ = None, 0  # no formula or categorical design, no drops
-    for name in ("metrics", "training"):  # what the command line recorded (data, rows)
-        value = doc.get(name)
-        setattr(model, name + "_", value if isinstance(value, dict) else None)
     state = doc.get("penalized", {})
     if not isinstance(state, dict):
         raise fail("'penalized' must be an object")
+    fitted = {}
     for name, value in state.items():
         if name not in STATE:
             raise fail(f"unknown fitted attribute {name!r} in 'penalized'")
-        setattr(model, name, _restore_value(name, value, fail))
+        fitted[name] = _restore_value(name, value, fail)
     if "alpha_" not in state and kind.endswith("CV"):
         raise fail(f"a {kind} file needs the chosen 'alpha_' in 'penalized'")
-    return model
+    gram, weighted, log_weight_sum = read_statistics()
+    single = coef.ndim == 1
+    recorded = {name: doc.get(name) if isinstance(doc.get(name), dict) else None
+                for name in ("metrics", "training")}  # what the command line recorded
+    return model.set_fitted_state(PenalizedState(
+        coef=coef, intercept=float(intercept) if single else intercept,
+        feature_names=features, target_names=targets,
+        features_named=doc.get("features_named", True) is not False,  # else x0, x1...
+        fitted=fitted, gram=gram, weighted=weighted, log_weight_sum=log_weight_sum,
+        **recorded,
+    ))
 
 
 def _restore_value(name: str, value: Any, fail: Callable[[str], Exception]) -> Any:
