@@ -8,6 +8,7 @@ validated as before. The estimator keeps the design as ``design_`` and applies i
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ class Prepared:
     design: Any
     n_dropped: int
     n_inputs: int | None  # columns of the user's table when a design changes the width
+    check_x: Any = None  # the deferred checks of X's values (validate_input(defer_x_values))
 
 
 def _is_formula(design) -> bool:
@@ -152,12 +154,16 @@ def design_from_dict(doc: Any, where: str = "<model>"):
 
 
 # --------------------------------------------------------------------------- estimator hooks
-def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool):
+def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *,
+                   defer_x_values: bool = False):
     """The estimator's input step: missing values, design, then validation.
 
     Returns ``(X, y, w, prepared)``: checked float arrays and the :class:`Prepared` record
     (``prepared.design``, ``prepared.n_dropped``). ``reset`` (``fit``) learns the design
-    afresh; a formula model refits its formula when ``y`` is None.
+    afresh; a formula model refits its formula when ``y`` is None. ``defer_x_values`` (the
+    exact solvers on a torch device) leaves out the passes over X's values (NaN, inf,
+    overflowing squares): the device's Gram pass detects them, and ``prepared.check_x()``
+    then raises the very errors these checks would have raised.
     """
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
@@ -176,12 +182,20 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool):
         raise DataError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
-    Xa = check_X(prepared.X, dtype="float64")
+    Xa = check_X(prepared.X, dtype="float64", finite=not defer_x_values)
     ya = check_y(prepared.y, Xa.shape[0], dtype="float64")
     if prepared.design is None:
         _check_n_features(estimator, Xa, reset=reset)
     w = check_sample_weight(prepared.sample_weight, Xa.shape[0], Xa.dtype)
-    check_fit_magnitudes(Xa, ya, w, estimator._feature_labels())  # squares must not overflow
+    labels = estimator._feature_labels()
+    # squares must not overflow (X's are left to the device's pass when deferred)
+    check_fit_magnitudes(Xa[:0] if defer_x_values else Xa, ya, w, labels)
+    if defer_x_values:
+        def check_x() -> None:
+            check_X(prepared.X, dtype="float64")
+            check_fit_magnitudes(Xa, ya, w, labels)
+
+        prepared.check_x = check_x
     return Xa, ya, w, prepared
 
 
@@ -251,9 +265,15 @@ class DesignMixin:
         Rows with missing values follow ``missing``; a :meth:`from_formula` model reads ``y``
         from the table ``X`` by its formula when ``y`` is None.
         """
-        from sklearn.metrics import r2_score
+        from .stats.metrics import r_squared
 
         self._check_fitted()
         Xa, ya, w, _ = validate_input(self, X, y, sample_weight, reset=False)
+        if Xa.shape[0] < 2:  # as scikit-learn's r2_score
+            from sklearn.exceptions import UndefinedMetricWarning
+
+            warnings.warn("R^2 score is not well-defined with less than two samples.",
+                          UndefinedMetricWarning, stacklevel=2)
+            return float("nan")
         pred = Xa @ np.asarray(self.coef_).T + self.intercept_
-        return float(r2_score(ya, pred, sample_weight=w))
+        return r_squared(ya, pred, sample_weight=w)

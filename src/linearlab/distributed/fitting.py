@@ -21,6 +21,7 @@ from ..exact.conditioning import conditioning_message
 from ..exact.solvers import solve_auto
 from ..fitted import FittedState, TrainingRecord
 from ..gram import Gram
+from ..stats.metrics import r2_scores
 from .blocks import partitions, validated
 from .reduce import compute, merge_stats, stats_graph, tree_reduce
 from .solve import solve
@@ -193,10 +194,7 @@ def _merge_grams(grams: list[Gram]) -> Gram:
 
 def _r2_value(gram) -> np.float64:
     ssr = np.diag(gram.sxx) + gram.weight_sum * gram.mean_x**2
-    tss = np.diag(gram.syy)
-    scores = np.where(tss > 0, 1.0 - ssr / np.where(tss > 0, tss, 1.0),
-                      np.where(ssr == 0, 1.0, 0.0))
-    return np.float64(np.mean(scores))
+    return np.float64(np.mean(r2_scores(ssr, np.diag(gram.syy))))
 
 
 def score(estimator, X, y, sample_weight=None):

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import ParameterError
 from ..gram import Gram
+from ..stats.metrics import r2_scores
 from .base import PenalizedBase
 from .folds import FoldStatistics, fold_statistics, validation_rss
 
@@ -235,9 +236,5 @@ def _fold_r2(train: Gram, test: Gram, alphas: np.ndarray, fit_intercept: bool) -
     else:
         intercepts = np.zeros((train.n_targets, alphas.size))
     rss = validation_rss(test, coefs, intercepts)  # (k, A)
-    tss = np.diag(test.syy)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(tss > 0, 1.0 - rss / np.where(tss > 0, tss, 1.0),
-                      np.where(rss > 0, 0.0, 1.0))
-    return r2.mean(axis=0)
+    return r2_scores(rss, np.diag(test.syy)[:, None]).mean(axis=0)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..gram import Gram
+from ..stats.metrics import r2_scores
 
 NO_INFERENCE = (
     "Standard errors, t statistics, p-values and confidence intervals are not reported for "
@@ -58,9 +59,7 @@ class PenalizedSummary:
         alphas = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (coef.shape[0],))
         rss = gram.residual_sum_of_squares(coef.T, intercept if model.fit_intercept else None)
         _, _, YtY = gram.cross_products(model.fit_intercept)
-        tss = np.diag(YtY)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(tss > 0, 1.0 - rss / tss, np.nan)
+        r2 = r2_scores(rss, np.diag(YtY), constant=np.nan)
         XtX, _, _ = gram.cross_products(model.fit_intercept)
         df = np.array([_effective_df(XtX, c, a, l1_ratio, gram.weight_sum, ridge=(
             type(model).__name__ == "RidgeCV")) for c, a in zip(coef, alphas, strict=True)])

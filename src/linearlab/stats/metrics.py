@@ -22,10 +22,12 @@ def r2_scores(ssr, tss, *, constant=None) -> np.ndarray:
     return np.where(positive, scores, fallback)
 
 
-def r_squared(y, pred) -> float:
-    """R² of predictions ``pred`` for targets ``y``, averaged over targets (scikit-learn)."""
+def r_squared(y, pred, sample_weight=None) -> float:
+    """R² of predictions ``pred`` for targets ``y``, averaged over targets (scikit-learn's
+    ``r2_score`` with ``multioutput="uniform_average"``), rows weighted by ``sample_weight``."""
     Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     P = np.asarray(pred, dtype=np.float64).reshape(Y.shape)
-    ssr = ((Y - P) ** 2).sum(axis=0)
-    tss = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    w = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[:, None]
+    ssr = (w * (Y - P) ** 2).sum(axis=0)
+    tss = (w * (Y - np.average(Y, axis=0, weights=sample_weight)) ** 2).sum(axis=0)
     return float(np.mean(r2_scores(ssr, tss)))
