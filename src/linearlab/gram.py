@@ -254,3 +254,28 @@ class Gram:
         cross = np.einsum("ik,ik->k", coef, self.sxy)
         rss = np.diag(self.syy) - 2.0 * cross + quad + self.weight_sum * offset**2
         return np.maximum(rss, 0.0)
+
+
+def equivalent_design(gram: Gram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A weighted table (X, Y, w) of 2·(d+k) rows with exactly the statistics of ``gram``.
+
+    With M = [[Sxx, Sxy], [Syx, Syy]] = L Lᵀ (symmetric square root), the rows are the means
+    plus ±√(m/n)·Lᵢ (m = d + k, n = Σw), each of weight n/(2m): their weighted mean is the mean
+    and their weighted centred cross-product is M. Any squared-error objective, its gradient and
+    minimiser are therefore the same as on the original rows.
+    """
+    d, k = gram.n_features, gram.n_targets
+    m = d + k
+    M = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
+    # Factor the correlation-scaled matrix so columns of very different scales keep their
+    # relative precision (an unscaled eigh would lose digits of small-variance columns).
+    spread = np.sqrt(np.diag(M))
+    spread = np.where(spread > 0, spread, 1.0)
+    C = M / np.outer(spread, spread)
+    lam, V = np.linalg.eigh((C + C.T) / 2)
+    L = (V * np.sqrt(np.clip(lam, 0.0, None))) * spread[:, None]
+    n = gram.weight_sum
+    Z = np.sqrt(m / n) * L.T  # row i = √(m/n)·Lᵢ
+    rows = np.vstack([Z, -Z]) + np.concatenate([gram.mean_x, gram.mean_y])
+    weights = np.full(2 * m, n / (2 * m))
+    return rows[:, :d].copy(), rows[:, d:].copy(), weights

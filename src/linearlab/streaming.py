@@ -42,7 +42,7 @@ from .descent.losses import get_loss
 from .errors import ConditioningWarning, ConvergenceWarning
 from .estimator import LinearRegression
 from .fitted import FittedState
-from .gram import Gram
+from .gram import Gram, equivalent_design
 from .stats.metrics import r2_scores
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
@@ -100,32 +100,6 @@ def gram_metrics(gram: Gram, state: FittedState) -> dict[str, float]:
     """R² and RMSE of a fitted state from the statistics alone (MAE needs the rows: None)."""
     rss = gram.residual_sum_of_squares(state.coef, state.intercept)
     return metrics_from_sums(gram.weight_sum, rss, np.diag(gram.syy).copy(), None)
-
-
-# --------------------------------------------------------------------------- equivalent design
-def equivalent_design(gram: Gram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A weighted table (X, Y, w) of 2·(d+k) rows with exactly the statistics of ``gram``.
-
-    With M = [[Sxx, Sxy], [Syx, Syy]] = L Lᵀ (symmetric square root), the rows are the means
-    plus ±√(m/n)·Lᵢ (m = d + k, n = Σw), each of weight n/(2m): their weighted mean is the mean
-    and their weighted centred cross-product is M. Any squared-error objective, its gradient and
-    minimiser are therefore the same as on the original rows.
-    """
-    d, k = gram.n_features, gram.n_targets
-    m = d + k
-    M = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
-    # Factor the correlation-scaled matrix so columns of very different scales keep their
-    # relative precision (an unscaled eigh would lose digits of small-variance columns).
-    spread = np.sqrt(np.diag(M))
-    spread = np.where(spread > 0, spread, 1.0)
-    C = M / np.outer(spread, spread)
-    lam, V = np.linalg.eigh((C + C.T) / 2)
-    L = (V * np.sqrt(np.clip(lam, 0.0, None))) * spread[:, None]
-    n = gram.weight_sum
-    Z = np.sqrt(m / n) * L.T  # row i = √(m/n)·Lᵢ
-    rows = np.vstack([Z, -Z]) + np.concatenate([gram.mean_x, gram.mean_y])
-    weights = np.full(2 * m, n / (2 * m))
-    return rows[:, :d].copy(), rows[:, d:].copy(), weights
 
 
 # --------------------------------------------------------------------------- fitting

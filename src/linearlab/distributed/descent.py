@@ -32,28 +32,9 @@ from ..descent.loop import train, train_loop
 from ..descent.losses import get_loss
 from ..errors import ConvergenceWarning
 from ..fitted import FittedState
-from ..gram import Gram
+from ..gram import equivalent_design
 from .blocks import Partitions, validated
 from .reduce import compute, compute_stats, map_combine
-
-
-def gram_design(gram: Gram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A weighted table of 2·(d + k) rows whose Gram statistics are exactly ``gram``'s.
-
-    Rows are the means ± √(m/n)·Lᵢ with M = L Lᵀ the (correlation-scaled) symmetric square root
-    of the centred cross-products (m = d + k, n = Σw), each of weight n/(2m). The same
-    construction as ``linearlab.streaming.equivalent_design`` (which sits above the estimator,
-    so it cannot be imported from here without an import circle).
-    """
-    d, k = gram.n_features, gram.n_targets
-    m = d + k
-    M = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
-    spread = np.sqrt(np.diag(M))
-    spread = np.where(spread > 0, spread, 1.0)
-    lam, V = np.linalg.eigh(M / np.outer(spread, spread))
-    Z = np.sqrt(m / gram.weight_sum) * ((V * np.sqrt(np.clip(lam, 0.0, None))) * spread[:, None]).T
-    rows = np.vstack([Z, -Z]) + np.concatenate([gram.mean_x, gram.mean_y])
-    return rows[:, :d].copy(), rows[:, d:].copy(), np.full(2 * m, gram.weight_sum / (2 * m))
 
 
 class PartitionBatches:
@@ -136,7 +117,7 @@ def fit_descent(estimator, parts: Partitions, weighted: bool):
     setup = descent_fit.prepare(model, gram, init_rng=init_rng, dtype=np.float64,
                                 max_row_norm2=row_norm2, feature_names=parts.feature_names)
     if model.batch_size is None and get_loss(model.loss).quadratic:
-        Xe, Ye, we = gram_design(setup.train_gram)  # already on the training scale
+        Xe, Ye, we = equivalent_design(setup.train_gram)  # already on the training scale
         plan = BatchPlan(Xe.shape[0], None, False, batch_rng)
         result = train(Xe, Ye, we, setup.init, plan, setup.config, engine=model.engine)
     else:
