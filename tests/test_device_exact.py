@@ -180,3 +180,69 @@ def test_bad_tensors_get_the_arrays_errors_without_leaving_the_device(device):
     ints = torch.arange(8, device=device).reshape(4, 2)  # integers widen to float64 there
     model = LinearRegression(backend="torch", device=device, alpha=1.0).fit(ints, y)
     assert np.all(np.isfinite(model.coef_))
+
+
+def _error(fit):
+    try:
+        fit()
+    except Exception as exc:  # noqa: BLE001 - the error itself is compared
+        return type(exc), str(exc)
+    return None
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("solver", ["auto", "normal", "qr", "svd"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "huge"])
+@pytest.mark.parametrize("frame", [False, True])
+def test_non_finite_x_is_found_by_the_device_pass_with_the_cpu_error(device, solver, bad, frame):
+    X, Y, _ = problem(n=400, k=1)
+    X[123, 4] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "huge": 1e200}[bad]
+    X[301, 1] = X[123, 4]  # the first is located, both are counted
+    if frame:
+        pd = pytest.importorskip("pandas")
+        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    y = Y[:, 0]
+    want = _error(lambda: LinearRegression(solver=solver).fit(X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from the device's arithmetic either
+        got = _error(lambda: LinearRegression(solver=solver, backend="torch",
+                                              device=device).fit(X, y))
+    assert want is not None and "row 123" in want[1]
+    assert got == want
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_host_arrays_skip_the_host_pass_over_x_values(device, monkeypatch):
+    from linearlab.data import validation
+
+    checked = []
+    real = validation._check_finite
+    monkeypatch.setattr(validation, "_check_finite",
+                        lambda arr, what, names: (checked.append(what), real(arr, what, names)))
+    X, Y, _ = problem(n=500, k=1)
+    model = LinearRegression(backend="torch", device=device).fit(X, Y[:, 0])
+    assert "X" not in checked and "y" in checked  # y (small) is still checked on the host
+    np.testing.assert_allclose(model.coef_, LinearRegression().fit(X, Y[:, 0]).coef_,
+                               rtol=1e-10)
+    checked.clear()
+    LinearRegression().fit(X, Y[:, 0])
+    assert "X" in checked  # the NumPy backend keeps its pass
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_non_finite_gram_without_a_locator_is_a_numerical_error(device):
+    from linearlab import NumericalError
+
+    X, Y, _ = problem(n=300)
+    X[7, 0] = np.nan
+    with pytest.raises(NumericalError, match="not finite"):
+        exact_device.solve("auto", X, Y, device=device)
+    with pytest.raises(DataError, match="row 7, column 0"):
+        exact_device.solve("qr", X, Y, device=device,
+                           check_x=lambda: validation_check_x(X))
+
+
+def validation_check_x(X):
+    from linearlab.data.validation import check_X
+
+    check_X(X)

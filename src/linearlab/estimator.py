@@ -253,7 +253,10 @@ default="auto"
         if keeps_tensors(self, X):  # torch tensors are checked and used on their device
             Xa, ya, w, prepared = validate_tensors(self, X, y, sample_weight, reset=True)
         else:
-            Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=True)
+            # exact on a torch device: its Gram pass finds NaN, inf or overflow in X (no host pass)
+            Xa, ya, w, prepared = validate_input(
+                self, X, y, sample_weight, reset=True,
+                defer_x_values=self.backend == "torch" and self.solver != "gd")
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if self.solver == "gd":
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
@@ -263,7 +266,7 @@ default="auto"
 
             solution, gram = device_exact.solve(
                 self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
-                device=self.device,
+                device=self.device, check_x=getattr(prepared, "check_x", None),
             )
         else:
             gram = Gram.from_arrays(Xa, Y, w)  # summary() reads its statistics from it

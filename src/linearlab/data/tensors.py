@@ -90,9 +90,14 @@ def _host_view(a):
     torch = require_torch()
     if is_tensor(a):
         return a.detach()
+    a = np.asarray(a)
+    if any(st < 0 or st % a.itemsize for st in a.strides):  # torch views positive strides only
+        a = np.ascontiguousarray(a)
+    # a strided array (Fortran order, a column slice) is viewed, not copied: each block is
+    # gathered into its staging buffer (or onto the device) by torch, in parallel
     with warnings.catch_warnings():  # read-only arrays (memory maps): we only read them
         warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(np.ascontiguousarray(a))
+        return torch.from_numpy(a)
 
 
 def on_device(a, dev) -> bool:

@@ -132,9 +132,14 @@ def _check_finite(arr: np.ndarray, what: str, names: list[str] | None) -> None:
 
 
 def check_X(
-    X: Any, *, dtype: Any = "float64", what: str = "X", allow_empty: bool = False
+    X: Any, *, dtype: Any = "float64", what: str = "X", allow_empty: bool = False,
+    finite: bool = True,
 ) -> np.ndarray:
-    """Validate features: 2-D, numeric, finite, at least one row and one column."""
+    """Validate features: 2-D, numeric, finite, at least one row and one column.
+
+    ``finite=False`` leaves out the pass over the values for NaN and inf (for a caller whose
+    own pass detects them and then calls this again to report them).
+    """
     names = column_names(X)
     arr = _to_numeric(X, what, resolve_dtype(dtype), names)
     if arr.ndim != 2:
@@ -159,7 +164,8 @@ def check_X(
             f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
             f"required: {what} has no columns. Pass at least one feature column."
         )
-    _check_finite(arr, what, names)
+    if finite:
+        _check_finite(arr, what, names)
     return arr
 
 

@@ -20,11 +20,13 @@ Only d x d (or (d + k) x (d + k)) matrices travel back to the host.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
+from ..errors import NumericalError
 from ..gram import Gram
 from . import solvers
 from .accuracy import TARGET_ERROR, normal_equation_errors
@@ -79,7 +81,8 @@ def _normal_solution(stats, coef, condition, fit_intercept, where) -> ExactSolut
 
 # --------------------------------------------------------------------------- dispatch
 def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
-          fit_intercept: bool = True, device: Any = "cpu") -> tuple[ExactSolution, Gram]:
+          fit_intercept: bool = True, device: Any = "cpu",
+          check_x: Callable[[], None] | None = None) -> tuple[ExactSolution, Gram]:
     """Fit by the named exact solver with the heavy pass on ``device``.
 
     Parameters
@@ -92,6 +95,11 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
     alpha : float, default=0.0
     fit_intercept : bool, default=True
     device : str or torch.device, default="cpu"
+    check_x : callable, optional
+        For an X whose values were not checked on the host (NaN, inf, overflowing squares):
+        called when the device's Gram statistics come out non-finite, to raise the host
+        checks' own error (located). Without it, or when it finds nothing, a non-finite Gram
+        is a :class:`~linearlab.errors.NumericalError`.
 
     Returns
     -------
@@ -108,13 +116,13 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
     d = X.shape[1]
     if solver in ("qr", "svd"):
         R, count = device_r(X, Y, sample_weight, device=dev)
-        gram = gram_from_r(R, count, d).to_host()
+        gram = _finite(gram_from_r(R, count, d).to_host(), check_x)
         solution = solve_qr(R, count, d, alpha, fit_intercept, where) if solver == "qr" else None
         if solution is None:
             solution = solve_svd(R, count, d, alpha, fit_intercept, where)
     else:
         stats = device_gram(X, Y, sample_weight, device=dev)
-        gram = stats.to_host()
+        gram = _finite(stats.to_host(), check_x)
         coef, condition, usable = _cholesky(stats, alpha, fit_intercept)
         limit = np.inf if solver == "normal" else solvers.NORMAL_SAFE_CONDITION
         solution = None
@@ -143,6 +151,25 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
     elif np.isnan(solution.raw_condition_number):
         solution.raw_condition_number = solvers.raw_condition_number(gram, fit_intercept)
     return solution, gram
+
+
+def _finite(gram: Gram, check_x: Callable[[], None] | None) -> Gram:
+    """``gram`` when its statistics are finite; else the located error of ``check_x``.
+
+    A NaN or inf anywhere in the data, or a square that overflows, makes the statistics
+    non-finite (IEEE arithmetic propagates them through every sum), so this one look at
+    (d + k)² numbers replaces a pass over X on the host.
+    """
+    parts = (gram.weight_sum, gram.mean_x, gram.mean_y, gram.sxx, gram.sxy, gram.syy)
+    if all(np.isfinite(p).all() for p in parts):
+        return gram
+    if check_x is not None:
+        check_x()  # raises the host checks' error, located
+    raise NumericalError(
+        "The Gram statistics XᵀX of the data are not finite: X or y holds NaN or inf, or "
+        "values whose squares overflow float64. Check the data for missing or huge values "
+        "(or rescale them, e.g. standardize=True)."
+    )
 
 
 def _residual_ssr(X, Y, sample_weight, solution: ExactSolution, dev) -> np.ndarray:

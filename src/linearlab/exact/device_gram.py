@@ -8,6 +8,7 @@ pass (BLAS syrk, parallel blocks) runs instead.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,9 @@ def device_gram(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | No
     torch = require_torch()
     dev = resolve_device(device) if not isinstance(device, torch.device) else device
     if dev.type == "cpu" and rows is None:  # rows in host memory: the host's own Gram pass
-        return DeviceGram.from_host(host_gram(X, Y, sample_weight), dev)
+        with warnings.catch_warnings():  # NaN, inf, overflow: the caller checks the result
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return DeviceGram.from_host(host_gram(X, Y, sample_weight), dev)
     total = None
     for Xb, Yb, wb in stream_blocks([X, Y, sample_weight], dev, dtype=torch.float64, rows=rows):
         block = block_gram(Xb, Yb, wb, X.shape[1])
