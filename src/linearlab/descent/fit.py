@@ -6,8 +6,8 @@ standardize the features (from the Gram statistics), draw the starting parameter
 :func:`finish` maps the result back to the original feature scale and diagnoses convergence
 against the exact optimum of the objective actually trained (the penalized one, on the
 standardized scale when ``standardize=True``). :func:`fit_descent` runs them around the NumPy
-engine (:mod:`linearlab.descent`) or the PyTorch backend for in-memory arrays;
-``streaming.py`` runs them around a file's chunk stream.
+engine (:mod:`linearlab.descent`) for in-memory arrays; :mod:`.torch.fit` around the PyTorch
+backend, ``streaming.py`` around a file's chunk stream.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from ..errors import DataError
 from ..exact import solvers as exact
 from ..fitted import TrainingRecord
 from ..gram import Gram
-from . import torch_backend
 from .batches import BatchPlan, initial_parameters, random_streams
 from .config import DescentConfig, DescentResult, penalty_factor
 from .diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
@@ -138,17 +137,16 @@ def fit_descent(
     partial: bool = False,
     feature_names: list[str] | None = None,
 ) -> DescentFit:
-    """Train ``model``'s settings (a LinearRegression) on in-memory ``(X, Y)``.
+    """Train ``model``'s settings (a LinearRegression) on in-memory ``(X, Y)`` with the NumPy
+    engine (``backend="torch"`` fits are :func:`linearlab.descent.torch.fit.fit_descent`).
 
     ``warm_start`` continues from given parameters; ``partial`` runs a single epoch.
     """
-    if model.backend == "torch":  # fail fast: torch installed and the device exists
-        torch_backend.resolve_device(model.device)
     dtype = resolve_dtype(model.dtype)
     init_rng, batch_rng = random_streams(model.random_state)
     validation = None
     if model.early_stopping and not partial:
-        X, Y, w, validation = _hold_out(model, X, Y, w)
+        X, Y, w, validation = hold_out(model, X, Y, w)
     gram = Gram.from_arrays(X, Y, w)
     shift, scale = _scaling(model, gram)
     Xt = ((X - shift) / scale).astype(dtype, copy=False) if model.standardize else X.astype(
@@ -160,13 +158,9 @@ def fit_descent(
     plan = BatchPlan(X.shape[0], model.batch_size, model.shuffle, batch_rng)
     Yt = Y.astype(dtype, copy=False)
     Wt = None if w is None else w.astype(dtype, copy=False)
-    if model.backend == "torch":
-        result = torch_backend.train(Xt, Yt, Wt, setup.init, plan, setup.config,
-                                     device=model.device)
-    else:
-        held_out = None if validation is None else _validation_loss(model, setup, *validation)
-        result = train(Xt, Yt, Wt, setup.init, plan, setup.config,
-                       engine=model.engine, validation=held_out)
+    held_out = None if validation is None else _validation_loss(model, setup, *validation)
+    result = train(Xt, Yt, Wt, setup.init, plan, setup.config,
+                   engine=model.engine, validation=held_out)
     X64 = Xt.astype(np.float64, copy=False)
 
     def objective(W, b):  # the trained objective, on the training scale, on every row
@@ -262,8 +256,21 @@ def _user_callback(model, shift, scale, k: int):
     return call
 
 
-def _hold_out(model, X, Y, w):
-    """Split off ``validation_fraction`` of the rows for early stopping (seeded)."""
+def hold_out(model, X, Y, w):
+    """Split off ``validation_fraction`` of the rows for early stopping (seeded).
+
+    Parameters
+    ----------
+    model : LinearRegression
+        Its ``validation_fraction`` and ``random_state`` choose the rows.
+    X, Y : ndarray of shape (n_samples, n_features) and (n_samples, n_targets)
+    w : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    X, Y, w : the training rows
+    validation : tuple (X, Y, w) of the held-out rows
+    """
     n = X.shape[0]
     n_val = int(np.ceil(model.validation_fraction * n))
     if n_val < 1 or n - n_val < 2:

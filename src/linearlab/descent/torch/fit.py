@@ -56,7 +56,7 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     init_rng, batch_rng = random_streams(model.random_state)
     held = None
     if model.early_stopping and not partial:
-        X, Y, w, held = host_fit._hold_out(model, X, Y, w)  # the NumPy fit's seeded split
+        X, Y, w, held = host_fit.hold_out(model, X, Y, w)  # the NumPy fit's seeded split
     Xd, Yd, wd, stats = upload(X, Y, w, dev, tdtype)
     gram = stats.to_host()
     if model.standardize:  # in place only on a copy of ours, never on the caller's memory
