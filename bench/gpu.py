@@ -19,6 +19,11 @@ and their ratio (linearlab / peer: below 1 is faster) next to the target.
     python bench/gpu.py                          # on a machine with a GPU (about 3 minutes)
     python bench/gpu.py --quick --device cpu     # the same script, small, on the CPU
     python bench/gpu.py --skip-tests             # the benchmarks alone
+    python bench/gpu.py --only exact --skip-tests  # one workload (exact, full_batch, mini_batch)
+
+The exact section also prints where the time of the fit from host arrays goes: the host checks
+left (X's values are checked by the device's own pass), the staging of X to the device (pinned,
+overlapped copies), the device Gram pass (staging included) and the rest (the small solve).
 """
 
 from __future__ import annotations
@@ -35,9 +40,13 @@ import torch
 from torch_peers import quietly, regression_data, seeds_loop, timed
 
 from linearlab import LinearRegression
+from linearlab.data.tensors import resolve_device, stream_blocks
+from linearlab.design import validate_input
+from linearlab.exact.device import device_gram
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_FILES = ["tests/test_device_exact.py", "tests/test_device_descent.py"]
+WORKLOADS = ("full_batch", "mini_batch", "exact")
 
 
 # --------------------------------------------------------------------------- the peers
@@ -162,6 +171,30 @@ def exact(args, rows):
                  host_s, host_s / cpu_s, "<= 0.067 (15x)", cpu_s / host_s >= 15))
     rows.append((label, "torch.linalg.lstsq (device)", lstsq_s, "linearlab torch, host arrays",
                  host_s, host_s / lstsq_s, "(info)", None))
+    args.notes.append(host_breakdown(on_device, X, y, args.device, args.repeats, host_s))
+
+
+def host_breakdown(model, X, y, device, repeats, fit_s) -> str:
+    """Where the fit from host arrays spends its time (each part timed alone, best of
+    ``repeats``): host checks, staging X and y to the device, the device Gram pass (staging
+    included), and the rest of the fit (small solve, bookkeeping)."""
+    dev = resolve_device(device)
+    Y = y.reshape(-1, 1)
+    check_s, _ = timed(lambda: validate_input(model, X, y, None, reset=True,
+                                              defer_x_values=True), device, repeats)
+
+    def stage():
+        for _ in stream_blocks([X, Y], dev, dtype=torch.float64):
+            pass
+
+    stage_s, _ = timed(stage, device, repeats)
+    gram_s, _ = timed(lambda: device_gram(X, Y, device=dev), device, repeats)
+    rest_s = fit_s - check_s - gram_s
+    gb = (X.nbytes + Y.nbytes) / 1e9
+    return (f"exact, host arrays, breakdown ({gb:.2f} GB): fit {fit_s:.4f} s = host checks "
+            f"{check_s:.4f} s + device Gram pass {gram_s:.4f} s (of which staging/copy alone "
+            f"{stage_s:.4f} s, {gb / max(stage_s, 1e-9):.1f} GB/s) + solve and rest "
+            f"{rest_s:.4f} s")
 
 
 # --------------------------------------------------------------------------- tests
@@ -203,7 +236,15 @@ def main(argv=None) -> int:
     parser.add_argument("--tests-k", default=None, help="pytest -k (default: the device type)")
     parser.add_argument("--tests-timeout", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default=",".join(WORKLOADS),
+                        help=f"comma-separated workloads to run, of {', '.join(WORKLOADS)} "
+                        "(default: all)")
     args = parser.parse_args(argv)
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(only) - set(WORKLOADS))
+    if unknown or not only:
+        parser.error(f"--only takes workloads among {', '.join(WORKLOADS)}; got {args.only!r}")
+    args.notes = []
     big = not args.quick
     args.full_rows = 10_000_000 if big else 20_000
     args.mini_rows = 1_000_000 if big else 20_000
@@ -221,7 +262,8 @@ def main(argv=None) -> int:
         print(f"device tests (-k {args.tests_k or dev.type}): {summary} "
               f"[{time.perf_counter() - t0:.0f} s]", flush=True)
     rows: list = []
-    for workload in (full_batch, mini_batch, exact):
+    chosen = {"full_batch": full_batch, "mini_batch": mini_batch, "exact": exact}
+    for workload in (chosen[w] for w in WORKLOADS if w in only):
         t0 = time.perf_counter()
         try:
             workload(args, rows)
@@ -233,6 +275,8 @@ def main(argv=None) -> int:
             torch.cuda.empty_cache()
     print()
     print_table(rows)
+    for note in args.notes:
+        print(note)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

@@ -3,6 +3,7 @@
 #
 #     bash scripts/gpu_check.sh            # CUDA tests + the three GPU targets, one table
 #     bash scripts/gpu_check.sh --quick    # small sizes (a check of the script itself)
+#     bash scripts/gpu_check.sh --only exact --skip-tests   # the exact rows alone (< 1 minute)
 #
 # It needs only python with torch, numpy, scipy, scikit-learn, pandas, pyarrow, rich and
 # pytest: linearlab runs from the source tree (PYTHONPATH=src), nothing is installed, and the
