@@ -344,6 +344,9 @@ CASES = [
     Case("header-latin1", TRACEBACKS, "non-UTF-8 bytes in a CSV header",
          ("fit", "h.csv"), 2, "line 1 (the header), column 1 ('caf\\\\xe9'): the byte 0xe9 is "
          "not UTF-8", csv_bytes("h.csv", b"caf\xe9,b,y\n1,2,3\n2,3,4\n")),
+    Case("blank-first-line", TRACEBACKS, "a blank line above the header, then non-UTF-8 bytes",
+         ("fit", "h.csv"), 2, "Line 1 of 'h.csv' is empty",
+         csv_bytes("h.csv", b"\n\x80,y\n1,2\n")),
     Case("gzip-without-gz", TRACEBACKS, "a gzip file whose name does not end in .gz",
          ("fit", "data.csv"), 0, "y = ", csv_bytes("data.csv", GZIP_CSV)),
     Case("duplicate-x", TRACEBACKS, "`-x a,a`", ("fit", "data.csv", "-x", "a,a"), 2,

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -99,24 +98,15 @@ def _prepare(case: Case, root: Path) -> dict:
     return {**result, "before": before, "after": snapshot(root), "root": root}
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory) -> dict[str, dict]:
-    """Every case run once, several at a time (each is a separate process)."""
-    roots = {case.id: tmp_path_factory.mktemp(case.id) for case in CASES}
-    workers = max(2, min(8, os.cpu_count() or 2))
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {case.id: pool.submit(_prepare, case, roots[case.id]) for case in CASES}
-        return {name: future.result() for name, future in futures.items()}
-
-
 def _allowed(path: str, writes: tuple[str, ...]) -> bool:
     return any(path == w or path == os.path.dirname(w)
                or (w.endswith("/*") and os.path.dirname(path) == w[:-2]) for w in writes)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case(case: Case, results: dict):
-    result = results[case.id]
+def test_case(case: Case, tmp_path: Path):
+    # one process per case; pytest-xdist spreads the cases over its workers
+    result = _prepare(case, tmp_path)
     if "skip" in result:
         pytest.skip(result["skip"])
     if "failed" in result:

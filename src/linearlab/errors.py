@@ -22,9 +22,15 @@ def printable(text: str) -> str:
 
 
 class LinearLabError(Exception):
-    """Base class of every error linearlab raises on purpose."""
+    """Base class of every error linearlab raises on purpose.
+
+    Its message is made :func:`printable`: it may quote names and values read from a file.
+    """
 
     exit_status = 2
+
+    def __init__(self, *args):
+        super().__init__(*(printable(a) if isinstance(a, str) else a for a in args))
 
 
 class DataError(LinearLabError, ValueError):

@@ -135,6 +135,12 @@ def probe(path: str) -> Probe:
 def check_text(path: str, found: Probe, delimiter: str) -> None:
     """A text table's header must be text, UTF-8, and of at most :data:`MAX_TEXT_COLUMNS`."""
     header = found.header
+    if not header.strip():
+        raise DataFileError(
+            f"Line 1 of {path!r} is empty, but linearlab reads the column names from the first "
+            "line. Remove the blank line(s) above the header.",
+            path=path, line=1,
+        )
     columns = header.count(delimiter.encode()) + 1
     if columns > MAX_TEXT_COLUMNS:
         raise DataFileError(
