@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import LinearLabError, ModelFileError
 from .estimator import LinearRegression
-from .exact.solvers import ExactSolution
+from .exact.solution import ExactSolution
 from .fitted import FittedState, TrainingRecord
 from .gram import Gram
 from .model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save

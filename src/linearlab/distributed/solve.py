@@ -23,13 +23,8 @@ import scipy.linalg as sla
 
 from ..exact.accuracy import OWN, TARGET_ERROR
 from ..exact.refine import dd_matmul, dd_rmatmul, split, two_prod, two_sum
-from ..exact.solvers import (
-    NORMAL_SAFE_CONDITION,
-    ExactSolution,
-    raw_condition_number,
-    solve_auto,
-    solve_normal,
-)
+from ..exact.solution import ExactSolution, raw_condition_number
+from ..exact.solvers import NORMAL_SAFE_CONDITION, solve_auto, solve_normal
 from ..gram import Gram
 from .blocks import Partitions
 from .reduce import compute_stats, map_combine

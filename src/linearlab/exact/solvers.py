@@ -1,8 +1,9 @@
 """Closed-form least-squares solvers.
 
 Each solver is a small function that takes arrays (or a :class:`~linearlab.gram.Gram`) and returns
-an :class:`ExactSolution`. The intercept is handled by centring, never by appending a column of
-ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge``).
+an :class:`~linearlab.exact.solution.ExactSolution` (re-exported here, with the statistics of
+:mod:`.solution`). The intercept is handled by centring, never by appending a column of ones;
+ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge``).
 
 - ``normal``: Cholesky factorisation of the centred Gram matrix after scaling its columns to unit
   diagonal; one pass over the data, O(d²) memory. Accurate while cond(X)² · ε is small.
@@ -18,40 +19,23 @@ ones; ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import scipy.linalg as sla
 
 from ..gram import Gram
 from .accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
-from .refine import dd_matmul, solve_accurate, split, two_sum
+from .refine import solve_accurate
+from .solution import ExactSolution, raw_condition_number, residual_ssr
+
+__all__ = [
+    "NORMAL_SAFE_CONDITION", "SOLVERS", "ExactSolution", "raw_condition_number", "residual_ssr",
+    "solve", "solve_auto", "solve_normal", "solve_qr", "solve_refined", "solve_svd",
+]
 
 # The normal equations square the condition number: their coefficients carry about
 # cond(XᵀX)·ε relative error. Above this the fast path is not even considered; below it the
 # error estimate of :mod:`linearlab.exact.accuracy` decides.
 NORMAL_SAFE_CONDITION = 1e6
-
-
-@dataclass
-class ExactSolution:
-    """Result of an exact solve: coefficients (d, k), intercepts (k,) and diagnostics."""
-
-    coef: np.ndarray
-    intercept: np.ndarray
-    solver: str
-    rank: int
-    condition_number: float  # of the (centred, column-scaled) design matrix
-    singular_values: np.ndarray | None = None
-    aliased: list[int] = field(default_factory=list)  # columns dropped as linearly dependent
-    # of the weighted design with its constant column, unscaled, as statsmodels reports it
-    raw_condition_number: float = np.nan
-    # (AᵀWA)⁻¹ of A = [1, X] (intercept first) or X, when the solver computed it accurately
-    cov_unscaled: np.ndarray | None = None
-    ssr: np.ndarray | None = None  # (k,) residual sums of squares from the residuals themselves
-    refined: bool = False  # polished by iterative refinement in double-double arithmetic
-    # estimated relative error of the coefficients and (AᵀWA)⁻¹ (worst entry; nan: unknown)
-    error_estimate: float = np.nan
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -321,16 +305,6 @@ def solve_auto(
     )
 
 
-def residual_ssr(X, Y, sample_weight, coef, intercept) -> np.ndarray:
-    """Σ w (y − Xβ − β₀)² per target, the residuals evaluated in double-double arithmetic
-    (so large offsets or a near-perfect fit do not cancel digits away)."""
-    Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-    start = two_sum(np.asarray(Y2, dtype=np.float64), -np.broadcast_to(intercept, Y2.shape))
-    hi, lo = dd_matmul(split(np.asarray(X, dtype=np.float64)), -coef, start=start)
-    resid = hi + lo
-    return (resid**2).sum(axis=0) if sample_weight is None else sample_weight @ resid**2
-
-
 def solve_refined(
     X: np.ndarray,
     Y: np.ndarray,
@@ -361,33 +335,6 @@ def solve_refined(
         refined=fit.converged,
         error_estimate=OWN * EPS * (1.0 if fit.cov_refined else fit.condition_number),
     )
-
-
-def raw_condition_number(gram: Gram, fit_intercept: bool = True) -> float:
-    """Condition number of the weighted design ``[1, X]`` (or ``X``), as statsmodels reports it.
-
-    Computed from the Gram statistics without forming the raw cross-product matrix: with
-    S_xx = Uᵀ U (Cholesky of the column-scaled centred matrix), ``[1, X]`` has the singular
-    values of ``[[√W, √W x̄ᵀ], [0, U]]``. Reliable to a few digits up to about 1e13; infinite
-    when the centred cross-products are singular.
-    """
-    G, _, _ = gram.cross_products(fit_intercept)
-    scale = np.sqrt(np.diag(G))
-    if G.size == 0 or np.any(scale == 0) or not np.all(np.isfinite(G)):
-        return np.inf
-    factor, info = sla.lapack.dpotrf(G / np.outer(scale, scale), lower=False)
-    if info != 0:
-        return np.inf
-    U = np.triu(factor) * scale
-    if fit_intercept:
-        root = np.sqrt(gram.weight_sum)
-        top = np.concatenate([[root], root * gram.mean_x])
-        U = np.vstack([top, np.hstack([np.zeros((U.shape[0], 1)), U])])
-    if U.shape[0] > 1500:  # an estimate is enough for big problems (O(p²) instead of O(p³))
-        rcond, _ = sla.lapack.dtrcon(U, norm="1", uplo="U")
-        return np.inf if rcond == 0 else float(1.0 / rcond)
-    sv = np.linalg.svd(U, compute_uv=False)
-    return float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
 
 
 SOLVERS = ("auto", "normal", "qr", "svd")

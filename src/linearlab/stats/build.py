@@ -18,7 +18,7 @@ import scipy.linalg as sla
 
 from ..errors import DataError, ParameterError
 from ..exact.refine import dd_matmul, split
-from ..exact.solvers import residual_ssr
+from ..exact.solution import residual_ssr
 from ..gram import Gram
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
