@@ -141,7 +141,7 @@ def fit_source(
             streamed, rows = False, table.shape[0]
             state = model.fitted_state_
         else:
-            gram = _gram_pass(source, columns, d, progress)
+            gram = gram_pass(source, columns, d, progress)
             if _needs_rows(model):
                 state = _train_over_file(model, source, columns, d, gram, progress)
             else:
@@ -166,7 +166,9 @@ def _needs_rows(model: LinearRegression) -> bool:
     )
 
 
-def _gram_pass(source: Source, columns: list[str], d: int, progress: Progress | None) -> Gram:
+def gram_pass(source: Source, columns: list[str], d: int, progress: Progress | None) -> Gram:
+    """One pass over ``source``: the Gram statistics of its first ``d`` columns (features)
+    against the rest (targets), reported to ``progress`` as task "reading"."""
     report = None if progress is None else (lambda done, total: progress("reading", done, total))
     gram = Gram.empty(d, len(columns) - d)
     for block in ChunkStream(source, columns, progress=report):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..fitted import log_weight_sum
 from ..gram import Gram
 from .blocks import Partitions, plain_float_blocks, validated
 
@@ -69,14 +70,6 @@ def _finite(gram: Gram) -> bool:
         and np.isfinite(np.diag(gram.sxx)).all() and np.isfinite(gram.mean_y).all()
         and np.isfinite(np.diag(gram.syy)).all()
     )
-
-
-def log_weight_sum(w: np.ndarray | None) -> float:
-    """Σ log w (the weighted log-likelihood needs it); 0 without weights."""
-    if w is None:
-        return 0.0
-    with np.errstate(divide="ignore"):
-        return float(np.log(w).sum())
 
 
 def merge_stats(parts: list[tuple[Gram, float]]) -> tuple[Gram, float]:

@@ -23,14 +23,6 @@ from .folds import stream_fold_statistics
 from .ridge_cv import RidgeCV
 
 
-def _gram_pass(source: Source, columns: list[str], d: int, progress) -> Gram:
-    report = None if progress is None else (lambda done, total: progress("reading", done, total))
-    gram = Gram.empty(d, len(columns) - d)
-    for block in ChunkStream(source, columns, progress=report):
-        gram.update(block[:, :d], block[:, d:])
-    return gram
-
-
 def _blocks(source: Source, columns: list[str], d: int, progress, task: str):
     report = None if progress is None else (lambda done, total: progress(task, done, total))
     for block in ChunkStream(source, columns, progress=report):
@@ -46,11 +38,11 @@ def _fit_streamed(model, source: Source, columns: list[str], d: int, progress) -
     """
     y_ndim = 1 if len(columns) - d == 1 else 2
     if isinstance(model, ElasticNet):
-        gram = _gram_pass(source, columns, d, progress)
+        gram = streaming.gram_pass(source, columns, d, progress)
         model.fit_gram(gram, y_ndim=y_ndim)
         return gram
     if isinstance(model, RidgeCV) and model.cv is None:
-        gram = _gram_pass(source, columns, d, progress)
+        gram = streaming.gram_pass(source, columns, d, progress)
         blocks = ((X, Y, None) for X, Y in _blocks(source, columns, d, progress, "leverages"))
         model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
         return gram
