@@ -246,3 +246,56 @@ def validation_check_x(X):
     from linearlab.data.validation import check_X
 
     check_X(X)
+
+
+def _accumulated(blocks, d):
+    total = None
+    for Xb, Yb, wb in blocks:
+        block = exact_device.block_gram(Xb, Yb, wb, d)
+        total = block if total is None else total.merge(block)
+    return total
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_staged_blocks_give_bit_identical_grams_to_the_plain_path(device, order, weighted):
+    from linearlab.data.tensors import resolve_device, stream_blocks
+
+    X, Y, w = problem(n=2049, weighted=weighted)
+    X = np.asarray(X, order=order)  # Fortran order: gathered block by block, not copied whole
+    X32 = X.astype(np.float32)
+    dev = resolve_device(device)
+    for data in (X, X32):  # float32 rows widen on the device
+        for rows in (100, 2049, 5000):  # many blocks (the ring wraps), one, fewer rows than one
+            arrays = [data, Y, w]
+            plain = _accumulated(stream_blocks(arrays, dev, dtype=torch.float64, rows=rows,
+                                               stage=False), X.shape[1])
+            staged = _accumulated(stream_blocks(arrays, dev, dtype=torch.float64, rows=rows,
+                                                stage=True), X.shape[1])
+            assert staged.count == plain.count == X.shape[0]
+            for name in ("weight_sum", "mean", "cross"):
+                assert torch.equal(getattr(staged, name), getattr(plain, name)), name
+
+
+def test_staging_thread_stops_when_the_consumer_stops_early_or_fails():
+    import threading
+
+    from linearlab.data.tensors import resolve_device, stream_blocks
+
+    X, Y, _ = problem(n=1000)
+    dev = resolve_device("cpu")
+    before = threading.active_count()
+    blocks = stream_blocks([X, Y], dev, dtype=torch.float64, rows=10, stage=True)
+    first = next(blocks)
+    np.testing.assert_array_equal(first[0].numpy(), X[:10])
+    blocks.close()  # the consumer stops after one block of a hundred
+    assert threading.active_count() == before
+    seen = []
+    with pytest.raises(RuntimeError, match="consumer failed"):
+        for Xb, _Yb in stream_blocks([X, Y], dev, dtype=torch.float64, rows=10, stage=True):
+            seen.append(Xb.clone())
+            if len(seen) == 5:
+                raise RuntimeError("consumer failed")
+    assert threading.active_count() == before
+    np.testing.assert_array_equal(torch.cat(seen).numpy(), X[:50])

@@ -4,9 +4,10 @@ Everything that puts data on a torch device goes through here, so the exact solv
 (:mod:`linearlab.exact.device`) and the torch training backend move data the same way:
 
 - tensors already on the device are used where they are (sliced, never copied to NumPy);
-- host arrays (NumPy, or CPU tensors viewed as NumPy) reach a CUDA device through pinned
-  staging buffers, two of them: while the GPU copies block *i* on a side stream and computes on
-  block *i - 1*, the CPU fills block *i + 1* (``torch`` copies large CPU tensors with all cores);
+- host arrays (NumPy, or CPU tensors viewed as NumPy) reach a CUDA device through a ring of
+  pinned staging buffers: a background thread fills them ahead
+  (:mod:`linearlab.data.staging`; ``torch`` copies large CPU tensors with all cores) while the
+  GPU copies block *i* on a side stream and computes on block *i - 1*;
 - on ``device="cpu"`` a host block is viewed, not copied, when its dtype already fits.
 
 torch is optional: it is imported only when these functions run, and a missing torch or device
@@ -30,6 +31,8 @@ from ..errors import BackendUnavailableError, ParameterError
 CUDA_BLOCK_BYTES = 64 * 2**20
 CUDA_RESIDENT_BLOCK_BYTES = 512 * 2**20
 CPU_BLOCK_BYTES = 8 * 2**20
+# Staging buffers per host array (the background filler runs this many blocks ahead)
+STAGING_SLOTS = 3
 # Training data stays in host memory (streamed to the device) when it needs more than this
 # share of the device's free memory.
 DEVICE_MEMORY_SHARE = 0.5
@@ -161,74 +164,84 @@ def block_rows(arrays: Sequence[Any], dev, rows: int | None = None) -> int:
 
 
 def stream_blocks(
-    arrays: Sequence[Any], dev, *, dtype, rows: int | None = None
+    arrays: Sequence[Any], dev, *, dtype, rows: int | None = None, stage: bool | None = None
 ) -> Iterator[tuple]:
     """Consecutive row blocks of ``arrays`` (same number of rows; None entries stay None) on
     ``dev`` in ``dtype``.
 
-    Arrays already on the device are sliced. Host arrays bound for CUDA are staged through two
-    pinned buffers and copied on a side stream, overlapping the CPU's fill of the next block,
-    the copy of this one and the caller's work on the previous one. A yielded block is valid
-    until the next one is requested.
+    Arrays already on the device are sliced. Host arrays bound for CUDA are staged: a
+    background thread copies them block by block into a ring of pinned buffers
+    (:class:`~linearlab.data.staging.HostStager`), each filled buffer goes to the device on a
+    side stream, and the caller's work on the previous block overlaps both. ``stage=True``
+    stages host arrays on the CPU too (through plain buffers: the same path, for tests);
+    ``stage=False`` never stages. A yielded block is valid until the next one is requested.
     """
     dtype = torch_dtype(dtype)
     present = [a for a in arrays if a is not None]
     n = int(present[0].shape[0])
     step = min(block_rows(present, dev, rows), max(n, 1))  # staging no larger than the data
     host = [a is not None and not on_device(a, dev) for a in arrays]
-    if dev.type != "cuda" or not any(host):
-        views = [None if a is None else (a if on_device(a, dev) else _host_view(a))
-                 for a in arrays]
-        for start in range(0, n, step):
-            yield tuple(
-                None if v is None else v[start : start + step].to(device=dev, dtype=dtype)
-                for v in views
-            )
-        return
-    yield from _cuda_blocks(arrays, host, dev, dtype, n, step)
-
-
-def _cuda_blocks(arrays, host, dev, dtype, n, step):
-    """Double-buffered pinned staging for the host arrays (see :func:`stream_blocks`)."""
-    torch = require_torch()
-    views = [None if a is None else (_host_view(a) if h else a) for a, h in zip(arrays, host,
-                                                                               strict=True)]
+    if stage is None:
+        stage = dev.type == "cuda"
+    views = [None if a is None else (_host_view(a) if h else a)
+             for a, h in zip(arrays, host, strict=True)]
     # a CUDA tensor on another device than dev is copied there block by block, not staged
     staged = [h and v.device.type == "cpu" for v, h in zip(views, host, strict=True)]
-    slots = 2
-    pinned = [[torch.empty((step, *v.shape[1:]), dtype=v.dtype, pin_memory=True)
-               if s else None for v, s in zip(views, staged, strict=True)] for _ in range(slots)]
+    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    if not (stage and any(staged) and bounds):
+        for lo, hi in bounds:
+            yield tuple(None if v is None else v[lo:hi].to(device=dev, dtype=dtype)
+                        for v in views)
+        return
+    blocks = _cuda_blocks if dev.type == "cuda" else _host_staged_blocks
+    yield from blocks(views, staged, bounds, dev, dtype)
+
+
+def _host_staged_blocks(views, staged, bounds, dev, dtype):
+    """The staging ring without a device copy (CPU): yields the filled buffers themselves."""
+    from .staging import HostStager
+
+    stager = HostStager(views, staged, bounds, slots=STAGING_SLOTS)
+    try:
+        for i, (lo, hi) in enumerate(bounds):
+            buffers = stager.wait(i)
+            yield tuple(None if v is None
+                        else (buffers[j][: hi - lo] if staged[j] else v[lo:hi]).to(device=dev,
+                                                                                  dtype=dtype)
+                        for j, v in enumerate(views))
+            stager.release(i)
+    finally:
+        stager.close()
+
+
+def _cuda_blocks(views, staged, bounds, dev, dtype):
+    """Pinned staging filled by a background thread, copies on a side stream (see
+    :func:`stream_blocks`)."""
+    from .staging import HostStager
+
+    torch = require_torch()
+    slots = STAGING_SLOTS
+    step = bounds[0][1] - bounds[0][0]
     landed = [[torch.empty((step, *v.shape[1:]), dtype=v.dtype, device=dev)
                if s else None for v, s in zip(views, staged, strict=True)] for _ in range(slots)]
     copy_stream = torch.cuda.Stream(device=dev)
     compute = torch.cuda.current_stream(dev)
-    copied: list = [None] * slots  # copy of the slot's block finished (side stream)
-    consumed: list = [None] * slots  # caller's work on the slot's block finished (compute)
-    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-
-    def issue(i: int) -> None:
-        s, (lo, hi) = i % slots, bounds[i]
-        if copied[s] is not None:
-            copied[s].synchronize()  # the pinned buffer's previous copy is done: refill it
-        for v, p in zip(views, pinned[s], strict=True):
-            if p is not None:
-                p[: hi - lo].copy_(v[lo:hi])
-        with torch.cuda.stream(copy_stream):
-            if consumed[s] is not None:
-                copy_stream.wait_event(consumed[s])  # the device buffer is free again
-            for p, d in zip(pinned[s], landed[s], strict=True):
-                if p is not None:
-                    d[: hi - lo].copy_(p[: hi - lo], non_blocking=True)
-            copied[s] = torch.cuda.Event()
-            copied[s].record(copy_stream)
-
+    consumed: list = [None] * slots  # caller's work on the slot's device block finished
+    stager = HostStager(views, staged, bounds, slots=slots, pin=True)
     try:
-        issue(0)
         for i, (lo, hi) in enumerate(bounds):
-            if i + 1 < len(bounds):
-                issue(i + 1)
             s = i % slots
-            compute.wait_event(copied[s])
+            pinned = stager.wait(i)  # the filler thread copied block i into pinned memory
+            with torch.cuda.stream(copy_stream):
+                if consumed[s] is not None:
+                    copy_stream.wait_event(consumed[s])  # the device buffer is free again
+                for p, d in zip(pinned, landed[s], strict=True):
+                    if p is not None:
+                        d[: hi - lo].copy_(p[: hi - lo], non_blocking=True)
+                copied = torch.cuda.Event()
+                copied.record(copy_stream)
+            stager.release(i, copied)  # the filler refills the pinned slot after this copy
+            compute.wait_event(copied)
             yield tuple(
                 None if v is None
                 else (landed[s][j][: hi - lo].to(dtype) if staged[j]
@@ -238,6 +251,7 @@ def _cuda_blocks(arrays, host, dev, dtype, n, step):
             consumed[s] = torch.cuda.Event()
             consumed[s].record(compute)
     finally:  # the buffers may be freed only once every copy into or out of them is done
+        stager.close()
         copy_stream.synchronize()
         compute.synchronize()
 
