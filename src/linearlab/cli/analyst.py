@@ -35,6 +35,7 @@ from ..errors import (
     UsageError,
 )
 from ..estimator import LinearRegression
+from .options import open_unit_interval
 
 #: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
 MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",
@@ -56,21 +57,11 @@ def add_predict_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", choices=["prediction", "confidence"],
                         help="add 'lower' and 'upper' columns: the interval of a new "
                         "observation (prediction) or of the mean response (confidence)")
-    parser.add_argument("--level", type=_level, default=0.95, metavar="L",
+    parser.add_argument("--level", type=open_unit_interval, default=0.95, metavar="L",
                         help="coverage of --interval (default: 0.95)")
     parser.add_argument("--missing", choices=["error", "keep"], default="error",
                         help="rows with a missing feature: an error (default), or kept with "
                         "an empty prediction")
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
-    return value
 
 
 def formula_hint(argv: list[str]) -> None:

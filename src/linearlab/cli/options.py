@@ -33,12 +33,17 @@ batch_size_type = whole_number(1, MAX_BATCH)
 seed_type = whole_number(*SEED_RANGE)
 
 
-def non_negative(text: str) -> float:
-    """An argparse type: a finite number >= 0."""
+def number(text: str) -> float:
+    """An argparse type: any number (the step the other number types start from)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    value = number(text)
     if not value >= 0 or value == float("inf"):  # also NaN
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
@@ -54,6 +59,14 @@ def unit_interval(text: str) -> float:
     value = non_negative(text)
     if value > 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def open_unit_interval(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1 (a coverage level)."""
+    value = number(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
     return value
 
 

@@ -48,28 +48,11 @@ def train(
     engine: str = "auto",
     validation: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> DescentResult:
-    """Gradient descent on ``(X, Y)`` on a torch device (see :func:`.torch.train`).
+    """Gradient descent on ``(X, Y)`` on a torch device.
 
-    Parameters
-    ----------
-    X : ndarray or tensor of shape (n_samples, n_features)
-        Features, float64 or float32 (the training precision).
-    Y : ndarray or tensor of shape (n_samples, n_targets)
-    sample_weight : ndarray or tensor of shape (n_samples,) or None
-    init : (ndarray (n_features, n_targets), ndarray (n_targets,))
-        Starting weight and bias, as from :func:`descent.batches.initial_parameters`.
-    plan : BatchPlan
-        Which rows each step sees; consumed exactly as the NumPy engine consumes it.
-    config : DescentConfig
-    device : str or torch.device, default="cpu"
-    engine : {"auto", "loop"}, default="auto"
-    validation : callable (W, b) -> float, optional
-        Held-out loss for early stopping.
-
-    Returns
-    -------
-    DescentResult
-        As :func:`descent.loop.train`: final parameters, per-epoch history, parameter path.
+    :func:`linearlab.descent.torch.train` with its defaults for the tuning knobs
+    (``use_graphs``, ``resident``): the same parameters, and the same
+    :class:`~linearlab.descent.config.DescentResult` as :func:`linearlab.descent.loop.train`.
     """
     return _train_on_device(X, Y, sample_weight, init, plan, config, device, engine=engine,
                             validation=validation)
