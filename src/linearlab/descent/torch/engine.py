@@ -145,7 +145,7 @@ class DeviceRun:
             terms = residual * residual  # (2r)·c == r·(2c) exactly: one kernel fewer
             slope = residual * (2.0 * norm)
         else:
-            terms, slope = _pointwise(self.torch, self.config.loss, residual)
+            terms, slope = pointwise(self.torch, self.config.loss, residual)
             slope = slope * norm
         return (terms.sum() if wb is None else (wb @ terms).sum()), slope
 
@@ -255,7 +255,7 @@ class DeviceRun:
                           RuntimeWarning, stacklevel=2)
 
 
-def _pointwise(torch, loss: str, r):
+def pointwise(torch, loss: str, r):
     """ℓ(r) and ℓ'(r) of :mod:`linearlab.descent.losses`, on tensors."""
     if loss in ("mse", "sse"):
         return r * r, r * 2.0

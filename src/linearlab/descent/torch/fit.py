@@ -34,7 +34,7 @@ from ..batches import BatchPlan, random_streams
 from ..config import penalty_factor
 from ..losses import get_loss
 from . import train
-from .engine import _pointwise
+from .engine import pointwise
 
 # The objective comes from the Gram statistics while their error bound stays below this
 # (relative); otherwise one float64 pass over the rows on the device computes it. The diagnosis
@@ -213,7 +213,7 @@ def held_out_loss(model, setup, held, dev):
         W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=dev)
         b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=dev)
         r = torch.addmm(b_t, Xv, W_t).sub_(Yv)
-        terms, _ = _pointwise(torch, model.loss, r)
+        terms, _ = pointwise(torch, model.loss, r)
         total = terms.sum() if wv is None else (wv @ terms).sum()
         share = float(r.shape[0]) if wv is None else float(wv.sum())
         norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (share * r.shape[1])
