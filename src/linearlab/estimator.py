@@ -11,14 +11,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .data.lazy import is_dask
 from .data.missing import expand_rows
 from .data.tensors import is_tensor, keeps_tensors, validate_tensors
 from .descent import fit as training
 from .design import DesignMixin, validate_input, validate_predict_input
-from .errors import ConditioningWarning, ConvergenceWarning, DataError, NotFittedError
+from .errors import ConditioningWarning, ConvergenceWarning, DataError
 from .estimator_extras import EstimatorExtras
 from .estimator_params import PARAMETER_CONSTRAINTS
 from .exact import solvers as exact
@@ -28,6 +27,7 @@ from .fitted import (
     FittedStateMixin,
     exact_record,
     log_weight_sum,
+    require_fitted,
     target_names,
 )
 from .gram import Gram
@@ -353,13 +353,7 @@ default="auto"
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
-        try:
-            check_is_fitted(self, "coef_")
-        except Exception:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            ) from None
+        require_fitted(self)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets).

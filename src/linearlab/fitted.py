@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from .data.validation import check_fit_result
+from .errors import NotFittedError
 from .gram import Gram
 
 __all__ = [
@@ -175,3 +177,15 @@ def exact_record(solution, singular: bool = True) -> TrainingRecord:
         singular_values=solution.singular_values if singular else None,
         aliased=solution.aliased if singular else None,
     )
+
+
+def require_fitted(estimator) -> None:
+    """Raise linearlab's :class:`~linearlab.errors.NotFittedError` (scikit-learn's, too) unless
+    ``estimator`` has been fitted."""
+    try:
+        check_is_fitted(estimator, "coef_")
+    except Exception:
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        ) from None

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
+from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from ..data.validation import check_sample_weight, check_X, check_y
 from ..errors import DataError, NotFittedError
+from ..fitted import require_fitted
 from ..gram import Gram
 
 
@@ -114,13 +115,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ use
     def _check_fitted(self) -> None:
-        try:
-            check_is_fitted(self, "coef_")
-        except Exception:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            ) from None
+        require_fitted(self)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
