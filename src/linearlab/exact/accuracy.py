@@ -100,17 +100,19 @@ def normal_equation_errors(
     abs_err = EPS * gram_condition * (  # of the scaled coefficients
         (NORMWISE + LOSS_WEIGHT * loss) * top[None, :] + OWN * (1.0 + loss) * scaled
     )
+    ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
+    se_scaled, se_intercept = _standard_errors(gram, G, scale, ssr, fit_intercept)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(abs_err > 0, abs_err / scaled, 0.0)
+        # digits are counted against the coefficient, or its standard error when that is larger
+        rel = np.where(abs_err > 0, abs_err / np.maximum(scaled, se_scaled), 0.0)
         worst = float(rel.max()) if rel.size else 0.0
         if fit_intercept and coef.shape[0]:
             mx = np.abs(gram.mean_x)
             rounding = 4 * EPS * (np.abs(gram.mean_y) + mx @ np.abs(coef))
             err0 = (mx / scale) @ abs_err + rounding
             # an intercept below its own rounding level (exactly 0, say) has no digits to keep
-            size = np.maximum(np.abs(intercept), rounding)
+            size = np.maximum(np.maximum(np.abs(intercept), rounding), se_intercept)
             worst = max(worst, float(np.max(np.where(err0 > 0, err0 / size, 0.0))))
-    ssr = gram.residual_sum_of_squares(coef, intercept if fit_intercept else None)
     b = np.abs(coef)
     magnitude = np.diag(Y) + 2 * np.einsum("ik,ik->k", b, np.abs(H)) + np.einsum(
         "ik,ij,jk->k", b, np.abs(G), b
@@ -120,3 +122,30 @@ def normal_equation_errors(
             magnitude > 0, SSR_FACTOR * EPS * (1.0 + ssr_loss) * magnitude / ssr, 0.0
         )
     return NormalErrors(params=worst, covariance=OWN * level, ssr=ssr_err)
+
+
+def _standard_errors(gram: Gram, G: np.ndarray, scale: np.ndarray, ssr: np.ndarray,
+                     fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """OLS standard errors of the scaled coefficients (d, k) and of the intercepts (k,).
+
+    A coefficient smaller than its standard error is statistically indistinguishable from
+    zero: its digits beyond the twelfth of that standard error carry no information, and
+    demanding them would send ordinary data with an irrelevant feature down the refined path
+    (54x slower on 1,000,000 × 50). Zeros when unknown (no residual degrees of freedom, or a
+    singular Gram) keep the rule componentwise.
+    """
+    d, k = G.shape[0], ssr.shape[0]
+    df = gram.count - d - int(fit_intercept)
+    if df <= 0 or d == 0:
+        return np.zeros((d, k)), np.zeros(k)
+    try:
+        inverse = np.linalg.inv(G / np.outer(scale, scale))
+    except np.linalg.LinAlgError:
+        return np.zeros((d, k)), np.zeros(k)
+    variance = np.clip(ssr, 0.0, None) / df  # (k,)
+    se_scaled = np.sqrt(np.outer(np.clip(np.diag(inverse), 0.0, None), variance))
+    if not fit_intercept:
+        return se_scaled, np.zeros(k)
+    m = gram.mean_x / scale
+    se_intercept = np.sqrt(variance * max(1.0 / gram.weight_sum + float(m @ inverse @ m), 0.0))
+    return se_scaled, se_intercept
