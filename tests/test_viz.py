@@ -178,7 +178,8 @@ def test_loss_curve_along_the_intercept_by_name(three):
         model.plot(data.X, data.y, kind="loss-curve", param="nope")
 
 
-def test_landscape_draws_several_optimizers_real_paths():
+def _three_optimizers():
+    """seed 002's data and 80 epochs of SGD, momentum and Adam on it."""
     data = load_dataset("three-points")
     models = []
     for optimizer, lr in (("sgd", 0.05), ("momentum", 0.02), ("adam", 0.1)):
@@ -186,6 +187,11 @@ def test_landscape_draws_several_optimizers_real_paths():
             warnings.simplefilter("ignore")
             models.append(LinearRegression(solver="gd", optimizer=optimizer, lr=lr, epochs=80)
                           .fit(data.X, data.y))
+    return data, models
+
+
+def test_landscape_draws_several_optimizers_real_paths():
+    data, models = _three_optimizers()
     fig = viz.plot_landscape(models, data.X, data.y, labels=["sgd", "momentum", "adam"],
                              figsize=(7, 5))
     assert_png(fig, (7, 5))
@@ -468,13 +474,7 @@ def test_distinct_labels_add_digits_until_ticks_differ():
 
 
 def test_landscape_legend_leaves_the_paths_uncovered():
-    data = load_dataset("three-points")
-    models = []
-    for optimizer, lr in (("sgd", 0.05), ("momentum", 0.02), ("adam", 0.1)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            models.append(LinearRegression(solver="gd", optimizer=optimizer, lr=lr, epochs=80)
-                          .fit(data.X, data.y))
+    data, models = _three_optimizers()
     fig = viz.plot_landscape(models, data.X, data.y)
     render(fig)  # lay the figure out
     renderer = fig.canvas.get_renderer()
