@@ -18,7 +18,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from linearlab import LinearRegression
-from linearlab.formula import FormulaDesign
+from linearlab.design.formula import FormulaDesign
 
 FORMULA = "y ~ x1*C(g) + np.log(x2) + C(h) + x1:x3 + I(x1**2)"
 

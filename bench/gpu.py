@@ -41,7 +41,7 @@ from torch_peers import quietly, regression_data, seeds_loop, timed
 
 from linearlab import LinearRegression
 from linearlab.data.tensors import resolve_device, stream_blocks
-from linearlab.design import validate_input
+from linearlab.design.table import validate_input
 from linearlab.exact.device import device_gram
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

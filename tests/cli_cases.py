@@ -62,7 +62,8 @@ def numeric(d: Path) -> None:
 def _model(path: Path, X, y, training: str | None = None, names=("a", "b")) -> None:
     import pandas as pd
 
-    from linearlab import LinearRegression, persist
+    from linearlab import LinearRegression
+    from linearlab.io import persist
 
     model = LinearRegression().fit(pd.DataFrame(X, columns=list(names)), y)
     model.target_names_ = ["y"]

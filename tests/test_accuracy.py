@@ -20,7 +20,7 @@ from linearlab import ConditioningWarning, LinearRegression  # noqa: E402
 from linearlab.exact import solvers as exact  # noqa: E402
 from linearlab.exact.accuracy import TARGET_ERROR, normal_equation_errors  # noqa: E402
 from linearlab.exact.conditioning import conditioning_message  # noqa: E402
-from linearlab.gram import Gram  # noqa: E402
+from linearlab.exact.gram import Gram  # noqa: E402
 
 DIGITS = 12
 

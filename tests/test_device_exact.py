@@ -14,7 +14,7 @@ import pytest
 from linearlab import DataError, LinearRegression
 from linearlab.exact import device as exact_device
 from linearlab.exact import solvers
-from linearlab.gram import Gram
+from linearlab.exact.gram import Gram
 
 torch = pytest.importorskip("torch")
 

@@ -3,7 +3,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from linearlab.exact import solvers as exact
-from linearlab.gram import Gram
+from linearlab.exact.gram import Gram
 
 
 def _lstsq(X, Y, w=None, fit_intercept=True):

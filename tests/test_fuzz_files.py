@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linearlab import LinearRegression, load, persist
+from linearlab import LinearRegression, load
 from linearlab.data import sources as io
 from linearlab.errors import LinearLabError, ModelFileError
+from linearlab.io import persist
 
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linearlab.gram import Gram
+from linearlab.exact.gram import Gram
 
 
 def _direct(X, Y, w):

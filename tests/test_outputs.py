@@ -1,4 +1,4 @@
-"""linearlab.outputs: the one writer (links, devices, FIFOs, stdout, read-only, cleanup)."""
+"""linearlab.io.outputs: the one writer (links, devices, FIFOs, stdout, read-only, cleanup)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from linearlab import outputs
 from linearlab.errors import OutputError
+from linearlab.io import outputs
 
 
 def test_regular_file_is_replaced_atomically_keeping_its_mode(tmp_path):

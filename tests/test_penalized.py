@@ -134,7 +134,7 @@ def test_paths_match_sklearn():
 
 def test_alpha_grid_first_alpha_zeroes_everything():
     X, y, w = _data(seed=8)
-    from linearlab.gram import Gram
+    from linearlab.exact.gram import Gram
 
     grid = alpha_grid(Gram.from_arrays(X, y, w), l1_ratio=0.5, n_alphas=7)
     assert grid.shape == (7,) and grid[-1] == pytest.approx(grid[0] * 1e-3)

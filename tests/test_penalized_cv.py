@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from linearlab import ElasticNetCV, LassoCV, RidgeCV, load
 from linearlab.errors import DataError, ParameterError
-from linearlab.gram import Gram
+from linearlab.exact.gram import Gram
 from linearlab.penalized.folds import fold_statistics, validation_rss
 
 TIGHT = {"tol": 1e-11, "max_iter": 100_000}

@@ -11,10 +11,11 @@ import warnings
 import numpy as np
 import pytest
 
-from linearlab import LinearRegression, load, persist
+from linearlab import LinearRegression, load
 from linearlab.errors import ModelFileError, NotFittedError, OutputError
-from linearlab.outputs import atomic_path
-from linearlab.persist import FORMAT, model_to_dict, save
+from linearlab.io import persist
+from linearlab.io.outputs import atomic_path
+from linearlab.io.persist import FORMAT, model_to_dict, save
 
 
 @pytest.fixture

@@ -347,8 +347,8 @@ def test_bad_interval_arguments():
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_summary_of_a_file_fitted_in_memory_or_streamed(tmp_path, stream):
-    from linearlab import streaming
     from linearlab.data import sources as io
+    from linearlab.pipeline import streaming
 
     X, y = _dataset("longley")
     path = tmp_path / "longley.csv"

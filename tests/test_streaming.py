@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from linearlab import LinearRegression, streaming
+from linearlab import LinearRegression
 from linearlab.data import sources as io
-from linearlab.gram import Gram
+from linearlab.exact.gram import Gram
+from linearlab.pipeline import streaming
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ Public names::
     from linearlab import LinearRegression, load_dataset, list_datasets
 """
 
-from . import _startup  # noqa: F401  (first: Ctrl-C during the imports below, see _startup)
-from .data.datasets import list_datasets, load_dataset
-from .descent.gradcheck import gradcheck
-from .errors import (
+from linearlab import _startup  # noqa: F401  (first: Ctrl-C during the imports below, see _startup)
+from linearlab.data.datasets import list_datasets, load_dataset
+from linearlab.descent.gradcheck import gradcheck
+from linearlab.errors import (
     ConditioningWarning,
     ConvergenceWarning,
     DataError,
@@ -19,10 +19,10 @@ from .errors import (
     NumericalError,
     OutputError,
 )
-from .estimator import LinearRegression
-from .fitted import FittedState
-from .penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
-from .persist import load
+from linearlab.io.persist import load
+from linearlab.models.fitted import FittedState
+from linearlab.models.linear import LinearRegression
+from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 
 __version__ = "0.1.0"
 

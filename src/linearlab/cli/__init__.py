@@ -1,5 +1,5 @@
 """The ``linearlab`` command line: arguments in, library calls, rich output out."""
 
-from .main import main
+from linearlab.cli.main import main
 
 __all__ = ["main"]

@@ -4,7 +4,7 @@ prediction intervals.
 These read the whole table (pyarrow; text kept as text) and hand it to the library:
 ``LinearRegression.from_formula`` for ``--formula``, ``fit`` on the named columns otherwise (text
 columns become ``col[T.level]`` indicators), so every rule is the Python API's. Numeric-only
-fits without ``--missing drop`` keep the streaming path of :mod:`linearlab.streaming`.
+fits without ``--missing drop`` keep the streaming path of :mod:`linearlab.pipeline.streaming`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .. import streaming
-from ..data import sources as io
-from ..data.missing import expand_rows, take_rows
-from ..design import prepare_predict
-from ..errors import (
+from linearlab.cli.options import open_unit_interval
+from linearlab.data import sources as io
+from linearlab.data.missing import expand_rows, take_rows
+from linearlab.design.table import prepare_predict
+from linearlab.errors import (
     ConditioningWarning,
     ConvergenceWarning,
     DataError,
@@ -34,8 +34,8 @@ from ..errors import (
     LinearLabError,
     UsageError,
 )
-from ..estimator import LinearRegression
-from .options import open_unit_interval
+from linearlab.models.linear import LinearRegression
+from linearlab.pipeline import streaming
 
 #: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
 MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",

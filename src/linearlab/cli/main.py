@@ -3,7 +3,7 @@
 Each command is one ``cmd_*`` function; ``fit`` and anything else that fits a model from DATA share
 :func:`_fit_from_args`. Errors a user can fix end in one paragraph on stderr with exit status 2
 (usage or input) or 1 (a fit that failed, e.g. diverging gradient descent); ``--debug`` adds the
-traceback. Every output goes through :mod:`linearlab.outputs`: never over an input, never
+traceback. Every output goes through :mod:`linearlab.io.outputs`: never over an input, never
 half-written, ``-`` for standard output, devices and FIFOs written in place.
 """
 
@@ -20,18 +20,20 @@ from collections.abc import Iterator
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from .. import __version__, outputs, persist, streaming
-from ..data import sources as io
-from ..descent.driver import quiet_progress
-from ..errors import LinearLabError, NumericalError, UsageError, printable
-from ..estimator import LinearRegression
-from . import analyst as cli_analyst
-from . import options as cli_options
-from . import output as cli_output
-from . import penalty as cli_penalty
-from . import plots as cli_plots
-from . import predictions as cli_predictions
-from . import showcase
+from linearlab import __version__
+from linearlab.cli import analyst as cli_analyst
+from linearlab.cli import options as cli_options
+from linearlab.cli import output as cli_output
+from linearlab.cli import penalty as cli_penalty
+from linearlab.cli import plots as cli_plots
+from linearlab.cli import predictions as cli_predictions
+from linearlab.cli import showcase
+from linearlab.data import sources as io
+from linearlab.descent.driver import quiet_progress
+from linearlab.errors import LinearLabError, NumericalError, UsageError, printable
+from linearlab.io import outputs, persist
+from linearlab.models.linear import LinearRegression
+from linearlab.pipeline import streaming
 
 GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule")
 #: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
@@ -105,7 +107,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         with _progress(args) as report:
             return source, cli_penalty.fit(args, source, report, model)
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
-        from ..distributed.commands import fit_from_args
+        from linearlab.distributed.commands import fit_from_args
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
@@ -199,7 +201,7 @@ def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     if args.scheduler or args.workers:  # one output file per partition, on a Dask cluster
-        from ..distributed.commands import predict_from_args
+        from linearlab.distributed.commands import predict_from_args
 
         return predict_from_args(args, console)
     inputs = _input_files(args.model, args.data)
@@ -313,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_plots.add_plot_parser(sub, [common], cli_options.add_fit_options, cmd_plot)
 
-    from ..playground.command import add_playground_parser  # the browser playground
+    from linearlab.playground.command import add_playground_parser  # the browser playground
 
     add_playground_parser(sub, [common])
 

@@ -9,10 +9,10 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from .. import streaming
-from ..data import sources as io
-from ..equations import format_equation
-from ..estimator import LinearRegression
+from linearlab.data import sources as io
+from linearlab.equations import format_equation
+from linearlab.models.linear import LinearRegression
+from linearlab.pipeline import streaming
 
 EPOCH_LOG_ROWS = 11
 

@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..data import sources as io
-from ..errors import UsageError
-from ..penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
-from ..penalized.base import PenalizedBase
-from ..penalized.source import fit_source
-from . import output as cli_output
+from linearlab.cli import output as cli_output
+from linearlab.data import sources as io
+from linearlab.errors import UsageError
+from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
+from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.source import fit_source
 
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # --penalty l2 --alpha cv: RidgeCV's candidates
 GD_OPTIONS = ("lr", "batch_size", "optimizer", "loss")  # --epochs is max_iter with gd

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from .. import persist
-from ..data import sources as io
-from ..data.datasets import list_datasets
-from ..errors import UsageError
+from linearlab.data import sources as io
+from linearlab.data.datasets import list_datasets
+from linearlab.errors import UsageError
+from linearlab.io import persist
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
@@ -107,7 +107,7 @@ def write_plots(model, X: np.ndarray, Y: np.ndarray, features: list[str], target
                 directory: str, kinds: list[str] | None = None,
                 frames: int | None = None) -> list[Path]:
     """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)``."""
-    from .. import viz
+    from linearlab import viz
 
     y = Y[:, 0] if Y.ndim == 2 and Y.shape[1] == 1 else Y
     return viz.save_plots(model, X, y, directory, kinds=kinds, frames=frames,

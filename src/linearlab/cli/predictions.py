@@ -1,5 +1,5 @@
 """``linearlab predict``'s output: the input rows plus prediction columns, as CSV, TSV, Parquet
-or JSON, written through :mod:`linearlab.outputs` (so never over an input, never half-written).
+or JSON, written through :mod:`linearlab.io.outputs` (so never over an input, never half-written).
 
 The format follows the output's extension; standard output, devices and FIFOs get CSV (JSON with
 ``--json``). Columns passed through from the input keep their types: Parquet columns as they
@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .. import outputs
-from ..data import sources as io
-from ..errors import DataFileError, UsageError
+from linearlab.data import sources as io
+from linearlab.errors import DataFileError, UsageError
+from linearlab.io import outputs
 
 #: Extensions ``predict -o`` can write, and the format of each.
 WRITABLE = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",

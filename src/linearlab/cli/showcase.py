@@ -8,12 +8,12 @@ import warnings
 from rich.console import Console
 from rich.table import Table
 
-from .. import persist
-from ..data.datasets import list_datasets, load_dataset
-from ..errors import ConvergenceWarning
-from ..estimator import LinearRegression
-from . import output as cli_output
-from . import plots as cli_plots
+from linearlab.cli import output as cli_output
+from linearlab.cli import plots as cli_plots
+from linearlab.data.datasets import list_datasets, load_dataset
+from linearlab.errors import ConvergenceWarning
+from linearlab.io import persist
+from linearlab.models.linear import LinearRegression
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "salary": dict(lr=0.001, epochs=10001, init="uniform", random_state=0, log_every=1000),

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ModelFileError
-from .missing import _is_missing_scalar
+from linearlab.data.missing import _is_missing_scalar
+from linearlab.errors import DataError, ModelFileError
 
 
 def unseen_level_error(value: Any, column: str, row: int, levels: list, term: str | None = None):

@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..errors import DataError
+from linearlab.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..errors import DataFileError
-from .probe import MAX_LINE_BYTES
+from linearlab.data.probe import MAX_LINE_BYTES
+from linearlab.errors import DataFileError
 
 if TYPE_CHECKING:
-    from .sources import Source
+    from linearlab.data.sources import Source
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _BAD_UTF8 = re.compile(r"column #(\d+): CSV conversion error to \w+: invalid UTF8")

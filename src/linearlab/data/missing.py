@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ParameterError
-from .validation import from_torch
+from linearlab.data.validation import from_torch
+from linearlab.errors import DataError, ParameterError
 
 POLICIES = ("error", "drop")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ..errors import DataFileError
+from linearlab.errors import DataFileError
 
 #: (magic bytes, pyarrow's codec name) of the compressed files linearlab reads.
 COMPRESSION_MAGIC = (

@@ -19,11 +19,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import ColumnError, DataError, DataFileError
-from . import probe
-from .datasets import Dataset
-from .locate import csv_error as _csv_error
-from .locate import located as _located
+from linearlab.data import probe
+from linearlab.data.datasets import Dataset
+from linearlab.data.locate import csv_error as _csv_error
+from linearlab.data.locate import located as _located
+from linearlab.errors import ColumnError, DataError, DataFileError
 
 # Bytes of CSV text parsed per block. pyarrow's streaming reader parses several blocks ahead on
 # its threads, so memory grows with the block size (measured on 10 numeric columns: 1 MB blocks

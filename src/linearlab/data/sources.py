@@ -17,10 +17,9 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ColumnError, DataError, DataFileError
-from . import probe
-from .datasets import list_datasets, load_dataset
-from .reading import (
+from linearlab.data import probe
+from linearlab.data.datasets import list_datasets, load_dataset
+from linearlab.data.reading import (
     BLOCK_GROWTH,
     CSV_BLOCK_BYTES,
     IN_MEMORY_BYTES,
@@ -35,6 +34,7 @@ from .reading import (
     passthrough_types,
     read_columns,
 )
+from linearlab.errors import ColumnError, DataError, DataFileError
 
 _EXTENSIONS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ParameterError
+from linearlab.errors import BackendUnavailableError, ParameterError
 
 # Bytes of one staged block per array. Large blocks keep the copy engine busy on a GPU; on the
 # CPU small blocks keep the centred temporaries in cache.
@@ -199,7 +199,7 @@ def stream_blocks(
 
 def _host_staged_blocks(views, staged, bounds, dev, dtype):
     """The staging ring without a device copy (CPU): yields the filled buffers themselves."""
-    from .staging import HostStager
+    from linearlab.data.staging import HostStager
 
     stager = HostStager(views, staged, bounds, slots=STAGING_SLOTS)
     try:
@@ -217,7 +217,7 @@ def _host_staged_blocks(views, staged, bounds, dev, dtype):
 def _cuda_blocks(views, staged, bounds, dev, dtype):
     """Pinned staging filled by a background thread, copies on a side stream (see
     :func:`stream_blocks`)."""
-    from .staging import HostStager
+    from linearlab.data.staging import HostStager
 
     torch = require_torch()
     slots = STAGING_SLOTS
@@ -264,7 +264,7 @@ def check_tensor(t, what: str, *, ndims: tuple[int, ...], n_rows: int | None = N
     booleans (float16/bfloat16 widen to float32). One reduction checks finiteness; the culprit
     is located only when it fails.
     """
-    from ..errors import DataError, DataTypeError
+    from linearlab.errors import DataError, DataTypeError
 
     torch = require_torch()
     t = t.detach()
@@ -331,8 +331,8 @@ def validate_tensors(estimator, X, y, sample_weight, *, reset: bool):
     """
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-    from ..errors import DataError
-    from .validation import check_sample_weight
+    from linearlab.data.validation import check_sample_weight
+    from linearlab.errors import DataError
 
     if y is None:
         raise DataError(
@@ -348,6 +348,6 @@ def validate_tensors(estimator, X, y, sample_weight, *, reset: bool):
 
 
 def _checked_y(y, n_rows: int) -> np.ndarray:
-    from .validation import check_y
+    from linearlab.data.validation import check_y
 
     return check_y(y, n_rows, dtype="float64")

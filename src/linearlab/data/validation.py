@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, DataTypeError, NumericalError
+from linearlab.errors import DataError, DataTypeError, NumericalError
 
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 # torch dtypes NumPy has no equivalent of, converted exactly to float32

@@ -15,7 +15,7 @@ It reads like the seed documents' training loop: forward, loss, gradient, update
 - :mod:`.diagnosis`: how far a run ended from the exact optimum.
 """
 
-from .config import DescentConfig, DescentResult
-from .loop import train
+from linearlab.descent.config import DescentConfig, DescentResult
+from linearlab.descent.loop import train
 
 __all__ = ["DescentConfig", "DescentResult", "train"]

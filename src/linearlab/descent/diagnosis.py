@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..equations import format_equation
+from linearlab.equations import format_equation
 
 # Converged when the excess loss is within this fraction of the optimal loss (or, for a perfect
 # fit, of the starting loss times the same fraction squared).

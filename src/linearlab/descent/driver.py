@@ -45,9 +45,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import DivergenceError
-from .batches import BatchPlan
-from .config import DescentConfig, DescentResult
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, DescentResult
+from linearlab.errors import DivergenceError
 
 __all__ = [
     "ArrayBatches",

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gram import Gram
-from .batches import BatchPlan
-from .config import DescentConfig, DescentResult, penalty_factor
-from .driver import EpochDriver
-from .losses import get_loss
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, DescentResult, penalty_factor
+from linearlab.descent.driver import EpochDriver
+from linearlab.descent.losses import get_loss
+from linearlab.exact.gram import Gram
 
 # Numbers (float64) one block of epochs may hold in its temporaries.
 BLOCK_NUMBERS = 4_000_000

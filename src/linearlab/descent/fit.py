@@ -18,17 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from ..data.validation import resolve_dtype
-from ..errors import DataError
-from ..exact import solvers as exact
-from ..fitted import TrainingRecord
-from ..gram import Gram
-from .batches import BatchPlan, initial_parameters, random_streams
-from .config import DescentConfig, DescentResult, penalty_factor
-from .diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
-from .loop import train
-from .losses import get_loss
-from .schedules import auto_learning_rate, batch_curvature
+from linearlab.data.validation import resolve_dtype
+from linearlab.descent.batches import BatchPlan, initial_parameters, random_streams
+from linearlab.descent.config import DescentConfig, DescentResult, penalty_factor
+from linearlab.descent.diagnosis import Diagnosis, diagnose_plateau, diagnose_quadratic
+from linearlab.descent.loop import train
+from linearlab.descent.losses import get_loss
+from linearlab.descent.schedules import auto_learning_rate, batch_curvature
+from linearlab.errors import DataError
+from linearlab.exact import solvers as exact
+from linearlab.exact.gram import Gram
+from linearlab.models.fitted import TrainingRecord
 
 # tol of early stopping when the model's tol is None (scikit-learn's SGDRegressor uses 1e-3)
 EARLY_STOPPING_TOL = 1e-4

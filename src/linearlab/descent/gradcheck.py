@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..data.validation import check_sample_weight, check_X, check_y
-from ..errors import ParameterError
-from . import loop
-from .batches import initial_parameters
-from .config import DescentConfig, penalty_factor
-from .losses import LOSSES, get_loss
+from linearlab.data.validation import check_sample_weight, check_X, check_y
+from linearlab.descent import loop
+from linearlab.descent.batches import initial_parameters
+from linearlab.descent.config import DescentConfig, penalty_factor
+from linearlab.descent.losses import LOSSES, get_loss
+from linearlab.errors import ParameterError
 
 # Finite-difference step relative to a parameter's size. Every loss here is piecewise quadratic
 # in the parameters, where central differences have no truncation error, so a fairly large step
@@ -122,7 +122,7 @@ class _Problem:
 
     def torch_gradient(self, W, b) -> np.ndarray:
         """loss.backward() through nn.Linear and the torch.nn loss."""
-        from . import torch_backend
+        from linearlab.descent import torch_backend
 
         torch = torch_backend.require_torch()
         model = torch_backend.make_model((W, b), self.fit_intercept, torch.float64, "cpu")

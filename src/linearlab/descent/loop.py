@@ -23,13 +23,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .batches import BatchPlan
-from .config import DescentConfig, DescentResult, penalty_factor
-from .driver import ArrayBatches, BatchSource, EpochDriver
-from .fastpaths import fast_path
-from .losses import get_loss
-from .optimizers import Averager, make_optimizer
-from .schedules import LearningRateSchedule
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, DescentResult, penalty_factor
+from linearlab.descent.driver import ArrayBatches, BatchSource, EpochDriver
+from linearlab.descent.fastpaths import fast_path
+from linearlab.descent.losses import get_loss
+from linearlab.descent.optimizers import Averager, make_optimizer
+from linearlab.descent.schedules import LearningRateSchedule
 
 __all__ = ["DescentConfig", "DescentResult", "forward_backward", "train", "train_loop"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gram import Gram
-from .optimizers import MOMENTUM
+from linearlab.descent.optimizers import MOMENTUM
+from linearlab.exact.gram import Gram
 
 
 def batch_curvature(

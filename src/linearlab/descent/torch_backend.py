@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ..data.tensors import require_torch, resolve_device, torch_dtype
-from ..errors import ParameterError
-from .batches import BatchPlan
-from .config import DescentConfig, DescentResult
-from .torch import train as _train_on_device
-from .torch.loop import Criterion, make_loader, make_model, make_optimizer
+from linearlab.data.tensors import require_torch, resolve_device, torch_dtype
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, DescentResult
+from linearlab.descent.torch import train as _train_on_device
+from linearlab.descent.torch.loop import Criterion, make_loader, make_model, make_optimizer
+from linearlab.errors import ParameterError
 
 __all__ = [
     "Criterion", "from_linear", "make_loader", "make_model", "make_optimizer", "require_torch",

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data.lazy import is_dask
-from ..data.validation import check_X, check_y
-from ..errors import DataError
+from linearlab.data.lazy import is_dask
+from linearlab.data.validation import check_X, check_y
+from linearlab.errors import DataError
 
 
 @dataclass

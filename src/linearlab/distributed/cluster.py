@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ColumnError, DataFileError, UsageError
+from linearlab.errors import BackendUnavailableError, ColumnError, DataFileError, UsageError
 
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10

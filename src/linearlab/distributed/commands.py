@@ -1,8 +1,8 @@
 """``fit`` and ``predict`` of the command line on a Dask cluster (``--scheduler``, ``--workers``).
 
 :func:`fit_from_args` returns what the in-memory path returns (a source and a
-:class:`~linearlab.streaming.FitOutcome`), so the command line prints, saves and summarizes the
-model the same way. :func:`predict_from_args` writes one file per input partition.
+:class:`~linearlab.pipeline.streaming.FitOutcome`), so the command line prints, saves and
+summarizes the model the same way. :func:`predict_from_args` writes one file per input partition.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import outputs
-from ..errors import ColumnError, UsageError
-from ..gram import Gram
-from .cluster import (
+from linearlab.distributed.cluster import (
     ClusterSource,
     checked_numbers,
     connect,
@@ -25,6 +22,9 @@ from .cluster import (
     read_table,
     select_columns,
 )
+from linearlab.errors import ColumnError, UsageError
+from linearlab.exact.gram import Gram
+from linearlab.io import outputs
 
 
 def _metrics_leaf(X, Y, w, coef, intercept):
@@ -42,9 +42,9 @@ def _merge_metrics(parts):
 
 def _metrics(model, X, y) -> dict:
     """R², RMSE and MAE of the fitted model on the cluster data (one more pass)."""
-    from ..streaming import metrics_from_sums
-    from .blocks import partitions
-    from .reduce import map_combine
+    from linearlab.distributed.blocks import partitions
+    from linearlab.distributed.reduce import map_combine
+    from linearlab.pipeline.streaming import metrics_from_sums
 
     state = model.fitted_state_
     gram, sae = map_combine(partitions(X, y), _metrics_leaf, _merge_metrics, state.coef,
@@ -55,7 +55,7 @@ def _metrics(model, X, y) -> dict:
 
 def fit_from_args(args, model):
     """Fit ``model`` on DATA read by the cluster's workers; returns (source, FitOutcome)."""
-    from ..streaming import FitOutcome
+    from linearlab.pipeline.streaming import FitOutcome
 
     for flag, value in (("--plots", getattr(args, "plots", None)),
                         ("--formula", getattr(args, "formula", None)),
@@ -112,7 +112,7 @@ def predict_from_args(args, console) -> int:
     """``linearlab predict MODEL DATA -o DIR --scheduler ... | --workers N``."""
     import dask.dataframe as dd
 
-    from .. import persist
+    from linearlab.io import persist
 
     if not args.output or args.output == "-":
         raise UsageError("With --scheduler/--workers, predict writes one file per partition: "

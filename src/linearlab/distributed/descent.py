@@ -26,15 +26,15 @@ import warnings
 
 import numpy as np
 
-from ..descent import fit as descent_fit
-from ..descent.batches import BatchPlan, random_streams
-from ..descent.loop import train, train_loop
-from ..descent.losses import get_loss
-from ..errors import ConvergenceWarning
-from ..fitted import FittedState
-from ..gram import equivalent_design
-from .blocks import Partitions, validated
-from .reduce import compute, compute_stats, map_combine
+from linearlab.descent import fit as descent_fit
+from linearlab.descent.batches import BatchPlan, random_streams
+from linearlab.descent.loop import train, train_loop
+from linearlab.descent.losses import get_loss
+from linearlab.distributed.blocks import Partitions, validated
+from linearlab.distributed.reduce import compute, compute_stats, map_combine
+from linearlab.errors import ConvergenceWarning
+from linearlab.exact.gram import equivalent_design
+from linearlab.models.fitted import FittedState
 
 
 class PartitionBatches:

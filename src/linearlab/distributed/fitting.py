@@ -14,17 +14,17 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import _check_feature_names
 
-from ..data.lazy import map_rows, n_columns
-from ..data.validation import check_X
-from ..errors import ConditioningWarning, DataError, ParameterError
-from ..exact.conditioning import conditioning_message
-from ..exact.solvers import solve_auto
-from ..fitted import FittedState, TrainingRecord
-from ..gram import Gram
-from ..stats.metrics import r2_scores
-from .blocks import partitions, validated
-from .reduce import compute, merge_stats, stats_graph, tree_reduce
-from .solve import solve
+from linearlab.data.lazy import map_rows, n_columns
+from linearlab.data.validation import check_X
+from linearlab.distributed.blocks import partitions, validated
+from linearlab.distributed.reduce import compute, merge_stats, stats_graph, tree_reduce
+from linearlab.distributed.solve import solve
+from linearlab.errors import ConditioningWarning, DataError, ParameterError
+from linearlab.exact.conditioning import conditioning_message
+from linearlab.exact.gram import Gram
+from linearlab.exact.solvers import solve_auto
+from linearlab.models.fitted import FittedState, TrainingRecord
+from linearlab.stats.metrics import r2_scores
 
 
 def _column_stub(X):
@@ -67,7 +67,9 @@ def fit(estimator, X, y, sample_weight=None):
     _check_feature_names(estimator, _column_stub(X), reset=True)
     parts = partitions(X, y, sample_weight)
     if estimator.solver == "gd":
-        from .descent import fit_descent  # the descent driver is heavier: import on use
+        from linearlab.distributed.descent import (
+            fit_descent,  # the descent driver is heavier: import on use
+        )
 
         return fit_descent(estimator, parts, sample_weight is not None)
     gram, log_w, solution = solve(

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from ..fitted import log_weight_sum
-from ..gram import Gram
-from .blocks import Partitions, plain_float_blocks, validated
+from linearlab.distributed.blocks import Partitions, plain_float_blocks, validated
+from linearlab.errors import DataError
+from linearlab.exact.gram import Gram
+from linearlab.models.fitted import log_weight_sum
 
 # Partition results merged per task of the tree (dask.array's reductions use 4-8 as well).
 SPLIT_EVERY = 8

@@ -13,10 +13,10 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import DataError
-from ..exact.refine import dd_matmul, split
-from .blocks import partitions
-from .reduce import map_sum
+from linearlab.distributed.blocks import partitions
+from linearlab.distributed.reduce import map_sum
+from linearlab.errors import DataError
+from linearlab.exact.refine import dd_matmul, split
 
 
 def _centred_inverse(cov_unscaled: np.ndarray, weight_sum: float, fit_intercept: bool):
@@ -96,8 +96,8 @@ def summarize(record, cov_type: str, X, y, sample_weight=None):
     X, y, sample_weight : Dask collections (or in-memory y / weights)
         The training data, read once more to compute the residuals.
     """
-    from ..stats import summarize as summarize_stats
-    from ..stats.build import build_inference, check_cov_type
+    from linearlab.stats import summarize as summarize_stats
+    from linearlab.stats.build import build_inference, check_cov_type
 
     cov_type = check_cov_type(cov_type)
     if record.alpha:

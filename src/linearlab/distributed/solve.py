@@ -2,7 +2,8 @@
 
 - ``"normal"`` and ``"auto"`` when its error estimate promises 12 digits: one pass of
   per-partition Gram statistics (:func:`linearlab.exact.solvers.solve_auto` on the merged
-  :class:`~linearlab.gram.Gram`). ``"auto"`` escalates exactly when the in-memory solver would:
+  :class:`~linearlab.exact.gram.Gram`). ``"auto"`` escalates exactly when the in-memory solver
+  would:
 - digits lost to large column offsets on well-conditioned data: the Gram's answer refined, each
   step one distributed pass that evaluates the residuals in double-double arithmetic and the
   gradient Ãᵀ W r, the correction solved with the Cholesky factor of the column-scaled Gram
@@ -21,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from ..exact.accuracy import OWN, TARGET_ERROR
-from ..exact.refine import dd_matmul, dd_rmatmul, split, two_prod, two_sum
-from ..exact.solution import ExactSolution, raw_condition_number
-from ..exact.solvers import NORMAL_SAFE_CONDITION, solve_auto, solve_normal
-from ..gram import Gram
-from .blocks import Partitions
-from .reduce import compute_stats, map_combine
+from linearlab.distributed.blocks import Partitions
+from linearlab.distributed.reduce import compute_stats, map_combine
+from linearlab.exact.accuracy import OWN, TARGET_ERROR
+from linearlab.exact.gram import Gram
+from linearlab.exact.refine import dd_matmul, dd_rmatmul, split, two_prod, two_sum
+from linearlab.exact.solution import ExactSolution, raw_condition_number
+from linearlab.exact.solvers import NORMAL_SAFE_CONDITION, solve_auto, solve_normal
 
 _EPS = np.finfo(np.float64).eps
 MAX_REFINEMENTS = 8

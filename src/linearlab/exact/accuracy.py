@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gram import Gram
+from linearlab.exact.gram import Gram
 
 EPS = float(np.finfo(np.float64).eps)
 # The fast path is kept while every estimated relative error is below this: ≥ 12 digits.

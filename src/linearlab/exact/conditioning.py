@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .accuracy import EPS, OWN
+from linearlab.exact.accuracy import EPS, OWN
 
 #: Warn when the estimated relative error of the coefficients or standard errors exceeds this.
 WARN_ERROR = 1e-10

@@ -3,7 +3,7 @@
 ``LinearRegression(backend="torch", device=...)`` with an exact solver lands here.
 
 - ``"auto"`` and ``"normal"``: the Gram statistics accumulate on the device in float64, block by
-  block (centred per block and merged with Chan's update, as :class:`~linearlab.gram.Gram`
+  block (centred per block and merged with Chan's update, as :class:`~linearlab.exact.gram.Gram`
   does on the host), from host arrays staged through pinned buffers or from tensors already on
   the device. The Cholesky factorisation of the column-scaled Gram matrix runs on the device.
   When the normal equations cannot promise 12 digits (the CPU's own rule:
@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
-from ..errors import NumericalError
-from ..gram import Gram
-from . import solvers
-from .accuracy import TARGET_ERROR, normal_equation_errors
-from .device_gram import DeviceGram, block_gram, device_gram, host, host_gram
-from .device_qr import device_r, gram_from_r, solve_qr, solve_svd
-from .solvers import ExactSolution
+from linearlab.data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
+from linearlab.errors import NumericalError
+from linearlab.exact import solvers
+from linearlab.exact.accuracy import TARGET_ERROR, normal_equation_errors
+from linearlab.exact.device_gram import DeviceGram, block_gram, device_gram, host, host_gram
+from linearlab.exact.device_qr import device_r, gram_from_r, solve_qr, solve_svd
+from linearlab.exact.gram import Gram
+from linearlab.exact.solvers import ExactSolution
 
 __all__ = ["DeviceGram", "block_gram", "device_gram", "host_gram", "predict", "solve"]
 
@@ -198,8 +198,8 @@ def predict(X, coef: np.ndarray, intercept) -> Any:
     ``coef`` is ``coef_`` (n_features,) or (n_targets, n_features); the result is (n,) or
     (n, n_targets) like the NumPy prediction.
     """
-    from ..data.tensors import check_tensor
-    from ..errors import DataError
+    from linearlab.data.tensors import check_tensor
+    from linearlab.errors import DataError
 
     torch = require_torch()
     Xa = check_tensor(X, "X", ndims=(2,))

@@ -2,7 +2,7 @@
 
 Blocks come from :func:`~linearlab.data.tensors.stream_blocks` (host arrays staged through
 pinned buffers, or tensors already on the device); each is centred and merged with Chan's
-update, as :class:`~linearlab.gram.Gram` does on the host. On ``device="cpu"`` the host's own
+update, as :class:`~linearlab.exact.gram.Gram` does on the host. On ``device="cpu"`` the host's own
 pass (BLAS syrk, parallel blocks) runs instead.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
-from ..gram import Gram
+from linearlab.data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
+from linearlab.exact.gram import Gram
 
 # float32 host rows are widened to float64 this many bytes at a time for the host Gram pass
 # (large enough for its parallel blocks, small next to the data)
@@ -24,7 +24,7 @@ HOST_WIDEN_BYTES = 64 * 2**20
 
 @dataclass
 class DeviceGram:
-    """:class:`~linearlab.gram.Gram`'s statistics of ``Z = [X, Y]`` as float64 device tensors."""
+    """The :class:`~linearlab.exact.gram.Gram` statistics of ``Z = [X, Y]`` on the device."""
 
     count: int
     weight_sum: Any  # 0-d tensor
@@ -49,7 +49,7 @@ class DeviceGram:
 
     @classmethod
     def from_host(cls, gram: Gram, dev) -> DeviceGram:
-        """The statistics of a host :class:`~linearlab.gram.Gram`, as tensors on ``dev``."""
+        """The statistics of a host :class:`~linearlab.exact.gram.Gram`, as tensors on ``dev``."""
         torch = require_torch()
         cross = np.block([[gram.sxx, gram.sxy], [gram.sxy.T, gram.syy]])
         return cls(
@@ -61,7 +61,7 @@ class DeviceGram:
         )
 
     def to_host(self) -> Gram:
-        """The host :class:`~linearlab.gram.Gram` (a few small arrays copied back)."""
+        """The host :class:`~linearlab.exact.gram.Gram` (a few small arrays copied back)."""
         d = self.n_features
         torch = require_torch()
         packed = host(torch.cat([self.weight_sum.reshape(1), self.mean, self.cross.reshape(-1)]))
@@ -87,8 +87,8 @@ def host_float64(a) -> np.ndarray | None:
 
 
 def host_gram(X, Y, sample_weight=None) -> Gram:
-    """The host :class:`~linearlab.gram.Gram` pass (BLAS syrk) over host arrays or CPU tensors;
-    float32 blocks are widened to float64 one block at a time (no float64 copy of X)."""
+    """The host :class:`~linearlab.exact.gram.Gram` pass (BLAS syrk) over host arrays or CPU
+    tensors; float32 blocks are widened to float64 one block at a time (no float64 copy of X)."""
     views = [host_float64(a) for a in (X, Y, sample_weight)]
     if all(v is not None or a is None for v, a in zip(views, (X, Y, sample_weight),
                                                       strict=True)):
@@ -137,7 +137,7 @@ def device_gram(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | No
     Returns
     -------
     DeviceGram
-        ``.to_host()`` gives the :class:`~linearlab.gram.Gram`.
+        ``.to_host()`` gives the :class:`~linearlab.exact.gram.Gram`.
     """
     torch = require_torch()
     dev = resolve_device(device) if not isinstance(device, torch.device) else device

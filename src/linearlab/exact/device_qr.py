@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data.tensors import require_torch, resolve_device, stream_blocks
-from .device_gram import DeviceGram, host
-from .solvers import ExactSolution
+from linearlab.data.tensors import require_torch, resolve_device, stream_blocks
+from linearlab.exact.device_gram import DeviceGram, host
+from linearlab.exact.solvers import ExactSolution
 
 
 def device_r(X, Y, sample_weight=None, *, device: Any = "cpu", rows: int | None = None):

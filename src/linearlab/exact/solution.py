@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 
-from ..gram import Gram
-from .refine import dd_matmul, split, two_sum
+from linearlab.exact.gram import Gram
+from linearlab.exact.refine import dd_matmul, split, two_sum
 
 __all__ = ["ExactSolution", "raw_condition_number", "residual_ssr"]
 

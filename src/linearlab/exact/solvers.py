@@ -1,8 +1,9 @@
 """Closed-form least-squares solvers.
 
-Each solver is a small function that takes arrays (or a :class:`~linearlab.gram.Gram`) and returns
-an :class:`~linearlab.exact.solution.ExactSolution` (re-exported here, with the statistics of
-:mod:`.solution`). The intercept is handled by centring, never by appending a column of ones;
+Each solver is a small function that takes arrays (or a :class:`~linearlab.exact.gram.Gram`) and
+returns an :class:`~linearlab.exact.solution.ExactSolution` (re-exported here, with the
+statistics of :mod:`.solution`).
+The intercept is handled by centring, never by appending a column of ones;
 ridge ``alpha`` penalises the coefficients only (as scikit-learn's ``Ridge``).
 
 - ``normal``: Cholesky factorisation of the centred Gram matrix after scaling its columns to unit
@@ -22,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from ..gram import Gram
-from .accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
-from .refine import solve_accurate
-from .solution import ExactSolution, raw_condition_number, residual_ssr
+from linearlab.exact.accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
+from linearlab.exact.gram import Gram
+from linearlab.exact.refine import solve_accurate
+from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
 
 __all__ = [
     "NORMAL_SAFE_CONDITION", "SOLVERS", "ExactSolution", "raw_condition_number", "residual_ssr",

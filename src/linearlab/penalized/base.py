@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-from ..data.validation import check_sample_weight, check_X, check_y
-from ..errors import DataError, NotFittedError
-from ..fitted import require_fitted
-from ..gram import Gram
+from linearlab.data.validation import check_sample_weight, check_X, check_y
+from linearlab.errors import DataError, NotFittedError
+from linearlab.exact.gram import Gram
+from linearlab.models.fitted import require_fitted
 
 
 @dataclass
@@ -147,7 +147,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         the features (and with any penalty shrinking the estimates) the OLS formulas do not
         hold, so the summary reports the fit, the penalty and the selected features instead.
         """
-        from .summary import PenalizedSummary
+        from linearlab.penalized.summary import PenalizedSummary
 
         self._check_fitted()
         gram = getattr(self, "_gram", None)
@@ -160,14 +160,14 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically."""
-        from ..model_file import save  # the writer half of the format: no import circle
+        from linearlab.io.model_file import save  # the writer half of the format: no import circle
 
         self._check_fitted()
         save(self, path)
 
     def _model_file_fields(self) -> dict:
         """The parts of a model file that differ from LinearRegression's (see persist)."""
-        from .document import model_fields
+        from linearlab.penalized.document import model_fields
 
         return model_fields(self)
 
@@ -186,7 +186,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
     def plot(self, X=None, y=None, *, kind: str = "path", **kwargs):
         """Draw the coefficient path (``kind="path"``) with :mod:`linearlab.viz` (matplotlib)."""
         self._check_fitted()
-        from ..viz.path import plot_path
+        from linearlab.viz.path import plot_path
 
         if kind != "path":
             raise DataError(

@@ -15,11 +15,11 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 
-from ..errors import DataError
-from .base import PenalizedBase
-from .estimators import ElasticNet
-from .folds import FoldStatistics, fold_statistics, validation_rss
-from .path import enet_path, gram_path, resolve_alphas
+from linearlab.errors import DataError
+from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.estimators import ElasticNet
+from linearlab.penalized.folds import FoldStatistics, fold_statistics, validation_rss
+from linearlab.penalized.path import enet_path, gram_path, resolve_alphas
 
 
 class ElasticNetCV(PenalizedBase):

@@ -1,6 +1,6 @@
 """The penalized estimators' own parts of a model file, written from a fitted estimator.
 
-:mod:`linearlab.model_file` calls :func:`model_fields` through the estimators'
+:mod:`linearlab.io.model_file` calls :func:`model_fields` through the estimators'
 ``_model_file_fields``; reading them back is :mod:`.files`. This module imports no estimator
 class, so the estimators can use it without an import circle.
 """

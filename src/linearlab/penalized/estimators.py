@@ -13,10 +13,10 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 
-from ..errors import ConvergenceWarning, DataError
-from ..gram import Gram
-from .base import PenalizedBase
-from .path import alpha_grid, enet_path, gram_path
+from linearlab.errors import ConvergenceWarning, DataError
+from linearlab.exact.gram import Gram
+from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.path import alpha_grid, enet_path, gram_path
 
 
 class ElasticNet(PenalizedBase):
@@ -209,7 +209,7 @@ class ElasticNet(PenalizedBase):
         return grid, coefs, alpha
 
     def _solve_proximal(self, start: np.ndarray | None) -> ElasticNet:
-        from .proximal import fista
+        from linearlab.penalized.proximal import fista
 
         fit = fista(
             self._gram, alpha=float(self.alpha), l1_ratio=float(self.l1_ratio),

@@ -1,6 +1,6 @@
 """The penalized estimators' parts of a model file (``linearlab.model/1``).
 
-:mod:`linearlab.persist` writes and reads the common parts (coefficients, names, Gram
+:mod:`linearlab.io.persist` writes and reads the common parts (coefficients, names, Gram
 statistics, atomically); a penalized model adds ``"estimator"`` (its class), its own
 ``"params"`` and a ``"penalized"`` object with the fitted penalty (``alpha_``, ``l1_ratio_``,
 ``alphas_``, ``mse_path_``, ...). Loading checks every field and never executes anything.
@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..gram import Gram
-from .base import PenalizedState
-from .cv import ElasticNetCV, LassoCV
-from .document import STATE
-from .estimators import ElasticNet, Lasso
-from .ridge_cv import RidgeCV
+from linearlab.exact.gram import Gram
+from linearlab.penalized.base import PenalizedState
+from linearlab.penalized.cv import ElasticNetCV, LassoCV
+from linearlab.penalized.document import STATE
+from linearlab.penalized.estimators import ElasticNet, Lasso
+from linearlab.penalized.ridge_cv import RidgeCV
 
 ESTIMATORS = {cls.__name__: cls for cls in (Lasso, ElasticNet, LassoCV, ElasticNetCV, RidgeCV)}
 

@@ -1,6 +1,6 @@
 """Cross-validation folds as Gram statistics, gathered in one pass over the rows.
 
-Each fold's validation rows give one :class:`~linearlab.gram.Gram`. When the splits partition
+Each fold's validation rows give one :class:`~linearlab.exact.gram.Gram`. When the splits partition
 the rows (``KFold``, the default, and any splitter whose test sets are disjoint and whose
 training set is the rest), a fold's training statistics are the merge of the other folds' —
 the total minus the fold, formed without the cancellation a subtraction would suffer — so the
@@ -17,8 +17,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
-from ..errors import ParameterError
-from ..gram import Gram
+from linearlab.errors import ParameterError
+from linearlab.exact.gram import Gram
 
 _GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous range
 

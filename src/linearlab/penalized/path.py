@@ -1,7 +1,7 @@
 """Regularization paths and alpha grids from one Gram (as scikit-learn's ``enet_path``).
 
-Everything here reads a :class:`~linearlab.gram.Gram`; ``enet_path`` and ``lasso_path`` build one
-from ``X, y`` in a single pass and never look at the rows again.
+Everything here reads a :class:`~linearlab.exact.gram.Gram`; ``enet_path`` and ``lasso_path``
+build one from ``X, y`` in a single pass and never look at the rows again.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from numbers import Integral
 
 import numpy as np
 
-from ..data.validation import check_sample_weight, check_X, check_y
-from ..errors import ParameterError
-from ..gram import Gram
-from .cd import enet_gram
+from linearlab.data.validation import check_sample_weight, check_X, check_y
+from linearlab.errors import ParameterError
+from linearlab.exact.gram import Gram
+from linearlab.penalized.cd import enet_gram
 
 _RESOLUTION = np.finfo(np.float64).resolution
 

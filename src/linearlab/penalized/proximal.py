@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..descent.config import DescentConfig
-from ..descent.diagnosis import RELATIVE_GAP_TOLERANCE, Diagnosis
-from ..descent.driver import EpochDriver
-from ..gram import Gram
-from .cd import duality_gap, enet_gram
-from .path import unit_problem
+from linearlab.descent.config import DescentConfig
+from linearlab.descent.diagnosis import RELATIVE_GAP_TOLERANCE, Diagnosis
+from linearlab.descent.driver import EpochDriver
+from linearlab.exact.gram import Gram
+from linearlab.penalized.cd import duality_gap, enet_gram
+from linearlab.penalized.path import unit_problem
 
 
 @dataclass

@@ -20,11 +20,11 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..errors import ParameterError
-from ..gram import Gram
-from ..stats.metrics import r2_scores
-from .base import PenalizedBase
-from .folds import FoldStatistics, fold_statistics, validation_rss
+from linearlab.errors import ParameterError
+from linearlab.exact.gram import Gram
+from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.folds import FoldStatistics, fold_statistics, validation_rss
+from linearlab.stats.metrics import r2_scores
 
 _BLOCK_BYTES = 16 * 2**20
 

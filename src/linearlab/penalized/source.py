@@ -2,8 +2,9 @@
 
 A table that fits in memory is read whole and handed to the estimator unchanged. A larger one
 is streamed: one pass accumulates the Gram statistics block by block (as
-:mod:`linearlab.streaming` does for exact fits), and ``Lasso``/``ElasticNet`` solve from them
-alone (``fit_gram``) — the same coefficients as in memory, with memory bounded by one block.
+:mod:`linearlab.pipeline.streaming` does for exact fits), and ``Lasso``/``ElasticNet`` solve
+from them alone (``fit_gram``) — the same coefficients as in memory,
+with memory bounded by one block.
 Cross-validation streams too, with one more pass (see :func:`_fit_streamed`).
 """
 
@@ -14,13 +15,13 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import streaming
-from ..data.sources import ChunkStream, Source, read_columns
-from ..errors import ConvergenceWarning, UsageError
-from ..gram import Gram
-from .estimators import ElasticNet
-from .folds import stream_fold_statistics
-from .ridge_cv import RidgeCV
+from linearlab.data.sources import ChunkStream, Source, read_columns
+from linearlab.errors import ConvergenceWarning, UsageError
+from linearlab.exact.gram import Gram
+from linearlab.penalized.estimators import ElasticNet
+from linearlab.penalized.folds import stream_fold_statistics
+from linearlab.penalized.ridge_cv import RidgeCV
+from linearlab.pipeline import streaming
 
 
 def _blocks(source: Source, columns: list[str], d: int, progress, task: str):

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
-from ..gram import Gram
-from ..stats.metrics import r2_scores
+from linearlab.errors import UsageError
+from linearlab.exact.gram import Gram
+from linearlab.stats.metrics import r2_scores
 
 NO_INFERENCE = (
     "Standard errors, t statistics, p-values and confidence intervals are not reported for "

@@ -16,7 +16,7 @@ __all__ = ["create_app", "serve"]
 
 def __getattr__(name: str) -> Any:  # the server's modules load only when used
     if name in __all__:
-        from . import server
+        from linearlab.playground import server
 
         return getattr(server, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,7 @@ def add_playground_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> N
 
 
 def run_playground(args: argparse.Namespace, console: Any) -> int:
-    from .server import serve
+    from linearlab.playground.server import serve
 
     def log(message: str) -> None:
         console.print(message, markup=False, highlight=False, soft_wrap=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ..viz._common import ModelView, PlotData, least_squares_optimum, model_view
-from ..viz.diagnostics import LOSS_LABELS
-from ..viz.surface import (
+from linearlab.viz._common import ModelView, PlotData, least_squares_optimum, model_view
+from linearlab.viz.diagnostics import LOSS_LABELS
+from linearlab.viz.surface import (
     CONTOUR_LEVELS,
     contour_levels,
     loss_grid,

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from ..descent.config import DescentConfig, penalty_factor
-from ..descent.loop import forward_backward
-from ..descent.losses import LOSSES, get_loss
-from ..descent.optimizers import OPTIMIZERS
-from ..errors import DivergenceError, ParameterError
-from ..viz.diagnostics import LOG_SCALE_RATIO
+from linearlab.descent.config import DescentConfig, penalty_factor
+from linearlab.descent.loop import forward_backward
+from linearlab.descent.losses import LOSSES, get_loss
+from linearlab.descent.optimizers import OPTIMIZERS
+from linearlab.errors import DivergenceError, ParameterError
+from linearlab.viz.diagnostics import LOG_SCALE_RATIO
 
 #: Most epochs one run may ask for; more is refused with a message.
 MAX_EPOCHS = 20_000
@@ -47,7 +47,7 @@ class Settings:
     start: list[float] | None = None  # [w..., b]; None starts at zero
 
     def estimator(self, n_features: int):
-        from ..estimator import LinearRegression
+        from linearlab.models.linear import LinearRegression
 
         init: Any = "zeros"
         if self.start is not None:
@@ -238,7 +238,7 @@ def step(settings: Settings, X: np.ndarray, y: np.ndarray, theta: list[float],
 
 def exact_fit(X: np.ndarray, y: np.ndarray, loss: str = "mse") -> dict:
     """The least-squares line (what the page draws live while points are dragged)."""
-    from ..estimator import LinearRegression
+    from linearlab.models.linear import LinearRegression
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -250,7 +250,7 @@ def exact_fit(X: np.ndarray, y: np.ndarray, loss: str = "mse") -> dict:
 
 def model_file(model: Any, record: dict) -> bytes:
     """The model file (``linearlab.model/1`` JSON) of a finished run."""
-    from ..persist import model_to_dict
+    from linearlab.io.persist import model_to_dict
 
     if model is None or record["diverged"]:
         raise ParameterError(

@@ -14,11 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, LinearLabError, ParameterError
-from ..viz._common import PlotData
-from . import runs
-from .landscape import base_view, landscape, run_view
-from .tables import MAX_UPLOAD_BYTES, TableStore, inline_points, table_payload, too_large
+from linearlab.errors import BackendUnavailableError, LinearLabError, ParameterError
+from linearlab.playground import runs
+from linearlab.playground.landscape import base_view, landscape, run_view
+from linearlab.playground.tables import (
+    MAX_UPLOAD_BYTES,
+    TableStore,
+    inline_points,
+    table_payload,
+    too_large,
+)
+from linearlab.viz._common import PlotData
 
 STATIC = Path(__file__).with_name("static")
 #: JSON request bodies larger than this are refused (uploads have their own limit).
@@ -60,7 +66,7 @@ class Api:
         return self.store.get(spec["table"]).select(x, spec.get("y"))
 
     def init(self, body: dict) -> dict:
-        from ..data.datasets import list_datasets
+        from linearlab.data.datasets import list_datasets
 
         table = self.store.get(self.initial) if self.initial else None
         return {
@@ -208,7 +214,7 @@ def load_initial(store: TableStore, data: str | None) -> str | None:
     """Put the command line's DATA (a built-in dataset or a CSV/Parquet file) in the store."""
     if not data:
         return None
-    from ..data import reading, sources
+    from linearlab.data import reading, sources
 
     source = sources.open_source(data)
     features, targets = sources.select_columns(source, None, None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataError, ParameterError
+from linearlab.errors import DataError, ParameterError
 
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -81,7 +81,7 @@ class TableStore:
 
     def add_dataset(self, name: str) -> Table:
         """A built-in dataset, by name only."""
-        from ..data.datasets import list_datasets, load_dataset
+        from linearlab.data.datasets import list_datasets, load_dataset
 
         if name not in list_datasets():
             raise ParameterError(

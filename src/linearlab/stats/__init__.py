@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError, ParameterError
-from .build import (
+from linearlab.errors import DataError, ParameterError
+from linearlab.stats.build import (
     COV_TYPES,
     FitRecord,
     aliased_columns,
@@ -20,7 +20,7 @@ from .build import (
     implicit_constant,
     robust_covariances,
 )
-from .results import MultiSummary, PredictionInterval, RegressionSummary
+from linearlab.stats.results import MultiSummary, PredictionInterval, RegressionSummary
 
 __all__ = [
     "COV_TYPES",

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from ..errors import DataError, ParameterError
-from ..exact.refine import dd_matmul, split
-from ..exact.solution import residual_ssr
-from ..gram import Gram
+from linearlab.errors import DataError, ParameterError
+from linearlab.exact.gram import Gram
+from linearlab.exact.refine import dd_matmul, split
+from linearlab.exact.solution import residual_ssr
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 # A column is aliased (R's ``lm`` shows NA) when the part of it not explained by the earlier

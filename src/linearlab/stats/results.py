@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as sps
 
-from ..data.lazy import is_dask, map_interval, map_rows
-from ..data.validation import check_X
-from ..errors import DataError, ParameterError
-from .metrics import r2_scores
+from linearlab.data.lazy import is_dask, map_interval, map_rows
+from linearlab.data.validation import check_X
+from linearlab.errors import DataError, ParameterError
+from linearlab.stats.metrics import r2_scores
 
 
 class PredictionInterval(NamedTuple):
@@ -221,7 +221,7 @@ class RegressionSummary:
         }
 
     def __str__(self) -> str:
-        from .table import render
+        from linearlab.stats.table import render
 
         return render(self)
 

@@ -18,11 +18,11 @@ when something is drawn; ``import linearlab`` never needs it.
 
 from __future__ import annotations
 
-from .animation import animate_training
-from .diagnostics import plot_loss_history, plot_residuals
-from .files import KINDS, plot, save_plots
-from .fit import plot_fit
-from .landscape import plot_landscape, plot_loss_curve
+from linearlab.viz.animation import animate_training
+from linearlab.viz.diagnostics import plot_loss_history, plot_residuals
+from linearlab.viz.files import KINDS, plot, save_plots
+from linearlab.viz.fit import plot_fit
+from linearlab.viz.landscape import plot_landscape, plot_loss_curve
 
 __all__ = [
     "KINDS",

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..data.validation import check_X, check_y, column_names
-from ..descent.losses import get_loss
-from ..equations import format_equation
-from ..errors import BackendUnavailableError, NotFittedError, ParameterError
-from ..outputs import atomic_path
+from linearlab.data.validation import check_X, check_y, column_names
+from linearlab.descent.losses import get_loss
+from linearlab.equations import format_equation
+from linearlab.errors import BackendUnavailableError, NotFittedError, ParameterError
+from linearlab.io.outputs import atomic_path
 
 PATH_COLOR = "#d62728"  # the seed's red dot
 DATA_COLOR = "#1f77b4"
@@ -294,7 +294,7 @@ def least_squares_optimum(view: ModelView, data: PlotData) -> np.ndarray | None:
     """``[coef, intercept]`` minimising the model's loss when it is quadratic, else None."""
     if not get_loss(view.loss).quadratic:
         return None
-    from ..exact.solvers import solve_auto
+    from linearlab.exact.solvers import solve_auto
 
     alpha = 0.0 if view.standardize else view.alpha
     solution = solve_auto(
@@ -335,7 +335,7 @@ def equation(coef: np.ndarray, intercept: float, names: list[str], target: str,
 # --------------------------------------------------------------------------- files
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(tmp_path)``, then publish the finished file at ``path`` (never half-written;
-    the rules of :mod:`linearlab.outputs`: links followed, devices written in place)."""
+    the rules of :mod:`linearlab.io.outputs`: links followed, devices written in place)."""
     with atomic_path(path) as tmp:
         write(tmp)
     return Path(path)

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
-from ._common import (
+from linearlab.errors import ParameterError
+from linearlab.viz._common import (
     DATA_COLOR,
     PATH_COLOR,
     atomic_write,
@@ -27,8 +27,8 @@ from ._common import (
     require_path,
     style,
 )
-from .diagnostics import LOSS_LABELS
-from .landscape import _extent, _span, draw_contour, make_plane, parameter_names
+from linearlab.viz.diagnostics import LOSS_LABELS
+from linearlab.viz.landscape import _extent, _span, draw_contour, make_plane, parameter_names
 
 DEFAULT_FRAMES = 60
 # At most this many points move in the predicted-vs-actual panel.
@@ -130,7 +130,7 @@ def animate_training(
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - exercised only without the plot extra
-        from ..errors import BackendUnavailableError
+        from linearlab.errors import BackendUnavailableError
 
         raise BackendUnavailableError(
             "Animations need Pillow; install it with `pip install 'linearlab[plot]'`."

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ._common import (
+from linearlab.viz._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
     PATH_COLOR,
@@ -139,7 +139,7 @@ def plot_loss_history(
     view = model_view(model, target)
     history = np.asarray(view.history, dtype=float)
     if history.size == 0:
-        from ..errors import ParameterError
+        from linearlab.errors import ParameterError
 
         raise ParameterError(
             "This model has no loss history: only gradient descent records one. Fit with "

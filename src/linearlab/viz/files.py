@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParameterError
-from ..outputs import prepare_directory
-from ._common import atomic_write, check_kind, model_view
-from .animation import animate_training
-from .diagnostics import plot_loss_history, plot_residuals
-from .fit import plot_fit
-from .landscape import plot_landscape, plot_loss_curve
-from .path import has_path, plot_path
+from linearlab.errors import ParameterError
+from linearlab.io.outputs import prepare_directory
+from linearlab.viz._common import atomic_write, check_kind, model_view
+from linearlab.viz.animation import animate_training
+from linearlab.viz.diagnostics import plot_loss_history, plot_residuals
+from linearlab.viz.fit import plot_fit
+from linearlab.viz.landscape import plot_landscape, plot_loss_curve
+from linearlab.viz.path import has_path, plot_path
 
 #: Figure names accepted by :func:`plot`, ``LinearRegression.plot`` and ``linearlab plot``.
 KINDS = ("fit", "residuals", "history", "loss-curve", "landscape", "path")

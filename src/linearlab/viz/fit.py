@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..stats.metrics import r_squared
-from ._common import (
+from linearlab.stats.metrics import r_squared
+from linearlab.viz._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
     PATH_COLOR,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
-from ._common import (
+from linearlab.errors import ParameterError
+from linearlab.viz._common import (
     OPTIMUM_COLOR,
     PALETTE,
     PATH_COLOR,
@@ -30,8 +30,8 @@ from ._common import (
     plot_data,
     style,
 )
-from .diagnostics import LOSS_LABELS
-from .surface import (
+from linearlab.viz.diagnostics import LOSS_LABELS
+from linearlab.viz.surface import (
     Plane,
     contour_levels,
     loss_grid,
@@ -39,7 +39,7 @@ from .surface import (
     parameter_names,
     plane_extent,
 )
-from .surface import span as _span
+from linearlab.viz.surface import span as _span
 
 __all__ = ["Plane", "draw_contour", "draw_path", "make_plane", "parameter_names",
            "plot_landscape", "plot_loss_curve"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
-from ._common import compact_ticks, new_figure, style
+from linearlab.errors import ParameterError
+from linearlab.viz._common import compact_ticks, new_figure, style
 
 _MAX_LABELLED = 10  # legend entries for at most this many features (the largest ones)
 

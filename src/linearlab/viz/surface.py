@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..descent.losses import get_loss
-from ..errors import ParameterError
-from ._common import (
+from linearlab.descent.losses import get_loss
+from linearlab.errors import ParameterError
+from linearlab.viz._common import (
     GRID_BUDGET_NUMBERS,
     ModelView,
     PlotData,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...data.tensors import (
+from linearlab.data.tensors import (
     fits_on_device,
     host_tensor,
     is_tensor,
@@ -28,11 +28,11 @@ from ...data.tensors import (
     to_device,
     torch_dtype,
 )
-from ..batches import BatchPlan
-from ..config import DescentConfig, DescentResult
-from ..driver import EpochDriver
-from .engine import DeviceRun
-from .loop import LoopRun
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, DescentResult
+from linearlab.descent.driver import EpochDriver
+from linearlab.descent.torch.engine import DeviceRun
+from linearlab.descent.torch.loop import LoopRun
 
 __all__ = ["train"]
 

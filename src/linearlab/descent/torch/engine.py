@@ -28,12 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from ...data.tensors import require_torch, stream_blocks
-from ..batches import BatchPlan
-from ..config import DescentConfig, penalty_factor
-from ..losses import HUBER_DELTA, get_loss
-from ..optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
-from .steps import ADAM_BC2_SQRT, ADAM_STEP, AVERAGE_WEIGHT, LR, StepTable, batch_rows
+from linearlab.data.tensors import require_torch, stream_blocks
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, penalty_factor
+from linearlab.descent.losses import HUBER_DELTA, get_loss
+from linearlab.descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
+from linearlab.descent.torch.steps import (
+    ADAM_BC2_SQRT,
+    ADAM_STEP,
+    AVERAGE_WEIGHT,
+    LR,
+    StepTable,
+    batch_rows,
+)
 
 # CUDA graphs pay off from this many steps per epoch (a full batch is one step: nothing to gain)
 # and when at least this many epochs remain to replay (capturing costs about one eager epoch).

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.tensors import (
+from linearlab.data.tensors import (
     fits_on_device,
     host_tensor,
     is_tensor,
@@ -27,14 +27,14 @@ from ...data.tensors import (
     stream_blocks,
     torch_dtype,
 )
-from ...data.validation import resolve_dtype
-from ...exact.device_gram import DeviceGram, block_gram, device_gram, host_gram
-from .. import fit as host_fit
-from ..batches import BatchPlan, random_streams
-from ..config import penalty_factor
-from ..losses import get_loss
-from . import train
-from .engine import pointwise
+from linearlab.data.validation import resolve_dtype
+from linearlab.descent import fit as host_fit
+from linearlab.descent.batches import BatchPlan, random_streams
+from linearlab.descent.config import penalty_factor
+from linearlab.descent.losses import get_loss
+from linearlab.descent.torch import train
+from linearlab.descent.torch.engine import pointwise
+from linearlab.exact.device_gram import DeviceGram, block_gram, device_gram, host_gram
 
 # The objective comes from the Gram statistics while their error bound stays below this
 # (relative); otherwise one float64 pass over the rows on the device computes it. The diagnosis

@@ -26,13 +26,13 @@ import functools
 
 import numpy as np
 
-from ...data.tensors import require_torch
-from ...errors import ParameterError
-from ..batches import BatchPlan
-from ..config import DescentConfig, penalty_factor
-from ..losses import HUBER_DELTA, get_loss
-from ..optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
-from .steps import AVERAGE_WEIGHT, LR, StepTable, batch_rows
+from linearlab.data.tensors import require_torch
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig, penalty_factor
+from linearlab.descent.losses import HUBER_DELTA, get_loss
+from linearlab.descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
+from linearlab.descent.torch.steps import AVERAGE_WEIGHT, LR, StepTable, batch_rows
+from linearlab.errors import ParameterError
 
 
 @functools.cache

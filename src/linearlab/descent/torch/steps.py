@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..batches import BatchPlan
-from ..config import DescentConfig
-from ..optimizers import ADAM_BETAS
-from ..schedules import LearningRateSchedule
+from linearlab.descent.batches import BatchPlan
+from linearlab.descent.config import DescentConfig
+from linearlab.descent.optimizers import ADAM_BETAS
+from linearlab.descent.schedules import LearningRateSchedule
 
 # columns of a step table
 LR, ADAM_STEP, ADAM_BC2_SQRT, AVERAGE_WEIGHT = range(4)

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LinearLabError, ModelFileError
-from .estimator import LinearRegression
-from .exact.solution import ExactSolution
-from .fitted import FittedState, TrainingRecord
-from .gram import Gram
-from .model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
+from linearlab.errors import LinearLabError, ModelFileError
+from linearlab.exact.gram import Gram
+from linearlab.exact.solution import ExactSolution
+from linearlab.io.model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
+from linearlab.models.fitted import FittedState, TrainingRecord
+from linearlab.models.linear import LinearRegression
 
 __all__ = ["FORMAT", "MAX_STORED_NUMBERS", "load", "model_from_dict", "model_to_dict", "save"]
 
@@ -112,7 +112,9 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
     coef = _numbers(path, doc.get("coef"), "coef", (d,) if single else (k, d))
     intercept = _numbers(path, doc.get("intercept"), "intercept", () if single else (k,))
     if doc.get("estimator", "LinearRegression") != "LinearRegression":
-        from .penalized.files import restore  # Lasso, ElasticNet, *CV: their own parameters
+        from linearlab.penalized.files import (
+            restore,  # Lasso, ElasticNet, *CV: their own parameters
+        )
 
         return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
                        lambda: _read_statistics(path, doc.get("statistics"), d, k))
@@ -182,7 +184,7 @@ def _read_design(path: str, value: Any, features: list[str]):
     """The design (formula spec, categorical levels), whose columns are the coefficients'."""
     if value is None:
         return None
-    from .design import design_from_dict
+    from linearlab.design.table import design_from_dict
 
     design = design_from_dict(value, path)
     if list(design.names) != list(features):

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .data.missing import check_policy, missing_error
-from .errors import BackendUnavailableError, ColumnError, DataError, ModelFileError
+from linearlab.data.missing import check_policy, missing_error
+from linearlab.errors import BackendUnavailableError, ColumnError, DataError, ModelFileError
 
 INTERCEPT = "Intercept"
 
@@ -267,7 +267,7 @@ class FormulaDesign:
 
     def _check_levels(self, frame) -> None:
         """Refuse levels not seen in training, naming the level and the column."""
-        from .data.categorical import unseen_level_error
+        from linearlab.data.categorical import unseen_level_error
 
         for factor, (kind, state) in self.model_spec.encoder_state.items():
             if kind.value != "categorical":
@@ -285,7 +285,7 @@ class FormulaDesign:
     # ------------------------------------------------------------------ model files
     def to_dict(self) -> dict[str, Any]:
         """The design as plain JSON: formula text, term order, levels, contrasts, state."""
-        from .formula_json import encoder_state_to_json, to_json
+        from linearlab.design.formula_state import encoder_state_to_json, to_json
 
         return {
             "kind": self.kind,
@@ -304,7 +304,11 @@ class FormulaDesign:
         """Rebuild a fitted design from :meth:`to_dict`'s output (nothing is executed but the
         formula's own terms, evaluated on the data as at fit time)."""
         formulaic = _formulaic()
-        from .formula_json import check_formula_terms, encoder_state_from_json, from_json
+        from linearlab.design.formula_state import (
+            check_formula_terms,
+            encoder_state_from_json,
+            from_json,
+        )
 
         try:
             design = cls(doc["formula"])

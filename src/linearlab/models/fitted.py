@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .data.validation import check_fit_result
-from .errors import NotFittedError
-from .gram import Gram
+from linearlab.data.validation import check_fit_result
+from linearlab.errors import NotFittedError
+from linearlab.exact.gram import Gram
 
 __all__ = [
     "FittedState", "FittedStateMixin", "TrainingRecord", "exact_record", "log_weight_sum",
@@ -72,7 +72,7 @@ class FittedState:
     metrics, training_options : dict or None
         What the command line reports and stores with a model file.
     design : FormulaDesign, CategoricalDesign or None
-        How the user's table becomes the design (:mod:`linearlab.design`); ``feature_names``
+        How the user's table becomes the design (:mod:`linearlab.design.table`); ``feature_names``
         are then the table's columns and ``design.names`` the coefficients' names.
     n_dropped : int
         Rows dropped for missing values (``missing="drop"``).

@@ -12,17 +12,16 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .data.lazy import is_dask
-from .data.missing import expand_rows
-from .data.tensors import is_tensor, keeps_tensors, validate_tensors
-from .descent import fit as training
-from .design import DesignMixin, validate_input, validate_predict_input
-from .errors import ConditioningWarning, ConvergenceWarning, DataError
-from .estimator_extras import EstimatorExtras
-from .estimator_params import PARAMETER_CONSTRAINTS
-from .exact import solvers as exact
-from .exact.conditioning import conditioning_message
-from .fitted import (
+from linearlab.data.lazy import is_dask
+from linearlab.data.missing import expand_rows
+from linearlab.data.tensors import is_tensor, keeps_tensors, validate_tensors
+from linearlab.descent import fit as training
+from linearlab.design.table import DesignMixin, validate_input, validate_predict_input
+from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError
+from linearlab.exact import solvers as exact
+from linearlab.exact.conditioning import conditioning_message
+from linearlab.exact.gram import Gram
+from linearlab.models.fitted import (
     FittedState,
     FittedStateMixin,
     exact_record,
@@ -30,7 +29,8 @@ from .fitted import (
     require_fitted,
     target_names,
 )
-from .gram import Gram
+from linearlab.models.linear_extras import EstimatorExtras
+from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
 
 
 class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, RegressorMixin,
@@ -246,7 +246,7 @@ default="auto"
         # Declared constraints, checked directly: scikit-learn's _fit_context wrapper would add
         # a configuration context costing more than a small gradient-descent run itself.
         if is_dask(X, y, sample_weight):  # fitted on the cluster: linearlab.distributed
-            from .distributed.fitting import fit as fit_dask
+            from linearlab.distributed.fitting import fit as fit_dask
 
             return fit_dask(self, X, y, sample_weight)
         self._validate_params()
@@ -262,7 +262,7 @@ default="auto"
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
             solution = None
         elif self.backend == "torch":  # one pass over the data on the device, small solve there
-            from .exact import device as device_exact
+            from linearlab.exact import device as device_exact
 
             solution, gram = device_exact.solve(
                 self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
@@ -294,7 +294,7 @@ default="auto"
     def _fit_descent(self, X, Y, w, warm_start, partial):
         fit_descent = training.fit_descent
         if self.backend == "torch":  # data, Gram, step size and diagnosis on the device
-            from .descent.torch.fit import fit_descent
+            from linearlab.descent.torch.fit import fit_descent
         fit = fit_descent(
             self, X, Y, w, warm_start=warm_start, partial=partial,
             feature_names=self._feature_labels(),
@@ -312,7 +312,7 @@ default="auto"
         A :meth:`from_formula` model reads the chunk's y by its formula (``y=None``).
         """
         if is_dask(X, y, sample_weight):  # statistics computed on the cluster, merged here
-            from .distributed.fitting import partial_fit as partial_fit_dask
+            from linearlab.distributed.fitting import partial_fit as partial_fit_dask
 
             return partial_fit_dask(self, X, y, sample_weight)
         previous = getattr(self, "fitted_state_", None)
@@ -362,12 +362,12 @@ default="auto"
         divisions and target names) computed partition by partition.
         """
         if is_dask(X):
-            from .distributed.fitting import predict as predict_dask
+            from linearlab.distributed.fitting import predict as predict_dask
 
             return predict_dask(self, X)
         self._check_fitted()
         if is_tensor(X) and getattr(self, "design_", None) is None:
-            from .exact.device import predict as predict_tensor
+            from linearlab.exact.device import predict as predict_tensor
 
             return predict_tensor(X, self.coef_, self.intercept_)  # a tensor on X's device
         # a design (formula, categorical columns) applies to X; with missing="drop" rows
@@ -382,7 +382,7 @@ default="auto"
         On Dask collections it is a lazy 0-d Dask array (``float(...)`` computes it).
         """
         if is_dask(X, y, sample_weight):
-            from .distributed.fitting import score as score_dask
+            from linearlab.distributed.fitting import score as score_dask
 
             return score_dask(self, X, y, sample_weight)
         return super().score(X, y, sample_weight)

@@ -6,7 +6,7 @@ by one block whatever the file size.
 
 How a streamed fit works
 ------------------------
-1. One pass over the file accumulates the :class:`~linearlab.gram.Gram` statistics block by
+1. One pass over the file accumulates the :class:`~linearlab.exact.gram.Gram` statistics block by
    block (``Gram.update``: pairwise, exact merges).
 2. For a squared-error objective (every exact solver, and full-batch gradient descent with the
    ``mse``/``sse`` loss, any optimizer) the objective, its gradient and its minimiser are
@@ -34,16 +34,22 @@ from typing import Any
 
 import numpy as np
 
-from .data.sources import IN_MEMORY_BYTES, ChunkStream, Source, iter_record_batches, read_columns
-from .descent import fit as descent_fit
-from .descent.batches import random_streams
-from .descent.loop import train_loop
-from .descent.losses import get_loss
-from .errors import ConditioningWarning, ConvergenceWarning
-from .estimator import LinearRegression
-from .fitted import FittedState
-from .gram import Gram, equivalent_design
-from .stats.metrics import r2_scores
+from linearlab.data.sources import (
+    IN_MEMORY_BYTES,
+    ChunkStream,
+    Source,
+    iter_record_batches,
+    read_columns,
+)
+from linearlab.descent import fit as descent_fit
+from linearlab.descent.batches import random_streams
+from linearlab.descent.loop import train_loop
+from linearlab.descent.losses import get_loss
+from linearlab.errors import ConditioningWarning, ConvergenceWarning
+from linearlab.exact.gram import Gram, equivalent_design
+from linearlab.models.fitted import FittedState
+from linearlab.models.linear import LinearRegression
+from linearlab.stats.metrics import r2_scores
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 

@@ -9,9 +9,9 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .descent.losses import LOSSES
-from .descent.optimizers import OPTIMIZERS
-from .descent.schedules import LR_SCHEDULES
+from linearlab.descent.losses import LOSSES
+from linearlab.descent.optimizers import OPTIMIZERS
+from linearlab.descent.schedules import LR_SCHEDULES
 
 PARAMETER_CONSTRAINTS: dict = {
     "solver": [StrOptions({"auto", "normal", "qr", "svd", "gd"})],

@@ -2,7 +2,7 @@
 
 This half of the model-file format reads a fitted estimator (its parameters and
 ``fitted_state_``) and never builds one, so the estimators can save themselves without an
-import circle; :mod:`linearlab.persist` reads files back into estimators.
+import circle; :mod:`linearlab.io.persist` reads files back into estimators.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import outputs
+from linearlab.io import outputs
 
 FORMAT = "linearlab.model/1"
 __all__ = ["FORMAT", "MAX_STORED_NUMBERS", "model_to_dict", "save"]
@@ -152,7 +152,7 @@ def save(
 ) -> None:
     """Write ``model`` to ``path`` as a ``linearlab.model/1`` JSON file, atomically.
 
-    ``path`` follows the rules of :mod:`linearlab.outputs` (``-`` is standard output, links are
+    ``path`` follows the rules of :mod:`linearlab.io.outputs` (``-`` is standard output, links are
     followed, devices written in place, read-only files refused unless ``force``); ``inputs``
     are files the model was made from, which ``path`` must not be.
     """

@@ -1,18 +1,18 @@
 """Summary, figures, model files and PyTorch interop for :class:`~linearlab.LinearRegression`.
 
 A mixin: these methods read the fitted state and hand it to :mod:`linearlab.viz`,
-:mod:`linearlab.model_file` or the torch backend; none of them fits anything.
+:mod:`linearlab.io.model_file` or the torch backend; none of them fits anything.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .data.lazy import is_dask
-from .descent import torch_backend
-from .errors import DataError, NotFittedError
-from .exact import solvers as exact
-from .fitted import FittedState, TrainingRecord
+from linearlab.data.lazy import is_dask
+from linearlab.descent import torch_backend
+from linearlab.errors import DataError, NotFittedError
+from linearlab.exact import solvers as exact
+from linearlab.models.fitted import FittedState, TrainingRecord
 
 
 class EstimatorExtras:
@@ -42,7 +42,7 @@ class EstimatorExtras:
             ``bic``, ``df_model``, ``df_resid``, ``ssr``, ``scale``, ``condition_number``,
             ``predict(X, interval=...)``, ``to_dict()``; ``str()`` is the table.
         """
-        from .stats import FitRecord, summarize
+        from linearlab.stats import FitRecord, summarize
 
         self._check_fitted()
         data = None
@@ -87,7 +87,7 @@ class EstimatorExtras:
             multi_output=not state.single_target,
         )
         if on_dask:
-            from .distributed.robust import summarize as summarize_dask
+            from linearlab.distributed.robust import summarize as summarize_dask
 
             return summarize_dask(record, cov_type, X, y, sample_weight)
         return summarize(record, cov_type, data)
@@ -97,7 +97,7 @@ class EstimatorExtras:
 
         Reload it with :func:`linearlab.load`; predictions are bit-for-bit the same.
         """
-        from .model_file import save  # the writer half: it never builds an estimator
+        from linearlab.io.model_file import save  # the writer half: it never builds an estimator
 
         save(self, path)
 
@@ -120,7 +120,7 @@ class EstimatorExtras:
         matplotlib.figure.Figure
         """
         self._check_fitted()
-        from .viz import plot  # needs matplotlib: import on use
+        from linearlab.viz import plot  # needs matplotlib: import on use
 
         return plot(self, kind, X, y, **kwargs)
 
@@ -136,7 +136,7 @@ class EstimatorExtras:
             The GIF written.
         """
         self._check_fitted()
-        from .viz import animate_training
+        from linearlab.viz import animate_training
 
         return animate_training(self, X, y, path, **kwargs)
 

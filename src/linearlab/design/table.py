@@ -14,9 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .data.categorical import CategoricalDesign
-from .data.missing import check_policy, handle_missing, missing_cells, missing_error, take_rows
-from .errors import DataError, ModelFileError
+from linearlab.data.categorical import CategoricalDesign
+from linearlab.data.missing import (
+    check_policy,
+    handle_missing,
+    missing_cells,
+    missing_error,
+    take_rows,
+)
+from linearlab.errors import DataError, ModelFileError
 
 
 @dataclass
@@ -144,7 +150,7 @@ def design_from_dict(doc: Any, where: str = "<model>"):
     if kind == "categorical":
         return CategoricalDesign.from_dict(doc, where)
     if kind == "formula":
-        from .formula import FormulaDesign
+        from linearlab.design.formula import FormulaDesign
 
         return FormulaDesign.from_dict(doc, where)
     raise ModelFileError(
@@ -167,7 +173,12 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
     """
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-    from .data.validation import check_fit_magnitudes, check_sample_weight, check_X, check_y
+    from linearlab.data.validation import (
+        check_fit_magnitudes,
+        check_sample_weight,
+        check_X,
+        check_y,
+    )
 
     design = getattr(estimator, "design_", None)
     if reset and (y is not None or not _is_formula(design)):
@@ -204,7 +215,7 @@ def validate_predict_input(estimator, X: Any) -> tuple[np.ndarray, np.ndarray | 
     matrix; the others miss a feature and get NaN (``missing="drop"``)."""
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-    from .data.validation import check_X
+    from linearlab.data.validation import check_X
 
     design = getattr(estimator, "design_", None)
     if not _is_formula(design):
@@ -226,7 +237,7 @@ class DesignMixin:
         The design's columns, their names and order, hence the coefficients and
         ``summary()``, are those of statsmodels' ``smf.ols(formula, data).fit()``
         (``Intercept``, ``C(g)[T.b]``, ...). ``- 1`` drops the intercept. Needs formulaic
-        (``pip install "linearlab[formula]"``); see :mod:`linearlab.formula`.
+        (``pip install "linearlab[formula]"``); see :mod:`linearlab.design.formula`.
 
         Parameters
         ----------
@@ -245,8 +256,8 @@ class DesignMixin:
         """
         import sys
 
-        from .errors import ParameterError
-        from .formula import FormulaDesign
+        from linearlab.design.formula import FormulaDesign
+        from linearlab.errors import ParameterError
 
         if "fit_intercept" in params:
             raise ParameterError(
@@ -265,7 +276,7 @@ class DesignMixin:
         Rows with missing values follow ``missing``; a :meth:`from_formula` model reads ``y``
         from the table ``X`` by its formula when ``y`` is None.
         """
-        from .stats.metrics import r_squared
+        from linearlab.stats.metrics import r_squared
 
         self._check_fitted()
         Xa, ya, w, _ = validate_input(self, X, y, sample_weight, reset=False)

@@ -1,0 +1,1 @@
+"""The estimator classes' home: :class:`LinearRegression`, its parameters and fitted state."""

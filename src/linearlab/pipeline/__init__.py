@@ -1,0 +1,1 @@
+"""Fitting over a source (arrays, file blocks) and predicting or evaluating over one."""
