@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -77,10 +75,6 @@ class ParameterError(LinearLabError, ValueError):
     """An estimator parameter or function argument has an invalid value."""
 
 
-class NotFittedError(LinearLabError, _SklearnNotFittedError):
-    """The model is used before ``fit`` was called."""
-
-
 class ModelFileError(LinearLabError, ValueError):
     """A model file is missing, corrupt, or of an unknown format version."""
 
@@ -114,9 +108,40 @@ class BackendUnavailableError(LinearLabError, ImportError):
     """An optional backend (PyTorch) or device is not available."""
 
 
-class ConvergenceWarning(UserWarning):
-    """Gradient descent stopped before reaching the optimum."""
-
-
 class ConditioningWarning(UserWarning):
     """The problem is ill-conditioned or rank-deficient; results may be sensitive."""
+
+
+def _scikit_learn_subclasses() -> dict[str, type]:
+    """The two classes that subclass scikit-learn's, made on first use.
+
+    ``except sklearn.exceptions.NotFittedError`` and
+    ``warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)`` must see
+    linearlab's, so they subclass scikit-learn's. Importing scikit-learn costs most of a second,
+    which a command such as ``linearlab --help`` never needs: the classes are defined the first
+    time they are asked for (module ``__getattr__``, PEP 562), and then are ordinary attributes.
+    """
+    from sklearn import exceptions as sklearn_exceptions
+
+    class NotFittedError(LinearLabError, sklearn_exceptions.NotFittedError):
+        """The model is used before ``fit`` was called."""
+
+    class ConvergenceWarning(sklearn_exceptions.ConvergenceWarning):
+        """An iterative fit (gradient descent, coordinate descent) stopped before the optimum.
+
+        A subclass of :class:`sklearn.exceptions.ConvergenceWarning`, so filters and
+        ``pytest.warns`` written for scikit-learn's warning catch it too.
+        """
+
+    for cls in (NotFittedError, ConvergenceWarning):
+        cls.__module__ = __name__
+        cls.__qualname__ = cls.__name__
+    return {"NotFittedError": NotFittedError, "ConvergenceWarning": ConvergenceWarning}
+
+
+def __getattr__(name: str) -> type:
+    if name in ("NotFittedError", "ConvergenceWarning"):
+        made = _scikit_learn_subclasses()
+        globals().update(made)  # from now on plain module attributes
+        return made[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
