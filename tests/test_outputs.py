@@ -116,7 +116,7 @@ def test_fifo_is_written_as_a_stream(tmp_path):
 
 @pytest.mark.parametrize("name", ["-", "/dev/stdout"])
 def test_dash_and_dev_stdout_mean_standard_output(name):
-    code = ("from linearlab import outputs; "
+    code = ("from linearlab.io import outputs; "
             f"outputs.write_text({name!r}, 'hello\\n')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -127,7 +127,7 @@ def test_dash_and_dev_stdout_mean_standard_output(name):
 def test_sigterm_and_exit_remove_the_temporary_file(tmp_path):
     code = (
         "import os, sys, time\n"
-        "from linearlab import outputs\n"
+        "from linearlab.io import outputs\n"
         "with outputs.open_output(sys.argv[1]) as f:\n"
         "    f.write(b'partial')\n"
         "    print('writing', flush=True)\n"
@@ -141,7 +141,7 @@ def test_sigterm_and_exit_remove_the_temporary_file(tmp_path):
     assert process.wait(60) == 128 + signal.SIGTERM
     assert os.listdir(tmp_path) == []
     # and at interpreter exit, even when the writer never reached its cleanup
-    code = ("import os, sys\nfrom linearlab import outputs\n"
+    code = ("import os, sys\nfrom linearlab.io import outputs\n"
             "cm = outputs.atomic_path(sys.argv[1]); cm.__enter__(); sys.exit(0)\n")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "q.csv")], timeout=120,
                    check=True)
