@@ -313,3 +313,97 @@ def test_bfloat16_tensor_is_widened_exactly():
     y = torch.tensor([1.0, 3.0, 5.0, 7.0], dtype=torch.bfloat16)
     model = LinearRegression().fit(X, y)
     assert np.allclose([model.coef_[0], model.intercept_], [2.0, 1.0])
+
+
+# --------------------------------------------------------------------------- the design step
+@pytest.fixture
+def mixed_frame(rng):
+    """Numbers, a text column whose reference level ('a') first appears late, missing cells."""
+    import pandas as pd
+
+    n = 300
+    df = pd.DataFrame({"x1": rng.normal(size=n), "g": rng.choice(["b", "c", "d"], n),
+                       "x2": rng.normal(size=n)})
+    df.loc[200, "g"] = "a"
+    df["y"] = 1 + 2 * df.x1 - df.x2 + (df.g == "c") * 0.5 + rng.normal(scale=0.1, size=n)
+    df["w"] = rng.uniform(0.5, 2.0, n)
+    df.loc[[3, 77], "x2"] = np.nan
+    df.loc[10, "g"] = None
+    df.loc[20, "y"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"fit_intercept": False},
+    {"solver": "gd", "lr": 0.05, "epochs": 20, "batch_size": 16, "shuffle": False},
+    {"solver": "gd", "epochs": 30, "standardize": True},
+])
+@pytest.mark.parametrize("weight", [None, "w"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_streamed_text_and_missing_drop_equal_in_memory(tmp_path, mixed_frame, params, weight):
+    from linearlab import LinearRegression
+    from linearlab.pipeline import table_fit
+
+    path = tmp_path / "mixed.csv"
+    mixed_frame.to_csv(path, index=False)
+    features = ["x1", "g", "x2"]
+    reference = LinearRegression(missing="drop", random_state=0, **params).fit(
+        mixed_frame[features], mixed_frame["y"],
+        sample_weight=None if weight is None else mixed_frame[weight])
+    for stream in (False, True):
+        source = io.open_source(str(path))
+        source.block_bytes = 2048  # several blocks; level 'a' arrives in a late one
+        model = LinearRegression(missing="drop", random_state=0, **params)
+        outcome = table_fit.fit_source(model, source, features, ["y"], weight=weight,
+                                       stream=stream)
+        assert outcome.streamed is stream
+        assert outcome.features == list(reference.design_.names)
+        assert model.n_dropped_ == reference.n_dropped_ == 4
+        np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+        assert model.intercept_ == pytest.approx(reference.intercept_, abs=1e-10)
+    complete = mixed_frame[features].dropna()[:5]
+    np.testing.assert_allclose(model.predict(complete.to_numpy(dtype=object)),
+                               reference.predict(complete), atol=1e-10)
+
+
+def test_growing_gram_merge_aligns_levels(rng):
+    from linearlab.exact.gram import Gram
+    from linearlab.pipeline.growing import GrowingGram, TableSpec
+
+    spec = TableSpec(["x", "g"], ["y"], text=["g"])
+    x, y = rng.normal(size=8), rng.normal(size=8)
+    codes = np.array([0, 1, 0, 1, 0, 0, 1, 1])
+
+    def part(rows, levels):
+        growing = GrowingGram(spec)
+        growing.absorb({"x": x[rows], "y": y[rows], "g": (codes[rows], levels)},
+                       lambda c, r: AssertionError((c, r)))
+        return growing
+
+    merged = part(slice(0, 4), ["q", "p"]).merge(part(slice(4, 8), ["r", "q"]))
+    design, gram = merged.finish()
+    assert design.names == ["x", "g[T.q]", "g[T.r]"]
+    names = ["q", "p", "q", "p", "r", "r", "q", "q"]
+    X = np.column_stack([x, [n == "q" for n in names], [n == "r" for n in names]])
+    exact = Gram.from_arrays(X, y)
+    np.testing.assert_allclose(gram.sxx, exact.sxx, atol=1e-12)
+    np.testing.assert_allclose(gram.sxy, exact.sxy, atol=1e-12)
+
+
+def test_cli_stream_with_text_column_stays_streamed(tmp_path, mixed_frame, capsys):
+    import json
+
+    from linearlab import LinearRegression, cli
+
+    path = tmp_path / "mixed.csv"
+    mixed_frame.to_csv(path, index=False)
+    argv = ["fit", str(path), "-y", "y", "-x", "x1,g,x2", "--json"]
+    assert cli.main([*argv, "--missing", "drop", "--stream"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    reference = LinearRegression(missing="drop").fit(mixed_frame[["x1", "g", "x2"]],
+                                                     mixed_frame["y"])
+    assert out["streamed"] is True and out["dropped"] == 4
+    np.testing.assert_allclose(list(out["coef"].values()), reference.coef_, atol=1e-10)
+    # without --missing drop the first missing cell is reported with its line
+    assert cli.main([*argv, "--stream"]) == 2
+    assert "line 5" in capsys.readouterr().err

@@ -99,6 +99,23 @@ def _check_finite_metrics(metrics: dict) -> None:
         )
 
 
+def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streaming.FitOutcome:
+    """Text columns or ``--missing drop`` over a file read in chunks: one pass (table_fit)."""
+    from linearlab.pipeline import table_fit
+
+    features, targets = cli_analyst.chosen_columns(args, source)
+    if args.solver in ("qr", "svd"):
+        raise UsageError(
+            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
+            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
+            "equations) or gd."
+        )
+    model = _model_from_args(args).set_params(missing=getattr(args, "missing", "error"))
+    with _progress(args) as report:
+        return table_fit.fit_source(model, source, features, targets, stream=True,
+                                    progress=report)
+
+
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
     if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
@@ -111,6 +128,10 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
+    large = getattr(args, "stream", False) or streaming.should_stream(source,
+                                                                      len(source.columns))
+    if large and not getattr(args, "formula", None) and cli_analyst.wants_table(args, source):
+        return source, _fit_streamed_table(args, source)  # text columns, --missing drop
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)

@@ -336,6 +336,40 @@ def iter_record_batches(
         )
 
 
+#: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
+MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",
+                "#N/A", "<NA>"]
+
+
+def table_batches(
+    source: Source, numeric: list[str], text: list[str], block_bytes: int | None = None,
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Record batches of the ``numeric`` (float64) and ``text`` (string) columns, missing cells
+    (:data:`MISSING_TEXT`) as nulls, with the number of data rows before each batch.
+
+    The reader of fits with text columns or missing values; a value that is not a number in
+    a ``numeric`` column is a located :class:`~linearlab.errors.DataFileError`.
+    """
+    columns = [*numeric, *text]
+    _check_known(source, columns, "")
+    if source.format == "dataset":
+        block = _dataset_block(source.dataset, numeric)
+        yield pa.RecordBatch.from_arrays([pa.array(block[:, j]) for j in range(len(numeric))],
+                                         names=numeric), 0
+        return
+    if source.format == "parquet":
+        rows = 0
+        for batch in _parquet_batches(source, columns):
+            yield batch, rows
+            rows += batch.num_rows
+        return
+    types = {c: pa.float64() for c in numeric} | {c: pa.string() for c in text}
+    block = min(block_bytes or source.block_bytes, source.block_bytes)
+    yield from _csv_batches(source, columns, None, block, column_types=types,
+                            include_columns=columns, null_values=MISSING_TEXT,
+                            strings_can_be_null=True)
+
+
 def cast_text(values: pa.Array, to: pa.DataType) -> pa.Array:
     """Text values as type ``to``, empty strings becoming nulls (raises ArrowInvalid)."""
     if values.type == to:

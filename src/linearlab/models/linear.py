@@ -295,9 +295,10 @@ default="auto"
         fit_descent = training.fit_descent
         if self.backend == "torch":  # data, Gram, step size and diagnosis on the device
             from linearlab.descent.torch.fit import fit_descent
+        labels = self._feature_labels()  # the table's, not a new design's, columns: unused
         fit = fit_descent(
             self, X, Y, w, warm_start=warm_start, partial=partial,
-            feature_names=self._feature_labels(),
+            feature_names=labels if labels is not None and len(labels) == X.shape[1] else None,
         )
         if fit.diagnosis.message and not partial:  # partial_fit runs one epoch a call
             warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)

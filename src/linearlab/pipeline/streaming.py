@@ -216,8 +216,12 @@ class ChunkBatches:
         return X, rows[:, self.d :], None
 
 
-def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress | None):
-    """Gradient descent whose epochs read the file: the in-memory setup, loop and diagnosis."""
+def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress | None,
+                     make_batches=None):
+    """Gradient descent whose epochs read the file: the in-memory setup, loop and diagnosis.
+
+    ``make_batches(setup, rng)`` gives the batch source (default: :class:`ChunkBatches` of
+    the float columns); ``columns[:d]`` name the features."""
     model._validate_params()
     init_rng, batch_rng = random_streams(model.random_state)
     setup = descent_fit.prepare(model, gram, init_rng=init_rng, dtype=np.float64,
@@ -232,7 +236,8 @@ def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress |
 
         config.callback, config.progress = report, False
     batches = ChunkBatches(source, columns, d, setup, model.batch_size, model.shuffle,
-                           batch_rng, model.standardize)
+                           batch_rng, model.standardize) if make_batches is None \
+        else make_batches(setup, batch_rng)
     result = train_loop(batches, setup.init, config, total_weight=gram.weight_sum)
     fit = descent_fit.finish(model, setup, gram, result, None, columns[:d])
     if fit.diagnosis.message:

@@ -1,0 +1,215 @@
+"""``LinearRegression`` on a data source whose columns need the design step: text (categorical)
+columns, ``missing="drop"`` or a weight column — read whole or streamed, same answer.
+
+Numeric fits without missing values or weights go on to :func:`linearlab.pipeline.streaming.
+fit_source` unchanged. Otherwise:
+
+- **Read whole** (a small table): the blocks are joined after the missing-value policy into
+  the table ``LinearRegression.fit`` takes (text as objects), so the fit is the in-memory one.
+- **Streamed** (a large table, or ``stream=True``): one pass of
+  :class:`~linearlab.pipeline.growing.GrowingGram` (levels grow the statistics as they
+  appear), then the solve on those statistics as for numeric files; gradient descent that needs
+  rows (mini-batches, mae/huber) reads the blocks again through the finished design. Memory
+  stays bounded by one block (plus a column per level).
+
+The design (levels, reference level, names) equals the in-memory fit's, so coefficients agree
+with ``LinearRegression().fit(DataFrame)`` to rounding.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from linearlab.data.reading import missing_value_error, table_batches
+from linearlab.data.sources import Source
+from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataFileError
+from linearlab.exact.gram import equivalent_design
+from linearlab.models.linear import LinearRegression
+from linearlab.pipeline import streaming
+from linearlab.pipeline.growing import GrowingGram, TableSpec, arrow_block
+
+
+def needs_design(source: Source, features: list[str], missing: str = "error",
+                 weight: str | None = None) -> bool:
+    """Whether a fit on these columns takes the design step (text columns, dropped rows,
+    weights) rather than the plain float path."""
+    return missing == "drop" or weight is not None or any(
+        c not in source.numeric for c in features)
+
+
+def table_spec(model, source: Source, features: list[str], targets: list[str],
+               weight: str | None = None) -> TableSpec:
+    """The :class:`TableSpec` of a fit of ``model`` on ``source``'s columns."""
+    text = [c for c in features if c not in source.numeric]
+    for name in [*targets, *([weight] if weight else [])]:
+        if name not in source.numeric:
+            raise DataFileError(
+                f"Column {name!r} of {source.name!r} must be numeric to be a target or a weight, "
+                "but it holds text. Choose a numeric column.", path=source.path, column=name)
+    return TableSpec(features, targets, text, weight, getattr(model, "missing", "error"),
+                     model.fit_intercept)
+
+
+def source_blocks(source: Source, spec: TableSpec, block_bytes: int | None = None):
+    """``(raw block, rows before it)`` for every block of ``source`` (see :mod:`.growing`)."""
+    numbers = [*spec.numeric, *spec.targets] + ([spec.weight] if spec.weight else [])
+    for batch, rows in table_batches(source, numbers, spec.text, block_bytes):
+        yield arrow_block(batch, spec), rows
+
+
+def growing_pass(source: Source, spec: TableSpec) -> GrowingGram:
+    """One pass over ``source``: the statistics, levels and dropped rows of the fit."""
+    growing = GrowingGram(spec)
+    for block, before in source_blocks(source, spec):
+        growing.absorb(block, lambda column, row, b=before: missing_value_error(
+            source, column, b + row))
+    return growing
+
+
+class TableBatches:
+    """A source's blocks through a finished design, as a batch source for the training loop
+    (the same batch order as :class:`~linearlab.pipeline.streaming.ChunkBatches`)."""
+
+    def __init__(self, source: Source, growing: GrowingGram, names: list, setup, batch_size,
+                 shuffle: bool, rng: np.random.Generator, standardize: bool):
+        self.source, self.growing, self.names = source, growing, names
+        self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
+        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
+        self.columns = [growing.index[k] for k in names]
+
+    def _rows(self):
+        spec = self.growing.spec
+        for block, _ in source_blocks(self.source, spec):
+            bad = np.zeros(len(block[spec.targets[0]]), dtype=bool)
+            for name in [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else []):
+                values = block[name]
+                bad |= values[0] < 0 if isinstance(values, tuple) else np.isnan(values)
+            X, Y, w = self.growing.encode(block, ~bad if bad.any() else None)
+            X = X[:, self.columns]
+            if self.standardize:
+                X = (X - self.shift) / self.scale
+            yield X, Y, (np.ones(X.shape[0]) if w is None else w)
+
+    def epoch(self):
+        size, carry = self.batch_size, None
+        for X, Y, w in self._rows():
+            if carry is not None:
+                X, Y, w = (np.concatenate([a, b]) for a, b in zip(carry, (X, Y, w), strict=True))
+            if size is None:  # one batch per block
+                yield self._out(X, Y, w)
+                continue
+            if self.shuffle:
+                perm = self.rng.permutation(X.shape[0])
+                X, Y, w = X[perm], Y[perm], w[perm]
+            full = X.shape[0] // size * size
+            for start in range(0, full, size):
+                yield self._out(X[start:start + size], Y[start:start + size], w[start:start + size])
+            carry = (X[full:], Y[full:], w[full:]) if full < X.shape[0] else None
+        if carry is not None:
+            yield self._out(*carry)
+
+    def _out(self, X, Y, w):
+        return X, Y, None if self.growing.spec.weight is None else w
+
+
+def _whole(model: LinearRegression, source: Source, spec: TableSpec):
+    """Read every block (missing rows dropped or reported), fit in memory: (state, metrics)."""
+    parts, dropped = [], 0
+    for block, before in source_blocks(source, spec):
+        bad = np.zeros(len(block[spec.targets[0]]), dtype=bool)
+        names = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
+        for name in names:
+            values = block[name]
+            bad |= values[0] < 0 if isinstance(values, tuple) else np.isnan(values)
+        if bad.any() and spec.missing != "drop":
+            row = int(np.flatnonzero(bad)[0])
+            column = next(c for c in names if (block[c][0] < 0 if isinstance(block[c], tuple)
+                                               else np.isnan(block[c]))[row])
+            raise missing_value_error(source, column, before + row)
+        keep = ~bad
+        dropped += int(bad.sum())
+        table = np.empty((int(keep.sum()), len(names)), dtype=object)
+        for j, name in enumerate(names):
+            values = block[name]
+            if isinstance(values, tuple):
+                codes, levels = values
+                table[:, j] = np.array(levels + [None], dtype=object)[codes[keep]]
+            else:
+                table[:, j] = values[keep]
+        parts.append(table)
+    table = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    d, k = len(spec.features), len(spec.targets)
+    X = table[:, :d] if spec.text else table[:, :d].astype(np.float64)
+    Y = table[:, d:d + k].astype(np.float64)
+    w = table[:, d + k].astype(np.float64) if spec.weight else None
+    y = Y[:, 0] if k == 1 else Y
+    model.feature_names_ = list(spec.features)  # names of the unnamed table's columns
+    model.fit(X, y, sample_weight=w)
+    metrics = streaming.regression_metrics(y, model.predict(X))
+    state = replace(model.fitted_state_, n_dropped=dropped)
+    return state, metrics, X.shape[0]
+
+
+def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress):
+    growing = growing_pass(source, spec)
+    design, gram = growing.finish()
+    names = list(design.names) if design is not None else list(spec.features)
+    k = len(spec.targets)
+    if streaming._needs_rows(model):
+        keys = _design_keys(growing, design, spec)
+
+        def make_batches(setup, rng):
+            return TableBatches(source, growing, keys, setup, model.batch_size, model.shuffle,
+                                rng, model.standardize)
+
+        state = streaming._train_over_file(model, source, [*names, *spec.targets], len(names),
+                                          gram, progress, make_batches=make_batches)
+    else:
+        Xe, Ye, we = equivalent_design(gram)
+        model.fit(Xe, Ye[:, 0] if k == 1 else Ye, sample_weight=we)
+        state = model.fitted_state_
+    state = replace(state, gram=gram, weighted=spec.weight is not None,
+                    log_weight_sum=growing.log_w, design=design, n_dropped=growing.n_dropped)
+    return state, streaming.gram_metrics(gram, state), gram.count
+
+
+def _design_keys(growing: GrowingGram, design, spec: TableSpec) -> list:
+    """The growing statistics' keys of the design's columns, in its order."""
+    if design is None:
+        return list(spec.features)
+    keys: list = []
+    for name in spec.features:
+        if name not in design.levels:
+            keys.append(name)
+            continue
+        levels = design.levels[name]
+        keys.extend((name, v) for v in (levels if name == design.full_rank else levels[1:]))
+    return keys
+
+
+def fit_source(model: LinearRegression, source: Source, features: list[str],
+               targets: list[str], *, weight: str | None = None, stream: bool = False,
+               progress: streaming.Progress | None = None) -> streaming.FitOutcome:
+    """Fit ``model`` on columns of ``source``, text columns encoded and ``model.missing``
+    followed, whole or streamed (see the module notes); a ``weight`` column weights the rows."""
+    if not needs_design(source, features, getattr(model, "missing", "error"), weight):
+        return streaming.fit_source(model, source, features, targets, stream=stream,
+                                    progress=progress)
+    spec = table_spec(model, source, features, targets, weight)
+    columns = [*features, *targets] + ([weight] if weight else [])
+    streamed = streaming.should_stream(source, len(columns), stream)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        if streamed:
+            state, metrics, rows = _streamed(model, source, spec, progress)
+        else:
+            state, metrics, rows = _whole(model, source, spec)
+    model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
+                                   target_names=list(targets), metrics=metrics))
+    caught = [str(w.message) for w in seen
+              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning))]
+    names = list(state.design.names) if state.design is not None else list(features)
+    return streaming.FitOutcome(model, names, list(targets), metrics, streamed, rows, caught)
