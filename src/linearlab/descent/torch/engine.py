@@ -31,7 +31,7 @@ import numpy as np
 from linearlab.data.tensors import require_torch, stream_blocks
 from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import DescentConfig, penalty_factor
-from linearlab.descent.losses import HUBER_DELTA, get_loss
+from linearlab.descent.losses import get_loss, pointwise
 from linearlab.descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 from linearlab.descent.torch.steps import (
     ADAM_BC2_SQRT,
@@ -260,18 +260,6 @@ class DeviceRun:
             warnings.warn(f"CUDA graph capture failed ({self.graph_error}); training goes on "
                           "without graphs (the same numbers, more launch overhead).",
                           RuntimeWarning, stacklevel=2)
-
-
-def pointwise(torch, loss: str, r):
-    """ℓ(r) and ℓ'(r) of :mod:`linearlab.descent.losses`, on tensors."""
-    if loss in ("mse", "sse"):
-        return r * r, r * 2.0
-    if loss == "mae":
-        return r.abs(), r.sign()
-    a = r.abs()
-    delta = HUBER_DELTA
-    return (torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)),
-            r.clamp(-delta, delta))
 
 
 class _Uploader:

@@ -29,7 +29,7 @@ import numpy as np
 from linearlab.data.tensors import require_torch
 from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import DescentConfig, penalty_factor
-from linearlab.descent.losses import HUBER_DELTA, get_loss
+from linearlab.descent.losses import LOSSES, criterion, get_loss
 from linearlab.descent.optimizers import ADAM_BETAS, ADAM_EPS, MOMENTUM
 from linearlab.descent.torch.steps import AVERAGE_WEIGHT, LR, StepTable, batch_rows
 from linearlab.errors import ParameterError
@@ -105,17 +105,11 @@ class Criterion:
 
     def __init__(self, loss: str):
         nn = require_torch().nn
-        table = {
-            "mse": lambda reduction: nn.MSELoss(reduction=reduction),
-            "sse": lambda reduction: nn.MSELoss(reduction=reduction),
-            "mae": lambda reduction: nn.L1Loss(reduction=reduction),
-            "huber": lambda reduction: nn.HuberLoss(reduction=reduction, delta=HUBER_DELTA),
-        }
-        if loss not in table:
-            raise ParameterError(f"unknown loss {loss!r}; choose one of {tuple(table)}.")
+        if loss not in LOSSES:
+            raise ParameterError(f"unknown loss {loss!r}; choose one of {LOSSES}.")
         self.summed = get_loss(loss).reduction == "sum"
-        self.reduced = table[loss]("sum" if self.summed else "mean")
-        self.pointwise = table[loss]("none")
+        self.reduced = criterion(nn, loss, "sum" if self.summed else "mean")
+        self.pointwise = criterion(nn, loss, "none")
 
     def __call__(self, pred, target, weight=None):
         if weight is None:
