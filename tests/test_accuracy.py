@@ -107,9 +107,10 @@ def test_streamed_fit_of_a_hard_polynomial_carries_its_error_estimate():
     assert correct_digits(np.r_[model.intercept_, model.coef_], ref.params) < 10
 
 
-def test_fast_path_is_left_when_it_cannot_keep_12_digits():
-    """A cubic on [-9, -3] is only moderately conditioned (cond(XᵀX) ~ 5e4 after scaling), so
-    the old rule kept the normal equations, which give ~9 digits; the estimate refines it."""
+def test_moderately_conditioned_cubic_is_measured_on_the_fast_path():
+    """A cubic on [-9, -3] (cond(XᵀX) ~ 4e4 after scaling): the Cholesky answer alone keeps ~9
+    digits; one residual pass measures and corrects it, and one covariance pass (semi-normal
+    products) gives its standard errors, so it stays on the normal path with ≥ 12 digits."""
     problem = PROBLEMS["degree-3 polynomial, x in [-9, -3]"]
     ref = reference(problem)
     Y = problem.y[:, None]
@@ -117,8 +118,52 @@ def test_fast_path_is_left_when_it_cannot_keep_12_digits():
     assert normal.error_estimate > TARGET_ERROR
     assert correct_digits(np.r_[normal.intercept, normal.coef[:, 0]], ref.params) < 12
     auto = exact.solve("auto", problem.X, Y)
-    assert auto.solver == "qr" and auto.refined
-    assert correct_digits(np.r_[auto.intercept, auto.coef[:, 0]], ref.params) >= 15
+    assert auto.solver == "normal, 1 refinement pass, covariance pass"
+    assert correct_digits(np.r_[auto.intercept, auto.coef[:, 0]], ref.params) >= 13
+    _check(problem)
+
+
+# The path each problem takes. Well-conditioned problems must never drift onto the slow
+# (QR refined in double-double) path again; the hard ones must not leave it.
+PATHS = {
+    "degree-10 polynomial": "qr",
+    "degree-5 polynomial": "qr",
+    "large offsets": "normal, 1 refinement pass",
+    "nearly collinear": "qr",
+    "Longley": "normal, 1 refinement pass, covariance pass",
+    "degree-10 polynomial, x in [-9, -3]": "qr",
+    "degree-3 polynomial, x in [-9, -3]": "normal, 1 refinement pass, covariance pass",
+    "degree-6 polynomial, x in [3, 9]": "qr",
+    "degree-2 polynomial, x in [100, 110]": "normal, 1 refinement pass, covariance pass",
+    "degree-4 polynomial, x in [100, 110]": "qr",
+    "offsets 1e4, tight fit": "qr",  # the intercept is below the rounding of ȳ − x̄ᵀβ
+    "offsets, correlated": "normal, 1 refinement pass, covariance pass",
+    "offsets, mixed scales": "normal, 1 refinement pass",
+}
+
+
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_each_problem_takes_its_path(name):
+    problem = PROBLEMS[name]
+    solution = exact.solve("auto", problem.X, problem.y[:, None],
+                           fit_intercept=problem.fit_intercept)
+    assert solution.solver == PATHS[name]
+    assert (solution.solver == "qr") == solution.refined
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
+@pytest.mark.parametrize("noise", [0.1, 1.0])
+def test_ordinary_data_stay_on_the_fast_path_over_random_draws(rho, noise):
+    """Whether a fit is fast must not depend on the draw of β or on the noise level."""
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        d = 20
+        C = rho * np.ones((d, d)) + (1 - rho) * np.eye(d)
+        X = rng.standard_normal((5000, d)) @ np.linalg.cholesky(C).T
+        y = X @ rng.standard_normal(d) + 3.0 + noise * rng.standard_normal(5000)
+        solution = exact.solve("auto", X, y[:, None])
+        assert solution.solver == "normal, 1 refinement pass", (seed, solution.solver)
+        assert solution.ssr is not None and solution.error_estimate <= TARGET_ERROR
 
 
 @pytest.mark.parametrize("name", list(PROBLEMS))
@@ -170,8 +215,8 @@ def test_well_conditioned_data_keep_the_fast_normal_path():
     X = rng.standard_normal((500, 6))
     y = X @ rng.standard_normal(6) + rng.standard_normal(500)
     solution = exact.solve("auto", X, y[:, None])
-    assert solution.solver == "normal" and solution.cov_unscaled is None
-    assert solution.ssr is None  # not even a pass over the residuals
+    assert solution.solver == "normal, 1 refinement pass" and solution.cov_unscaled is None
+    assert solution.ssr is not None  # the residual pass's own sum of squares
     ref = reference(Problem("random", "", X, y))
     summary = LinearRegression().fit(X, y).summary()
     assert correct_digits(summary.params, ref.params) >= 13
@@ -183,7 +228,7 @@ def test_near_perfect_fit_keeps_residual_digits_on_the_normal_path():
     X = rng.standard_normal((200, 3))
     y = X @ [1.0, 2.0, 3.0] + 1.0 + 1e-7 * rng.standard_normal(200)
     model = LinearRegression().fit(X, y)
-    assert model.solver_ == "normal"
+    assert model.solver_ == "normal, 1 refinement pass"
     ref = reference(Problem("tight", "", X, y))
     summary = model.summary()
     assert correct_digits(np.sqrt(summary.scale), ref.resid_sd) >= 12

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
+from linearlab.exact.fastpath import measured_solution
 from linearlab.exact.gram import Gram
 from linearlab.exact.refine import solve_accurate
 from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
@@ -37,6 +38,9 @@ __all__ = [
 # cond(XᵀX)·ε relative error. Above this the fast path is not even considered; below it the
 # error estimate of :mod:`linearlab.exact.accuracy` decides.
 NORMAL_SAFE_CONDITION = 1e6
+# In memory the answer is measured by residual passes (:mod:`linearlab.exact.fastpath`), which
+# contract by about 4·ε·cond(XᵀX) per pass: beyond this (cond(X) ≳ 3e6) QR runs directly.
+REFINE_SAFE_CONDITION = 1e13
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -65,7 +69,8 @@ def _scaled_gram(gram: Gram, alpha: float, fit_intercept: bool):
     return Gs, Hs, scale
 
 
-def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+def _cholesky_factor(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+    """(upper factor, column scale, scaled Xᵀy, condition) of the scaled Gram (``dpocon``)."""
     Gs, Hs, scale = _scaled_gram(gram, alpha, fit_intercept)
     if np.any(np.diag(gram.cross_products(fit_intercept)[0]) == 0) and not alpha:
         raise _NotSafe(np.inf)
@@ -77,8 +82,13 @@ def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition
     condition = np.inf if rcond == 0 else 1.0 / rcond
     if condition > max_condition:
         raise _NotSafe(condition)
+    return np.triu(factor), scale, Hs, float(condition)
+
+
+def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+    factor, scale, Hs, condition = _cholesky_factor(gram, alpha, fit_intercept, max_condition)
     coef_scaled = sla.cho_solve((factor, False), Hs, check_finite=False)
-    return coef_scaled / scale[:, None], float(condition)
+    return coef_scaled / scale[:, None], condition
 
 
 def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution:
@@ -278,6 +288,21 @@ def solve_auto(
     """
     if gram is None:
         gram = Gram.from_arrays(X, Y, sample_weight)
+    if X is not None and not alpha:  # measured: residual passes, QR only when they fall short
+        Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        try:
+            factor, scale, Hs, condition = _cholesky_factor(
+                gram, 0.0, fit_intercept, REFINE_SAFE_CONDITION
+            )
+        except _NotSafe:
+            return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
+        coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
+        solution = measured_solution(
+            X, Y2, sample_weight, gram, factor, scale, condition, coef, fit_intercept
+        )
+        if solution is None:
+            return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
+        return solution
     try:
         coef, gram_condition = _cholesky_solve(gram, alpha, fit_intercept, NORMAL_SAFE_CONDITION)
         intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)

@@ -1,0 +1,298 @@
+"""The fast exact path: Cholesky on the Gram matrix, then *measured* by residual passes.
+
+Bounding the error of the normal equations a priori overstates it 5–100x and sent ordinary data
+to the slow path. Here the answer is measured instead (iterative refinement of the normal
+equations, i.e. the corrected semi-normal equations): one blockwise pass over X computes the
+residuals r = y − Xβ − β₀ and the gradient g = Xᵀ W r, which give
+
+- the residual sum of squares Σ w r² directly (no cancellation, unlike the Gram's formula), and
+- the correction δ = (XᵀWX)⁻¹ g, solved with the Cholesky factor already at hand.
+
+|δ| against the coefficients (or their standard errors, when larger) is the error of the
+Cholesky answer; after the correction what remains is about κ·ε·|δ| (κ the condition number
+of the scaled Gram, from LAPACK's ``dpocon``) plus the rounding floor of the residuals
+themselves, ε·√(d+2)·m·√diag((XᵀWX)⁻¹) with m the root mean square of the terms summed.
+When that is below :data:`TARGET` the answer stands (one pass; a second when the first
+correction was large). Otherwise :func:`refine_normal` returns None and the caller escalates
+(QR refined in double-double).
+
+The covariance (XᵀWX)⁻¹ from the Cholesky factor inherits the Gram's rounding: its diagonal
+moves by at most about ε·(c + centring loss)·(Σⱼ|Cᵢⱼ|)²/Cᵢᵢ (first order, in the scaled
+problem), a sharp check that costs O(d²) once C is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from linearlab.exact.accuracy import EPS, centring_loss
+from linearlab.exact.gram import Gram
+from linearlab.exact.solution import ExactSolution, residual_ssr
+
+#: Relative error every coefficient (or its standard error, when larger) and the covariance
+#: must reach on the fast path: 12 digits.
+TARGET = 1e-12
+#: Refinement passes before giving up on the normal equations.
+MAX_PASSES = 3
+# Refining the covariance in double-double (QR) costs n·p² double-double operations: beyond
+# this the covariance pass's answer stands (with its error estimate, which warns above 1e-10).
+COVARIANCE_REFINE_BUDGET = 5_000_000
+#: Constant of the first-order covariance check (rounding of the Gram and of its factor).
+COVARIANCE_FACTOR = 4.0
+#: Columns whose offset costs more than this (W·x̄²/Sₓₓ) are centred in each block of the pass.
+CENTRE_LIMIT = 1.0
+_BLOCK_ELEMENTS = 2**16  # about 512 KiB of X per block: stays in cache between the two products
+
+
+@dataclass
+class PassResult:
+    """One residual pass: Σ w r² (k,), the centred gradient Σ w (x − x̄) r (d, k), Σ w r (k,)."""
+
+    ssr: np.ndarray
+    gradient: np.ndarray
+    residual_sum: np.ndarray
+
+
+def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> PassResult:
+    """Residuals r = (y − shift_y) − (x − shift_x)ᵀβ − offset, block by block.
+
+    With ``centre`` the blocks are centred explicitly (exact in the leading digits when offsets
+    are large); otherwise the shifts are applied to the products (cheaper: two BLAS calls per
+    block). Returns the sums of one pass.
+    """
+    n, d = X.shape
+    k = coef.shape[1]
+    rows = max(256, _BLOCK_ELEMENTS // max(1, d))
+    ssr = np.zeros(k)
+    grad = np.zeros((d, k))
+    rsum = np.zeros(k)
+    const = offset + (0.0 if centre else shift_y - shift_x @ coef)  # (k,)
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        Xb = X[start:stop]
+        if centre:
+            Xb = Xb - shift_x
+            r = (Y[start:stop] - shift_y) - Xb @ coef
+        else:
+            r = Y[start:stop] - Xb @ coef
+        r -= const
+        wr = r if w is None else r * w[start:stop, None]
+        ssr += np.einsum("ij,ij->j", wr, r)
+        grad += Xb.T @ wr
+        rsum += wr.sum(axis=0)
+    if not centre:
+        grad -= np.outer(shift_x, rsum)
+    return PassResult(ssr, grad, rsum)
+
+
+@dataclass
+class Refined:
+    """The measured fast path's answer."""
+
+    coef: np.ndarray  # (d, k)
+    intercept: np.ndarray  # (k,)
+    ssr: np.ndarray  # (k,)
+    passes: int
+    error: float  # estimated relative error after the last correction (coefficients)
+    covariance_error: float  # first-order relative error of diag((XᵀWX)⁻¹) from the factor
+
+
+def offset_ratio(gram: Gram) -> float:
+    """Largest W·x̄²/Sₓₓ (or of the targets): how much larger raw values are than their spread."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.concatenate([
+            gram.weight_sum * gram.mean_x**2 / np.diag(gram.sxx),
+            gram.weight_sum * gram.mean_y**2 / np.diag(gram.syy),
+        ])
+    ratio = ratio[np.isfinite(ratio)]
+    return float(ratio.max()) if ratio.size else 0.0
+
+
+def _moments(gram: Gram, centred: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Root mean squares of the feature and target columns as the pass sees them."""
+    W = gram.weight_sum
+    sx, sy = np.diag(gram.sxx), np.diag(gram.syy)
+    if not centred:
+        sx = sx + W * gram.mean_x**2
+        sy = sy + W * gram.mean_y**2
+    return np.sqrt(np.clip(sx, 0, None) / W), np.sqrt(np.clip(sy, 0, None) / W)
+
+
+def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
+    """First-order relative error of diag(C) when every scaled Gram entry carries ε·(c + loss)."""
+    if inverse_scaled.size == 0:
+        return 0.0
+    rows = np.abs(inverse_scaled).sum(axis=1)
+    diag = np.diag(inverse_scaled)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(diag > 0, rows**2 / diag, np.inf)
+    return float(EPS * (COVARIANCE_FACTOR + loss) * ratio.max())
+
+
+def refine_normal(
+    X, Y, w, gram: Gram, factor: np.ndarray, scale: np.ndarray, condition: float,
+    coef: np.ndarray, fit_intercept: bool,
+) -> Refined | None:
+    """Refine the Cholesky answer by residual passes until the measured error is below
+    :data:`TARGET`; None when it does not get there (the caller escalates).
+
+    ``factor`` is the upper Cholesky factor of the scaled Gram G / (s sᵀ), ``scale`` = s,
+    ``condition`` its condition number (``dpocon``).
+    """
+    n, d = X.shape
+    k = coef.shape[1]
+    W = gram.weight_sum
+    df = gram.count - d - int(fit_intercept)
+    loss = max(centring_loss(gram))
+    centre = fit_intercept and offset_ratio(gram) > CENTRE_LIMIT
+    if fit_intercept:
+        shift_x, shift_y = gram.mean_x, gram.mean_y
+    else:
+        shift_x, shift_y = np.zeros(d), np.zeros(k)
+    inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
+    c_diag = np.clip(np.diag(inverse), 0, None) / scale**2  # diag((XᵀWX)⁻¹)
+    rms_x, rms_y = _moments(gram, centred=centre)
+    m = np.sqrt(rms_y**2 + (coef**2).T @ rms_x**2)  # (k,) rms size of each residual's terms
+    floor_coef = EPS * np.sqrt(d + 2) * np.outer(np.sqrt(c_diag), m)  # (d, k)
+    contraction = 4 * EPS * condition
+    offset = np.zeros(k)  # intercept in the shifted coordinates: b0 = ȳ + offset − x̄ᵀβ
+    coef = coef.copy()
+    error = previous = np.inf
+    for passes in range(1, MAX_PASSES + 1):
+        sums = residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
+        g = sums.gradient
+        delta = sla.cho_solve((factor, False), g / scale[:, None], check_finite=False)
+        delta /= scale[:, None]
+        delta_offset = sums.residual_sum / W if fit_intercept else np.zeros(k)
+        ssr = sums.ssr - np.einsum("ik,ik->k", delta, g) - delta_offset * sums.residual_sum
+        ssr = np.maximum(ssr, 0.0)
+        sigma2 = ssr / df if df > 0 else np.zeros(k)
+        se = np.sqrt(np.outer(c_diag, sigma2))
+        size = np.maximum(np.abs(coef + delta), se)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(size > 0, (contraction * np.abs(delta) + floor_coef) / size, 0.0)
+            worst = float(rel.max()) if rel.size else 0.0
+            if fit_intercept:
+                worst = max(worst, _intercept_error(gram, coef, offset, delta, delta_offset,
+                                                    inverse, scale, sigma2, contraction, m, d))
+        if passes == 1 and _floor_error(floor_coef, size) > TARGET:
+            return None  # the residuals' own rounding is above the target: refinement in double
+        coef += delta
+        offset += delta_offset
+        error = worst
+        ssr_error = EPS * np.sqrt(d + 2) * m * np.sqrt(W / np.maximum(ssr, 1e-300))
+        if error <= TARGET:
+            break
+        if passes > 1 and error > 0.5 * previous:  # not contracting: the floor is reached
+            return None
+        previous = error
+    else:
+        return None
+    if np.any(ssr_error > TARGET):  # a tight fit: the residuals in double-double
+        intercept = _intercept(gram, coef, offset, fit_intercept)
+        ssr = residual_ssr(X, Y, w, coef, intercept)
+    return Refined(
+        coef=coef, intercept=_intercept(gram, coef, offset, fit_intercept), ssr=ssr,
+        passes=passes, error=error, covariance_error=covariance_error(inverse, loss),
+    )
+
+
+def _floor_error(floor_coef, size) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(size > 0, floor_coef / size, 0.0)
+    return float(rel.max()) if rel.size else 0.0
+
+
+def covariance_pass(X, w, inverse_scaled, scale, shift_x, centre: bool):
+    """(XᵀWX)⁻¹ (scaled) refined by one Newton step C + C(I − G C), with G C evaluated as
+    X̃ᵀW(X̃C) over the data (semi-normal products: error ≈ cond(X)·ε instead of the Gram's
+    cond(X)²·ε). Returns the refined scaled inverse and its estimated relative error."""
+    n, d = X.shape
+    rows = max(256, _BLOCK_ELEMENTS // max(1, d))
+    product = np.zeros((d, d))
+    column_sum = np.zeros(d)  # Σ w x̃ (shifted, scaled): zero up to rounding when centred
+    C = inverse_scaled
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        Xb = (X[start:stop] - shift_x) / scale if centre else X[start:stop] / scale
+        Z = Xb @ C
+        if w is not None:
+            Z *= w[start:stop, None]
+        product += Xb.T @ Z
+        if not centre:
+            column_sum += (Xb.sum(axis=0) if w is None else w[start:stop] @ Xb)
+    if not centre and np.any(shift_x):  # the shift applied afterwards: X̃ − 1 x̄̃ᵀ
+        W = float(n if w is None else w.sum())
+        mean = shift_x / scale
+        product -= np.outer(column_sum - W * mean, mean @ C) + np.outer(mean, column_sum @ C)
+    refined = C + C @ (np.eye(d) - product)
+    refined = (refined + refined.T) / 2
+    diag = np.diag(refined)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(diag > 0, np.abs(refined).sum(axis=1) / np.sqrt(diag), np.inf)
+    return refined, float(EPS * COVARIANCE_FACTOR * (ratio.max() if d else 0.0))
+
+
+def _intercept(gram, coef, offset, fit_intercept):
+    if not fit_intercept:
+        return np.zeros(coef.shape[1])
+    return gram.mean_y + offset - gram.mean_x @ coef
+
+
+def _intercept_error(gram, coef, offset, delta, delta_offset, inverse, scale, sigma2,
+                     contraction, m, d) -> float:
+    """Relative error of the intercept after the correction (as the coefficients' rule)."""
+    mx = gram.mean_x
+    v = mx / scale
+    se0 = np.sqrt(sigma2 * max(1.0 / gram.weight_sum + float(v @ inverse @ v), 0.0))
+    b0 = gram.mean_y + offset + delta_offset - mx @ (coef + delta)
+    rounding = 4 * EPS * (np.abs(gram.mean_y) + np.abs(mx) @ np.abs(coef))
+    change = np.abs(delta_offset - mx @ delta)
+    se_coef = np.sqrt(np.clip(np.diag(inverse), 0, None)) / scale
+    floor = EPS * np.sqrt(d + 2) * m * (np.sqrt(1.0 / gram.weight_sum) + np.abs(mx) @ se_coef)
+    size = np.maximum(np.maximum(np.abs(b0), rounding), se0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(size > 0, (contraction * change + floor + rounding) / size, 0.0)
+    return float(rel.max())
+
+
+def describe(passes: int, covariance: bool) -> str:
+    """``solver_`` of the measured fast path: what ran."""
+    text = f"normal, {passes} refinement pass" + ("es" if passes > 1 else "")
+    return text + (", covariance pass" if covariance else "")
+
+
+def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
+                      coef: np.ndarray, fit_intercept: bool) -> ExactSolution | None:
+    """The fast path's :class:`ExactSolution`, or None when the caller must escalate."""
+    fast = refine_normal(X, Y, w, gram, factor, scale, condition, coef, fit_intercept)
+    if fast is None:
+        return None
+    d = X.shape[1]
+    cov, cov_error = None, fast.covariance_error
+    if cov_error > TARGET:
+        centre = fit_intercept and offset_ratio(gram) > CENTRE_LIMIT
+        shift = gram.mean_x if fit_intercept else np.zeros(d)
+        inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False)
+        refined, cov_error = covariance_pass(X, w, inverse, scale, shift, centre)
+        p = d + int(fit_intercept)
+        if cov_error > TARGET and X.shape[0] * p * p <= COVARIANCE_REFINE_BUDGET:
+            return None
+        cov = _with_intercept(refined / np.outer(scale, scale), gram, fit_intercept)
+    return ExactSolution(
+        coef=fast.coef, intercept=fast.intercept, solver=describe(fast.passes, cov is not None),
+        rank=d, condition_number=float(np.sqrt(condition)), cov_unscaled=cov, ssr=fast.ssr,
+        error_estimate=max(fast.error, cov_error),
+    )
+
+
+def _with_intercept(C: np.ndarray, gram: Gram, fit_intercept: bool) -> np.ndarray:
+    """(AᵀWA)⁻¹ of A = [1, X] (intercept first) from the centred inverse C."""
+    if not fit_intercept:
+        return C
+    cross = -(C @ gram.mean_x)
+    top = 1.0 / gram.weight_sum + float(gram.mean_x @ C @ gram.mean_x)
+    return np.block([[np.array([[top]]), cross[None, :]], [cross[:, None], C]])
