@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy.linalg as sla
 
 from linearlab.data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
 from linearlab.errors import NumericalError
@@ -31,6 +32,7 @@ from linearlab.exact import solvers
 from linearlab.exact.accuracy import TARGET_ERROR, normal_equation_errors
 from linearlab.exact.device_gram import DeviceGram, block_gram, device_gram, host, host_gram
 from linearlab.exact.device_qr import device_r, gram_from_r, solve_qr, solve_svd
+from linearlab.exact.fastpath import PassResult, describe, refine_normal
 from linearlab.exact.gram import Gram
 from linearlab.exact.solvers import ExactSolution
 
@@ -126,6 +128,9 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
         coef, condition, usable = _cholesky(stats, alpha, fit_intercept)
         limit = np.inf if solver == "normal" else solvers.NORMAL_SAFE_CONDITION
         solution = None
+        if solver == "auto" and not alpha:  # the CPU's rule: measured by residual passes
+            solution = _measured(X, Y, sample_weight, gram, fit_intercept, dev)
+            usable = False
         if usable and condition <= limit:
             solution = _normal_solution(stats, coef, condition, fit_intercept, where)
             # the CPU's own rule: keep the fast path while it promises TARGET_ERROR
@@ -170,6 +175,56 @@ def _finite(gram: Gram, check_x: Callable[[], None] | None) -> Gram:
         "values whose squares overflow float64. Check the data for missing or huge values "
         "(or rescale them, e.g. standardize=True)."
     )
+
+
+def _measured(X, Y, sample_weight, gram: Gram, fit_intercept: bool, dev):
+    """The CPU's measured fast path (:mod:`linearlab.exact.fastpath`), each residual pass
+    over the blocks on the device; None when it must escalate."""
+    try:
+        factor, scale, Hs, condition = solvers.cholesky_factor(
+            gram, 0.0, fit_intercept, solvers.REFINE_SAFE_CONDITION
+        )
+    except solvers.NotSafe:
+        return None
+    coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
+    torch = require_torch()
+
+    def run_pass(coef, offset, shift_x, shift_y, centre):
+        B = torch.as_tensor(coef, device=dev)
+        sx, sy = torch.as_tensor(shift_x, device=dev), torch.as_tensor(shift_y, device=dev)
+        const = offset + (0.0 if centre else shift_y - shift_x @ coef)
+        c = torch.as_tensor(np.asarray(const, dtype=np.float64), device=dev)
+        d, k = coef.shape
+        ssr = torch.zeros(k, dtype=torch.float64, device=dev)
+        grad = torch.zeros((d, k), dtype=torch.float64, device=dev)
+        rsum = torch.zeros(k, dtype=torch.float64, device=dev)
+        for Xb, Yb, wb in stream_blocks([X, Y, sample_weight], dev, dtype=torch.float64):
+            if centre:
+                Xb = Xb - sx
+                r = (Yb - sy) - Xb @ B - c
+            else:
+                r = Yb - Xb @ B - c
+            wr = r if wb is None else r * wb[:, None]
+            ssr += (wr * r).sum(dim=0)
+            grad += Xb.T @ wr
+            rsum += wr.sum(dim=0)
+        g, total = host(grad), host(rsum)
+        if not centre:
+            g = g - np.outer(shift_x, total)
+        return PassResult(host(ssr), g, total)
+
+    fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
+    if fast is None:
+        return None
+    solution = ExactSolution(
+        coef=fast.coef, intercept=fast.intercept, rank=gram.n_features,
+        solver=f"{describe(fast.passes, False)} ({dev})", ssr=fast.ssr,
+        condition_number=float(np.sqrt(condition)),
+        error_estimate=max(fast.error, fast.covariance_error),
+    )
+    if not fast.ssr_accurate:  # a tight fit: sum the residuals directly
+        solution.ssr = _residual_ssr(X, Y, sample_weight, solution, dev)
+    return solution
 
 
 def _residual_ssr(X, Y, sample_weight, solution: ExactSolution, dev) -> np.ndarray:

@@ -23,6 +23,7 @@ problem), a sharp check that costs O(d²) once C is known.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,7 @@ class Refined:
     passes: int
     error: float  # estimated relative error after the last correction (coefficients)
     covariance_error: float  # first-order relative error of diag((XᵀWX)⁻¹) from the factor
+    ssr_accurate: bool = True  # False: a tight fit, whose residuals need double-double
 
 
 def offset_ratio(gram: Gram) -> float:
@@ -133,17 +135,18 @@ def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
 
 
 def refine_normal(
-    X, Y, w, gram: Gram, factor: np.ndarray, scale: np.ndarray, condition: float,
-    coef: np.ndarray, fit_intercept: bool,
+    run_pass: Callable[..., PassResult], gram: Gram, factor: np.ndarray, scale: np.ndarray,
+    condition: float, coef: np.ndarray, fit_intercept: bool,
 ) -> Refined | None:
     """Refine the Cholesky answer by residual passes until the measured error is below
     :data:`TARGET`; None when it does not get there (the caller escalates).
 
-    ``factor`` is the upper Cholesky factor of the scaled Gram G / (s sᵀ), ``scale`` = s,
+    ``run_pass(coef, offset, shift_x, shift_y, centre)`` makes one pass over the data
+    (:func:`residual_pass` for arrays; device blocks, file blocks and partitions have their
+    own). ``factor`` is the upper Cholesky factor of the scaled Gram G / (s sᵀ), ``scale`` = s,
     ``condition`` its condition number (``dpocon``).
     """
-    n, d = X.shape
-    k = coef.shape[1]
+    d, k = coef.shape
     W = gram.weight_sum
     df = gram.count - d - int(fit_intercept)
     loss = max(centring_loss(gram))
@@ -162,7 +165,7 @@ def refine_normal(
     coef = coef.copy()
     error = previous = np.inf
     for passes in range(1, MAX_PASSES + 1):
-        sums = residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
+        sums = run_pass(coef, offset, shift_x, shift_y, centre)
         g = sums.gradient
         delta = sla.cho_solve((factor, False), g / scale[:, None], check_finite=False)
         delta /= scale[:, None]
@@ -191,12 +194,10 @@ def refine_normal(
         previous = error
     else:
         return None
-    if np.any(ssr_error > TARGET):  # a tight fit: the residuals in double-double
-        intercept = _intercept(gram, coef, offset, fit_intercept)
-        ssr = residual_ssr(X, Y, w, coef, intercept)
     return Refined(
         coef=coef, intercept=_intercept(gram, coef, offset, fit_intercept), ssr=ssr,
         passes=passes, error=error, covariance_error=covariance_error(inverse, loss),
+        ssr_accurate=bool(np.all(ssr_error <= TARGET)),
     )
 
 
@@ -268,9 +269,14 @@ def describe(passes: int, covariance: bool) -> str:
 def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
                       coef: np.ndarray, fit_intercept: bool) -> ExactSolution | None:
     """The fast path's :class:`ExactSolution`, or None when the caller must escalate."""
-    fast = refine_normal(X, Y, w, gram, factor, scale, condition, coef, fit_intercept)
+    def run_pass(coef, offset, shift_x, shift_y, centre):
+        return residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
+
+    fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
     if fast is None:
         return None
+    if not fast.ssr_accurate:  # a tight fit: the residuals in double-double
+        fast.ssr = residual_ssr(X, Y, w, fast.coef, fast.intercept)
     d = X.shape[1]
     cov, cov_error = None, fast.covariance_error
     if cov_error > TARGET:

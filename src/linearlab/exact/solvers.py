@@ -51,7 +51,7 @@ def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- normal equations
-class _NotSafe(Exception):
+class NotSafe(Exception):
     """The normal equations are numerically unsafe for this problem."""
 
     def __init__(self, condition: float):
@@ -69,24 +69,24 @@ def _scaled_gram(gram: Gram, alpha: float, fit_intercept: bool):
     return Gs, Hs, scale
 
 
-def _cholesky_factor(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+def cholesky_factor(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
     """(upper factor, column scale, scaled Xᵀy, condition) of the scaled Gram (``dpocon``)."""
     Gs, Hs, scale = _scaled_gram(gram, alpha, fit_intercept)
     if np.any(np.diag(gram.cross_products(fit_intercept)[0]) == 0) and not alpha:
-        raise _NotSafe(np.inf)
+        raise NotSafe(np.inf)
     factor, info = sla.lapack.dpotrf(Gs, lower=False)
     if info != 0:
-        raise _NotSafe(np.inf)
+        raise NotSafe(np.inf)
     anorm = np.abs(Gs).sum(axis=0).max()
     rcond, _ = sla.lapack.dpocon(factor, anorm, uplo="U")
     condition = np.inf if rcond == 0 else 1.0 / rcond
     if condition > max_condition:
-        raise _NotSafe(condition)
+        raise NotSafe(condition)
     return np.triu(factor), scale, Hs, float(condition)
 
 
 def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
-    factor, scale, Hs, condition = _cholesky_factor(gram, alpha, fit_intercept, max_condition)
+    factor, scale, Hs, condition = cholesky_factor(gram, alpha, fit_intercept, max_condition)
     coef_scaled = sla.cho_solve((factor, False), Hs, check_finite=False)
     return coef_scaled / scale[:, None], condition
 
@@ -125,7 +125,7 @@ def solve_normal(gram: Gram, *, alpha: float = 0.0, fit_intercept: bool = True) 
     """
     try:
         coef, gram_condition = _cholesky_solve(gram, alpha, fit_intercept, np.inf)
-    except _NotSafe:
+    except NotSafe:
         return _eigen_solve(gram, alpha, fit_intercept)
     intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
     errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
@@ -291,10 +291,10 @@ def solve_auto(
     if X is not None and not alpha:  # measured: residual passes, QR only when they fall short
         Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         try:
-            factor, scale, Hs, condition = _cholesky_factor(
+            factor, scale, Hs, condition = cholesky_factor(
                 gram, 0.0, fit_intercept, REFINE_SAFE_CONDITION
             )
-        except _NotSafe:
+        except NotSafe:
             return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
         coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
         solution = measured_solution(
@@ -308,8 +308,8 @@ def solve_auto(
         intercept = _intercept((gram.mean_x, gram.mean_y), coef, fit_intercept)
         errors = normal_equation_errors(gram, coef, intercept, gram_condition, fit_intercept, alpha)
         if errors.worst > TARGET_ERROR and X is not None and not alpha:
-            raise _NotSafe(gram_condition)
-    except _NotSafe:
+            raise NotSafe(gram_condition)
+    except NotSafe:
         if X is None:
             return solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)
         Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
