@@ -155,12 +155,42 @@ def test_unseen_level_and_usage_errors(files, capsys):
     assert "- 1" in capsys.readouterr().err
 
 
-def test_figures_of_designed_fits_are_refused_before_fitting(files, capsys):
+@pytest.mark.parametrize("options", [
+    ["-x", "x,city,z", "--missing", "drop"],
+    ["--formula", "y ~ x + C(city) + np.log(z)", "--missing", "drop"],
+])
+def test_figures_of_designed_and_missing_drop_fits(files, capsys, options):
     root, _, _, _ = files
-    assert run("fit", root / "train.csv", "-x", "x,city", "--plots", root / "figs",
-               "-o", root / "never.json") == 2
-    assert "not drawn yet" in capsys.readouterr().err
-    assert not (root / "never.json").exists()
+    figs = root / f"figs-{len(options[1])}"
+    assert run("fit", root / "holes.csv", *options, "--plots", figs, "-o", root / "pm.json",
+               "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {p.rsplit("/", 1)[-1] for p in out["plots"]} >= {"fit.png", "residuals.png",
+                                                            "landscape.png"}
+    assert (root / "pm.json").exists()
+    for kind in ("fit", "residuals", "loss-curve", "landscape"):  # from the model file
+        assert run("plot", root / "pm.json", "--data", root / "holes.csv", "--kind", kind,
+                   "-o", figs / "again", "--json") == 0
+        assert json.loads(capsys.readouterr().out)["plots"]
+
+
+def test_plot_fits_data_with_a_formula_by_gradient_descent(files, capsys):
+    root, _, _, _ = files
+    assert run("plot", root / "holes.csv", "--formula", "y ~ x + C(city)", "--missing", "drop",
+               "--solver", "gd", "-o", root / "gdfigs", "--json") == 0
+    names = {p.rsplit("/", 1)[-1] for p in json.loads(capsys.readouterr().out)["plots"]}
+    assert {"loss-history.png", "landscape.png", "training.gif"} <= names
+
+
+def test_python_plots_of_a_formula_model_read_y_from_the_table(files):
+    _, df, _, holes = files
+    pytest.importorskip("matplotlib")
+    model = LinearRegression.from_formula("y ~ x + C(city)", holes, missing="drop")
+    for kind in ("fit", "residuals", "loss-curve", "landscape"):
+        fig = model.plot(holes, kind=kind)
+        assert fig.axes
+    fit = LinearRegression(missing="drop").fit(holes[["x", "city"]], holes["y"])
+    assert fit.plot(holes[["x", "city"]], holes["y"], kind="residuals").axes
 
 
 def test_a_bare_formula_gets_a_hint(files, capsys):

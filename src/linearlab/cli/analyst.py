@@ -231,12 +231,6 @@ def wants_table(args: argparse.Namespace, source: io.Source) -> bool:
 def fit_table(args: argparse.Namespace, source: io.Source,
               model: LinearRegression) -> streaming.FitOutcome:
     """Fit on the whole table: a formula, or named columns with text encoded as categories."""
-    if getattr(args, "plots", None) or getattr(args, "command", None) == "plot":
-        raise UsageError(
-            "Figures of fits with a formula, text columns or --missing drop are not drawn yet: "
-            "the plots read numeric columns by name. Leave out --plots (or plot a fit on "
-            "numeric columns)."
-        )
     table = read_table(source)
     missing = getattr(args, "missing", "error")  # commands that fit but lack the options
     with warnings.catch_warnings(record=True) as seen, _lines(source):
@@ -251,8 +245,7 @@ def fit_table(args: argparse.Namespace, source: io.Source,
             inputs, targets = chosen_columns(args, source)
             X_all, Y_all = _matrix(source, table, inputs), _matrix(source, table, targets)
             model.set_params(missing=missing)
-            model.feature_names_ = list(inputs)  # names of the unnamed array's columns
-            model.fit(X_all, Y_all[:, 0] if len(targets) == 1 else Y_all)
+            model.fit(X_all, Y_all[:, 0] if len(targets) == 1 else Y_all, feature_names=inputs)
             design = model.design_
             features = list(design.names) if design is not None else list(inputs)
             X, keep = prepare_predict(X_all, design, "keep")
@@ -342,6 +335,21 @@ def _summary_for_intervals(model: LinearRegression, args: argparse.Namespace):
             f"{args.model!r} does not ({exc}) Refit with `linearlab fit DATA -o MODEL` "
             "(ordinary least squares, alpha 0) and predict with that file."
         ) from None
+
+
+def design_table(model, source: io.Source, targets: list[str], rows: int | None = None):
+    """``(X, Y, clipped)``: the raw columns a model with a design (or ``--missing drop``) reads,
+    as its fit read them: for a formula the whole table as a DataFrame (``Y`` None: the formula
+    reads it), else the model's input columns (text kept as text) and the ``targets``; only
+    the first ``rows`` rows when given (``clipped`` says whether rows were left out)."""
+    table = read_table(source)
+    clipped = rows is not None and table.num_rows > rows
+    if clipped:
+        table = table.slice(0, rows)
+    if getattr(getattr(model, "design_", None), "kind", None) == "formula":
+        return _frame(source, table), None, clipped
+    return (_matrix(source, table, list(model.feature_names_)), _matrix(source, table, targets),
+            clipped)
 
 
 def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str]) -> dict:

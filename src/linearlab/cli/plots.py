@@ -82,6 +82,9 @@ def add_plot_parser(
     plot.add_argument("--frames", type=int, metavar="N",
                       help="frames of the animation (default: one per epoch, at most 60)")
     add_fit_options(plot, model_output=False)
+    from linearlab.cli.analyst import add_fit_options as add_analysis_options
+
+    add_analysis_options(plot)  # --formula, --missing: DATA is fitted as `fit` fits it
     plot.set_defaults(handler=handler)
     return plot
 
@@ -103,13 +106,30 @@ def read_for_plots(source: io.Source, features: list[str], targets: list[str]):
     return table[:, :d], table[:, d:], clipped
 
 
-def write_plots(model, X: np.ndarray, Y: np.ndarray, features: list[str], targets: list[str],
+def data_for_plots(model, source: io.Source, features: list[str], targets: list[str]):
+    """``(X, Y, names, clipped)``: the first :data:`MAX_PLOT_ROWS` rows to draw ``model`` on.
+
+    A model with a design (formula, text columns) or fitted with ``--missing drop`` gets the raw
+    table (the figures apply its design and drop incomplete rows, as the fit did), and its
+    figures name the design's columns; other models get the numeric ``features``."""
+    design = getattr(model, "design_", None)
+    if design is None and getattr(model, "missing", "error") != "drop":
+        X, Y, clipped = read_for_plots(source, features, targets)
+        return X, Y, list(features), clipped
+    from linearlab.cli.analyst import design_table  # analyst never imports this module
+
+    X, Y, clipped = design_table(model, source, targets, MAX_PLOT_ROWS)
+    return X, Y, list(design.names) if design is not None else list(features), clipped
+
+
+def write_plots(model, X, Y, features: list[str], targets: list[str],
                 directory: str, kinds: list[str] | None = None,
                 frames: int | None = None) -> list[Path]:
-    """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)``."""
+    """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)`` (``Y`` None:
+    a formula model reads its target from the table ``X``)."""
     from linearlab import viz
 
-    y = Y[:, 0] if Y.ndim == 2 and Y.shape[1] == 1 else Y
+    y = Y[:, 0] if Y is not None and Y.ndim == 2 and Y.shape[1] == 1 else Y
     return viz.save_plots(model, X, y, directory, kinds=kinds, frames=frames,
                           feature_names=list(features), target_name=targets[0])
 
@@ -118,8 +138,9 @@ def plots_after_fit(args: argparse.Namespace, source: io.Source, outcome) -> lis
     """``fit --plots DIR``: draw the model just fitted (nothing when the option is absent)."""
     if not getattr(args, "plots", None):
         return []
-    X, Y, _ = read_for_plots(source, outcome.features, outcome.targets)
-    return write_plots(outcome.model, X, Y, outcome.features, outcome.targets, args.plots)
+    features = list(getattr(outcome.model, "feature_names_", None) or outcome.features)
+    X, Y, names, _ = data_for_plots(outcome.model, source, features, outcome.targets)
+    return write_plots(outcome.model, X, Y, names, outcome.targets, args.plots)
 
 
 def demo_plots(args: argparse.Namespace, data, model) -> list[Path]:
@@ -156,10 +177,10 @@ def _is_model_file(text: str) -> bool:
 
 def _fit_options_given(args: argparse.Namespace) -> list[str]:
     names = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "seed", "target",
-             "features", "device")
+             "features", "device", "formula")
     given = [n for n in names if getattr(args, n, None) is not None]
     flags = (("solver", "auto"), ("alpha", 0.0), ("no_intercept", False),
-             ("standardize", False), ("backend", "numpy"))
+             ("standardize", False), ("backend", "numpy"), ("missing", "error"))
     given += [n for n, default in flags if getattr(args, n, default) != default]
     return ["--" + n.replace("_", "-") for n in given]
 
@@ -209,7 +230,9 @@ def _model_and_data(args: argparse.Namespace, console: Console):
         args.data, model, console)
     features = list(model.feature_names_)  # set by persist.load, named or x0, x1, ...
     targets = list(model.target_names_)
-    io.require_columns(source, [*features, *targets], f"the model {args.data!r}")
+    formula = getattr(getattr(model, "design_", None), "kind", None) == "formula"
+    needed = features if formula else [*features, *targets]  # a formula reads its target
+    io.require_columns(source, needed, f"the model {args.data!r}")
     return model, source, features, targets
 
 
@@ -223,12 +246,13 @@ def cmd_plot(args: argparse.Namespace, console: Console, fit_from_args) -> int:
             raise UsageError("--data goes with a model file; DATA itself is the positional "
                              "argument here.")
         source, outcome = fit_from_args(args)
-        model, features, targets = outcome.model, outcome.features, outcome.targets
-    X, Y, clipped = read_for_plots(source, features, targets)
-    paths = write_plots(model, X, Y, features, targets, args.plots, kinds, args.frames)
+        model, targets = outcome.model, outcome.targets
+        features = list(getattr(model, "feature_names_", None) or outcome.features)
+    X, Y, names, clipped = data_for_plots(model, source, features, targets)
+    paths = write_plots(model, X, Y, names, targets, args.plots, kinds, args.frames)
     if args.json:
         sys.stdout.write(json.dumps({"plots": [str(p) for p in paths],
-                                     "rows_drawn": int(X.shape[0])}, indent=2) + "\n")
+                                     "rows_drawn": int(len(X))}, indent=2) + "\n")
         return 0
     if clipped:
         console.print(f"Drew the first {MAX_PLOT_ROWS} rows of {source.name}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from dataclasses import replace
 
 from rich.console import Console
 from rich.table import Table
@@ -30,14 +31,13 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     exact = LinearRegression()
     settings = SEED_GD_SETTINGS.get(data.name, dict(lr="auto", standardize=True, log_every=100))
     gd = LinearRegression(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
-    for model in (exact, gd):  # column names for the fits' messages (X is an array)
-        model.feature_names_ = list(data.feature_names)
-    exact.fit(data.X, data.y)
+    names = list(data.feature_names)  # the columns of the dataset's array
+    exact.fit(data.X, data.y, feature_names=names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gd.fit(data.X, data.y)
-    if args.output:
-        exact.target_names_ = [data.target_name]
+        gd.fit(data.X, data.y, feature_names=names)
+    if args.output:  # the target's name, through the one path that sets fitted state
+        exact.set_fitted_state(replace(exact.fitted_state_, target_names=[data.target_name]))
         persist.save(exact, args.output, training={"data": data.name, "rows": len(data.y)},
                      force=args.force)
     plots = cli_plots.demo_plots(args, data, gd)

@@ -161,7 +161,7 @@ def design_from_dict(doc: Any, where: str = "<model>"):
 
 # --------------------------------------------------------------------------- estimator hooks
 def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *,
-                   defer_x_values: bool = False):
+                   defer_x_values: bool = False, labels: list[str] | None = None):
     """The estimator's input step: missing values, design, then validation.
 
     Returns ``(X, y, w, prepared)``: checked float arrays and the :class:`Prepared` record
@@ -169,7 +169,8 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
     afresh; a formula model refits its formula when ``y`` is None. ``defer_x_values`` (the
     exact solvers on a torch device) leaves out the passes over X's values (NaN, inf,
     overflowing squares): the device's Gram pass detects them, and ``prepared.check_x()``
-    then raises the very errors these checks would have raised.
+    then raises the very errors these checks would have raised. ``labels`` name the columns
+    of an unnamed X (``fit(..., feature_names=...)``).
     """
     from sklearn.utils.validation import _check_feature_names, _check_n_features
 
@@ -185,7 +186,8 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
         design = None
     prepared = prepare_fit(
         X, y, sample_weight, missing=estimator.missing, fit_intercept=estimator.fit_intercept,
-        design=design, refit=reset, labels=getattr(estimator, "feature_names_", None),
+        design=design, refit=reset,
+        labels=labels if labels is not None else getattr(estimator, "feature_names_", None),
     )
     if not _is_formula(prepared.design):
         _check_feature_names(estimator, X, reset=reset)
@@ -225,6 +227,40 @@ def validate_predict_input(estimator, X: Any) -> tuple[np.ndarray, np.ndarray | 
     if design is None:
         _check_n_features(estimator, Xa, reset=False)
     return Xa, keep
+
+
+def training_rows(estimator, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(design matrix, y, keep)`` of a table for figures and robust summaries.
+
+    The estimator's design (formula, text columns) applied to ``X`` as the fit applied it; rows
+    with a missing value in X or y are left out (``keep`` marks the rows used, None: all). A
+    formula model reads y from ``X`` by its formula when ``y`` is None. Numeric arrays without
+    a design pass through (NaN rows dropped only when the estimator has ``missing="drop"``).
+    """
+    design = getattr(estimator, "design_", None)
+    if _is_formula(design) and y is None:
+        Xd, Y, keep = design.apply(X, "drop", response=True)
+        return Xd, _response(Y, design.target_names), keep
+    if y is None:
+        raise DataError(
+            f"{type(estimator).__name__} needs y with X here (only a from_formula model reads y "
+            "from the table by its formula)."
+        )
+    if design is None and getattr(estimator, "missing", "error") != "drop":
+        return X, y, None
+    Xd, keep = prepare_predict(X, design, "drop")
+    if keep is not None:
+        y = take_rows(y, keep)
+    y_missing = missing_cells(y)
+    if y_missing is not None:
+        good = ~y_missing.any(axis=1)
+        Xd, y = take_rows(Xd, good), take_rows(y, good)
+        if keep is None:
+            keep = good
+        else:
+            keep = keep.copy()
+            keep[np.flatnonzero(keep)[~good]] = False
+    return Xd, y, keep
 
 
 class DesignMixin:

@@ -211,20 +211,21 @@ default="auto"
         return validate_input(self, X, y, sample_weight, reset)[:3]
 
     def _feature_labels(self) -> list[str] | None:
-        """Column names for messages: from a DataFrame, else ``feature_names_`` (which the
-        command line sets for the unnamed arrays it fits), else None."""
+        """Column names for messages: from a DataFrame, else the ``feature_names`` given to
+        ``fit`` (unnamed arrays), else ``feature_names_``, else None."""
         design = getattr(self, "design_", None)
         if design is not None and hasattr(self, "coef_"):
             return list(design.names)  # the design's columns: one per coefficient
         names = getattr(self, "feature_names_in_", None)
         if names is None:
-            names = getattr(self, "feature_names_", None)
+            names = getattr(self, "_given_names", None) or getattr(self, "feature_names_", None)
             if names is not None and len(names) != getattr(self, "n_features_in_", -1):
                 names = None
         return None if names is None else [str(n) for n in names]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, sample_weight=None) -> LinearRegression:
+    def fit(self, X, y=None, sample_weight=None, *,
+            feature_names: list[str] | None = None) -> LinearRegression:
         """Fit the model.
 
         Parameters
@@ -238,11 +239,15 @@ default="auto"
             None only for a :meth:`from_formula` model: it refits its formula on ``X``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights (weighted least squares).
+        feature_names : list of str, default=None
+            Names of the columns of an unnamed X (an array; a DataFrame names its own): they
+            name the columns in messages, the text columns' indicators and ``feature_names_``.
 
         Returns
         -------
         self
         """
+        self._given_names = None if feature_names is None else [str(n) for n in feature_names]
         # Declared constraints, checked directly: scikit-learn's _fit_context wrapper would add
         # a configuration context costing more than a small gradient-descent run itself.
         if is_dask(X, y, sample_weight):  # fitted on the cluster: linearlab.distributed
@@ -255,7 +260,7 @@ default="auto"
         else:
             # exact on a torch device: its Gram pass finds NaN, inf or overflow in X (no host pass)
             Xa, ya, w, prepared = validate_input(
-                self, X, y, sample_weight, reset=True,
+                self, X, y, sample_weight, reset=True, labels=self._given_names,
                 defer_x_values=self.backend == "torch" and self.solver != "gd")
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if self.solver == "gd":
@@ -280,8 +285,8 @@ default="auto"
         return self.set_fitted_state(FittedState(
             coef=coef, intercept=intercept, single_target=ya.ndim == 1, training=record,
             gram=gram, solution=solution, weighted=w is not None,
-            log_weight_sum=log_weight_sum(w), feature_names=None,
-            target_names=target_names(prepared.y, Y.shape[1]),
+            log_weight_sum=log_weight_sum(w), feature_names=self._given_names,
+            features_named=False, target_names=target_names(prepared.y, Y.shape[1]),
             design=prepared.design, n_dropped=prepared.n_dropped,
         ))
 
@@ -387,4 +392,3 @@ default="auto"
 
             return score_dask(self, X, y, sample_weight)
         return super().score(X, y, sample_weight)
-

@@ -134,7 +134,6 @@ def fit_source(
     """Fit ``model`` on the ``features``/``targets`` columns of ``source`` (see module notes)."""
     d = len(features)
     columns = [*features, *targets]
-    model.feature_names_ = list(features)  # names for the fit's messages (X is an array)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
@@ -142,7 +141,7 @@ def fit_source(
             table = read_columns(source, columns)
             X, Y = table[:, :d], table[:, d:]
             y = Y[:, 0] if len(targets) == 1 else Y
-            model.fit(X, y)
+            model.fit(X, y, feature_names=features)  # names for messages (X is an array)
             metrics = regression_metrics(y, model.predict(X))
             streamed, rows = False, table.shape[0]
             state = model.fitted_state_
@@ -152,7 +151,8 @@ def fit_source(
                 state = _train_over_file(model, source, columns, d, gram, progress)
             else:
                 Xe, Ye, we = equivalent_design(gram)
-                model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
+                model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we,
+                          feature_names=features)
                 # the real statistics (row count, no weights) for later summaries
                 state = replace(model.fitted_state_, gram=gram, weighted=False,
                                 log_weight_sum=0.0)

@@ -18,6 +18,7 @@ import numpy as np
 
 from linearlab.data.validation import check_X, check_y, column_names
 from linearlab.descent.losses import get_loss
+from linearlab.design.table import training_rows
 from linearlab.equations import format_equation
 from linearlab.errors import BackendUnavailableError, NotFittedError, ParameterError
 from linearlab.io.outputs import atomic_path
@@ -204,12 +205,23 @@ def plot_data(
     feature_names: list[str] | None = None,
     target_name: str | None = None,
 ) -> PlotData:
-    """Validate ``X, y`` against ``model`` and name the axes."""
-    if X is None or y is None:
+    """Validate ``X, y`` against ``model`` and name the axes.
+
+    A model with a design (a formula, text columns) is drawn on its design's columns: ``X`` is
+    the table as the model was fitted on it (a formula model reads y from it when ``y`` is
+    None); rows with a missing value are left out when the model drops them or has a design.
+    """
+    design = getattr(model, "design_", None)
+    formula = getattr(design, "kind", None) == "formula"
+    if X is None or (y is None and not formula):
         raise ParameterError(
             "This plot needs the data: pass X and y (the training data, or any data with the "
             "same columns)."
         )
+    if design is not None or getattr(model, "missing", "error") == "drop":
+        X, y, _ = training_rows(model, X, y)
+        if design is not None and feature_names is None:
+            feature_names = list(design.names)
     Xa = check_X(X, dtype="float64")
     ya = check_y(y, Xa.shape[0], dtype="float64")
     Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
