@@ -22,7 +22,9 @@ class DescentConfig:
     ``False`` stops training. ``n_iter_no_change`` is the patience of the ``tol`` rule (as
     scikit-learn's SGDRegressor): training stops once that many consecutive epochs failed to
     improve the best loss by ``tol``. ``progress`` None shows a progress bar on a terminal for
-    fits longer than about a second; False never does.
+    fits longer than about a second; False never does. ``keep_on_interrupt``: a
+    ``KeyboardInterrupt`` after a finished epoch ends the run with those epochs kept
+    (``stopped_by="interrupted"``) instead of losing them; the caller re-raises it.
     """
 
     lr: float
@@ -42,11 +44,13 @@ class DescentConfig:
     lr_schedule: str = "constant"
     average: bool | int = False
     schedule_options: dict = field(default_factory=dict)
+    keep_on_interrupt: bool = False
 
 
 @dataclass
 class DescentResult:
-    """Final parameters, per-epoch loss history and, when small enough, per-epoch parameters."""
+    """Final parameters, per-epoch loss history and, when small enough, per-epoch parameters
+    (both thinned to every ``history_stride``-th epoch past a budget: :mod:`.history`)."""
 
     coef: np.ndarray  # (d, k)
     intercept: np.ndarray  # (k,)
@@ -55,8 +59,11 @@ class DescentResult:
     stopped_by_tol: bool
     # θ after each epoch, θ[0] the start: shape (n_iter + 1, d + 1, k), last row of axis 1 = bias
     params_history: np.ndarray | None = field(default=None, repr=False)
-    stopped_by: str | None = None  # "tol", "callback", "early_stopping" or None (budget)
+    # "tol", "callback", "early_stopping", "interrupted" or None (the epoch budget ran out)
+    stopped_by: str | None = None
     validation_history: list[float] | None = None
+    # history[i] is epoch i * history_stride (and history[-1] the last epoch): see .history
+    history_stride: int = 1
 
 
 def penalty_factor(config: DescentConfig, n_targets: int, total_weight: float) -> float:

@@ -14,8 +14,9 @@ tensors (``torch_backend.py``) or Dask partitions (``distributed/``) are batch s
 ``forward_backward`` + optimizer step (:mod:`.loop`), or ``nn.Linear`` + ``torch.optim``.
 
 **Driver** (:class:`EpochDriver`) — after every epoch the engine hands it the epoch's loss and
-parameters; the driver records the history and the parameter path (kept in blocks while it
-stays small, so memory never depends on the epoch budget), checks divergence, applies ``tol``
+parameters; the driver records the history and the parameter path (an :class:`~.history.
+EpochRecord`: thinned past a budget, so memory never depends on the epoch budget), checks
+divergence, applies ``tol``
 (with ``n_iter_no_change`` patience) or early stopping on a validation loss, logs, calls the
 user's callback (``False`` stops) and shows a rich progress bar on a terminal for fits longer
 than about a second. A plain engine reads::
@@ -31,6 +32,9 @@ Fast paths that compute many epochs at once hand over whole blocks with
 :meth:`EpochDriver.end_block` (losses and per-epoch parameters), sized with
 :meth:`EpochDriver.block_size`; the driver stops inside the block exactly where the loop would.
 A batch loss that is not finite inside an epoch is reported with :meth:`EpochDriver.diverged`.
+With ``config.keep_on_interrupt``, a ``KeyboardInterrupt`` after at least one finished epoch ends
+the ``with`` block quietly: :meth:`EpochDriver.result` then holds the finished epochs and
+``stopped_by`` is ``"interrupted"`` (the caller re-raises once the state is kept).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import numpy as np
 
 from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import DescentConfig, DescentResult
+from linearlab.descent.history import HISTORY_BUDGET, MAX_RECORDED_NUMBERS, EpochRecord
 from linearlab.errors import DivergenceError
 
 __all__ = [
@@ -60,8 +65,8 @@ __all__ = [
 
 # A loss this many times its starting value means the iterates are running away.
 EXPLOSION_FACTOR = 1e10
-# The parameter path is kept while it holds at most this many numbers (then dropped).
-MAX_RECORDED_NUMBERS = 4_000_000
+# (HISTORY_BUDGET and MAX_RECORDED_NUMBERS, from .history, are read when a driver starts.)
+__all__ += ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS"]
 # The progress bar appears once a fit has run this long (seconds), never for quick fits.
 PROGRESS_AFTER_S = 1.0
 
@@ -134,11 +139,13 @@ def format_parameters(W: np.ndarray, b: np.ndarray, names: list[str] | None) -> 
 
 def divergence_error(epoch: int, loss: float, config: DescentConfig) -> DivergenceError:
     """The one message for a run whose loss became non-finite or exploded."""
+    stable = config.stable_lr  # a callable when only a divergence needs it (lr given)
+    stable = stable() if callable(stable) else stable
     what = "became non-finite" if not np.isfinite(loss) else f"exploded to {loss:.3g}"
     hint = (
-        f"a step size below {config.stable_lr:.3g} is stable (try lr={config.stable_lr / 2:.3g}"
+        f"a step size below {stable:.3g} is stable (try lr={stable / 2:.3g}"
         " or lr='auto')"
-        if config.stable_lr
+        if stable
         else "try a smaller lr or lr='auto'"
     )
     return DivergenceError(
@@ -146,7 +153,7 @@ def divergence_error(epoch: int, loss: float, config: DescentConfig) -> Divergen
         f"lr={config.lr:.6g}. The step size is too large for this data; {hint}, or set "
         "standardize=True to put the features on one scale.",
         epoch=epoch,
-        suggested_lr=None if config.stable_lr is None else config.stable_lr / 2,
+        suggested_lr=None if stable is None else stable / 2,
     )
 
 
@@ -168,15 +175,13 @@ class EpochDriver:
                  validation: Callable[[np.ndarray, np.ndarray], float] | None = None):
         self.config = config
         self.validation = validation
-        self.history: list[float] = []
         self.validation_history: list[float] | None = [] if validation is not None else None
         self.stopped_by: str | None = None
         self.lr = config.lr
         self._k = W.shape[1]
         self._fit_b = config.fit_intercept
-        self._theta = _stack(W, b, self._fit_b)  # the latest parameters, (d + 1, k)
-        self._blocks: list[np.ndarray] | None = [self._theta[None].copy()]
-        self._recorded = self._theta.size
+        self.record = EpochRecord(_stack(W, b, self._fit_b), HISTORY_BUDGET,
+                                  MAX_RECORDED_NUMBERS)
         self._best = np.inf
         self._no_improvement = 0
         self._progress: _Progress | None = None
@@ -185,12 +190,17 @@ class EpochDriver:
     @property
     def epoch(self) -> int:
         """Epochs completed so far."""
-        return len(self.history)
+        return self.record.epochs
+
+    @property
+    def history(self) -> list[float]:
+        """The loss of the epochs kept so far (every epoch unless thinned)."""
+        return self.record.losses()
 
     @property
     def running(self) -> bool:
         """Whether another epoch should run (budget left and no stopping rule fired)."""
-        return self.stopped_by is None and len(self.history) < self.config.epochs
+        return self.stopped_by is None and self.record.epochs < self.config.epochs
 
     def block_size(self, numbers_per_epoch: int, budget: int = 4_000_000) -> int:
         """Epochs a fast path may compute at once: bounded memory, never past the budget.
@@ -225,9 +235,7 @@ class EpochDriver:
                  and self.validation is None)
         if plain:  # vectorised checks, then record the kept prefix
             keep = self._scan_block(losses[:m])
-            self.history.extend(losses[:keep].tolist())
-            self._snapshot(thetas[:keep])
-            self._theta = thetas[keep - 1]
+            self.record.add_block(losses[:keep], thetas[:keep])
             self._tick()
             return keep
         for i in range(m):
@@ -241,12 +249,10 @@ class EpochDriver:
     def _accept(self, loss: float, theta: np.ndarray, W, b) -> None:
         config = self.config
         epoch = self.epoch
-        first = self.history[0] if self.history else loss
+        first = self.record.first_loss if epoch else loss
         if not np.isfinite(loss) or (first > 0 and loss > EXPLOSION_FACTOR * first):
             raise divergence_error(epoch, loss, config)
-        self.history.append(loss)
-        self._theta = theta
-        self._snapshot(theta[None])
+        self.record.add(loss, theta)
         monitored = loss
         if self.validation is not None:
             monitored = float(self.validation(W, b))
@@ -271,7 +277,7 @@ class EpochDriver:
         did); on a validation loss every epoch counts.
         """
         tol = self.config.tol if self.config.tol is not None else 0.0
-        if self.validation is not None or len(self.history) > 1:
+        if self.validation is not None or self.epoch > 1:
             if monitored > self._best - tol:
                 self._no_improvement += 1
             else:
@@ -283,7 +289,7 @@ class EpochDriver:
     def _scan_block(self, losses: np.ndarray) -> int:
         """Divergence and the ``tol`` rule over a block without a Python loop; epochs kept."""
         config = self.config
-        first = self.history[0] if self.history else float(losses[0])
+        first = self.record.first_loss if self.epoch else float(losses[0])
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(losses) | ((first > 0) & (losses > EXPLOSION_FACTOR * first))
         if bad.any():
@@ -307,28 +313,23 @@ class EpochDriver:
         self._best = min(self._best, float(losses[:keep].min()))
         return keep
 
-    def _snapshot(self, thetas: np.ndarray) -> None:
-        if self._blocks is None or len(thetas) == 0:
-            return
-        self._recorded += thetas.size
-        if self._recorded > MAX_RECORDED_NUMBERS:
-            self._blocks = None  # too long to keep: no path rather than memory growth
-            return
-        self._blocks.append(np.array(thetas, copy=True))
-
     # ------------------------------------------------------------------ result
     def result(self, W: np.ndarray | None = None, b: np.ndarray | None = None) -> DescentResult:
-        """The run's outcome; ``W, b`` override the final parameters (e.g. averaged ones)."""
-        if W is None:
-            theta = self._theta
+        """The run's outcome; ``W, b`` override the final parameters (e.g. averaged ones).
+
+        An interrupted run keeps the parameters of its last finished epoch (``W, b`` ignored).
+        """
+        if W is None or self.stopped_by == "interrupted":
+            theta = self.record.last_theta
             W, b = theta[:-1], theta[-1]
         W = np.array(W, copy=True)
         b = np.array(b, copy=True) if self._fit_b else np.zeros_like(np.asarray(b))
-        path = None if self._blocks is None else np.concatenate(self._blocks)
+        record = self.record
         return DescentResult(
-            coef=W, intercept=b, history=self.history, n_iter=len(self.history),
-            stopped_by_tol=self.stopped_by is not None, params_history=path,
-            stopped_by=self.stopped_by, validation_history=self.validation_history,
+            coef=W, intercept=b, history=record.losses(), n_iter=record.epochs,
+            stopped_by_tol=self.stopped_by not in (None, "interrupted"),
+            params_history=record.path(), stopped_by=self.stopped_by,
+            validation_history=self.validation_history, history_stride=record.stride,
         )
 
     # ------------------------------------------------------------------ progress display
@@ -340,14 +341,19 @@ class EpochDriver:
         self._progress = _Progress(self.config.epochs) if show else None
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, exc, tb) -> bool:
         if self._progress is not None:
             self._progress.close()
             self._progress = None
+        if (kind is not None and issubclass(kind, KeyboardInterrupt)
+                and self.config.keep_on_interrupt and self.epoch > 0):
+            self.stopped_by = "interrupted"  # keep the finished epochs; the caller re-raises
+            return True
+        return False
 
     def _tick(self) -> None:
-        if self._progress is not None and self.history:
-            self._progress.update(self.epoch, self.history[-1])
+        if self._progress is not None and self.epoch:
+            self._progress.update(self.epoch, self.record.last_loss)
 
 
 class _Progress:

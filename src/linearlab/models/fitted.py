@@ -10,6 +10,7 @@ them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from linearlab.data.validation import check_fit_result
-from linearlab.errors import NotFittedError
+from linearlab.errors import ConvergenceWarning, NotFittedError
 from linearlab.exact.gram import Gram
 
 __all__ = [
@@ -47,6 +48,9 @@ class TrainingRecord:
     condition_number: float | None = None
     singular_values: np.ndarray | None = field(default=None, repr=False)
     aliased: list[int] | None = None
+    stopped_by: str | None = None  # GD: "tol", "callback", "early_stopping", "interrupted"
+    history_stride: int | None = None  # GD: history keeps every history_stride-th epoch
+    interrupted: bool = False  # a KeyboardInterrupt to re-raise once this state is set
 
 
 @dataclass
@@ -163,10 +167,28 @@ class FittedStateMixin:
                             ("condition_number_", record.condition_number),
                             ("singular_", record.singular_values), ("aliased_", record.aliased),
                             ("optimum_", record.optimum), ("metrics_", state.metrics),
+                            ("stopped_by_", record.stopped_by),
+                            ("history_stride_", record.history_stride),
                             ("training_", state.training_options)):
             if value is not None:
                 setattr(self, name, value)
+        if record.interrupted:  # Ctrl-C during training: the finished epochs are kept
+            record.interrupted = False
+            raise_interrupted(self)
         return self
+
+
+def raise_interrupted(estimator) -> None:
+    """Warn that training was interrupted and re-raise the ``KeyboardInterrupt``; the
+    estimator keeps the parameters of its last finished epoch (``stopped_by_ == "interrupted"``).
+    """
+    n = estimator.n_iter_
+    warnings.warn(
+        f"Training was interrupted during epoch {n} (0-based): the model keeps the parameters "
+        f"of the {n} finished epoch(s) (coef_, intercept_, history_) and stopped_by_ is "
+        "'interrupted'.", ConvergenceWarning, stacklevel=4,
+    )
+    raise KeyboardInterrupt(f"interrupted at epoch {n}, after {n} finished epoch(s)")
 
 
 def exact_record(solution, singular: bool = True) -> TrainingRecord:
