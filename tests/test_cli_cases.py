@@ -1,4 +1,9 @@
-"""Every row of ``tests/cli_cases.py`` run as a real ``linearlab`` process.
+"""Every row of ``tests/cli_cases.py`` run as the ``linearlab`` command.
+
+Rows whose subject is the process itself (a signal, a FIFO reader, ``python -c``, the terminal's
+``/dev/stdout``) run as a real process; the others call :func:`linearlab.cli.main.main` in the
+test's own process with standard output and error sent to files, which checks the same things
+without paying the interpreter's start-up for every row.
 
 For each case: the exit status; one paragraph on stderr, no ``Traceback``, no control bytes; the
 expected piece of the message; every file that existed before unchanged byte for byte (links still
@@ -9,6 +14,7 @@ writes; and no temporary file left anywhere.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import stat
@@ -16,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -50,7 +57,54 @@ def _read_fifo(path: Path, sink: dict) -> None:
         sink["fifo"] = f.read()
 
 
+def needs_process(case: Case) -> bool:
+    """Whether a row tests something only a separate process shows."""
+    return bool(case.python or case.interrupt or case.fifo_reader
+                or any(arg.startswith("/dev/std") for arg in case.argv))
+
+
+def run_in_process(case: Case, root: Path) -> dict:
+    """``linearlab ARGV`` as a call of ``main``, with its own stdout/stderr files and folder."""
+    from linearlab.cli.main import main
+
+    cwd = root / case.env.get("cwd", ".")
+    streams = root.parent / f"{root.name}-streams"
+    streams.mkdir()
+    saved = sys.stdout, sys.stderr, os.getcwd(), os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = case.env.get("COLUMNS", "200")
+    try:
+        with open(streams / "out", "w+b") as out, open(streams / "err", "w+b") as err:
+            sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+            sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+            os.chdir(cwd)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    status = main(list(case.argv))
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                sys.stdout.detach()
+                sys.stderr.detach()
+            out.seek(0)
+            err.seek(0)
+            raw_out, raw_err = out.read(), err.read()
+    finally:
+        sys.stdout, sys.stderr = saved[0], saved[1]
+        os.chdir(saved[2])
+        if saved[3] is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = saved[3]
+    return {"status": status, "stdout": raw_out.decode("utf-8", "replace"),
+            "stderr": raw_err.decode("utf-8", "replace"), "raw_err": raw_err}
+
+
 def run_case(case: Case, root: Path) -> dict:
+    if not needs_process(case):
+        return run_in_process(case, root)
     cwd = root / case.env.get("cwd", ".")
     env = {**os.environ, "COLUMNS": case.env.get("COLUMNS", "200"), "PYTHONWARNINGS": "ignore"}
     command = ([sys.executable, "-c", case.python] if case.python
@@ -105,7 +159,7 @@ def _allowed(path: str, writes: tuple[str, ...]) -> bool:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case(case: Case, tmp_path: Path):
-    # one process per case; pytest-xdist spreads the cases over its workers
+    # pytest-xdist spreads the cases over its workers
     result = _prepare(case, tmp_path)
     if "skip" in result:
         pytest.skip(result["skip"])
