@@ -59,6 +59,21 @@ def _weights(n, seed=1):
     return np.random.default_rng(seed).uniform(0.2, 3.0, n)
 
 
+class _Arrays:
+    """A summary's per-parameter values as arrays (named data gives pandas objects)."""
+
+    def __init__(self, summary):
+        self._summary = summary
+
+    def __getattr__(self, name):
+        value = getattr(self._summary, name)
+        if name in ("params", "bse", "tvalues", "pvalues"):
+            return np.asarray(value, dtype=float)
+        if name == "conf_int":
+            return lambda *a, **k: np.asarray(value(*a, **k), dtype=float)
+        return value
+
+
 def _statsmodels(X, y, fit_intercept, w=None, cov_type="nonrobust"):
     exog = sm.add_constant(X, has_constant="add") if fit_intercept else X
     model = sm.OLS(y, exog) if w is None else sm.WLS(y, exog, weights=w)
@@ -66,6 +81,11 @@ def _statsmodels(X, y, fit_intercept, w=None, cov_type="nonrobust"):
 
 
 def _assert_matches(ours, ref, rtol=RTOL):
+    if hasattr(ours.params, "index") and hasattr(ref.params, "index"):  # named data: pandas
+        for name in ARRAYS:
+            assert list(getattr(ours, name).index) == list(getattr(ref, name).index), name
+        assert list(ours.conf_int().index) == list(ref.conf_int().index)
+    ours = _Arrays(ours)
     for name in ARRAYS:
         np.testing.assert_allclose(getattr(ours, name), np.asarray(getattr(ref, name)),
                                    rtol=rtol, atol=0, err_msg=name)
@@ -254,7 +274,8 @@ def test_to_dict_is_json_ready():
     assert data["target"] == "STACKLOSS" and data["cov_type"] == "nonrobust"
     assert [c["name"] for c in data["coefficients"]] == ["const", "AIRFLOW", "WATERTEMP",
                                                          "ACIDCONC"]
-    assert data["coefficients"][1]["coef"] == pytest.approx(summary.params[1], rel=1e-15)
+    assert data["coefficients"][1]["coef"] == pytest.approx(summary.params["AIRFLOW"],
+                                                             rel=1e-15)
     assert data["rsquared"] == pytest.approx(summary.rsquared)
 
 
@@ -277,9 +298,10 @@ def test_aliased_columns_are_na_like_r():
         model = LinearRegression().fit(X, y)
     summary = model.summary()
     assert summary.aliased == ["a_plus_b", "two_a"]
-    assert np.isnan(summary.params[[3, 4]]).all() and np.isnan(summary.bse[[3, 4]]).all()
+    aliased = ["a_plus_b", "two_a"]
+    assert summary.params[aliased].isna().all() and summary.bse[aliased].isna().all()
     reduced = _statsmodels(X[["a", "b", "c"]], y, True)
-    keep = [0, 1, 2, 5]
+    keep = ["const", "a", "b", "c"]
     for name in ["params", "bse", "tvalues", "pvalues"]:
         np.testing.assert_allclose(getattr(summary, name)[keep], getattr(reduced, name),
                                    rtol=1e-8)
@@ -394,3 +416,70 @@ def test_cli_fit_summary_table_and_json(capsys, tmp_path):
     assert main(["fit", "salary", "--summary", "--alpha", "1", "-o", str(model_file)]) == 0
     assert "refit with --alpha 0 for a summary" in capsys.readouterr().out
     assert model_file.exists()
+
+
+# --------------------------------------------------------------------------- named data
+def _formula_frame(n=240, seed=11):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x": rng.normal(size=n), "z": rng.uniform(1, 3, n),
+                       "g": rng.choice(["a", "b", "c"], n)})
+    df["y"] = 2 * df.x + (df.g == "b") + np.log(df.z) + rng.normal(size=n) * (1 + df.z)
+    return df
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0", "HC3"])
+def test_formula_summary_is_pandas_and_robust_like_smf_ols(cov_type):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    pytest.importorskip("formulaic")
+    df = _formula_frame()
+    formula = "y ~ x + C(g) + np.log(z)"
+    model = LinearRegression.from_formula(formula, df)
+    ours = (model.summary() if cov_type == "nonrobust"
+            else model.summary(cov_type=cov_type, X=df))  # y from the formula
+    ref = smf.ols(formula, df).fit(cov_type=cov_type)
+    assert isinstance(ours.params, pd.Series) and isinstance(ours.conf_int(), pd.DataFrame)
+    assert ours.params["x"] == pytest.approx(ref.params["x"], rel=1e-10)
+    _assert_matches(ours, ref, rtol=1e-8)  # also checks the indexes equal statsmodels'
+    np.testing.assert_allclose(ours.conf_int(0.1).loc["C(g)[T.b]"],
+                               ref.conf_int(0.1).loc["C(g)[T.b]"], rtol=1e-8)
+    assert list(ours.cov_params().columns) == list(ref.params.index)
+
+
+def test_robust_summary_of_a_formula_with_missing_drop():
+    smf = pytest.importorskip("statsmodels.formula.api")
+    pytest.importorskip("formulaic")
+    df = _formula_frame()
+    df.loc[[3, 50], "x"] = np.nan
+    df.loc[7, "g"] = None
+    model = LinearRegression.from_formula("y ~ x + C(g)", df, missing="drop")
+    ours = model.summary(cov_type="HC3", X=df)
+    ref = smf.ols("y ~ x + C(g)", df, missing="drop").fit(cov_type="HC3")
+    np.testing.assert_allclose(ours.bse, ref.bse[ours.bse.index], rtol=1e-8)
+
+
+def test_formula_summary_errors_say_what_to_pass():
+    pytest.importorskip("formulaic")
+    df = _formula_frame()
+    model = LinearRegression.from_formula("y ~ x + C(g)", df)
+    with pytest.raises(ParameterError, match=r"X=data\) \(the formula reads y"):
+        model.summary(cov_type="HC3")
+    with pytest.raises(DataError, match="pass the training table alone"):
+        model.summary(cov_type="HC3", X=df, y=df["y"])
+
+
+def test_dataframe_and_file_fits_give_series_arrays_stay_arrays(tmp_path):
+    from linearlab import load
+    from linearlab.cli import main
+
+    df = _formula_frame()
+    named = LinearRegression().fit(df[["x", "z"]], df["y"]).summary()
+    assert list(named.params.index) == ["const", "x", "z"] and named.bse["z"] > 0
+    assert list(named.conf_int().index) == ["const", "x", "z"]
+    plain = LinearRegression().fit(df[["x", "z"]].to_numpy(), df["y"].to_numpy()).summary()
+    assert type(plain.params) is np.ndarray and type(plain.conf_int()) is np.ndarray
+    np.testing.assert_allclose(plain.bse, named.bse.to_numpy(), rtol=1e-13)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["fit", str(tmp_path / "d.csv"), "-x", "x,g", "-o", str(tmp_path / "m.json"),
+                 "--json"]) == 0
+    from_file = load(tmp_path / "m.json").summary()
+    assert list(from_file.params.index) == ["const", "x", "g[T.b]", "g[T.c]"]

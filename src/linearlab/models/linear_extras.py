@@ -32,7 +32,9 @@ class EstimatorExtras:
         cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
         X, y, sample_weight : array-like, optional
             The training data; required for ``cov_type="HC0".."HC3"``. When given, the
-            residual sum of squares is computed from the residuals themselves.
+            residual sum of squares is computed from the residuals themselves. A
+            :meth:`from_formula` model takes the training table as ``X`` alone (its formula
+            reads y); text columns and ``missing="drop"`` are applied as the fit applied them.
 
         Returns
         -------
@@ -40,14 +42,24 @@ class EstimatorExtras:
             ``params`` (intercept first), ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``,
             ``rsquared``, ``rsquared_adj``, ``fvalue``, ``f_pvalue``, ``llf``, ``aic``,
             ``bic``, ``df_model``, ``df_resid``, ``ssr``, ``scale``, ``condition_number``,
-            ``predict(X, interval=...)``, ``to_dict()``; ``str()`` is the table.
+            ``predict(X, interval=...)``, ``to_dict()``; ``str()`` is the table. Fitted on
+            named data (a DataFrame, a formula, a data file), ``params``, ``bse``, ``tvalues``
+            and ``pvalues`` are pandas Series and ``conf_int()`` a DataFrame indexed by the
+            names, as statsmodels gives for pandas input.
         """
         from linearlab.stats import FitRecord, summarize
 
         self._check_fitted()
         data = None
+        design = getattr(self, "design_", None)
+        formula = getattr(design, "kind", None) == "formula"
+        if formula and y is not None:
+            raise DataError(
+                "This model's formula reads y from the table: pass the training table alone, "
+                "model.summary(cov_type=..., X=data) (no y)."
+            )
         if X is not None or y is not None:
-            if X is None or y is None:
+            if X is None or (y is None and not formula):
                 raise DataError("summary() needs both X and y (the training data), or neither.")
         on_dask = is_dask(X, y, sample_weight)  # residuals from a pass over the partitions
         if X is not None and not on_dask:
@@ -90,7 +102,8 @@ class EstimatorExtras:
             from linearlab.distributed.robust import summarize as summarize_dask
 
             return summarize_dask(record, cov_type, X, y, sample_weight)
-        return summarize(record, cov_type, data)
+        labelled = formula or getattr(self, "feature_names_in_", None) is not None
+        return summarize(record, cov_type, data, labelled=labelled)
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` as JSON (``linearlab.model/1``), atomically.

@@ -60,7 +60,8 @@ def _check_same_data(record: FitRecord, data) -> None:
 
 
 def summarize(
-    record: FitRecord, cov_type: str = "nonrobust", data=None, robust=None
+    record: FitRecord, cov_type: str = "nonrobust", data=None, robust=None,
+    labelled: bool = False,
 ) -> RegressionSummary | MultiSummary:
     """Build the summary of a fit.
 
@@ -74,6 +75,9 @@ def summarize(
     robust : callable, optional
         ``robust(inference, record, cov_type) -> (covs, walds)``: HC covariances computed
         elsewhere (by :mod:`linearlab.distributed` from a pass over the partitions).
+    labelled : bool, default=False
+        The model was fitted on named data: ``params``, ``bse``, ``tvalues``, ``pvalues`` are
+        pandas Series and ``conf_int()`` a DataFrame indexed by the names, as statsmodels.
 
     Returns
     -------
@@ -89,6 +93,13 @@ def summarize(
     if data is not None:
         _check_same_data(record, data)
     elif cov_type != "nonrobust" and robust is None:
+        if getattr(record.design, "kind", None) == "formula":
+            raise ParameterError(
+                f"cov_type={cov_type!r} needs each row's residual: pass the training table, "
+                f"model.summary(cov_type={cov_type!r}, X=data) (the formula reads y from it; "
+                "add sample_weight=w if the fit was weighted). Non-robust statistics need no "
+                "data."
+            )
         raise ParameterError(
             f"cov_type={cov_type!r} needs each row's residual: pass the training data, "
             f"e.g. model.summary(cov_type={cov_type!r}, X=X, y=y) (and sample_weight=w if the "
@@ -132,6 +143,7 @@ def summarize(
             weighted=record.weighted,
             log_weight_sum=record.log_weight_sum,
             solver=record.solver,
+            labelled=labelled,
         )
         for t in range(inference.ssr.shape[0])
     ]

@@ -41,7 +41,9 @@ class RegressionSummary:
 
     Attributes
     ----------
-    params, bse, tvalues, pvalues : ndarray of shape (n_params,)
+    params, bse, tvalues, pvalues : ndarray of shape (n_params,), or pandas Series
+        Series indexed by :attr:`names` when the model was fitted on named data (a DataFrame,
+        a formula, a data file), as statsmodels gives for pandas input; arrays otherwise.
     rsquared, rsquared_adj, fvalue, f_pvalue, llf, aic, bic, ssr, scale : float
     df_model, df_resid : float
     nobs : int
@@ -55,7 +57,7 @@ class RegressionSummary:
     def __init__(
         self, *, params, cov, ssr, centered_tss, uncentered_tss, nobs, kept, fit_intercept,
         cov_type, names, target_name, condition_number, weighted, log_weight_sum, solver,
-        robust_wald=None, implicit_constant=False, design=None,
+        robust_wald=None, implicit_constant=False, design=None, labelled=False,
     ):
         self._robust_wald = robust_wald
         self._design = design
@@ -84,11 +86,14 @@ class RegressionSummary:
         self.solver = solver
         self._params_kept = np.asarray(params, dtype=np.float64)
         self._cov_kept = np.asarray(cov, dtype=np.float64)
-        self.params = self._expand(self._params_kept)
-        self.bse = self._expand(np.sqrt(np.diag(self._cov_kept)))
+        self._labelled = bool(labelled)
+        self._params = self._expand(self._params_kept)
+        self._bse = self._expand(np.sqrt(np.diag(self._cov_kept)))
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.tvalues = self.params / self.bse
-        self.pvalues = 2.0 * self._dist().sf(np.abs(self.tvalues))
+            self._tvalues = self._params / self._bse
+        self._pvalues = 2.0 * self._dist().sf(np.abs(self._tvalues))
+        self.params, self.bse, self.tvalues, self.pvalues = (
+            self._series(v) for v in (self._params, self._bse, self._tvalues, self._pvalues))
         tss = self.centered_tss if k_model else self.uncentered_tss
         self.rsquared = float(r2_scores(self.ssr, tss, constant=math.nan))
         self.rsquared_adj = 1.0 - (self.nobs - k_model) / self.df_resid * (1.0 - self.rsquared)
@@ -106,6 +111,21 @@ class RegressionSummary:
         out = np.full(self._mask.size, np.nan)
         out[self._mask] = values
         return out
+
+    def _series(self, values: np.ndarray):
+        """``values`` as a pandas Series indexed by the names (named data), else the array."""
+        if not self._labelled:
+            return values
+        import pandas as pd
+
+        return pd.Series(values, index=list(self.names))
+
+    def _frame(self, values: np.ndarray, columns=None):
+        if not self._labelled:
+            return values
+        import pandas as pd
+
+        return pd.DataFrame(values, index=list(self.names), columns=columns)
 
     def _dist(self):
         return sps.t(self.df_resid) if self.use_t else sps.norm()
@@ -127,16 +147,21 @@ class RegressionSummary:
         return float(value), float(sps.f.sf(value, self.df_model, self.df_resid))
 
     # ------------------------------------------------------------------ public API
-    def cov_params(self) -> np.ndarray:
-        """Covariance matrix of the parameters (NaN rows/columns for aliased ones)."""
+    def cov_params(self):
+        """Covariance matrix of the parameters (NaN rows/columns for aliased ones); a
+        DataFrame indexed by the names for named data."""
         out = np.full((self._mask.size, self._mask.size), np.nan)
         out[np.ix_(self._mask, self._mask)] = self._cov_kept
-        return out
+        return self._frame(out, list(self.names))
 
-    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
-        """Confidence intervals of the parameters, shape (n_params, 2): lower, upper."""
+    def conf_int(self, alpha: float = 0.05):
+        """Confidence intervals of the parameters, shape (n_params, 2): lower, upper (for named
+        data a DataFrame indexed by the names, columns 0 and 1, as statsmodels)."""
+        return self._frame(self._conf_int(alpha))
+
+    def _conf_int(self, alpha: float = 0.05) -> np.ndarray:
         q = self._dist().ppf(1.0 - _check_alpha(alpha) / 2.0)
-        return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
+        return np.column_stack([self._params - q * self._bse, self._params + q * self._bse])
 
     def predict(self, X, interval: str | None = None, alpha: float = 0.05):
         """Predictions for new rows, optionally with a confidence or prediction interval.
@@ -188,7 +213,7 @@ class RegressionSummary:
             v = float(v)
             return v if math.isfinite(v) else None
 
-        ci = self.conf_int()
+        ci = self._conf_int()
         return {
             "target": self.target_name,
             "cov_type": self.cov_type,
@@ -209,10 +234,10 @@ class RegressionSummary:
             "coefficients": [
                 {
                     "name": name,
-                    "coef": num(self.params[i]),
-                    "std_err": num(self.bse[i]),
-                    "t" if self.use_t else "z": num(self.tvalues[i]),
-                    "p_value": num(self.pvalues[i]),
+                    "coef": num(self._params[i]),
+                    "std_err": num(self._bse[i]),
+                    "t" if self.use_t else "z": num(self._tvalues[i]),
+                    "p_value": num(self._pvalues[i]),
                     "ci_lower": num(ci[i, 0]),
                     "ci_upper": num(ci[i, 1]),
                 }

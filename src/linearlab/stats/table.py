@@ -8,6 +8,8 @@ import datetime as _dt
 import math
 import textwrap
 
+import numpy as np
+
 WIDTH = 78
 
 
@@ -69,18 +71,26 @@ def render(summary) -> str:
     head = ["coef", "std err", stat, f"P>|{stat}|", "[0.025", "0.975]"]
     lines.append(" " * name_width + "".join(f"{h:>11}" for h in head))
     lines.append("-" * max(WIDTH, name_width + 66))
-    ci = s.conf_int(0.05)
+    ci = np.asarray(s.conf_int(0.05), dtype=float)  # arrays, or Series for named data
+    params, bse, tvalues, pvalues = (np.asarray(v, dtype=float)
+                                     for v in (s.params, s.bse, s.tvalues, s.pvalues))
     for i, name in enumerate(s.names):
-        if math.isnan(s.params[i]):
+        if math.isnan(params[i]):
             cells = ["NA"] * 6
         else:
             cells = [
-                _forg(s.params[i], 4), _forg(s.bse[i]), _forg(s.tvalues[i]),
-                _fmt(s.pvalues[i], ".3f"), _forg(ci[i, 0]), _forg(ci[i, 1]),
+                _forg(params[i], 4), _forg(bse[i]), _forg(tvalues[i]),
+                _fmt(pvalues[i], ".3f"), _forg(ci[i, 0]), _forg(ci[i, 1]),
             ]
         lines.append(f"{name:<{name_width}}" + "".join(f"{c:>11}" for c in cells))
     lines.append("=" * max(WIDTH, name_width + 66))
-    lines.append(_pair(("Solver:", s.solver), ("Cond. No.", _fmt(s.condition_number, ".3g"))))
+    condition = ("Cond. No.", _fmt(s.condition_number, ".3g"))
+    solver = str(s.solver)
+    if len(solver) <= 17:
+        lines.append(_pair(("Solver:", solver), condition))
+    else:  # e.g. "normal, 1 refinement pass, covariance pass": a line of its own
+        lines.append(_pair(("", ""), condition))
+        lines.append(f"{'Solver:':<20}{solver}"[:WIDTH])
     lines.append("=" * WIDTH)
 
     notes = []
