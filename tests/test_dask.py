@@ -194,9 +194,9 @@ def test_misaligned_partitions_are_a_clear_error(client):
     target = dd.from_pandas(pd.Series(y), npartitions=5).clear_divisions()
     with pytest.raises(DataError, match="partitions"):
         LinearRegression().fit(frame.drop(columns="target").clear_divisions(), target)
-    with pytest.raises(ParameterError, match="dropna"):
-        LinearRegression(missing="drop").fit(da.from_array(X, chunks=1000),
-                                             da.from_array(y, chunks=1000))
+    with pytest.raises(ParameterError, match="call fit on the whole"):
+        LinearRegression(missing="drop").partial_fit(da.from_array(X, chunks=1000),
+                                                     da.from_array(y, chunks=1000))
     with pytest.raises(ParameterError, match="torch"):
         LinearRegression(solver="gd", backend="torch").fit(
             da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
@@ -416,3 +416,67 @@ def test_cli_csv_glob_fit_and_partitioned_csv_predictions(client, tmp_path, caps
     assert [f.name for f in files] == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
     written = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
     np.testing.assert_allclose(written["prediction"], table["y"], rtol=1e-10, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- the design step
+def _mixed(seed=12, n=600):
+    """Numbers, a text column whose reference level ('a') first appears in the last
+    partition, missing cells in X and y, weights."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x1": rng.normal(size=n), "g": rng.choice(["b", "c", "d"], n),
+                       "x2": rng.uniform(1, 3, size=n)})
+    df.loc[550, "g"] = "a"
+    df["y"] = 1 + 2 * df.x1 - df.x2 + (df.g == "c") * 0.5 + rng.normal(scale=0.1, size=n)
+    df["w"] = rng.uniform(0.5, 2.0, n)
+    df.loc[[3, 77], "x2"] = np.nan
+    df.loc[10, "g"] = None
+    df.loc[20, "y"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("params", [{}, {"fit_intercept": False}, {"solver": "qr"}])
+def test_text_columns_and_missing_drop_equal_in_memory(client, params):
+    df = _mixed()
+    ddf = dd.from_pandas(df, npartitions=4)
+    features = ["x1", "g", "x2"]
+    reference = LinearRegression(missing="drop", **params).fit(df[features], df.y,
+                                                                 sample_weight=df.w)
+    model = LinearRegression(missing="drop", **params).fit(ddf[features], ddf.y,
+                                                             sample_weight=ddf.w)
+    assert model.design_.names == reference.design_.names
+    assert model.n_dropped_ == reference.n_dropped_ == 4
+    assert list(model.feature_names_in_) == features
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    assert model.intercept_ == pytest.approx(reference.intercept_, abs=1e-10)
+    predicted = model.predict(ddf[features]).compute()  # NaN where a feature is missing
+    np.testing.assert_allclose(predicted.to_numpy(), reference.predict(df[features]),
+                               atol=1e-10)
+    assert np.isnan(predicted.to_numpy()[[3, 10, 77]]).all()
+
+
+def test_formula_on_dask_equals_in_memory(client):
+    df = _mixed(13)
+    ddf = dd.from_pandas(df, npartitions=3)
+    formula = "y ~ C(g) + x1:x2 + np.log(x2)"
+    reference = LinearRegression.from_formula(formula, df, missing="drop")
+    model = LinearRegression.from_formula(formula, ddf, missing="drop")
+    assert model.design_.names == reference.design_.names
+    assert model.n_dropped_ == reference.n_dropped_
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    predicted = model.predict(ddf).compute().to_numpy()
+    np.testing.assert_allclose(predicted, reference.predict(df), atol=1e-10)
+    with pytest.raises(ParameterError, match="stateful transforms"):
+        LinearRegression.from_formula("y ~ center(x1) + g", ddf, missing="drop")
+
+
+def test_missing_value_on_dask_says_where_and_missing_drop_fits(client):
+    df = _mixed(14)
+    ddf = dd.from_pandas(df, npartitions=3)
+    with pytest.raises(DataError, match=r"partition 0 .*'x2' is missing a value .* at row 3"
+                                        r".*missing='drop'"):
+        LinearRegression().fit(ddf[["x1", "g", "x2"]], ddf.y)
+    X = df[["x1", "x2"]].to_numpy()
+    model = LinearRegression(missing="drop").fit(da.from_array(X, chunks=200),
+                                                 da.from_array(df.y.to_numpy(), chunks=200))
+    reference = LinearRegression(missing="drop").fit(X, df.y.to_numpy())
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.utils.validation import _check_feature_names
@@ -46,11 +47,6 @@ def _exact_record(solution) -> TrainingRecord:
 
 
 def _check_options(estimator) -> None:
-    if getattr(estimator, "missing", "error") != "error":
-        raise ParameterError(
-            f"missing={estimator.missing!r} is not supported on Dask collections; drop the "
-            "rows with missing values in Dask first (e.g. df.dropna()), then fit."
-        )
     if estimator.solver == "gd" and estimator.backend == "torch":
         raise ParameterError(
             "backend='torch' does not train on Dask collections; use backend='numpy' (the "
@@ -59,34 +55,59 @@ def _check_options(estimator) -> None:
 
 
 def fit(estimator, X, y, sample_weight=None):
-    """Fit ``estimator`` on Dask collections; returns the estimator."""
+    """Fit ``estimator`` on Dask collections; returns the estimator.
+
+    Text and category columns, ``missing="drop"`` and formulas go through the design step
+    (:mod:`linearlab.distributed.design`) first."""
+    from linearlab.distributed.design import designed, needs_design
+
     estimator._validate_params()
     _check_options(estimator)
-    if y is None:
-        raise DataError(f"{type(estimator).__name__} requires y to be passed, but y is None.")
-    _check_feature_names(estimator, _column_stub(X), reset=True)
-    parts = partitions(X, y, sample_weight)
+    plan = None
+    if needs_design(estimator, X, y):
+        plan = designed(estimator, X, y, sample_weight)
+        if plan.design is None or plan.design.kind != "formula":
+            _check_feature_names(estimator, _column_stub(X), reset=True)
+        parts, stats = plan.parts, plan.stats
+    else:
+        if y is None:
+            raise DataError(
+                f"{type(estimator).__name__} requires y to be passed, but y is None.")
+        _check_feature_names(estimator, _column_stub(X), reset=True)
+        parts, stats = partitions(X, y, sample_weight), None
     if estimator.solver == "gd":
         from linearlab.distributed.descent import (
             fit_descent,  # the descent driver is heavier: import on use
         )
 
-        return fit_descent(estimator, parts, sample_weight is not None)
+        return _with_design(fit_descent(estimator, parts, sample_weight is not None), plan)
     gram, log_w, solution = solve(
-        parts, estimator.solver, alpha=estimator.alpha, fit_intercept=estimator.fit_intercept
+        parts, estimator.solver, alpha=estimator.alpha, fit_intercept=estimator.fit_intercept,
+        stats=stats,
     )
     message = conditioning_message(
         solution, parts.n_features, estimator.alpha, parts.feature_names
     )
     if message:
         warnings.warn(message, ConditioningWarning, stacklevel=3)
-    return estimator.set_fitted_state(FittedState(
+    return _with_design(estimator.set_fitted_state(FittedState(
         coef=solution.coef, intercept=solution.intercept, single_target=parts.y_ndim == 1,
         training=_exact_record(solution), gram=gram, solution=solution,
         weighted=sample_weight is not None, log_weight_sum=log_w,
         feature_names=parts.feature_names, features_named=parts.feature_names is not None,
         target_names=parts.target_names,
-    ))
+    )), plan)
+
+
+def _with_design(estimator, plan):
+    """The fitted state with the design, the rows dropped and the table's column names."""
+    if plan is None:
+        return estimator
+    state = estimator.fitted_state_
+    dropped = plan.n_dropped if plan.n_dropped is not None else plan.rows - state.gram.count
+    return estimator.set_fitted_state(replace(
+        state, design=plan.design, n_dropped=dropped, feature_names=plan.input_names,
+        features_named=plan.input_names is not None))
 
 
 def _compute_with_futures(graph):
@@ -106,10 +127,18 @@ def partial_fit(estimator, X, y, sample_weight=None):
     The new statistics are computed on the cluster as a future; the merge with the statistics
     seen so far is Chan's exact update, so fitting in pieces equals one ``fit``.
     """
+    from linearlab.distributed.design import needs_design
+
     previous = getattr(estimator, "fitted_state_", None)
     if previous is None:
         estimator._validate_params()
     _check_options(estimator)
+    if needs_design(estimator, X, y) or getattr(estimator, "design_", None) is not None:
+        raise ParameterError(
+            "partial_fit on Dask collections takes numeric columns without missing values; "
+            "with text columns, missing='drop' or a formula, call fit on the whole "
+            "collection (it merges the partitions' statistics in one pass)."
+        )
     if estimator.solver == "gd":
         raise ParameterError(
             "partial_fit with solver='gd' on Dask collections is not supported: use fit "
@@ -150,14 +179,16 @@ def _check_same_shape(previous: FittedState, parts) -> None:
 
 
 # --------------------------------------------------------------------------- prediction
-def _check_columns(estimator, X) -> None:
+def _check_columns(estimator, X, scoring: bool = False) -> None:
     estimator._check_fitted()
     if getattr(estimator, "design_", None) is not None:
-        raise ParameterError(
-            "This model applies a formula or categorical design to its input, which linearlab "
-            "does not do on Dask collections; predict on in-memory pieces (e.g. "
-            "X.map_partitions(model.predict)) instead."
-        )
+        if scoring:
+            raise ParameterError(
+                "score() of a model with a formula or categorical design on Dask collections "
+                "is not supported; compute it from the lazy predictions "
+                "(model.predict(X)) or score in-memory pieces."
+            )
+        return  # the design checks the columns of every partition
     _check_feature_names(estimator, _column_stub(X), reset=False)
     if n_columns(X) != estimator.n_features_in_:
         raise DataError(
@@ -174,12 +205,31 @@ def _linear_map(coef: np.ndarray, intercept: np.ndarray, single: bool):
     return predict_block
 
 
+def _design_map(coef: np.ndarray, intercept: np.ndarray, single: bool, design, missing: str):
+    """Predictions of a partition through the design; rows missing a value get NaN when
+    ``missing="drop"`` (as in memory)."""
+    from linearlab.data.missing import expand_rows
+    from linearlab.design.table import prepare_predict
+
+    def predict_block(block):
+        X, keep = prepare_predict(block, design, "keep" if missing == "drop" else "error")
+        values = expand_rows(check_X(X, dtype="float64", allow_empty=True) @ coef + intercept,
+                             keep)
+        return values[:, 0] if single else values
+
+    return predict_block
+
+
 def predict(estimator, X):
     """Lazy predictions: a Dask array for a Dask array; a Series (one target) or DataFrame
     (columns named after the targets) with ``X``'s index and divisions for a DataFrame."""
     _check_columns(estimator, X)
     state = estimator.fitted_state_
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
+    if state.design is not None:
+        fn = _design_map(state.coef, intercept, state.single_target, state.design,
+                         getattr(estimator, "missing", "error"))
+        return map_rows(X, fn, state.target_names, state.single_target)
     fn = _linear_map(state.coef, intercept, state.single_target)
     return map_rows(X, fn, state.target_names, state.single_target)
 
@@ -208,7 +258,7 @@ def score(estimator, X, y, sample_weight=None):
     import dask.array as da
     from dask import delayed
 
-    _check_columns(estimator, X)
+    _check_columns(estimator, X, scoring=True)
     state = estimator.fitted_state_
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
     parts = partitions(X, y, sample_weight)

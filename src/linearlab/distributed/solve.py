@@ -257,10 +257,13 @@ def _refine_normal(parts, gram: Gram, solution: ExactSolution, fit_intercept: bo
 
 
 def solve(
-    parts: Partitions, solver: str = "auto", *, alpha: float = 0.0, fit_intercept: bool = True
+    parts: Partitions, solver: str = "auto", *, alpha: float = 0.0, fit_intercept: bool = True,
+    stats: tuple[Gram, float] | None = None,
 ) -> tuple[Gram, float, ExactSolution]:
-    """Exact fit of the partitioned problem: (merged statistics, Σ log w, solution)."""
-    gram, log_w = compute_stats(parts)
+    """Exact fit of the partitioned problem: (merged statistics, Σ log w, solution).
+
+    ``stats``: the statistics and Σ log w when a pass has computed them already."""
+    gram, log_w = compute_stats(parts) if stats is None else stats
     if solver in ("auto", "normal"):
         if solver == "normal":
             solution = solve_normal(gram, alpha=alpha, fit_intercept=fit_intercept)

@@ -92,21 +92,26 @@ class GrowingGram:
             self.keys.append(k)
 
     # ------------------------------------------------------------------ one block
-    def absorb(self, block: Block, on_missing: OnMissing) -> None:
-        """Add a block's rows (after the missing-value policy) to the statistics."""
+    def complete(self, block: Block, on_missing: OnMissing | None = None) -> np.ndarray | None:
+        """The rows of ``block`` without a missing value (None: all of them); with
+        ``missing="error"``, ``on_missing`` gives the error for the first missing cell."""
         spec = self.spec
         columns = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
-        n = _rows(block[columns[0]])
-        bad = np.zeros(n, dtype=bool)
+        bad = np.zeros(_rows(block[columns[0]]), dtype=bool)
         for name in columns:
             bad |= _missing(block[name])
-        keep = None
-        if bad.any():
-            if spec.missing != "drop":
-                row = int(np.flatnonzero(bad)[0])
-                raise on_missing(next(c for c in columns if _missing(block[c])[row]), row)
-            keep = ~bad
-            self.n_dropped += int(bad.sum())
+        if not bad.any():
+            return None
+        if spec.missing != "drop" and on_missing is not None:
+            row = int(np.flatnonzero(bad)[0])
+            raise on_missing(next(c for c in columns if _missing(block[c])[row]), row)
+        return ~bad
+
+    def absorb(self, block: Block, on_missing: OnMissing) -> None:
+        """Add a block's rows (after the missing-value policy) to the statistics."""
+        keep = self.complete(block, on_missing)
+        if keep is not None:
+            self.n_dropped += int((~keep).sum())
         X, Y, w = self.encode(block, keep)
         if X.shape[0]:
             self.gram.update(X, Y, w)
@@ -182,15 +187,21 @@ class GrowingGram:
         levels = self.levels()
         full_rank = None if spec.fit_intercept else next(
             c for c in spec.features if c in levels)
-        order: list[Any] = []
-        for name in spec.features:
-            if name not in levels:
-                order.append(name)
-            else:
-                kept = levels[name] if name == full_rank else levels[name][1:]
-                order.extend((name, v) for v in kept)
         design = CategoricalDesign(spec.features, levels, full_rank)
-        return design, self.select(order)
+        return design, self.select(self.design_keys(design))
+
+    def design_keys(self, design: CategoricalDesign | None) -> list:
+        """The keys of ``design``'s columns (:meth:`finish`), in its order."""
+        if design is None:
+            return list(self.spec.features)
+        keys: list = []
+        for name in self.spec.features:
+            if name not in design.levels:
+                keys.append(name)
+                continue
+            levels = design.levels[name]
+            keys.extend((name, v) for v in (levels if name == design.full_rank else levels[1:]))
+        return keys
 
     def select(self, keys: list) -> Gram:
         """The statistics of the columns ``keys`` (a level never seen: a zero column)."""

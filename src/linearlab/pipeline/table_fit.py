@@ -83,11 +83,7 @@ class TableBatches:
     def _rows(self):
         spec = self.growing.spec
         for block, _ in source_blocks(self.source, spec):
-            bad = np.zeros(len(block[spec.targets[0]]), dtype=bool)
-            for name in [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else []):
-                values = block[name]
-                bad |= values[0] < 0 if isinstance(values, tuple) else np.isnan(values)
-            X, Y, w = self.growing.encode(block, ~bad if bad.any() else None)
+            X, Y, w = self.growing.encode(block, self.growing.complete(block))
             X = X[:, self.columns]
             if self.standardize:
                 X = (X - self.shift) / self.scale
@@ -118,19 +114,14 @@ class TableBatches:
 def _whole(model: LinearRegression, source: Source, spec: TableSpec):
     """Read every block (missing rows dropped or reported), fit in memory: (state, metrics)."""
     parts, dropped = [], 0
+    names = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
+    policy = GrowingGram(spec)  # its missing-value policy only
     for block, before in source_blocks(source, spec):
-        bad = np.zeros(len(block[spec.targets[0]]), dtype=bool)
-        names = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
-        for name in names:
-            values = block[name]
-            bad |= values[0] < 0 if isinstance(values, tuple) else np.isnan(values)
-        if bad.any() and spec.missing != "drop":
-            row = int(np.flatnonzero(bad)[0])
-            column = next(c for c in names if (block[c][0] < 0 if isinstance(block[c], tuple)
-                                               else np.isnan(block[c]))[row])
-            raise missing_value_error(source, column, before + row)
-        keep = ~bad
-        dropped += int(bad.sum())
+        keep = policy.complete(block, lambda column, row, b=before: missing_value_error(
+            source, column, b + row))
+        if keep is None:
+            keep = np.ones(len(block[spec.targets[0]]), dtype=bool)
+        dropped += int((~keep).sum())
         table = np.empty((int(keep.sum()), len(names)), dtype=object)
         for j, name in enumerate(names):
             values = block[name]
@@ -159,7 +150,7 @@ def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress
     names = list(design.names) if design is not None else list(spec.features)
     k = len(spec.targets)
     if streaming._needs_rows(model):
-        keys = _design_keys(growing, design, spec)
+        keys = growing.design_keys(design)
 
         def make_batches(setup, rng):
             return TableBatches(source, growing, keys, setup, model.batch_size, model.shuffle,
@@ -174,20 +165,6 @@ def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress
     state = replace(state, gram=gram, weighted=spec.weight is not None,
                     log_weight_sum=growing.log_w, design=design, n_dropped=growing.n_dropped)
     return state, streaming.gram_metrics(gram, state), gram.count
-
-
-def _design_keys(growing: GrowingGram, design, spec: TableSpec) -> list:
-    """The growing statistics' keys of the design's columns, in its order."""
-    if design is None:
-        return list(spec.features)
-    keys: list = []
-    for name in spec.features:
-        if name not in design.levels:
-            keys.append(name)
-            continue
-        levels = design.levels[name]
-        keys.extend((name, v) for v in (levels if name == design.full_rank else levels[1:]))
-    return keys
 
 
 def fit_source(model: LinearRegression, source: Source, features: list[str],
