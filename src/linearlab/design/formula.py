@@ -145,6 +145,7 @@ class FormulaDesign:
         self.input_names: list[str] = []
         self.target_names: list[str] = []
         self.model_spec = None
+        self._from_file = False  # a model file's design: its terms are re-checked before use
 
     # ------------------------------------------------------------------ fitting
     def fit_transform(self, data: Any, missing: str = "error"):
@@ -205,10 +206,24 @@ class FormulaDesign:
         return X, Y, keep
 
     def _lhs_formula(self):
-        return _formulaic().Formula(list(self._parsed.lhs), _ordering="none")
+        lhs = _formulaic().Formula(list(self._parsed.lhs), _ordering="none")
+        if self._from_file:
+            self._recheck(lhs, None)
+        return lhs
+
+    def _recheck(self, formula, columns) -> None:
+        """A model file's terms, checked again right before formulaic evaluates them."""
+        from linearlab.design.safety import check_formula_terms
+
+        try:
+            check_formula_terms(formula, columns)
+        except ValueError as exc:
+            raise ModelFileError(f"The model's formula cannot be used: {exc}.") from None
 
     def _materialize(self, formula, frame, spec=None):
         formulaic = _formulaic()
+        if self._from_file and spec is not None:  # exactly the terms about to be evaluated
+            self._recheck(spec.formula, self.input_names)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
@@ -301,32 +316,54 @@ class FormulaDesign:
 
     @classmethod
     def from_dict(cls, doc: Mapping, where: str = "<model>") -> FormulaDesign:
-        """Rebuild a fitted design from :meth:`to_dict`'s output (nothing is executed but the
-        formula's own terms, evaluated on the data as at fit time)."""
+        """Rebuild a fitted design from :meth:`to_dict`'s output.
+
+        A model file is data: before anything is evaluated, every Python term (of the formula,
+        of the right-hand side that predictions evaluate, of the stored factor names) is
+        checked by :mod:`linearlab.design.safety` as formulaic will evaluate it, and every
+        stored number of the state is checked for finiteness and shape.
+        """
         formulaic = _formulaic()
         from linearlab.design.formula_state import (
-            check_formula_terms,
+            check_numbers,
+            check_transform_state,
             encoder_state_from_json,
             from_json,
         )
+        from linearlab.design.safety import MAX_FORMULA_CHARS, check_formula_terms, check_term
 
         try:
+            texts = [doc["formula"], doc["rhs"]]
+            if not all(isinstance(t, str) and len(t) <= MAX_FORMULA_CHARS for t in texts):
+                raise ValueError(f"the formula must be text of at most {MAX_FORMULA_CHARS} "
+                                 "characters")
             design = cls(doc["formula"])
-            check_formula_terms(design._parsed)  # predicting evaluates the terms: check them
-            check_formula_terms(_parse(str(doc["rhs"])))
+            design.input_names = [str(n) for n in doc["input_names"]]
+            check_formula_terms(design._parsed.lhs)  # evaluated by `evaluate`
+            check_formula_terms(design._parsed.rhs, design.input_names)
             design.rhs = str(doc["rhs"])
             design.names = [str(n) for n in doc["names"]]
-            design.input_names = [str(n) for n in doc["input_names"]]
             design.target_names = [str(n) for n in doc["target_names"]]
             design.has_intercept = bool(doc["intercept"])
             rhs = formulaic.Formula(design.rhs, _ordering="none")
+            check_formula_terms(rhs, design.input_names)
+            factors = {f.expr: f for term in rhs for f in term.factors}
+            encoder_state = encoder_state_from_json(doc["encoder_state"])
+            for factor, (_, state) in encoder_state.items():
+                if factor not in factors:
+                    raise ValueError(f"'encoder_state' names {factor!r}, which no term has")
+                check_numbers(state, f"the levels of {factor!r}")
+            trees = [check_term(f.expr, design.input_names) for f in factors.values()
+                     if f.eval_method.value == "python"]
+            transform_state = from_json(doc["transform_state"])
+            check_transform_state(transform_state, trees)
             design.model_spec = formulaic.ModelSpec(
                 formula=rhs, materializer="pandas", ensure_full_rank=True, output="pandas",
-                na_action="ignore",
-                encoder_state=encoder_state_from_json(doc["encoder_state"]),
-                transform_state=from_json(doc["transform_state"]),
+                na_action="ignore", encoder_state=encoder_state, transform_state=transform_state,
             )
-        except (KeyError, TypeError, ValueError, DataError) as exc:
+            design._from_file = True
+        except (KeyError, TypeError, ValueError, SyntaxError, DataError, RecursionError,
+                formulaic.errors.FormulaicError) as exc:
             raise ModelFileError(
                 f"{where!r} has an invalid formula design ({exc}); re-create the model file."
             ) from None
@@ -376,10 +413,9 @@ def _without_intercept(matrix) -> tuple[np.ndarray, list[str]]:
 
 def _single_variable(factor: str, frame) -> str | None:
     """The data column a categorical factor such as ``C(g, Treatment('a'))`` encodes, when it
-    reads exactly one."""
-    try:
-        variables = _parse(f"__y ~ {factor}").rhs.required_variables
-    except DataError:
-        return None
+    reads exactly one (found from the term's syntax; nothing is evaluated)."""
+    from linearlab.design.safety import term_variables
+
+    variables = term_variables(factor)
     present = [v for v in variables if v in frame.columns]
     return present[0] if len(present) == 1 else None

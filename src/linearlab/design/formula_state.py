@@ -33,6 +33,9 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
+        if value and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                         for k in value):  # poly's coefficients by degree
+            return {"__int_keys__": [[int(k), to_json(v)] for k, v in value.items()]}
         if not all(isinstance(k, str) for k in value):
             raise ValueError(f"cannot store a mapping with non-text keys: {value!r}")
         return {k: to_json(v) for k, v in value.items()}
@@ -62,8 +65,17 @@ def from_json(value: Any) -> Any:
         return value
     if "__float__" in value:
         return float(value["__float__"])
+    if "__int_keys__" in value:
+        pairs = value["__int_keys__"]
+        if not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and type(p[0]) is int for p in pairs):
+            raise ValueError("'__int_keys__' must hold [whole number, value] pairs")
+        return {k: from_json(v) for k, v in pairs}
     if "__ndarray__" in value:
-        return np.asarray(from_json(value["__ndarray__"]), dtype=np.dtype(str(value["dtype"])))
+        dtype = np.dtype(str(value["dtype"]))
+        if dtype.kind not in "biuf" or dtype.itemsize > 8:
+            raise ValueError(f"arrays of dtype {dtype.str!r} are not stored in model files")
+        return np.asarray(from_json(value["__ndarray__"]), dtype=dtype)
     if "__sentinel__" in value:
         return Sentinel[str(value["__sentinel__"])]
     if "__contrasts_state__" in value:
@@ -94,54 +106,101 @@ def encoder_state_from_json(doc: Any) -> dict:
             for factor, entry in doc.items()}
 
 
-# --------------------------------------------------------------------------- loading safely
-# A formula's Python terms are evaluated when the model predicts. A model file may come from
-# anyone, so the terms it holds are checked first: column names, numbers, arithmetic and
-# comparisons, formulaic's transforms and contrasts, and NumPy's ufuncs (pure element-wise
-# math) only. No other attribute, no builtin such as open or __import__, no subscripts.
-_TRANSFORMS = {"C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cc", "cr", "cs",
-               "lag", "log", "log10", "log2", "exp", "exp2", "exp10", "Treatment", "Poly", "Sum",
-               "Helmert", "Diff", "contr", "np"}
-_HARMLESS_BUILTINS = {"abs", "round", "min", "max", "pow", "float", "int", "True", "False",
-                      "None"}
-_CONTRASTS_NAMES = {"treatment", "sum", "helmert", "diff", "poly", "sas", "custom"}
+# --------------------------------------------------------------------------- checking state
+_STATEFUL = ("center", "scale", "standardize", "poly", "bs", "cr", "cs", "cc")
+_MAX_KNOTS = 128
 
 
-def check_expression(expr: str) -> None:
-    """Raise ValueError unless ``expr`` (a formula term) uses only what a model file may."""
+def check_numbers(value: Any, where: str) -> None:
+    """Raise ValueError unless every number in ``value`` (state read by :func:`from_json`) is
+    finite; arrays must be of numbers."""
+    from formulaic.transforms.contrasts import Contrasts, ContrastsState
+
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} holds the non-finite number {value!r}")
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf" or not np.all(np.isfinite(value)):
+            raise ValueError(f"{where} holds an array of non-finite or non-numeric values")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_numbers(item, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_numbers(key, where)
+            check_numbers(item, f"{where}[{key!r}]")
+    elif isinstance(value, ContrastsState):
+        check_numbers(value.contrasts, where)
+        check_numbers(list(value.levels), where)
+    elif isinstance(value, Contrasts):
+        for name in type(value).__dataclass_fields__:
+            check_numbers(getattr(value, name), where)
+    elif not type(value).__name__ == "Sentinel":
+        raise ValueError(f"{where} holds a {type(value).__name__}")
+
+
+def _degree(call) -> tuple[int, bool]:
     import ast
-    import builtins
 
-    try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"the term {expr!r} is not valid Python ({exc.msg})") from None
-    allowed = (ast.Expression, ast.Call, ast.Name, ast.Load, ast.Attribute, ast.Constant,
-               ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.keyword, ast.Tuple,
-               ast.List, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
-    for node in ast.walk(tree):
-        if not isinstance(node, allowed):
-            raise ValueError(f"the term {expr!r} uses {type(node).__name__}, which a model "
-                             "file's formula may not")
-        if isinstance(node, ast.Name) and (node.id.startswith("_") or (
-                hasattr(builtins, node.id) and node.id not in _HARMLESS_BUILTINS
-                and node.id not in _TRANSFORMS)):
-            raise ValueError(f"the term {expr!r} uses {node.id!r}, which a model file's "
-                             "formula may not")
-        if isinstance(node, ast.Attribute):
-            owner = node.value.id if isinstance(node.value, ast.Name) else None
-            ufunc = owner == "np" and isinstance(getattr(np, node.attr, None), np.ufunc)
-            contrast = owner == "contr" and node.attr in _CONTRASTS_NAMES
-            if not (ufunc or contrast):
-                raise ValueError(f"the term {expr!r} uses the attribute {node.attr!r}; a model "
-                                 "file's formula may use NumPy ufuncs (np.log, ...) only")
+    degree, raw = 1, False
+    if len(call.args) > 1 and isinstance(call.args[1], ast.Constant):
+        degree = call.args[1].value
+    for keyword in call.keywords:
+        if keyword.arg == "degree" and isinstance(keyword.value, ast.Constant):
+            degree = keyword.value.value
+        if keyword.arg == "raw" and isinstance(keyword.value, ast.Constant):
+            raw = bool(keyword.value.value)
+    return int(degree), raw
 
 
-def check_formula_terms(formula) -> None:
-    """:func:`check_expression` for every Python-evaluated factor of a parsed formula."""
-    parts = [formula.lhs, formula.rhs] if hasattr(formula, "rhs") else [formula]
-    for part in parts:
-        for term in part:
-            for factor in term.factors:
-                if factor.eval_method.value == "python":
-                    check_expression(factor.expr)
+def _number(state: dict, key: str, where: str, positive: bool = False) -> None:
+    value = state.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            positive and not value > 0):
+        raise ValueError(f"{where} has {key}={value!r}, not a{' positive' if positive else ''} "
+                         "number")
+
+
+def check_transform_state(state: dict, trees: list) -> None:
+    """Raise ValueError unless ``state`` (the transform state read from a model file) holds
+    exactly the state of the stateful calls in ``trees`` (the checked terms' syntax trees),
+    every number finite and every array of the shape its call implies."""
+    import ast
+
+    if not isinstance(state, dict):
+        raise ValueError("'transform_state' must be an object")
+    calls = {ast.unparse(node): node for tree in trees for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+             and node.func.id in (*_STATEFUL, "Q")}
+    unknown = sorted(set(state) - set(calls))
+    if unknown:
+        raise ValueError(f"'transform_state' holds state for {unknown[0]!r}, which no term has")
+    for key, call in calls.items():
+        entry = state.get(key)
+        where = f"the state of {key!r}"
+        if call.func.id == "Q" or '"' in key:
+            continue
+        if call.func.id == "poly" and _degree(call)[1]:
+            continue  # raw polynomials have no state
+        if not isinstance(entry, dict) or not entry:
+            raise ValueError(f"{where} is missing (predictions would refit it on new data)")
+        check_numbers(entry, where)
+        if call.func.id in ("center", "scale", "standardize"):
+            _number(entry, "center", where)
+            _number(entry, "scale", where, positive=True)
+        elif call.func.id == "poly":
+            degree = _degree(call)[0]
+            alpha, norms2 = entry.get("alpha"), entry.get("norms2")
+            if not isinstance(alpha, dict) or set(alpha) != set(range(degree)) \
+                    or not isinstance(norms2, dict) or set(norms2) != set(range(degree + 1)):
+                raise ValueError(f"{where} does not hold the coefficients of degree {degree}")
+            if not all(isinstance(v, (int, float)) and v > 0 for v in norms2.values()):
+                raise ValueError(f"{where} holds a norm that is not positive")
+        else:
+            knots = entry.get("knots")
+            if knots is not None and np.size(knots) > _MAX_KNOTS:
+                raise ValueError(f"{where} holds more than {_MAX_KNOTS} knots")

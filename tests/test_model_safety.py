@@ -1,0 +1,216 @@
+"""A model file is data: opening one, predicting or evaluating with it never runs code from it.
+
+The formula of a model file is checked as formulaic will evaluate it (after formulaic's own
+rewrite of backtick-quoted names), terms have bounded cost, and every stored number of the
+design's state is checked. A fuzz test builds hostile formula model files (string tricks,
+backticks, backslashes, escapes, dunders, power towers, huge degrees) and runs each under
+``linearlab predict``, ``linearlab evaluate`` and ``load(f).predict(df)``: a marker file is never
+created, and each case ends within 5 s (a signal alarm; nothing asserts how fast).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("formulaic")
+
+from linearlab import LinearRegression, load  # noqa: E402
+from linearlab.errors import LinearLabError, ModelFileError  # noqa: E402
+
+SECONDS = 5
+
+
+def _data(n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"area": rng.uniform(50, 200, n), "rooms": rng.integers(1, 6, n) * 1.0,
+                       "g": rng.choice(["north", "south", "east"], n)})
+    df["price"] = 3 * df.area + 10 * df.rooms + (df.g == "south") * 20 + rng.normal(0, 5, n)
+    return df
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """data.csv and model.json (``price ~ center(area) + rooms + C(g)``)."""
+    d = tmp_path_factory.mktemp("base")
+    df = _data()
+    df.to_csv(d / "data.csv", index=False)
+    LinearRegression.from_formula("price ~ center(area) + rooms + C(g)", df).save(d / "model.json")
+    return d
+
+
+def _payload(marker: Path) -> str:
+    """``__import__('os').system('touch MARKER')`` spelled without quotes."""
+    command = "+".join(f"chr({ord(c)})" for c in f"touch {marker}")
+    return f"__import__(chr(111)+chr(115)).system({command})"
+
+
+# The issue's exploit: Python reads a list of strings; formulaic's rewrite of backtick names
+# (whose quoted-string pattern mis-reads "'\\") turns string content into code.
+ISSUE_TERM = r'''abs(["'\\", "\x60'", '\x60" + PAYLOAD\x5d\x29#'])'''
+
+
+def hostile_model(base: Path, d: Path, term: str, marker: Path, *, where=("formula", "rhs")):
+    """``d/model.json``: the base model with ``center(area)`` replaced by ``term``."""
+    doc = json.loads((base / "model.json").read_text())
+    term = term.replace("PAYLOAD", _payload(marker)).replace("MARKER", str(marker))
+    for key in where:
+        doc["design"][key] = doc["design"][key].replace("center(area)", term)
+    (d / "model.json").write_text(json.dumps(doc))
+    return d / "model.json"
+
+
+class Overran(BaseException):
+    """Raised by the alarm (a BaseException, so no ``except Exception`` can hide it)."""
+
+
+@contextlib.contextmanager
+def alarm(seconds: int = SECONDS):
+    """Run the block under a ``seconds`` alarm; fail the test if it fires."""
+    fired = []
+
+    def expire(signum, frame):
+        fired.append(True)
+        raise Overran(f"the case ran past {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    except Overran:
+        pass
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not fired, f"the case ran past {seconds} s"
+
+
+def _cli(*argv) -> int:
+    from linearlab.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            return main([str(a) for a in argv])
+        except SystemExit as exc:
+            return int(exc.code or 0)
+
+
+def _all_three(model: Path, data: Path, df: pd.DataFrame) -> list:
+    """``load(model).predict(df)``, ``linearlab predict`` and ``linearlab evaluate``, each
+    under a 5 s alarm: the outcome of each (an exit status or an exception's class)."""
+    outcomes = []
+    with alarm():
+        try:
+            load(model).predict(df)
+            outcomes.append("ok")
+        except LinearLabError as exc:
+            outcomes.append(type(exc).__name__)
+    for command in ("predict", "evaluate"):
+        with alarm():
+            outcomes.append(_cli(command, model, data))
+    return outcomes
+
+
+def test_issue_exploit_runs_nothing(base, tmp_path):
+    marker = tmp_path / "owned"
+    model = hostile_model(base, tmp_path, ISSUE_TERM, marker)
+    with pytest.raises(ModelFileError, match="may not"):
+        load(model)
+    for command in ("predict", "evaluate"):
+        result = subprocess.run(
+            [sys.executable, "-m", "linearlab.cli.main", command, str(model),
+             str(base / "data.csv")], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and "may not" in result.stderr
+    assert not marker.exists()
+
+
+def test_the_check_reads_the_rewritten_text():
+    """The check sees what formulaic evaluates: the issue's term is a list of strings to
+    Python, but code after formulaic's rewrite."""
+    from linearlab.design.safety import check_term, evaluated_code
+
+    term = 'abs(["\'\\\\", "`\'", \'`" + __import__(chr(111)).system(chr(105))])#\'])'
+    code, _ = evaluated_code(term)
+    assert "__import__" in code.split("#")[0] and "__import__" in term
+    with pytest.raises(ValueError, match="may not"):
+        check_term(term, ["area"])
+
+
+# --------------------------------------------------------------------------- the fuzz
+DIRECT = [
+    "__import__('os').system('touch MARKER')", "PAYLOAD", "open('MARKER', 'w')",
+    "eval('1')", "exec('1')", "(lambda v: v)(area)", "area[0]", "getattr(area, 'real')",
+    "().__class__.__base__.__subclasses__()", "I(area.__class__)", "np.save('MARKER', area)",
+    "np.lib.npyio.save('MARKER', area)", "np.add.outer(area, area)", "C(g, contr.mro)",
+    "center(area).__class__", "{PAYLOAD}", "{open('MARKER', 'w')}", "f'{PAYLOAD}'",
+    "I((v := area))", "[PAYLOAD for _ in area]", "np.log(area, out=area)",
+    "`__import-_`(chr(111))", "Q('__builtins__')", "max(area, key=open)",
+    "C(g, levels=[open('MARKER', 'w')])", "abs(*[area])", "round(area, **{})",
+    "I(area if PAYLOAD else area)", "np.sqrt(`a\\`b`)", "center(`` + PAYLOAD + ``)",
+]
+COST = [
+    "I(area + 10**10**10)", "pow(10, 10**10)", "I(area * 9**9**9)", "np.exp(10**10**10)",
+    "I(area + (10**100)**(10**100))", "I(area + 2**(2**64))", "I(area + (1 << 10**9))",
+    "poly(area, 200000)", "poly(area, degree=10**6)", "bs(area, df=100000)",
+    "cr(area, df=100000)", "I(area + 10**1000000)", "I(area + " + "9" * 5000 + ")",
+    "I(area + ((((7**99)**99)**99)**99))", "I(area * 'a' * 10**9)", "I([0] * 10**10)",
+]
+FRAGMENTS = ['"\'\\\\"', '"\\x60\'"', "'\\x60\"'", '"`"', "'`'", "`", "'\\\\'", '"\\\\\\\\"',
+             "\\x5d\\x29#", "\\x60", '"\\""', "'\\''", "PAYLOAD", '" + PAYLOAD + "',
+             "' + PAYLOAD + '", "area", "#", '"""', "'''", "\\", "`'", '`"']
+
+
+def _string_tricks(n: int, seed: int = 21) -> list[str]:
+    """Terms built from quotes, backticks, backslashes and escapes around the payload."""
+    rng = random.Random(seed)
+    out = [ISSUE_TERM, ISSUE_TERM.replace("abs", "center"), ISSUE_TERM.replace("#", "")]
+    while len(out) < n:
+        parts = [rng.choice(FRAGMENTS) for _ in range(rng.randint(2, 6))]
+        joiner = rng.choice([", ", " + ", "", " "])
+        wrap = rng.choice(["abs([{}])", "center({})", "C(g, Treatment({}))", "I({})",
+                           "np.log({})", "abs({})"])
+        out.append(wrap.format(joiner.join(parts)))
+    return out
+
+
+CASES = DIRECT + COST + _string_tricks(60)
+
+
+@pytest.mark.parametrize("term", CASES, ids=range(len(CASES)))
+def test_hostile_terms_run_nothing_and_end(base, tmp_path, term):
+    marker = tmp_path / "owned"
+    model = hostile_model(base, tmp_path, term, marker)
+    outcomes = _all_three(model, base / "data.csv", _data())
+    assert not marker.exists()
+    assert outcomes[0] != "ok" or outcomes[1] == 0  # either refused or a harmless term
+
+
+@pytest.mark.parametrize("term", ["PAYLOAD", ISSUE_TERM, "I(area + 10**10**10)"])
+def test_hostile_rhs_alone_or_formula_alone(base, tmp_path, term):
+    marker = tmp_path / "owned"
+    for where in (("rhs",), ("formula",)):
+        model = hostile_model(base, tmp_path, term, marker, where=where)
+        _all_three(model, base / "data.csv", _data())
+    assert not marker.exists()
+
+
+def test_hostile_target_is_checked(base, tmp_path):
+    marker = tmp_path / "owned"
+    doc = json.loads((base / "model.json").read_text())
+    doc["design"]["formula"] = doc["design"]["formula"].replace(
+        "price", ISSUE_TERM.replace("PAYLOAD", _payload(marker)), 1)
+    (tmp_path / "model.json").write_text(json.dumps(doc))
+    assert _all_three(tmp_path / "model.json", base / "data.csv", _data())[0] == "ModelFileError"
+    assert not marker.exists()
