@@ -197,3 +197,36 @@ def test_a_bare_formula_gets_a_hint(files, capsys):
     root, _, _, _ = files
     assert run("fit", root / "train.csv", "y ~ x") == 2
     assert 'fit DATA --formula "y ~ x"' in capsys.readouterr().err
+
+
+def test_evaluate_missing_error_names_the_file_line_and_evaluate_flag(files, capsys):
+    root, df, _, holes = files
+    for options, name in ((["-x", "x,city,z"], "ce.json"),
+                          (["--formula", "y ~ x + C(city)"], "fe.json"),
+                          (["-x", "x,z"], "ne.json")):
+        assert run("fit", root / "train.csv", *options, "-o", root / name) == 0
+        capsys.readouterr()
+        assert run("evaluate", root / name, root / "holes.csv") == 2
+        err = capsys.readouterr().err
+        assert "holes.csv" in err and "line 6" in err, err  # data row 4: line 6 of the file
+        assert "predict" not in err
+        if name != "ne.json":  # the numeric path reads the file in chunks
+            assert "--missing drop" in err
+
+
+@pytest.mark.parametrize("policy", ["drop", "keep"])
+def test_evaluate_missing_drop_scores_the_complete_rows(files, capsys, policy):
+    root, df, _, holes = files
+    for options in (["-x", "x,city,z"], ["--formula", "y ~ x + C(city) + z"], ["-x", "x,z"]):
+        assert run("fit", root / "train.csv", *options, "-o", root / "ev.json") == 0
+        capsys.readouterr()
+        assert run("evaluate", root / "ev.json", root / "holes.csv", "--missing", policy,
+                   "--json") == 0
+        out = json.loads(capsys.readouterr().out)
+        model = load(root / "ev.json")
+        used = holes.dropna(subset=["x", "z", "city"] if "city" in str(options) else ["x", "z"])
+        pred = model.predict(used if "--formula" in options
+                             else used[list(model.feature_names_)])
+        resid = used["y"].to_numpy() - pred
+        assert out["rows"] == len(used) and out["dropped"] == len(holes) - len(used)
+        assert out["rmse"] == pytest.approx(np.sqrt(np.mean(resid**2)), rel=1e-12)

@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 
 from linearlab.cli.options import open_unit_interval
 from linearlab.data import sources as io
-from linearlab.data.missing import expand_rows, take_rows
-from linearlab.design.table import prepare_predict
+from linearlab.data.missing import expand_rows, handle_missing, take_rows
+from linearlab.design.table import prepare_predict, training_rows
 from linearlab.errors import (
     ConditioningWarning,
     ConvergenceWarning,
@@ -352,16 +352,24 @@ def design_table(model, source: io.Source, targets: list[str], rows: int | None 
             clipped)
 
 
-def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str]) -> dict:
-    """R², RMSE and MAE of a model with a design (formula, text columns) on the whole table."""
-    table = read_table(source)
-    design = model.design_
-    if getattr(design, "kind", None) == "formula":
-        X, Y, _ = design.apply(_frame(source, table), "error", response=True)
-    else:
-        X, _ = prepare_predict(_matrix(source, table, list(model.feature_names_)), design,
-                               "error")
-        Y = _matrix(source, table, targets)
+def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str],
+                   missing: str = "error") -> dict:
+    """R², RMSE and MAE of a model on the whole table: its design (formula, text columns)
+    applied; rows with a missing value are an error (naming the file and its line), or left
+    out of the scores (``missing`` "drop" or "keep"; ``dropped`` counts them)."""
+    X, Y, _ = design_table(model, source, targets)
+    design = getattr(model, "design_", None)
+    with _lines(source):  # the data's rows are the file's rows: errors name the line
+        if missing == "error":
+            if getattr(design, "kind", None) == "formula":
+                design.apply(X, "error", response=True)
+            else:
+                handle_missing(X, Y, None, "error", x_names=list(model.feature_names_))
+        Xd, Yd, _ = training_rows(model, X, Y, drop=True)
     k = len(model.target_names_)
-    pred = np.asarray(X, float) @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
-    return streaming.regression_metrics(np.asarray(Y, float), pred)
+    Yd = np.asarray(Yd, float).reshape(-1, k)
+    pred = np.asarray(Xd, float) @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
+    metrics = streaming.regression_metrics(Yd, pred)
+    if missing != "error":
+        metrics["dropped"] = int(len(X) - Yd.shape[0])
+    return metrics

@@ -263,8 +263,9 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     if len(targets) != len(model.target_names_):
         raise UsageError(f"The model predicts {len(model.target_names_)} target(s) but -y names "
                          f"{len(targets)}.")
+    table = model.design_ is not None or args.missing != "error"  # read whole, rows dropped
     with _progress(args) as report:
-        metrics = (cli_analyst.evaluate_table(model, source, targets) if model.design_ is not None
+        metrics = (cli_analyst.evaluate_table(model, source, targets, args.missing) if table
                    else streaming.evaluate_source(model, source, features, targets,
                                                   progress=report))
     if args.json:
@@ -332,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
     evaluate.add_argument("-y", "--target", metavar="TARGET",
                           help="target column(s) (default: the model's target names)")
+    evaluate.add_argument("--missing", choices=["error", "drop", "keep"], default="error",
+                          help="rows with a missing feature or target: an error (default), or "
+                          "left out of the scores (drop and keep alike; 'dropped' counts them)")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     cli_plots.add_plot_parser(sub, [common], cli_options.add_fit_options, cmd_plot)
@@ -400,4 +404,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -229,13 +229,15 @@ def validate_predict_input(estimator, X: Any) -> tuple[np.ndarray, np.ndarray | 
     return Xa, keep
 
 
-def training_rows(estimator, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, Any]:
+def training_rows(estimator, X: Any, y: Any = None, *,
+                  drop: bool | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
     """``(design matrix, y, keep)`` of a table for figures and robust summaries.
 
     The estimator's design (formula, text columns) applied to ``X`` as the fit applied it; rows
     with a missing value in X or y are left out (``keep`` marks the rows used, None: all). A
     formula model reads y from ``X`` by its formula when ``y`` is None. Numeric arrays without
-    a design pass through (NaN rows dropped only when the estimator has ``missing="drop"``).
+    a design pass through (NaN rows dropped only when the estimator has ``missing="drop"``,
+    or when ``drop`` says so).
     """
     design = getattr(estimator, "design_", None)
     if _is_formula(design) and y is None:
@@ -246,7 +248,9 @@ def training_rows(estimator, X: Any, y: Any = None) -> tuple[np.ndarray, np.ndar
             f"{type(estimator).__name__} needs y with X here (only a from_formula model reads y "
             "from the table by its formula)."
         )
-    if design is None and getattr(estimator, "missing", "error") != "drop":
+    if drop is None:
+        drop = getattr(estimator, "missing", "error") == "drop"
+    if design is None and not drop:
         return X, y, None
     Xd, keep = prepare_predict(X, design, "drop")
     if keep is not None:
