@@ -407,3 +407,26 @@ def test_cli_stream_with_text_column_stays_streamed(tmp_path, mixed_frame, capsy
     # without --missing drop the first missing cell is reported with its line
     assert cli.main([*argv, "--stream"]) == 2
     assert "line 5" in capsys.readouterr().err
+
+
+def test_streamed_formula_equals_in_memory_and_refuses_stateful_transforms(tmp_path,
+                                                                          mixed_frame):
+    from linearlab import LinearRegression
+    from linearlab.errors import ParameterError
+    from linearlab.pipeline import table_fit
+
+    frame = mixed_frame.assign(x2=mixed_frame.x2.abs() + 0.5)
+    path = tmp_path / "formula.csv"
+    frame.to_csv(path, index=False)
+    formula = "y ~ C(g) + x1:x2 + np.log(x2)"
+    reference = LinearRegression.from_formula(formula, frame, missing="drop")
+    source = io.open_source(str(path))
+    source.block_bytes = 2048
+    outcome = table_fit.fit_source(LinearRegression(missing="drop"), source, formula=formula,
+                                   stream=True)
+    assert outcome.streamed and outcome.features == reference.design_.names
+    assert outcome.model.n_dropped_ == reference.n_dropped_
+    np.testing.assert_allclose(outcome.model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    with pytest.raises(ParameterError, match="stateful transforms"):
+        table_fit.fit_source(LinearRegression(missing="drop"), source,
+                             formula="y ~ center(x1) + g", stream=True)

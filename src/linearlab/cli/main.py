@@ -100,10 +100,14 @@ def _check_finite_metrics(metrics: dict) -> None:
 
 
 def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streaming.FitOutcome:
-    """Text columns or ``--missing drop`` over a file read in chunks: one pass (table_fit)."""
+    """A formula, text columns or ``--missing drop`` over a file read in chunks (table_fit)."""
     from linearlab.pipeline import table_fit
 
-    features, targets = cli_analyst.chosen_columns(args, source)
+    formula = getattr(args, "formula", None)
+    if formula and (args.features or args.target or args.no_intercept):
+        raise UsageError("--formula names the target, the features and the intercept itself; "
+                         "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
+    features, targets = (None, None) if formula else cli_analyst.chosen_columns(args, source)
     if args.solver in ("qr", "svd"):
         raise UsageError(
             f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
@@ -112,8 +116,8 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streamin
         )
     model = _model_from_args(args).set_params(missing=getattr(args, "missing", "error"))
     with _progress(args) as report:
-        return table_fit.fit_source(model, source, features, targets, stream=True,
-                                    progress=report)
+        return table_fit.fit_source(model, source, features, targets, formula=formula,
+                                    stream=True, progress=report)
 
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
@@ -130,8 +134,8 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
     source = io.open_source(args.data)
     large = getattr(args, "stream", False) or streaming.should_stream(source,
                                                                       len(source.columns))
-    if large and not getattr(args, "formula", None) and cli_analyst.wants_table(args, source):
-        return source, _fit_streamed_table(args, source)  # text columns, --missing drop
+    if large and cli_analyst.wants_table(args, source):  # --formula, text, --missing drop
+        return source, _fit_streamed_table(args, source)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)

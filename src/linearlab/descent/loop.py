@@ -48,15 +48,29 @@ def train(
     """Run gradient descent on ``(X, Y)`` (Y is 2-D) from ``init`` = (weight (d, k), bias (k,)).
 
     ``engine="loop"`` always runs :func:`train_loop`; ``"auto"`` may pick a fast path that gives
-    the loop's iterates (see :func:`.fastpaths.fast_path`).
+    the loop's iterates (see :func:`.fastpaths.fast_path`), or for batches of a few rows the
+    compiled kernel (:mod:`.kernels`, with numba). ``X`` may be a scipy.sparse CSR matrix: its
+    batches stay sparse and X_bᵀg is a sparse product.
     """
+    sparse = type(X).__module__.startswith("scipy.sparse")  # batches stay sparse
     if engine == "auto" and validation is None:
-        accelerated = fast_path(X, Y, plan, config)
+        accelerated = None if sparse else fast_path(X, Y, plan, config)
         if accelerated is not None:
             return accelerated(X, Y, sample_weight, init, plan, config)
+        if not plan.full_batch and plan.batch_size <= 64:  # small batches: compiled (numba)
+            from linearlab.descent.kernels import kernel_path
+
+            compiled = kernel_path(X, Y, plan, config)
+            if compiled is not None:
+                return compiled(X, Y, sample_weight, init, plan, config)
     total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    return train_loop(ArrayBatches(X, Y, sample_weight, plan), init, config,
-                      total_weight=total_weight, validation=validation)
+    if sparse:
+        from linearlab.sparse.batches import SparseBatches
+
+        source = SparseBatches(X, Y, sample_weight, plan)
+    else:
+        source = ArrayBatches(X, Y, sample_weight, plan)
+    return train_loop(source, init, config, total_weight=total_weight, validation=validation)
 
 
 def forward_backward(W, b, Xb, Yb, wb, loss_fn, penalty: float, fit_intercept: bool):

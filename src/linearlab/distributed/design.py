@@ -6,11 +6,9 @@
   the design the in-memory fit would learn (sorted levels, or a category's order; the same
   reference level) and the Gram of exactly its columns.
 - **Formulas** (``LinearRegression.from_formula(f, dask_frame)``): one light pass collects the
-  levels of the categorical variables over the rows the fit keeps; the formula's spec is
-  learnt from a small table holding those levels, so it equals the in-memory spec; every
-  partition is then turned into its design where it lives. Stateful transforms
-  (``center``, ``scale``, ``standardize``, ``poly``, splines) need a statistic of the whole
-  column and are refused (compute the column in Dask first).
+  levels of the categorical variables over the rows the fit keeps, then every partition is
+  turned into its design where it lives (:mod:`linearlab.pipeline.formula_blocks`; stateful
+  transforms are refused there).
 
 Both give :class:`Designed`: partitions of design matrices (what the solvers and the descent
 loop read), and what the fitted state records (design, dropped rows, the table's names).
@@ -18,7 +16,6 @@ loop read), and what the fitted state records (design, dropped rows, the table's
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,8 +23,16 @@ import numpy as np
 
 from linearlab.distributed.blocks import Partitions, partitions, target_info
 from linearlab.distributed.reduce import compute, tree_reduce
-from linearlab.errors import DataError, ParameterError
+from linearlab.errors import DataError
 from linearlab.exact.gram import Gram
+from linearlab.pipeline.formula_blocks import (
+    block_levels,
+    block_rows,
+    fit_formula,
+    formula_variables,
+    merge_levels,
+    portable,
+)
 from linearlab.pipeline.growing import GrowingGram, TableSpec, frame_block
 
 
@@ -169,84 +174,30 @@ def _table(estimator, X, y, sample_weight) -> Designed:
 
 
 # --------------------------------------------------------------------------- formulas
-def _formula_levels(part, variables: list[str], text: list[str]):
-    """(rows, {column: set of levels}) of one partition, over its complete rows."""
-    complete = part.dropna(subset=variables) if variables else part
-    return len(part), {c: set(complete[c].dropna().tolist()) for c in text}
-
-
-def _merge_levels(parts: list) -> tuple:
-    rows, levels = 0, {}
-    for n, found in parts:
-        rows += n
-        for c, values in found.items():
-            levels.setdefault(c, set()).update(values)
-    return rows, levels
-
-
-def _prototype(X, variables: list[str], levels: dict[str, list]):
-    """A small table holding every level of the categorical variables (numbers are 1)."""
-    import pandas as pd
-
-    n = max([2, *(len(v) for v in levels.values())])
-    dtypes = _frame_dtypes(X)
-    columns = {}
-    for name in variables:
-        if name in levels:
-            values = levels[name] or ["?"]
-            cats = (list(dtypes[name].cat.categories) if getattr(dtypes[name], "name", "")
-                    == "category" else sorted(values, key=str))
-            columns[name] = pd.Categorical([values[i % len(values)] for i in range(n)],
-                                           categories=cats)
-        else:
-            columns[name] = np.ones(n)
-    return pd.DataFrame(columns)
-
-
 def _formula_rows(part, wb, design, missing: str, index: int):
     try:
-        X, Y, keep = design.apply(part, missing, response=True)
+        return block_rows(part, design, missing,
+                          None if wb is None else (wb.to_numpy() if hasattr(wb, "to_numpy")
+                                                   else wb))
     except DataError as exc:
         raise type(exc)(f"In partition {index} of the Dask collection: {exc}") from None
-    if wb is None:
-        return X, Y, None
-    w = np.broadcast_to(np.asarray(wb.to_numpy() if hasattr(wb, "to_numpy") else wb,
-                                   dtype=np.float64), (len(part),))
-    return X, Y, (w if keep is None else w[keep])
 
 
 def _formula(estimator, X, sample_weight) -> Designed:
     from dask import delayed
 
-    template = estimator.design_
-    # the tasks carry the design: only the names the formula uses travel with it
-    used = {k: v for k, v in template.context.items()
-            if re.search(rf"\b{re.escape(str(k))}\b", template.formula)}
-    design = type(template)(template.formula, used)
     if not hasattr(X, "map_partitions") or X.ndim != 2:
         raise DataError("A formula needs its data as a Dask DataFrame (the columns it names); "
                         f"got a {type(X).__name__}.")
+    design = portable(estimator.design_)  # the tasks carry it
     columns = [str(c) for c in X.columns]
-    variables = sorted(v for v in design._parsed.required_variables if v in columns)
+    variables = formula_variables(design, columns)
     text = _text_columns(X)  # all: stateful transforms hide their variables from formulaic
     raw = partitions(X, None, sample_weight)
-    leaves = [delayed(_formula_levels, name="linearlab-levels")(xb, variables, text)
+    leaves = [delayed(block_levels, name="linearlab-levels")(xb, variables, text)
               for _, xb, _, _ in raw.blocks()]
-    rows, found = compute(tree_reduce(leaves, _merge_levels))
-    levels = {c: sorted(v, key=str) for c, v in found.items()}
-    empty = [c for c in text if c in variables and not levels.get(c)]
-    if empty:
-        raise DataError(f"Categorical column {empty[0]!r} has no values (every row is "
-                        "missing); drop the column.")
-    design.fit_transform(_prototype(X, columns, levels), "error")
-    stateful = list(dict(design.model_spec.transform_state))
-    if stateful:
-        raise ParameterError(
-            f"The formula {design.formula!r} uses {', '.join(stateful)}, whose state (a mean, "
-            "a scale, a basis) comes from the whole column; on Dask collections linearlab "
-            "fits formulas without such stateful transforms. Compute the column in Dask "
-            "first (e.g. df['xc'] = df.x - df.x.mean()) and name it in the formula."
-        )
+    rows, found = compute(tree_reduce(leaves, merge_levels))
+    fit_formula(design, columns, text, found, _categories(X, text))
     X_parts, Y_parts, w_parts = [], [], []
     for i, xb, _, wb in raw.blocks():
         task = delayed(_formula_rows, nout=3, name="linearlab-formula")(

@@ -31,6 +31,7 @@ from linearlab.models.fitted import (
 )
 from linearlab.models.linear_extras import EstimatorExtras
 from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
+from linearlab.sparse import is_sparse
 
 
 class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, RegressorMixin,
@@ -39,10 +40,12 @@ class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, Regressor
 
     Parameters
     ----------
-    solver : {"auto", "normal", "qr", "svd", "gd"}, default="auto"
+    solver : {"auto", "normal", "qr", "svd", "lsqr", "gd"}, default="auto"
         Exact solvers: ``"normal"`` (Cholesky on the Gram matrix, one pass over the data),
         ``"qr"``, ``"svd"`` (minimum-norm for rank-deficient data) or ``"auto"`` (normal equations
-        when safe, else QR/SVD). ``"gd"`` trains by gradient descent.
+        when safe, else QR/SVD). ``"lsqr"``: SciPy's LSQR, to ``tol`` (default 1e-10), with the
+        intercept by implicit centring; ``"auto"`` picks it for sparse X of more than 1000
+        columns (see :mod:`linearlab.sparse`). ``"gd"`` trains by gradient descent.
     backend : {"numpy", "torch"}, default="numpy"
         Engine for ``solver="gd"``: the from-scratch NumPy engine or PyTorch.
     fit_intercept : bool, default=True
@@ -255,7 +258,11 @@ default="auto"
 
             return fit_dask(self, X, y, sample_weight)
         self._validate_params()
-        if keeps_tensors(self, X):  # torch tensors are checked and used on their device
+        if is_sparse(X):  # kept sparse, never densified (linearlab.sparse)
+            from linearlab.sparse.fit import sparse_input
+
+            Xa, ya, w, prepared = sparse_input(self, X, y, sample_weight)
+        elif keeps_tensors(self, X):  # torch tensors are checked and used on their device
             Xa, ya, w, prepared = validate_tensors(self, X, y, sample_weight, reset=True)
         else:
             # exact on a torch device: its Gram pass finds NaN, inf or overflow in X (no host pass)
@@ -266,6 +273,10 @@ default="auto"
         if self.solver == "gd":
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
             solution = None
+        elif is_sparse(Xa) or self.solver == "lsqr":  # the sparse Gram, or LSQR
+            from linearlab.sparse.fit import solve as solve_sparse
+
+            solution, gram = solve_sparse(self, Xa, Y, w)
         elif self.backend == "torch":  # one pass over the data on the device, small solve there
             from linearlab.exact import device as device_exact
 
@@ -325,7 +336,12 @@ default="auto"
         first = previous is None
         if first:
             self._validate_params()
-        Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=first)
+        if is_sparse(X):  # kept sparse: the chunk's sparse Gram is merged (small d)
+            from linearlab.sparse.fit import sparse_input
+
+            Xa, ya, w, prepared = sparse_input(self, X, y, sample_weight, first, partial=True)
+        else:
+            Xa, ya, w, prepared = validate_input(self, X, y, sample_weight, reset=first)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if not first and Y.shape[1] != previous.n_targets:
             raise DataError(
@@ -337,7 +353,12 @@ default="auto"
             start = None if first else (previous.coef.copy(), previous.intercept.copy())
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, start, partial=True)
         else:
-            gram = Gram.from_arrays(Xa, Y, w)
+            if is_sparse(Xa):
+                from linearlab.sparse.gram import sparse_gram
+
+                gram = sparse_gram(Xa, Y, w)
+            else:
+                gram = Gram.from_arrays(Xa, Y, w)
             if not first and previous.gram is not None:
                 gram = previous.gram.merge(gram)
             solution = exact.solve_auto(  # summary() computes the raw condition lazily
@@ -372,6 +393,10 @@ default="auto"
 
             return predict_dask(self, X)
         self._check_fitted()
+        if is_sparse(X):
+            from linearlab.sparse.checks import predict as predict_sparse
+
+            return predict_sparse(self, X)
         if is_tensor(X) and getattr(self, "design_", None) is None:
             from linearlab.exact.device import predict as predict_tensor
 
@@ -391,4 +416,17 @@ default="auto"
             from linearlab.distributed.fitting import score as score_dask
 
             return score_dask(self, X, y, sample_weight)
+        if is_sparse(X):
+            from linearlab.sparse.checks import score as score_sparse
+
+            self._check_fitted()
+            return score_sparse(self, X, y, sample_weight)
         return super().score(X, y, sample_weight)
+
+    def summary(self, cov_type: str = "nonrobust", X=None, y=None, sample_weight=None):
+        """:meth:`EstimatorExtras.summary`; one paragraph instead where LSQR formed no d×d
+        covariance (wide sparse X), or for sparse ``X`` with a robust ``cov_type``."""
+        from linearlab.sparse.fit import check_summary
+
+        check_summary(self, X)
+        return super().summary(cov_type, X, y, sample_weight)

@@ -14,7 +14,7 @@ from linearlab.descent.optimizers import OPTIMIZERS
 from linearlab.descent.schedules import LR_SCHEDULES
 
 PARAMETER_CONSTRAINTS: dict = {
-    "solver": [StrOptions({"auto", "normal", "qr", "svd", "gd"})],
+    "solver": [StrOptions({"auto", "normal", "qr", "svd", "lsqr", "gd"})],
     "backend": [StrOptions({"numpy", "torch"})],
     "fit_intercept": ["boolean"],
     "alpha": [Interval(Real, 0, None, closed="left")],

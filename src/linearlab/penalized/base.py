@@ -9,10 +9,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-from linearlab.data.validation import check_sample_weight, check_X, check_y
+from linearlab.data.validation import (
+    check_fit_magnitudes,
+    check_sample_weight,
+    check_X,
+    check_y,
+)
 from linearlab.errors import DataError, NotFittedError
 from linearlab.exact.gram import Gram
 from linearlab.models.fitted import require_fitted
+from linearlab.sparse import is_sparse
 
 
 @dataclass
@@ -61,6 +67,10 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
+        if is_sparse(X):  # checked and kept sparse (linearlab.sparse)
+            from linearlab.sparse.checks import sparse_inputs
+
+            return sparse_inputs(self, X, y, sample_weight, reset)
         _check_feature_names(self, X, reset=reset)
         if y is None:
             raise DataError(
@@ -70,11 +80,16 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         ya = check_y(y, Xa.shape[0], dtype="float64")
         _check_n_features(self, Xa, reset=reset)
         w = check_sample_weight(sample_weight, Xa.shape[0], Xa.dtype)
+        check_fit_magnitudes(Xa, ya, w)  # squares beyond float64: NumericalError, as OLS
         return Xa, ya, w
 
     def _gram_of(self, X, y, sample_weight, reset: bool) -> tuple[Gram, int]:
         """One pass: the Gram statistics of the rows, and y's dimensionality."""
         Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset)
+        if is_sparse(Xa):  # the sparse Gram (small d only)
+            from linearlab.sparse.gram import gram_for
+
+            return gram_for(Xa, ya, w, type(self).__name__), ya.ndim
         return Gram.from_arrays(Xa, ya, w), ya.ndim
 
     def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
@@ -120,6 +135,10 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
         self._check_fitted()
+        if is_sparse(X):
+            from linearlab.sparse.checks import predict as predict_sparse
+
+            return predict_sparse(self, X)
         _check_feature_names(self, X, reset=False)
         Xa = check_X(X, dtype="float64")
         _check_n_features(self, Xa, reset=False)
@@ -151,6 +170,10 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
         self._check_fitted()
         gram = getattr(self, "_gram", None)
+        if gram is None and getattr(self, "_sparse_wide", False):
+            from linearlab.sparse.checks import wide_fit_error
+
+            raise wide_fit_error(self, "summary()")
         if gram is None:
             raise NotFittedError(
                 "summary() needs the statistics of the training data, which this model does "
@@ -175,6 +198,10 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         """The training statistics a regularization path is recomputed from."""
         self._check_fitted()
         gram = getattr(self, "_gram", None)
+        if gram is None and getattr(self, "_sparse_wide", False):
+            from linearlab.sparse.checks import wide_fit_error
+
+            raise wide_fit_error(self, "The regularization path")
         if gram is None:
             raise NotFittedError(
                 f"The regularization path needs the training statistics, which this "

@@ -18,7 +18,12 @@ from sklearn.utils.validation import check_random_state
 from linearlab.errors import DataError
 from linearlab.penalized.base import PenalizedBase
 from linearlab.penalized.estimators import ElasticNet
-from linearlab.penalized.folds import FoldStatistics, fold_statistics, validation_rss
+from linearlab.penalized.folds import (
+    FoldStatistics,
+    fold_statistics,
+    validation_rss,
+    warn_at_grid_edge,
+)
 from linearlab.penalized.path import enet_path, gram_path, resolve_alphas
 
 
@@ -132,6 +137,11 @@ class ElasticNetCV(PenalizedBase):
                 DataConversionWarning, stacklevel=2,
             )
         self._y_ndim = 1
+        if type(Xa).__module__.startswith("scipy.sparse"):  # sparse folds: small d only
+            from linearlab.sparse.folds import sparse_fold_statistics
+
+            return self._fit_statistics(FoldStatistics(*sparse_fold_statistics(
+                Xa, ya.reshape(-1, 1), w, self.cv, type(self).__name__)))
         return self._fit_statistics(fold_statistics(Xa, ya.reshape(-1, 1), w, self.cv))
 
     def fit_folds(self, folds: FoldStatistics) -> ElasticNetCV:
@@ -169,7 +179,14 @@ class ElasticNetCV(PenalizedBase):
         self.l1_ratio_ = float(l1_ratios[best_l1])
         self.mse_path_ = np.squeeze(mse_paths)
         alphas = np.asarray(grids)
-        self.alphas_ = alphas[0] if len(l1_ratios) == 1 else alphas
+        given = self.alphas is not None and not isinstance(self.alphas, Integral)
+        # one grid for every l1_ratio when the alphas were given (scikit-learn's shape)
+        self.alphas_ = alphas[0] if len(l1_ratios) == 1 or given else alphas
+        warn_at_grid_edge(
+            type(self).__name__, grids[best_l1], self.alpha_, stacklevel=4,
+            extend="Pass a wider grid (smaller eps, or alphas=[...])." if not given
+            else "Pass alphas that extend beyond it.",
+        )
         final = ElasticNet(
             alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
             max_iter=self.max_iter, tol=self.tol, positive=self.positive,

@@ -108,13 +108,21 @@ class RidgeCV(PenalizedBase):
         Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         self._y_ndim = ya.ndim
+        sparse = type(Xa).__module__.startswith("scipy.sparse")
+        if sparse:  # the sparse Gram and folds (small d): X is never densified
+            from linearlab.sparse.folds import sparse_fold_statistics
+            from linearlab.sparse.gram import gram_for
         if self.cv is None:
-            gram = Gram.from_arrays(Xa, Y, w)
+            gram = gram_for(Xa, Y, w, "RidgeCV") if sparse else Gram.from_arrays(Xa, Y, w)
             step = max(256, _BLOCK_BYTES // (8 * max(1, Xa.shape[1] + Y.shape[1] * alphas.size)))
             blocks = ((Xa[i:i + step], Y[i:i + step], None if w is None else w[i:i + step])
                       for i in range(0, Xa.shape[0], step))
             return self._finish(gram, self._fit_loo(blocks, gram, alphas))
-        return self._fit_folds(fold_statistics(Xa, Y, w, self._check_kfold()), alphas)
+        if sparse:
+            folds = FoldStatistics(*sparse_fold_statistics(Xa, Y, w, self._check_kfold()))
+        else:
+            folds = fold_statistics(Xa, Y, w, self._check_kfold())
+        return self._fit_folds(folds, alphas)
 
     def _check_kfold(self):
         if self.store_cv_results or self.alpha_per_target:
@@ -175,9 +183,11 @@ class RidgeCV(PenalizedBase):
             n += b
             if centred_buf.shape[0] < b:  # buffers reused across blocks: no page faults
                 centred_buf, z_buf, sq_buf = (np.empty((b, d)) for _ in range(3))
-            # centred first: no cancellation when offsets are large
-            centred = np.subtract(Xb, shift_x, out=centred_buf[:b])
-            Z = np.matmul(centred, V, out=z_buf[:b])
+            if type(Xb).__module__.startswith("scipy.sparse"):  # (X_b − x̄)V, X_b kept sparse
+                Z = np.subtract(Xb @ V, shift_x @ V, out=z_buf[:b])
+            else:  # centred first: no cancellation when offsets are large
+                centred = np.subtract(Xb, shift_x, out=centred_buf[:b])
+                Z = np.matmul(centred, V, out=z_buf[:b])
             resid = Yb.reshape(len(Yb), -1) - shift_y
             if wb is not None:
                 root = np.sqrt(wb)[:, None]

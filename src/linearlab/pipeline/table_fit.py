@@ -19,16 +19,25 @@ with ``LinearRegression().fit(DataFrame)`` to rounding.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
 
 from linearlab.data.reading import missing_value_error, table_batches
 from linearlab.data.sources import Source
-from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataFileError
-from linearlab.exact.gram import equivalent_design
+from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError, DataFileError
+from linearlab.exact.gram import Gram, equivalent_design
+from linearlab.models.fitted import log_weight_sum
 from linearlab.models.linear import LinearRegression
 from linearlab.pipeline import streaming
+from linearlab.pipeline.formula_blocks import (
+    block_levels,
+    block_rows,
+    fit_formula,
+    formula_variables,
+    merge_levels,
+)
 from linearlab.pipeline.growing import GrowingGram, TableSpec, arrow_block
 
 
@@ -69,29 +78,49 @@ def growing_pass(source: Source, spec: TableSpec) -> GrowingGram:
     return growing
 
 
-class TableBatches:
-    """A source's blocks through a finished design, as a batch source for the training loop
-    (the same batch order as :class:`~linearlab.pipeline.streaming.ChunkBatches`)."""
+class DesignBlocks:
+    """A source's blocks through a finished design: ``(first row, X, Y, w)`` per block, rows
+    counted after the missing-value policy (a block reader for gradient descent)."""
 
-    def __init__(self, source: Source, growing: GrowingGram, names: list, setup, batch_size,
-                 shuffle: bool, rng: np.random.Generator, standardize: bool):
-        self.source, self.growing, self.names = source, growing, names
+    def __init__(self, rows: Callable[[], Iterator[tuple]], weighted: bool):
+        self.rows, self.weighted = rows, weighted
+
+    def blocks(self, rng=None):
+        """Every block once, in file order."""
+        start = 0
+        for X, Y, w in self.rows():
+            yield start, X, Y, w
+            start += X.shape[0]
+
+
+def text_rows(source: Source, growing: GrowingGram, keys: list):
+    """The rows function of :class:`DesignBlocks` for text columns (a finished growing pass)."""
+    columns = [growing.index[k] for k in keys]
+
+    def rows():
+        for block, _ in source_blocks(source, growing.spec):
+            X, Y, w = growing.encode(block, growing.complete(block))
+            yield X[:, columns], Y, w
+
+    return rows
+
+
+class TableBatches:
+    """Batches over a :class:`DesignBlocks` for the training loop (the batch order of
+    :class:`~linearlab.pipeline.streaming.ChunkBatches`)."""
+
+    def __init__(self, reader: DesignBlocks, setup, batch_size, shuffle: bool,
+                 rng: np.random.Generator, standardize: bool):
+        self.reader, self.weighted = reader, reader.weighted
         self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
-        self.columns = [growing.index[k] for k in names]
-
-    def _rows(self):
-        spec = self.growing.spec
-        for block, _ in source_blocks(self.source, spec):
-            X, Y, w = self.growing.encode(block, self.growing.complete(block))
-            X = X[:, self.columns]
-            if self.standardize:
-                X = (X - self.shift) / self.scale
-            yield X, Y, (np.ones(X.shape[0]) if w is None else w)
 
     def epoch(self):
         size, carry = self.batch_size, None
-        for X, Y, w in self._rows():
+        for _, X, Y, w in self.reader.blocks():
+            if self.standardize:
+                X = (X - self.shift) / self.scale
+            w = np.ones(X.shape[0]) if w is None else w
             if carry is not None:
                 X, Y, w = (np.concatenate([a, b]) for a, b in zip(carry, (X, Y, w), strict=True))
             if size is None:  # one batch per block
@@ -108,10 +137,10 @@ class TableBatches:
             yield self._out(*carry)
 
     def _out(self, X, Y, w):
-        return X, Y, None if self.growing.spec.weight is None else w
+        return X, Y, w if self.weighted else None
 
 
-def _whole(model: LinearRegression, source: Source, spec: TableSpec):
+def _whole(model, source: Source, spec: TableSpec, progress=None):
     """Read every block (missing rows dropped or reported), fit in memory: (state, metrics)."""
     parts, dropped = [], 0
     names = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
@@ -147,43 +176,115 @@ def _whole(model: LinearRegression, source: Source, spec: TableSpec):
 def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress):
     growing = growing_pass(source, spec)
     design, gram = growing.finish()
+    reader = DesignBlocks(text_rows(source, growing, growing.design_keys(design)),
+                          spec.weight is not None)
     names = list(design.names) if design is not None else list(spec.features)
-    k = len(spec.targets)
-    if streaming._needs_rows(model):
-        keys = growing.design_keys(design)
-
-        def make_batches(setup, rng):
-            return TableBatches(source, growing, keys, setup, model.batch_size, model.shuffle,
-                                rng, model.standardize)
-
-        state = streaming._train_over_file(model, source, [*names, *spec.targets], len(names),
-                                          gram, progress, make_batches=make_batches)
-    else:
-        Xe, Ye, we = equivalent_design(gram)
-        model.fit(Xe, Ye[:, 0] if k == 1 else Ye, sample_weight=we)
-        state = model.fitted_state_
-    state = replace(state, gram=gram, weighted=spec.weight is not None,
-                    log_weight_sum=growing.log_w, design=design, n_dropped=growing.n_dropped)
+    state = _solve(model, gram, design, reader, names, spec.targets, progress)
+    state = replace(state, weighted=spec.weight is not None, log_weight_sum=growing.log_w,
+                    n_dropped=growing.n_dropped)
     return state, streaming.gram_metrics(gram, state), gram.count
 
 
-def fit_source(model: LinearRegression, source: Source, features: list[str],
-               targets: list[str], *, weight: str | None = None, stream: bool = False,
-               progress: streaming.Progress | None = None) -> streaming.FitOutcome:
-    """Fit ``model`` on columns of ``source``, text columns encoded and ``model.missing``
-    followed, whole or streamed (see the module notes); a ``weight`` column weights the rows."""
-    if not needs_design(source, features, getattr(model, "missing", "error"), weight):
-        return streaming.fit_source(model, source, features, targets, stream=stream,
-                                    progress=progress)
-    spec = table_spec(model, source, features, targets, weight)
-    columns = [*features, *targets] + ([weight] if weight else [])
+def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
+           targets: list[str], progress):
+    """The fitted state from the statistics (exact, full-batch) or the blocks (descent)."""
+    if streaming._needs_rows(model):
+        def make_batches(setup, rng):
+            return TableBatches(reader, setup, model.batch_size, model.shuffle, rng,
+                                model.standardize)
+
+        state = streaming._train_over_file(model, None, [*names, *targets], len(names), gram,
+                                           progress, make_batches=make_batches)
+    else:
+        Xe, Ye, we = equivalent_design(gram)
+        model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
+        state = model.fitted_state_
+    return replace(state, gram=gram, design=design)
+
+
+def source_frames(source: Source, columns: list[str], block_bytes: int | None = None):
+    """``(pandas block, rows before it)`` of every column named (numbers as floats with NaN
+    for missing cells, text as text with None)."""
+    numeric = [c for c in columns if c in source.numeric]
+    text = [c for c in columns if c not in source.numeric]
+    for batch, rows in table_batches(source, numeric, text, block_bytes):
+        yield batch.to_pandas(), rows
+
+
+def _fit_formula(model, source: Source, formula: str, context, weight, stream, progress):
+    """``(model, state, metrics, streamed, rows)`` of a formula fit on ``source``."""
+    import pandas as pd
+
+    from linearlab.design.formula import FormulaDesign
+
+    columns = list(source.columns)
     streamed = streaming.should_stream(source, len(columns), stream)
+    params = model.get_params()
+    params.pop("fit_intercept", None)
+    if not streamed:
+        frame = pd.concat([f for f, _ in source_frames(source, columns)], ignore_index=True)
+        model = type(model).from_formula(formula, frame, **params)
+        if weight is not None:
+            model.fit(frame, sample_weight=frame[weight].to_numpy())
+        X, Y, _ = model.design_.apply(frame, model.missing, response=True)
+        pred = X @ np.asarray(model.coef_).reshape(Y.shape[1], -1).T + model.intercept_
+        metrics = streaming.regression_metrics(Y, pred)
+        return model, model.fitted_state_, metrics, False, X.shape[0]
+    design = FormulaDesign(formula, context)
+    text = [c for c in columns if c not in source.numeric]
+    variables = formula_variables(design, columns)
+    rows, found = merge_levels([block_levels(f, variables, text)
+                                for f, _ in source_frames(source, columns)])
+    fit_formula(design, columns, text, found)
+    model = type(model)(fit_intercept=design.has_intercept, **params)
+
+    def rows_of_blocks():
+        for frame, before in source_frames(source, columns):
+            w = None if weight is None else frame[weight].to_numpy()
+            try:
+                yield block_rows(frame, design, model.missing, w)
+            except DataError as exc:
+                raise DataFileError(f"In {source.name!r}, in the block of data rows from "
+                                    f"{before}: {exc}", path=source.path) from None
+
+    gram = Gram.empty(len(design.names), len(design.target_names))
+    log_w = 0.0
+    for X, Y, w in rows_of_blocks():
+        gram.update(X, Y, w)
+        log_w += log_weight_sum(w)
+    reader = DesignBlocks(rows_of_blocks, weight is not None)
+    state = _solve(model, gram, design, reader, list(design.names), list(design.target_names),
+                   progress)
+    state = replace(state, weighted=weight is not None, log_weight_sum=log_w,
+                    n_dropped=rows - gram.count)
+    return model, state, streaming.gram_metrics(gram, state), True, gram.count
+
+
+def fit_source(model, source: Source, features: list[str] | None = None,
+               targets: list[str] | None = None, *, weight: str | None = None,
+               formula: str | None = None, context: dict | None = None,
+               stream: bool = False, progress: streaming.Progress | None = None,
+               ) -> streaming.FitOutcome:
+    """Fit ``model`` on columns of ``source``, text columns encoded and ``model.missing``
+    followed, whole or streamed (see the module notes).
+
+    A ``weight`` column weights the rows; a ``formula`` (``LinearRegression`` only) names the
+    target and the features itself (``context``: names its terms may use)."""
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        if streamed:
-            state, metrics, rows = _streamed(model, source, spec, progress)
+        if formula is not None:
+            model, state, metrics, streamed, rows = _fit_formula(
+                model, source, formula, context, weight, stream, progress)
+            features, targets = list(state.design.input_names), list(state.design.target_names)
+        elif not needs_design(source, features, getattr(model, "missing", "error"), weight):
+            return streaming.fit_source(model, source, features, targets, stream=stream,
+                                        progress=progress)
         else:
-            state, metrics, rows = _whole(model, source, spec)
+            spec = table_spec(model, source, features, targets, weight)
+            columns = [*features, *targets] + ([weight] if weight else [])
+            streamed = streaming.should_stream(source, len(columns), stream)
+            state, metrics, rows = (_streamed if streamed else _whole)(model, source, spec,
+                                                                       progress)
     model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
                                    target_names=list(targets), metrics=metrics))
     caught = [str(w.message) for w in seen
