@@ -113,6 +113,8 @@ def train_loop(
 
     driver = EpochDriver(config, W, b, validation)
     seen = 0
+    # a full batch read in blocks brings its own step: the gradient summed over every block
+    step = getattr(source, "forward_backward", forward_backward)
     with driver:
         while driver.running:
             optimizer.lr = driver.lr = schedule.at_epoch(driver.epoch)
@@ -124,7 +126,7 @@ def train_loop(
                 if config.loss == "sse" and penalty:  # sse: the batch's share of the rows
                     share = Xb.shape[0] if wb is None else float(wb.sum())
                     step_penalty = penalty * share / total_weight
-                loss, grads = forward_backward(
+                loss, grads = step(
                     W, b, Xb, Yb, wb, loss_fn, step_penalty, config.fit_intercept
                 )
                 if not np.isfinite(loss):

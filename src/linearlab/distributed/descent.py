@@ -1,23 +1,23 @@
-"""Gradient descent on Dask collections: the in-memory setup, loop and diagnosis, fed by Dask.
+"""Gradient descent on Dask collections: the one descent shell, its blocks Dask partitions.
 
 One distributed pass computes the Gram statistics (standardization, start, ``lr="auto"`` and the
-convergence diagnosis all read them, as for an in-memory or streamed fit). Then:
+convergence diagnosis all read them, as for an in-memory or streamed fit). Then the partitions
+are the blocks of :class:`linearlab.descent.blocks.BlockData` (:class:`PartitionBlocks`):
 
-- **Full batch** (``batch_size=None``) with a squared loss (``mse``, ``sse``): the loss and its
-  gradient at any parameters are functions of the merged statistics alone, so every epoch's
-  full-batch gradient is the distributed gradient Σ over partitions — computed once, in that
-  pass, as the statistics — and the epochs run on a weighted table of 2·(d + k) rows with
-  exactly those statistics (the loop, or its fast paths, as for in-memory data). No epoch goes
-  back to the cluster.
-- **Mini-batches** (``batch_size=B``), or the ``mae``/``huber`` losses: the partitions are the
-  batch source of the one training loop (:class:`PartitionBatches`). **Batch order:** each epoch
-  visits the partitions in order (``shuffle=False``) or in a random order drawn from
-  ``random_state`` (``shuffle=True``, a new order every epoch); a partition is fetched from its
-  worker (the next one is fetched while this one trains), its rows are shuffled within the
-  partition when ``shuffle=True``, and cut into batches of B rows; rows left over at the end of
-  a partition start the next partition's first batch, so with ``shuffle=False`` the batches are
-  exactly those of an in-memory fit. With ``batch_size=None`` (mae/huber) each partition is one
-  batch.
+- **Full batch** (``batch_size=None``) with a squared loss (``mse``, ``sse``): every epoch's
+  full-batch gradient is a function of the merged statistics, so the epochs run on a weighted
+  table of 2·(d + k) rows with exactly those statistics. No epoch goes back to the cluster.
+- **Full batch, mae/huber**: every epoch fetches the partitions in order and sums their
+  gradients before one step (one step per epoch, as in memory).
+- **Mini-batches** (``batch_size=B``): **batch order:** each epoch visits the partitions in
+  order (``shuffle=False``) or in a random order drawn from ``random_state`` (``shuffle=True``,
+  a new order every epoch); a partition is fetched from its worker (the next one is fetched
+  while this one trains), its rows are shuffled within the partition when ``shuffle=True``,
+  and cut into batches of B rows; rows left over at the end of a partition start the next
+  partition's first batch, so with ``shuffle=False`` the batches are exactly those of an
+  in-memory fit.
+- **Early stopping** holds out the rows an in-memory fit holds out (by their position in the
+  collection: one more pass finds the partitions' lengths), and keeps them on the client.
 """
 
 from __future__ import annotations
@@ -26,24 +26,27 @@ import warnings
 
 import numpy as np
 
-from linearlab.descent import fit as descent_fit
-from linearlab.descent.batches import BatchPlan, random_streams
-from linearlab.descent.loop import train, train_loop
-from linearlab.descent.losses import get_loss
+from linearlab.descent.blocks import BlockData
+from linearlab.descent.shell import run
+from linearlab.descent.spec import DescentSpec
 from linearlab.distributed.blocks import Partitions, validated
 from linearlab.distributed.reduce import compute, compute_stats, map_combine
 from linearlab.errors import ConvergenceWarning
-from linearlab.exact.gram import equivalent_design
 from linearlab.models.fitted import FittedState
 
 
-class PartitionBatches:
-    """Dask partitions as a batch source for the training loop (order: see the module notes)."""
+class PartitionBlocks:
+    """Dask partitions as the blocks of a descent fit (order: see the module notes)."""
 
-    def __init__(self, parts: Partitions, setup, batch_size: int | None, shuffle: bool,
-                 rng: np.random.Generator, standardize: bool):
-        self.parts, self.batch_size, self.shuffle, self.rng = parts, batch_size, shuffle, rng
-        self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
+    def __init__(self, parts: Partitions):
+        self.parts = parts
+        self.starts: np.ndarray | None = None  # first row of each partition, once known
+
+    def locate(self) -> None:
+        """Find where each partition starts (a pass that counts the partitions' rows)."""
+        if self.starts is None:
+            lengths = map_combine(self.parts, _row_count, _concatenate, name="row-counts")
+            self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
 
     def _fetch(self, index: int):
         from dask import delayed
@@ -60,41 +63,26 @@ class PartitionBatches:
         except (ImportError, ValueError):
             return lambda: compute(task)
 
-    def _rows(self, fetched):
-        X, Y, w = fetched()
-        if self.standardize:
-            X = (X - self.shift) / self.scale
-        return X, Y, w
-
-    def epoch(self):
+    def blocks(self, rng: np.random.Generator | None = None):
+        """``(first row, X, Y, w)`` of every partition: in order, or in a random order drawn
+        from ``rng``; the next partition is fetched while the caller works on this one."""
         n = len(self.parts)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        size = self.batch_size
+        order = rng.permutation(n) if rng is not None else np.arange(n)
         pending = self._fetch(int(order[0]))
-        carry = None
         for position in range(n):
-            X, Y, w = self._rows(pending)
+            X, Y, w = pending()
             if position + 1 < n:
                 pending = self._fetch(int(order[position + 1]))
-            if carry is not None:
-                X, Y = np.vstack([carry[0], X]), np.vstack([carry[1], Y])
-                w = None if w is None else np.concatenate([carry[2], w])
-                carry = None
-            if size is None:
-                if X.shape[0]:
-                    yield X, Y, w
-                continue
-            if self.shuffle:
-                perm = self.rng.permutation(X.shape[0])
-                X, Y, w = X[perm], Y[perm], None if w is None else w[perm]
-            full = X.shape[0] // size * size
-            for start in range(0, full, size):
-                stop = start + size
-                yield X[start:stop], Y[start:stop], None if w is None else w[start:stop]
-            if full < X.shape[0]:
-                carry = (X[full:], Y[full:], None if w is None else w[full:])
-        if carry is not None:
-            yield carry
+            start = -1 if self.starts is None else int(self.starts[order[position]])
+            yield start, X, Y, w
+
+
+def _row_count(X, Y, w):
+    return [X.shape[0]]
+
+
+def _concatenate(parts: list[list[int]]) -> list[int]:
+    return [n for part in parts for n in part]
 
 
 def _max_row_norm2(X, Y, w, shift, scale, fit_intercept):
@@ -103,33 +91,34 @@ def _max_row_norm2(X, Y, w, shift, scale, fit_intercept):
     return top + (1.0 if fit_intercept else 0.0)
 
 
+class PartitionData(BlockData):
+    """:class:`~linearlab.descent.blocks.BlockData` over Dask partitions: the steepest row is
+    found on the cluster, and holding rows out first locates the partitions."""
+
+    def __init__(self, parts: Partitions, gram):
+        self.reader_parts = PartitionBlocks(parts)
+
+        def row_norms(shift, scale, fit_intercept):
+            return map_combine(parts, _max_row_norm2, max, shift, scale, fit_intercept,
+                               name="row-norms")
+
+        super().__init__(self.reader_parts, gram, row_norms=row_norms)
+
+    def hold_out(self, spec: DescentSpec):
+        self.reader_parts.locate()
+        return super().hold_out(spec)
+
+
 def fit_descent(estimator, parts: Partitions, weighted: bool):
     """Train ``estimator`` (solver="gd") on the partitions; sets its fitted state."""
-    model = estimator
     gram, log_w = compute_stats(parts)
-    init_rng, batch_rng = random_streams(model.random_state)
-    shift, scale = (gram.feature_scaling(model.fit_intercept) if model.standardize
-                    else (np.zeros(gram.n_features), np.ones(gram.n_features)))
-    row_norm2 = None
-    if model.batch_size:
-        row_norm2 = map_combine(parts, _max_row_norm2, max, shift, scale, model.fit_intercept,
-                                name="row-norms")
-    setup = descent_fit.prepare(model, gram, init_rng=init_rng, dtype=np.float64,
-                                max_row_norm2=row_norm2, feature_names=parts.feature_names)
-    if model.batch_size is None and get_loss(model.loss).quadratic:
-        Xe, Ye, we = equivalent_design(setup.train_gram)  # already on the training scale
-        plan = BatchPlan(Xe.shape[0], None, False, batch_rng)
-        result = train(Xe, Ye, we, setup.init, plan, setup.config, engine=model.engine)
-    else:
-        batches = PartitionBatches(parts, setup, model.batch_size, model.shuffle, batch_rng,
-                                   model.standardize)
-        result = train_loop(batches, setup.init, setup.config, total_weight=gram.weight_sum)
-    fit = descent_fit.finish(model, setup, gram, result, None, parts.feature_names)
+    fit = run(DescentSpec.of(estimator), PartitionData(parts, gram),
+              feature_names=parts.feature_names)
     if fit.diagnosis.message:
         warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=4)
     return estimator.set_fitted_state(FittedState(
         coef=fit.coef, intercept=fit.intercept, single_target=parts.y_ndim == 1,
-        training=fit.record(), gram=gram, weighted=weighted, log_weight_sum=log_w,
+        training=fit.record(), gram=fit.gram, weighted=weighted, log_weight_sum=log_w,
         feature_names=parts.feature_names, features_named=parts.feature_names is not None,
         target_names=parts.target_names,
     ))

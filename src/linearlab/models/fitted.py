@@ -51,6 +51,19 @@ class TrainingRecord:
     stopped_by: str | None = None  # GD: "tol", "callback", "early_stopping", "interrupted"
     history_stride: int | None = None  # GD: history keeps every history_stride-th epoch
     interrupted: bool = False  # a KeyboardInterrupt to re-raise once this state is set
+    # GD: computes (converged, diagnosis, optimum) when first read (see settle)
+    pending: Any = field(default=None, repr=False, compare=False)
+
+    def settle(self) -> TrainingRecord:
+        """Fill ``converged``, ``diagnosis`` and ``optimum`` if they were deferred (gradient
+        descent diagnoses on first read, not on every fit); returns the record."""
+        if self.pending is not None:
+            self.converged, self.diagnosis, self.optimum = self.pending()
+            self.pending = None
+        return self
+
+    def __getstate__(self) -> dict:
+        return self.settle().__dict__.copy()  # a deferred diagnosis is never pickled
 
 
 @dataclass
@@ -133,6 +146,33 @@ def target_names(y, n_targets: int) -> list[str]:
 class FittedStateMixin:
     """The estimators' one path to their fitted attributes (``set_fitted_state``)."""
 
+    @property
+    def converged_(self) -> bool:
+        """Whether gradient descent met its stopping rule or reached the exact optimum (always
+        True for exact solvers); computed when first read."""
+        return self._settled().converged
+
+    @property
+    def diagnosis_(self) -> str | None:
+        """Why gradient descent is not converged and what to change (None when converged);
+        computed when first read."""
+        return self._settled().diagnosis
+
+    @property
+    def optimum_(self) -> Any:
+        """The exact optimum gradient descent was compared with (squared losses; computed when
+        first read)."""
+        optimum = self._settled().optimum
+        if optimum is None:
+            raise AttributeError("optimum_")
+        return optimum
+
+    def _settled(self) -> TrainingRecord:
+        state = self.__dict__.get("fitted_state_")
+        if state is None:
+            raise AttributeError("not fitted")
+        return state.training.settle()
+
     def set_fitted_state(self, state: FittedState) -> Any:
         """Make this estimator the fitted model ``state`` describes; returns ``self``.
 
@@ -161,12 +201,11 @@ class FittedStateMixin:
         self.target_names_ = list(state.target_names)
         record = state.training
         self.solver_, self.n_iter_ = record.solver, record.n_iter
-        self.converged_, self.diagnosis_ = record.converged, record.diagnosis
         self.history_, self.params_history_ = record.history, record.params_history
         for name, value in (("learning_rate_", record.learning_rate), ("rank_", record.rank),
                             ("condition_number_", record.condition_number),
                             ("singular_", record.singular_values), ("aliased_", record.aliased),
-                            ("optimum_", record.optimum), ("metrics_", state.metrics),
+                            ("metrics_", state.metrics),
                             ("stopped_by_", record.stopped_by),
                             ("history_stride_", record.history_stride),
                             ("training_", state.training_options)):

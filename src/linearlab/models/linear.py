@@ -316,7 +316,8 @@ default="auto"
             self, X, Y, w, warm_start=warm_start, partial=partial,
             feature_names=labels if labels is not None and len(labels) == X.shape[1] else None,
         )
-        if fit.diagnosis.message and not partial:  # partial_fit runs one epoch a call
+        # partial_fit runs one epoch a call; a diagnosis needing a Gram pass waits to be read
+        if not partial and fit.ready and fit.diagnosis.message:
             warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
         return fit.coef, fit.intercept, fit.gram, fit.record()
 

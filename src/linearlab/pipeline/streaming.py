@@ -8,21 +8,16 @@ How a streamed fit works
 ------------------------
 1. One pass over the file accumulates the :class:`~linearlab.exact.gram.Gram` statistics block by
    block (``Gram.update``: pairwise, exact merges).
-2. For a squared-error objective (every exact solver, and full-batch gradient descent with the
-   ``mse``/``sse`` loss, any optimizer) the objective, its gradient and its minimiser are
-   functions of the Gram statistics alone. :func:`equivalent_design` builds a tiny weighted
-   table (2·(d+k) rows) with *exactly* the same weighted means and centred cross-products, and
-   ``LinearRegression.fit`` runs on it: the same solver code, the same epochs, loss history,
-   step-size choice, divergence checks and convergence diagnosis as on the full file, without
-   another pass over it.
-3. Mini-batch gradient descent, and the ``mae``/``huber`` losses, depend on individual rows, so
-   the chunk stream becomes a *batch source* (:class:`ChunkBatches`) for the same training loop
-   and epoch driver as in-memory data: each epoch re-reads the file and cuts it into
-   mini-batches; rows left over at the end of a block start the next block's first batch, so
-   with ``shuffle=False`` the batches are exactly those of an in-memory fit (with ``shuffle``
-   each block is reshuffled on its own). With ``batch_size=None`` (``mae``/``huber``) each block
-   is one batch. The setup (standardization, start, step size) and the convergence check are
-   the in-memory fit's own (:mod:`linearlab.descent.fit`), fed by the Gram pass.
+2. For an exact solver the objective and its minimiser are functions of the Gram statistics
+   alone. :func:`equivalent_design` builds a tiny weighted table (2·(d+k) rows) with *exactly*
+   the same weighted means and centred cross-products, and ``LinearRegression.fit`` runs on it:
+   the same solver code as on the full file, without another pass over it.
+3. Gradient descent runs the one descent shell (:mod:`linearlab.descent.shell`) over the file's
+   blocks (:class:`FileBlocks`, :mod:`linearlab.descent.blocks`): full-batch squared losses
+   train on the equivalent design of the statistics; ``mae``/``huber`` full batches sum every
+   block's gradient before one step per epoch; mini-batches are cut from the blocks (rows left
+   over at the end of a block start the next block's first batch, so with ``shuffle=False`` the
+   batches are an in-memory fit's); early stopping holds out the rows an in-memory fit would.
 """
 
 from __future__ import annotations
@@ -41,10 +36,9 @@ from linearlab.data.sources import (
     iter_record_batches,
     read_columns,
 )
-from linearlab.descent import fit as descent_fit
-from linearlab.descent.batches import random_streams
-from linearlab.descent.loop import train_loop
-from linearlab.descent.losses import get_loss
+from linearlab.descent.blocks import BlockData
+from linearlab.descent.shell import run as run_descent
+from linearlab.descent.spec import DescentSpec
 from linearlab.errors import ConditioningWarning, ConvergenceWarning
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.fitted import FittedState
@@ -167,9 +161,9 @@ def fit_source(
 
 
 def _needs_rows(model: LinearRegression) -> bool:
-    return model.solver == "gd" and (
-        model.batch_size is not None or not get_loss(model.loss).quadratic
-    )
+    """Whether a streamed fit of ``model`` runs the descent shell over the blocks (every
+    gradient-descent fit: early stopping holds out rows of the file, not of a summary)."""
+    return model.solver == "gd"
 
 
 def gram_pass(source: Source, columns: list[str], d: int, progress: Progress | None) -> Gram:
@@ -182,68 +176,43 @@ def gram_pass(source: Source, columns: list[str], d: int, progress: Progress | N
     return gram
 
 
-class ChunkBatches:
-    """A file's chunk stream as a batch source for the training loop (see the module notes)."""
+class FileBlocks:
+    """A file's chunk stream as the blocks of a gradient-descent fit (:mod:`linearlab.descent.
+    blocks`): ``(first row, X, Y, None)`` per chunk, features first."""
 
-    def __init__(self, source: Source, columns: list[str], d: int, setup, batch_size,
-                 shuffle: bool, rng: np.random.Generator, standardize: bool):
+    def __init__(self, source: Source, columns: list[str], d: int):
         self.source, self.columns, self.d = source, columns, d
-        self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
-        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
 
-    def epoch(self):
-        size = self.batch_size
-        carry = None
+    def blocks(self, rng=None):
+        start = 0
         for block in ChunkStream(self.source, self.columns):
-            if carry is not None:
-                block = np.vstack([carry, block])
-            if size is None:  # one batch per block
-                yield self._split(block)
-                continue
-            if self.shuffle:
-                block = block[self.rng.permutation(block.shape[0])]
-            full = block.shape[0] // size * size
-            for start in range(0, full, size):
-                yield self._split(block[start : start + size])
-            carry = block[full:] if full < block.shape[0] else None
-        if carry is not None:
-            yield self._split(carry)
-
-    def _split(self, rows: np.ndarray):
-        X = rows[:, : self.d]
-        if self.standardize:
-            X = (X - self.shift) / self.scale
-        return X, rows[:, self.d :], None
+            yield start, block[:, : self.d], block[:, self.d :], None
+            start += block.shape[0]
 
 
 def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress | None,
                      make_batches=None):
-    """Gradient descent whose epochs read the file: the in-memory setup, loop and diagnosis.
+    """Gradient descent whose epochs read the file: the one descent shell over its blocks.
 
-    ``make_batches(setup, rng)`` gives the batch source (default: :class:`ChunkBatches` of
-    the float columns); ``columns[:d]`` name the features."""
+    ``make_batches(setup, rng)`` gives the batch source instead of the file's float columns
+    (:class:`FileBlocks`); ``columns[:d]`` name the features."""
     model._validate_params()
-    init_rng, batch_rng = random_streams(model.random_state)
-    setup = descent_fit.prepare(model, gram, init_rng=init_rng, dtype=np.float64,
-                                feature_names=columns[:d])
-    config = setup.config
+    spec = DescentSpec.of(model)
     if progress is not None:  # the command line's display replaces the driver's own
-        user = config.callback
+        user = spec.callback
 
         def report(state):
             progress("training", state.epoch + 1, model.epochs)
             return None if user is None else user(state)
 
-        config.callback, config.progress = report, False
-    batches = ChunkBatches(source, columns, d, setup, model.batch_size, model.shuffle,
-                           batch_rng, model.standardize) if make_batches is None \
-        else make_batches(setup, batch_rng)
-    result = train_loop(batches, setup.init, config, total_weight=gram.weight_sum)
-    fit = descent_fit.finish(model, setup, gram, result, None, columns[:d])
+        spec.callback, spec.progress = report, False
+    reader = FileBlocks(source, columns, d) if make_batches is None else None
+    fit = run_descent(spec, BlockData(reader, gram, make_batches=make_batches),
+                      feature_names=columns[:d])
     if fit.diagnosis.message:
         warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
     return FittedState(coef=fit.coef, intercept=fit.intercept, single_target=gram.n_targets == 1,
-                       training=fit.record(), gram=gram)
+                       training=fit.record(), gram=fit.gram)
 
 
 # --------------------------------------------------------------------------- predict / evaluate

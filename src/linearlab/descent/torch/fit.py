@@ -1,13 +1,15 @@
 """A whole gradient-descent fit with the data on a torch device.
 
-``LinearRegression(solver="gd", backend="torch")`` lands here. The setup and the diagnosis are
-:func:`linearlab.descent.fit.prepare` and :func:`~linearlab.descent.fit.finish` (written once
-for every engine); what touches the rows runs on the device:
+``LinearRegression(solver="gd", backend="torch")`` lands here: the one descent shell
+(:func:`linearlab.descent.shell.run`, written once for every engine) with :class:`TensorData`,
+whose work touches the rows on the device:
 
-1. host arrays cross to the device once, in pinned blocks, and the Gram statistics accumulate
-   there in float64 during that same pass (tensors already on the device are read in place);
+1. host arrays cross to the device once, in pinned blocks; when training needs the Gram
+   statistics (``lr="auto"``, ``standardize``, early stopping) they accumulate there in float64
+   during that same pass, otherwise they are computed only when first read (tensors already on
+   the device are read in place);
 2. standardization, the steepest row (for ``lr="auto"`` on mini-batches) and the training;
-3. the trained objective at the end point and at the exact optimum (the diagnosis).
+3. the trained objective at the end point and at the exact optimum (the diagnosis, when read).
 
 Only d x d statistics, per-epoch losses and parameters come back to the host.
 """
@@ -25,15 +27,17 @@ from linearlab.data.tensors import (
     require_torch,
     resolve_device,
     stream_blocks,
+    to_device,
     torch_dtype,
 )
 from linearlab.data.validation import resolve_dtype
 from linearlab.descent import fit as host_fit
-from linearlab.descent.batches import BatchPlan, random_streams
+from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import penalty_factor
-from linearlab.descent.losses import get_loss
+from linearlab.descent.losses import get_loss, pointwise
+from linearlab.descent.shell import run
+from linearlab.descent.spec import DescentFit, DescentSpec, LazyGram
 from linearlab.descent.torch import train
-from linearlab.descent.torch.engine import pointwise
 from linearlab.exact.device_gram import DeviceGram, block_gram, device_gram, host_gram
 
 # The objective comes from the Gram statistics while their error bound stays below this
@@ -45,49 +49,109 @@ SSR_FACTOR = 8.0  # per ε and per unit of (Σ of the terms' magnitudes) / SSR, 
 
 
 def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
-                feature_names: list[str] | None = None) -> host_fit.DescentFit:
+                feature_names: list[str] | None = None) -> DescentFit:
     """Train ``model``'s settings on ``(X, Y)`` (arrays or tensors) on ``model.device``.
 
-    Same contract as :func:`linearlab.descent.fit.fit_descent`.
+    Same contract as :func:`linearlab.descent.fit.fit_descent`: the one shell
+    (:func:`linearlab.descent.shell.run`) with :class:`TensorData`.
     """
-    dev = resolve_device(model.device)
-    dtype = resolve_dtype(model.dtype)
-    tdtype = torch_dtype(dtype)
-    init_rng, batch_rng = random_streams(model.random_state)
-    held = None
-    if model.early_stopping and not partial:
-        X, Y, w, held = host_fit.hold_out(model, X, Y, w)  # the NumPy fit's seeded split
-    Xd, Yd, wd, stats = upload(X, Y, w, dev, tdtype)
-    gram = stats.to_host()
-    if model.standardize:  # in place only on a copy of ours, never on the caller's memory
-        shift, scale = gram.feature_scaling(model.fit_intercept)
-        Xd = standardized(Xd, shift, scale, own=not shares_memory(Xd, X))
-    row_norm2 = (max_row_norm2(Xd, model.fit_intercept, model.batch_size) if model.batch_size
-                 else None)
-    setup = host_fit.prepare(model, gram, init_rng=init_rng, dtype=dtype, partial=partial,
-                             warm_start=warm_start, max_row_norm2=row_norm2,
-                             feature_names=feature_names)
-    validation = None
-    if held is not None:
-        validation = held_out_loss(model, setup, held, dev)
-    plan = BatchPlan(Xd.shape[0], model.batch_size, model.shuffle, batch_rng)
-    result = train(Xd, Yd, wd, setup.init, plan, setup.config, dev, engine=model.engine,
-                   validation=validation)
-    factor = penalty_factor(setup.config, Yd.shape[1], gram.weight_sum)
-    loss_fn = get_loss(model.loss)
+    spec = DescentSpec.of(model)
+    data = TensorData(X, Y, w, resolve_device(spec.device), resolve_dtype(spec.dtype))
+    return run(spec, data, warm_start=warm_start, partial=partial, feature_names=feature_names)
 
-    def objective(W, b):  # the trained objective on the training scale
-        ssr = gram_ssr(setup.train_gram, W, b, model.fit_intercept)  # no pass when accurate
-        if ssr is None:
-            ssr = squared_residuals(Xd, Yd, wd, W, b, dev)  # in float64 on the device
-        norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (gram.weight_sum * Yd.shape[1])
-        return norm * ssr + factor * float((W * W).sum())
 
-    # The exact optimum may refine with the rows when they are float64 host arrays already
-    # (no copy); otherwise it comes from the Gram statistics alone.
-    host_rows = (not is_tensor(X) and not model.standardize and dtype == np.float64)
-    rows = (X, Y, w) if host_rows else None
-    return host_fit.finish(model, setup, gram, result, objective, feature_names, rows=rows)
+class TensorData:
+    """Rows on a torch device for the shell: host arrays cross once (with the Gram pass when
+    training needs the statistics), tensors already there are used in place."""
+
+    def __init__(self, X, Y, w, dev, dtype):
+        self.X, self.Y, self.w = X, (Y.reshape(-1, 1) if Y.ndim == 1 else Y), w
+        self.dev, self.dtype, self.tdtype = dev, dtype, torch_dtype(dtype)
+        self.Xd = self.Yd = self.wd = None
+        self.eager = True
+
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        return self.Y.shape[1]
+
+    def hold_out(self, spec: DescentSpec):
+        self.X, self.Y, self.w, held = host_fit.hold_out(spec, self.X, self.Y, self.w)
+        return held
+
+    def gram(self, eager: bool):
+        X, Y, w, dev = self.X, self.Y, self.w, self.dev
+        self.eager = eager
+        if eager:  # the statistics accumulate during the upload
+            self.Xd, self.Yd, self.wd, stats = upload(X, Y, w, dev, self.tdtype)
+            return stats.to_host()
+        self.Xd, self.Yd, self.wd = place(X, Y, w, dev, self.tdtype)
+        if dev.type == "cpu":
+            return LazyGram(lambda: host_gram(X, Y, w))
+        return LazyGram(lambda: device_gram(X, Y, w, device=dev).to_host())
+
+    def total_weight(self) -> float:
+        return float(self.n_rows) if self.w is None else float(self.w.sum())
+
+    def standardize(self, shift: np.ndarray, scale: np.ndarray) -> None:
+        # in place only on a copy of ours, never on the caller's memory
+        self.Xd = standardized(self.Xd, shift, scale, own=not shares_memory(self.Xd, self.X))
+
+    def max_row_norm2(self, spec: DescentSpec) -> float:
+        return max_row_norm2(self.Xd, spec.fit_intercept, spec.batch_size)
+
+    def validation(self, spec: DescentSpec, setup, held):
+        return held_out_loss(spec, setup, held, self.dev)
+
+    def train(self, spec: DescentSpec, setup, batch_rng, validation):
+        plan = BatchPlan(self.Xd.shape[0], spec.batch_size, spec.shuffle, batch_rng)
+        return train(self.Xd, self.Yd, self.wd, setup.init, plan, setup.config, self.dev,
+                     engine=spec.engine, validation=validation)
+
+    def objective(self, spec: DescentSpec, setup):
+        """The trained objective: from the statistics when they give it accurately, else one
+        float64 pass over the rows on the device (the caller's rows when no copy was kept for
+        standardization, so a deferred diagnosis holds no device copy)."""
+        rows = (self.Xd, self.Yd, self.wd) if self.eager else (self.X, self.Y, self.w)
+        factor = penalty_factor(setup.config, self.n_targets, self.total_weight())
+        summed = get_loss(spec.loss).reduction == "sum"
+        k, dev, fit_intercept, total = self.n_targets, self.dev, spec.fit_intercept, \
+            self.total_weight()
+        train_gram = setup.train_gram
+
+        def objective(W, b):  # the trained objective on the training scale
+            ssr = gram_ssr(train_gram, W, b, fit_intercept)  # no pass when accurate
+            if ssr is None:
+                ssr = squared_residuals(*rows, W, b, dev)  # in float64 on the device
+            norm = 1.0 if summed else 1.0 / (total * k)
+            return norm * ssr + factor * float((W * W).sum())
+
+        return objective
+
+    def exact_rows(self, spec: DescentSpec):
+        # the exact optimum may refine with the rows when they are float64 host arrays already
+        # (no copy); otherwise it comes from the Gram statistics alone
+        if is_tensor(self.X) or spec.standardize or self.dtype != np.float64:
+            return None
+        return self.X, self.Y, self.w
+
+
+def place(X, Y, w, dev, dtype):
+    """(X, Y, w) on ``dev`` in ``dtype`` without the statistics (no pass when already there)."""
+    torch = require_torch()
+    if dev.type == "cpu":
+        return tuple(None if a is None else (a.detach() if is_tensor(a) else torch.from_numpy(a))
+                     .to(dtype) for a in (X, Y, w))
+    if not fits_on_device([X, Y, w], dev, dtype):  # larger than the device: rows stay home
+        return tuple(host_tensor(a, dtype) for a in (X, Y, w))
+    return tuple(None if a is None else to_device(a, dev, dtype) for a in (X, Y, w))
 
 
 def upload(X, Y, w, dev, dtype):
@@ -198,22 +262,22 @@ def squared_residuals(Xd, Yd, wd, W: np.ndarray, b: np.ndarray, dev=None) -> flo
     return float(total)
 
 
-def held_out_loss(model, setup, held, dev):
+def held_out_loss(spec, setup, held, dev):
     """The loss on the held-out rows as a function of (W, b), evaluated on the device."""
     torch = require_torch()
     Xv, Yv, wv = held
     Yv = Yv.reshape(-1, 1) if Yv.ndim == 1 else Yv
     Xv, Yv = (torch.as_tensor(a, device=dev).to(torch.float64) for a in (Xv, Yv))
     wv = None if wv is None else torch.as_tensor(wv, device=dev).to(torch.float64)
-    if model.standardize:
+    if spec.standardize:
         Xv = standardized(Xv, setup.shift, setup.scale, own=False)
-    loss_fn = get_loss(model.loss)
+    loss_fn = get_loss(spec.loss)
 
     def loss(W, b) -> float:
         W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=dev)
         b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=dev)
         r = torch.addmm(b_t, Xv, W_t).sub_(Yv)
-        terms, _ = pointwise(torch, model.loss, r)
+        terms, _ = pointwise(torch, spec.loss, r)
         total = terms.sum() if wv is None else (wv @ terms).sum()
         share = float(r.shape[0]) if wv is None else float(wv.sum())
         norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (share * r.shape[1])
