@@ -158,3 +158,141 @@ def test_bad_alphas_and_grids_are_parameter_errors():
         enet_path(X, y, alphas=[0.1, -1.0])
     with pytest.raises(ParameterError, match="l1_ratio=0"):
         ENCV(l1_ratio=0.0).fit(X, y)
+
+
+# --------------------------------------------------------------------------- issue 19 numerics
+@pytest.mark.parametrize("alpha", [1e-9, 1e-16])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ridgecv_with_more_features_than_rows_is_exact(alpha, fit_intercept, weighted):
+    """Leave-one-out through the SVD of the smaller side: the Gram's eigen route divided its
+    null space's rounding by alpha (error ~1.8e-12/alpha: 440 at 1e-16)."""
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(50, 100, random_state=0, noise=1.0)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, 50) if weighted else None
+    ours = RidgeCV(alphas=[alpha], fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    theirs = sk.RidgeCV(alphas=[alpha], fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    scale = np.abs(theirs.coef_).max()
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-10 * scale)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, abs=1e-9 * scale)
+
+
+def test_ridgecv_wide_leave_one_out_scores_match_scikit_learn():
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(40, 90, random_state=3, noise=5.0)
+    alphas = [1e-3, 1.0, 10.0, 1e3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
+        theirs = sk.RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
+    assert ours.alpha_ == theirs.alpha_
+    np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-8)
+    assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-10)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("linearlab").Lasso(), lambda: __import__("linearlab").ElasticNet(),
+    lambda: RidgeCV(), lambda: LassoCV(cv=3), lambda: ElasticNetCV(cv=3),
+], ids=["Lasso", "ElasticNet", "RidgeCV", "LassoCV", "ElasticNetCV"])
+def test_values_near_the_float64_maximum_are_a_numerical_error(make):
+    """As LinearRegression: a NumericalError naming the place, never a model of NaNs."""
+    from linearlab import LinearRegression, NumericalError
+
+    rng = np.random.default_rng(0)
+    X = np.finfo(float).max * rng.uniform(size=(30, 3))
+    y = rng.standard_normal(30)
+    with pytest.raises(NumericalError, match="too large"):
+        LinearRegression().fit(X, y)
+    with pytest.raises(NumericalError, match="too large"):
+        make().fit(X, y)
+
+
+@pytest.mark.parametrize("effective_rank", [None, 10])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_elasticnet_with_alpha_zero_converges_to_ols(effective_rank, seed):
+    """scikit-learn's test_enet_ols_consistency: it stopped about n times too early (8.5e-6)."""
+    from sklearn.datasets import make_regression
+
+    from linearlab import ElasticNet
+
+    rng = np.random.RandomState(seed)
+    X, y = make_regression(n_samples=300, n_features=100, effective_rank=effective_rank,
+                           n_informative=50, random_state=rng)
+    sw = rng.uniform(low=0.01, high=10, size=X.shape[0])
+    ols = sk.LinearRegression().fit(X, y, sample_weight=sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "with alpha=0 ... LinearRegression"
+        warnings.simplefilter("error", sk_convergence_warning())
+        enet = ElasticNet(alpha=0, tol=1e-15).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(enet.predict(X), ols.predict(X), rtol=1e-10)
+    np.testing.assert_allclose(enet.coef_, ols.coef_, atol=1e-9)
+
+
+def test_the_ols_criterion_counts_the_rows_as_scikit_learn():
+    """‖Xᵀr‖² ≤ tol·‖y‖² in scikit-learn's sums is n·‖g‖² ≤ tol·yy per unit weight."""
+    from linearlab.penalized.cd import duality_gap
+
+    rng = np.random.default_rng(0)
+    Q = np.cov(rng.standard_normal((5, 200)))
+    q, w = rng.standard_normal(5), rng.standard_normal(5)
+    per_unit = duality_gap(Q, q, 1.0, w, Q @ w, 0.0, 0.0, False)
+    assert duality_gap(Q, q, 1.0, w, Q @ w, 0.0, 0.0, False, 200.0) == pytest.approx(
+        200 * per_unit)
+
+
+def sk_convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    return ConvergenceWarning
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("linearlab").Lasso(alpha=0.01, tol=0, max_iter=3),
+    lambda: __import__("linearlab").ElasticNet(alpha=0.01, tol=0, max_iter=3),
+], ids=["Lasso", "ElasticNet"])
+def test_tol_zero_that_reaches_max_iter_warns_a_scikit_learn_convergence_warning(make):
+    import linearlab
+
+    X, y, _ = _data(n=200, d=30, seed=4)
+    X[:, 1] = X[:, 0] + 0.01 * X[:, 1]  # correlated: not solved in three sweeps
+    assert issubclass(linearlab.ConvergenceWarning, sk_convergence_warning())
+    with pytest.warns(sk_convergence_warning(), match="did not converge"):
+        make().fit(X, y)
+    with warnings.catch_warnings():  # the filter users write for scikit-learn silences it
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", sk_convergence_warning())
+        make().fit(X, y)
+
+
+def test_elasticnetcv_alphas_shape_is_scikit_learn_s():
+    X, y, _ = _data()
+    for alphas in ([0.01, 0.1, 1.0], 7):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = ElasticNetCV(alphas=alphas, l1_ratio=[0.5, 0.7], cv=3).fit(X, y)
+            theirs = sk.ElasticNetCV(alphas=alphas, l1_ratio=[0.5, 0.7], cv=3).fit(X, y)
+        assert np.shape(ours.alphas_) == np.shape(theirs.alphas_)
+        np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-10)
+
+
+def test_a_penalty_chosen_at_the_edge_of_its_grid_warns():
+    """Issue 18: on raw-scale data LassoCV picked the smallest alpha of its grid silently."""
+    from linearlab.penalized.folds import GridEdgeWarning
+
+    X, y, _ = _data()
+    noise = np.random.default_rng(5).standard_normal(len(y))  # unrelated to X: shrink all
+    with pytest.warns(GridEdgeWarning, match="smallest of the 3 values"):
+        LassoCV(alphas=[1.0, 2.0, 4.0], cv=3).fit(X, y)
+    with pytest.warns(GridEdgeWarning, match="largest of the 3 values"):
+        ElasticNetCV(alphas=[1e-8, 1e-7, 1e-6], cv=3).fit(X, noise)
+    with pytest.warns(GridEdgeWarning, match="RidgeCV chose alpha=1e-06, the smallest"):
+        RidgeCV(alphas=[1e-6, 1e6, 1e8]).fit(X, y)
+    with pytest.warns(GridEdgeWarning, match="the largest"):
+        RidgeCV(alphas=[1e-3, 1e-2, 1e-1]).fit(X, noise)
+    with warnings.catch_warnings():  # inside the grid: no warning; and the class filters
+        warnings.simplefilter("error")
+        LassoCV(cv=3).fit(X, y)
+        warnings.simplefilter("ignore", GridEdgeWarning)
+        RidgeCV(alphas=[1e-6, 1e6, 1e8]).fit(X, y)

@@ -120,3 +120,41 @@ def test_gradient_descent_ridge_multi_output():
     X, Y, _ = _problem(5, k=2)
     ref = Ridge(alpha=3.0).fit(X, Y)
     _assert_close(LinearRegression(solver="gd", alpha=3.0, epochs=20000).fit(X, Y), ref, GD)
+
+
+def test_normal_equations_with_a_tiny_penalty_on_wide_data_warn():
+    """50 × 100 with alpha=1e-16: the eigen route of the singular Gram is off by ~1e4; it now
+    says so (solver='auto' escalates to QR and matches scikit-learn)."""
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(50, 100, random_state=0, noise=1.0)
+    theirs = Ridge(alpha=1e-16, solver="svd").fit(X, y)
+    with pytest.warns(ConditioningWarning, match="solver 'normal'"):
+        LinearRegression(alpha=1e-16, solver="normal").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        auto = LinearRegression(alpha=1e-16).fit(X, y)
+    np.testing.assert_allclose(auto.coef_, theirs.coef_, atol=1e-9 * np.abs(theirs.coef_).max())
+
+
+def test_robust_f_test_with_an_implicit_constant_is_statsmodels_one():
+    """Every dummy of a category and no intercept: the constant is implicit. statsmodels then
+    reports no robust F-test (NaN) — it was 104.8 here, testing the constant too."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 3, 300)
+    x = rng.standard_normal(300)
+    X = np.column_stack([np.eye(3)[g], x])
+    y = 1 + 0.5 * g + 0.05 * x + rng.standard_normal(300) * (1 + g)
+    ours = LinearRegression(fit_intercept=False).fit(X, y).summary(cov_type="HC3", X=X, y=y)
+    theirs = sm.OLS(y, X).fit(cov_type="HC3")
+    assert np.isnan(theirs.fvalue) and np.isnan(ours.fvalue) and np.isnan(ours.f_pvalue)
+    np.testing.assert_allclose(ours.bse, theirs.bse, rtol=1e-10)
+    # the same model with an explicit constant: the robust F-test of the slopes, as statsmodels
+    Xc = np.column_stack([np.eye(3)[g][:, 1:], x])
+    ours = LinearRegression().fit(Xc, y).summary(cov_type="HC3", X=Xc, y=y)
+    theirs = sm.OLS(y, sm.add_constant(Xc)).fit(cov_type="HC3")
+    assert ours.fvalue == pytest.approx(float(theirs.fvalue), rel=1e-10)
+    # non-robust: statsmodels' F-test with k_constant = 1
+    ours = LinearRegression(fit_intercept=False).fit(X, y).summary()
+    assert ours.fvalue == pytest.approx(float(sm.OLS(y, X).fit().fvalue), rel=1e-10)

@@ -107,8 +107,11 @@ def _eigen_solve(gram: Gram, alpha: float, fit_intercept: bool) -> ExactSolution
     rank = int(keep.sum())
     kept = eigvals[keep]
     condition = float(np.sqrt(kept.max() / kept.min())) if rank else np.inf
+    # with a penalty every eigen-direction is used: its rounding (ε·λ_max) against λ + α
+    error = OWN * EPS * top / (max(float(eigvals.min()), 0.0) + alpha) if alpha else (
+        EPS * condition**2)
     return ExactSolution(
-        error_estimate=EPS * condition**2,
+        error_estimate=error,
         coef=coef,
         intercept=_intercept((gram.mean_x, gram.mean_y), coef, fit_intercept),
         solver="normal",

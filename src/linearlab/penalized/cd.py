@@ -41,9 +41,14 @@ class CDResult:
 
 def duality_gap(
     Q: np.ndarray, q: np.ndarray, yy: float, w: np.ndarray, Qw: np.ndarray,
-    l1: float, l2: float, positive: bool,
+    l1: float, l2: float, positive: bool, n_samples: float = 1.0,
 ) -> float:
-    """scikit-learn's duality gap (formulation A; B for ridge; the gradient norm for OLS)."""
+    """scikit-learn's duality gap (formulation A; B for ridge; the gradient norm for OLS).
+
+    Per unit weight, like ``yy``. The OLS criterion ‖Xᵀr‖² is quadratic in the sums, so it is
+    multiplied by ``n_samples`` to compare with ``tol·yy`` as scikit-learn compares ‖Xᵀr‖²
+    with ``tol·‖y‖²`` (otherwise it would stop ``n_samples`` times too early).
+    """
     qw = float(q @ w)
     R_norm2 = yy + float(w @ Qw) - 2.0 * qw
     Ry = yy - qw
@@ -52,7 +57,7 @@ def duality_gap(
         XtA = q - Qw
         norm2 = float(XtA @ XtA)
         if l2 == 0.0:
-            return norm2
+            return norm2 * n_samples
         return R_norm2 + 0.5 * l2 * w2 - Ry + norm2 / (2.0 * l2)
     XtA = q - Qw - l2 * w
     dual_norm = float(XtA.max()) if positive else float(np.abs(XtA).max())
@@ -63,11 +68,16 @@ def duality_gap(
 
 
 def _active_solve(Q, q, w, l1, l2, positive):
-    """Optimum on the current support with the current signs, or None when it is not valid."""
-    active = np.flatnonzero(w)
+    """Optimum on the current support with the current signs, or None when it is not valid.
+
+    Without an L1 penalty (ridge, or OLS through ``alpha=0``) no sign or support constrains the
+    optimum: it is the solve over every coordinate, taken as soon as it is defined.
+    """
+    unconstrained = l1 == 0.0 and not positive
+    active = np.flatnonzero(np.diag(Q) > 0) if unconstrained else np.flatnonzero(w)
     if active.size == 0:
         return None
-    signs = np.sign(w[active])
+    signs = np.zeros(active.size) if unconstrained else np.sign(w[active])
     A = Q[np.ix_(active, active)]
     if l2:
         A = A + l2 * np.eye(active.size)
@@ -76,7 +86,7 @@ def _active_solve(Q, q, w, l1, l2, positive):
     except LinAlgError:
         return None
     sol = cho_solve(factor, q[active] - l1 * signs, check_finite=False)
-    if not np.all(np.isfinite(sol)) or np.any(sol * signs <= 0):
+    if not np.all(np.isfinite(sol)) or (not unconstrained and np.any(sol * signs <= 0)):
         return None
     new = np.zeros_like(w)
     new[active] = sol
@@ -114,7 +124,7 @@ def _sweep(order, rows, diag, denom, q, w, Qw, l1, positive):
 def enet_gram(
     Q: np.ndarray, q: np.ndarray, yy: float, l1: float, l2: float, *,
     coef_init: np.ndarray | None = None, tol: float = 1e-4, max_iter: int = 1000,
-    positive: bool = False, rng: np.random.RandomState | None = None,
+    positive: bool = False, rng: np.random.RandomState | None = None, n_samples: float = 1.0,
 ) -> CDResult:
     """Minimise ``½wᵀQw − qᵀw + l1‖w‖₁ + ½l2‖w‖²`` (see the module notes).
 
@@ -138,6 +148,8 @@ def enet_gram(
         Constrain the coefficients to be non-negative.
     rng : RandomState, optional
         When given, coordinates are drawn at random (``selection="random"``), else cyclic.
+    n_samples : float
+        Rows behind the statistics (scales the OLS criterion; see :func:`duality_gap`).
     """
     d = q.shape[0]
     w = np.zeros(d) if coef_init is None else np.array(coef_init, dtype=np.float64)
@@ -147,7 +159,7 @@ def enet_gram(
     q = np.ascontiguousarray(q, dtype=np.float64)
     tol_gap = tol * yy
     Qw = Q @ w
-    gap = duality_gap(Q, q, yy, w, Qw, l1, l2, positive)
+    gap = duality_gap(Q, q, yy, w, Qw, l1, l2, positive, n_samples)
     if 0.0 <= gap <= tol_gap:
         return CDResult(w, gap, 0, True)
     rows = list(Q)
@@ -162,7 +174,7 @@ def enet_gram(
         polished = _active_solve(Q, q, np.asarray(w_list), l1, l2, positive)
         if polished is not None:
             Qp = Q @ polished
-            gap_p = duality_gap(Q, q, yy, polished, Qp, l1, l2, positive)
+            gap_p = duality_gap(Q, q, yy, polished, Qp, l1, l2, positive, n_samples)
             if gap_p <= tol_gap:
                 return CDResult(polished, max(gap_p, 0.0), max(n_iter, 1), True)
         # 2. a full sweep finds the support
@@ -178,7 +190,7 @@ def enet_gram(
             n_iter += 1
         w = np.asarray(w_list)
         Qw = Q @ w  # refresh: the running updates accumulate rounding
-        gap = duality_gap(Q, q, yy, w, Qw, l1, l2, positive)
+        gap = duality_gap(Q, q, yy, w, Qw, l1, l2, positive, n_samples)
         if gap <= tol_gap:
             return CDResult(w, gap, n_iter, True)
     return CDResult(np.asarray(w_list), gap, n_iter, math.isfinite(gap) and gap <= tol_gap)

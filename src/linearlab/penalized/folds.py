@@ -11,6 +11,7 @@ or shuffled splits with overlaps) get their training Grams from their own rows.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -21,6 +22,28 @@ from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
 
 _GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous range
+
+
+class GridEdgeWarning(UserWarning):
+    """A cross-validated penalty was chosen at the edge of its grid (LassoCV, ElasticNetCV,
+    RidgeCV): the best value may lie beyond it. Filter it like any warning category."""
+
+
+def warn_at_grid_edge(estimator: str, alphas, chosen: float, *, extend: str,
+                      stacklevel: int = 3) -> None:
+    """Warn (:class:`GridEdgeWarning`) when ``chosen`` is the smallest or largest of ``alphas``
+    (a grid of at least three values)."""
+    grid = np.unique(np.asarray(alphas, dtype=np.float64).ravel())
+    if grid.size < 3 or not (chosen == grid[0] or chosen == grid[-1]):
+        return
+    side, beyond = ("smallest", "smaller") if chosen == grid[0] else ("largest", "larger")
+    warnings.warn(
+        f"{estimator} chose alpha={chosen:.4g}, the {side} of the {grid.size} values it tried "
+        f"({grid[0]:.3g} to {grid[-1]:.3g}): the best penalty may be {beyond} still. {extend} "
+        "Features on very different scales also push the choice to an edge: standardize them "
+        "first (a StandardScaler in a pipeline).",
+        GridEdgeWarning, stacklevel=stacklevel,
+    )
 
 
 @dataclass

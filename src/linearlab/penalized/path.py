@@ -98,6 +98,7 @@ def gram_path(
             result = enet_gram(
                 Q, q[:, t], float(yy[t]), alpha * l1_ratio, alpha * (1.0 - l1_ratio),
                 coef_init=w, tol=tol, max_iter=max_iter, positive=positive, rng=rng,
+                n_samples=float(gram.count),
             )
             w = result.coef
             coefs[t, :, i] = w

@@ -109,15 +109,15 @@ def fista(
                 next_momentum = 1.0
             previous, W, current, momentum = W, step, value, next_momentum
             driver.end_epoch(float(current.mean()), W, intercept(W))
-            gaps = [duality_gap(Q, q[:, t], yy[t], W[:, t], Q @ W[:, t], l1, l2, positive)
-                    for t in range(k)]
+            gaps = [duality_gap(Q, q[:, t], yy[t], W[:, t], Q @ W[:, t], l1, l2, positive,
+                                gram.count) for t in range(k)]
             reached = bool(np.all(np.asarray(gaps) <= limit))
             if reached:
                 break
     result = driver.result()
     optimum = np.column_stack([
         enet_gram(Q, q[:, t], float(yy[t]), l1, l2, tol=1e-12, max_iter=100_000,
-                  positive=positive).coef for t in range(k)])
+                  positive=positive, n_samples=gram.count).coef for t in range(k)])
     diagnosis = _diagnose(result.history, float(current.mean()),
                           float(_objective(Q, q, yy, optimum, l1, l2).mean()),
                           converged=reached, lr=lr, epochs_run=driver.epoch)

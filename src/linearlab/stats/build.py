@@ -276,6 +276,9 @@ def robust_covariances(
         H[0] -= mean @ H[1:]  # back from the centred parametrisation
     leverage = np.einsum("ij,ij->i", Q, Q)
     df_resid = inference.nobs - params.shape[0]
+    # a constant spanned by the columns (every dummy of a category, no intercept): the Wald
+    # test would include it; statsmodels reports no robust F-test then (NaN), and so do we
+    implicit = not record.fit_intercept and implicit_constant(record.gram)
     covs, walds = [], []
     for t in range(resid.shape[1]):
         omega = resid[:, t] ** 2
@@ -286,7 +289,8 @@ def robust_covariances(
         elif cov_type == "HC3":
             omega = omega / (1.0 - leverage) ** 2
         covs.append((H * omega) @ H.T)
-        walds.append(_robust_wald(H, omega, params[:, t], int(record.fit_intercept)))
+        walds.append(np.nan if implicit else
+                     _robust_wald(H, omega, params[:, t], int(record.fit_intercept)))
     return covs, walds
 
 
