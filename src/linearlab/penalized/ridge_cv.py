@@ -23,7 +23,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.base import PenalizedBase
-from linearlab.penalized.folds import FoldStatistics, fold_statistics, validation_rss
+from linearlab.penalized.inputs import INPUT_CONSTRAINTS
+from linearlab.penalized.folds import (
+    FoldStatistics,
+    fold_statistics,
+    validation_rss,
+    warn_at_grid_edge,
+)
 from linearlab.stats.metrics import r2_scores
 
 _BLOCK_BYTES = 16 * 2**20
@@ -121,6 +127,8 @@ class RidgeCV(PenalizedBase):
         if sparse:
             folds = FoldStatistics(*sparse_fold_statistics(Xa, Y, w, self._check_kfold()))
         else:
+            if isinstance(Xa, np.ndarray) and Xa.shape[0] < Xa.shape[1] + int(self.fit_intercept):
+                return self._finish(gram, self._fit_loo_svd(Xa, Y, w, gram, alphas))
             folds = fold_statistics(Xa, Y, w, self._check_kfold())
         return self._fit_folds(folds, alphas)
 
@@ -162,6 +170,8 @@ class RidgeCV(PenalizedBase):
         self._gram = gram
         intercept = (gram.mean_y - gram.mean_x @ coef if self.fit_intercept
                      else np.zeros(gram.n_targets))
+        warn_at_grid_edge("RidgeCV", alphas, self.alpha_, stacklevel=5,
+                          extend="Pass alphas that extend beyond it.")
         self._set_coefficients(coef.T, intercept)
         return self
 
@@ -206,12 +216,45 @@ class RidgeCV(PenalizedBase):
             best = np.argmax(scores, axis=1)
             self.alpha_ = alphas[best]
             self.best_score_ = scores[np.arange(k), best]
-            coef = np.stack([V @ (D[:, b] * qV[:, t]) for t, b in enumerate(best)], axis=1)
+            coef = np.stack([coef_of(b)[:, t] for t, b in enumerate(best)], axis=1)
         else:
+        return self._select(sse, n, store, alphas, lambda b: V @ (D[:, b][:, None] * qV))
+
+    def _fit_loo_svd(self, X, Y, w, gram: Gram, alphas: np.ndarray) -> np.ndarray:
+        """Leave-one-out through the SVD of the (n × d) centred design, for fewer rows than
+        coefficients: the Gram's null space (rounded to ±ε·λ_max) would be divided by a tiny
+        alpha, so β(α) = V diag(s/(s² + α)) Uᵀy comes from the smaller side instead."""
+        shift_x = gram.mean_x if self.fit_intercept else np.zeros(X.shape[1])
+        shift_y = gram.mean_y if self.fit_intercept else np.zeros(Y.shape[1])
+        Xc, Yc = X - shift_x, Y - shift_y
+        if w is not None:
+            root = np.sqrt(w)[:, None]
+            Xc *= root
+            Yc *= root
+        U, sv, Vt = np.linalg.svd(Xc, full_matrices=False)
+        UtY = U.T @ Yc  # (r, k)
+        s2 = sv[:, None] ** 2
+        F = s2 / (s2 + alphas[None, :])  # (r, A): the hat matrix's eigenvalues
+        h = (U * U) @ F  # (n, A)
+        if self.fit_intercept:
+            h += (1.0 / gram.weight_sum if w is None else w[:, None] / gram.weight_sum)
+        n, k, A = X.shape[0], Y.shape[1], alphas.size
+        fitted = (U @ (F[:, None, :] * UtY[:, :, None]).reshape(len(sv), k * A)).reshape(n, k, A)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            err2 = ((Yc[:, :, None] - fitted) / (1.0 - h)[:, None, :]) ** 2
+        store = [err2] if self.store_cv_results else None
+        shrink = sv[:, None] / (s2 + alphas[None, :])  # (r, A)
+        return self._select(err2.sum(axis=0), n, store, alphas,
+                            lambda b: Vt.T @ (shrink[:, b][:, None] * UtY))
+
+    def _select(self, sse, n, store, alphas, coef_of) -> np.ndarray:
+        """Choose alpha (per target with ``alpha_per_target``) from the summed squared
+        leave-one-out errors ``sse`` (k, A); ``coef_of(index)`` gives (d, k) coefficients."""
+        k = sse.shape[0]
             scores = -sse.sum(axis=0) / (n * k)
             best = int(np.argmax(scores))
             self.alpha_, self.best_score_ = float(alphas[best]), float(scores[best])
-            coef = V @ (D[:, best][:, None] * qV)
+            coef = coef_of(best)
         if store is not None:
             results = np.concatenate(store)
             self.cv_results_ = results[:, 0, :] if self._y_ndim == 1 else results
@@ -222,6 +265,9 @@ class RidgeCV(PenalizedBase):
         gram = self._path_statistics()
         chosen = float(np.max(np.atleast_1d(self.alpha_)))
         candidates = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
+        for chosen in np.atleast_1d(self.alpha_):
+            warn_at_grid_edge("RidgeCV", alphas, float(chosen), stacklevel=5,
+                              extend="Pass alphas that extend beyond it.")
         low = max(float(candidates.min()), chosen * 1e-3, 1e-12)
         high = max(float(candidates.max()), chosen * 1e3)
         grid = np.geomspace(high * 10, low / 10, n_alphas)
