@@ -23,7 +23,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.base import PenalizedBase
-from linearlab.penalized.inputs import INPUT_CONSTRAINTS
 from linearlab.penalized.folds import (
     FoldStatistics,
     fold_statistics,
@@ -120,6 +119,8 @@ class RidgeCV(PenalizedBase):
             from linearlab.sparse.gram import gram_for
         if self.cv is None:
             gram = gram_for(Xa, Y, w, "RidgeCV") if sparse else Gram.from_arrays(Xa, Y, w)
+            if isinstance(Xa, np.ndarray) and Xa.shape[0] < Xa.shape[1] + int(self.fit_intercept):
+                return self._finish(gram, self._fit_loo_svd(Xa, Y, w, gram, alphas))
             step = max(256, _BLOCK_BYTES // (8 * max(1, Xa.shape[1] + Y.shape[1] * alphas.size)))
             blocks = ((Xa[i:i + step], Y[i:i + step], None if w is None else w[i:i + step])
                       for i in range(0, Xa.shape[0], step))
@@ -127,8 +128,6 @@ class RidgeCV(PenalizedBase):
         if sparse:
             folds = FoldStatistics(*sparse_fold_statistics(Xa, Y, w, self._check_kfold()))
         else:
-            if isinstance(Xa, np.ndarray) and Xa.shape[0] < Xa.shape[1] + int(self.fit_intercept):
-                return self._finish(gram, self._fit_loo_svd(Xa, Y, w, gram, alphas))
             folds = fold_statistics(Xa, Y, w, self._check_kfold())
         return self._fit_folds(folds, alphas)
 
@@ -163,6 +162,8 @@ class RidgeCV(PenalizedBase):
         mean = scores.mean(axis=0)
         best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
         self.alpha_, self.best_score_ = float(alphas[best]), float(mean[best])
+        warn_at_grid_edge("RidgeCV", alphas, self.alpha_, stacklevel=5,
+                          extend="Pass alphas that extend beyond it.")
         coef = ridge_coefficients(gram, np.array([self.alpha_]), self.fit_intercept)[..., 0]
         return self._finish(gram, coef)
 
@@ -170,8 +171,6 @@ class RidgeCV(PenalizedBase):
         self._gram = gram
         intercept = (gram.mean_y - gram.mean_x @ coef if self.fit_intercept
                      else np.zeros(gram.n_targets))
-        warn_at_grid_edge("RidgeCV", alphas, self.alpha_, stacklevel=5,
-                          extend="Pass alphas that extend beyond it.")
         self._set_coefficients(coef.T, intercept)
         return self
 
@@ -211,13 +210,6 @@ class RidgeCV(PenalizedBase):
             sse += err2.sum(axis=0)
             if store is not None:
                 store.append(err2)
-        if self.alpha_per_target and k > 1:
-            scores = -sse / n  # (k, A)
-            best = np.argmax(scores, axis=1)
-            self.alpha_ = alphas[best]
-            self.best_score_ = scores[np.arange(k), best]
-            coef = np.stack([coef_of(b)[:, t] for t, b in enumerate(best)], axis=1)
-        else:
         return self._select(sse, n, store, alphas, lambda b: V @ (D[:, b][:, None] * qV))
 
     def _fit_loo_svd(self, X, Y, w, gram: Gram, alphas: np.ndarray) -> np.ndarray:
@@ -251,6 +243,13 @@ class RidgeCV(PenalizedBase):
         """Choose alpha (per target with ``alpha_per_target``) from the summed squared
         leave-one-out errors ``sse`` (k, A); ``coef_of(index)`` gives (d, k) coefficients."""
         k = sse.shape[0]
+        if self.alpha_per_target and k > 1:
+            scores = -sse / n  # (k, A)
+            best = np.argmax(scores, axis=1)
+            self.alpha_ = alphas[best]
+            self.best_score_ = scores[np.arange(k), best]
+            coef = np.stack([coef_of(b)[:, t] for t, b in enumerate(best)], axis=1)
+        else:
             scores = -sse.sum(axis=0) / (n * k)
             best = int(np.argmax(scores))
             self.alpha_, self.best_score_ = float(alphas[best]), float(scores[best])
@@ -258,6 +257,9 @@ class RidgeCV(PenalizedBase):
         if store is not None:
             results = np.concatenate(store)
             self.cv_results_ = results[:, 0, :] if self._y_ndim == 1 else results
+        for chosen in np.atleast_1d(self.alpha_):
+            warn_at_grid_edge("RidgeCV", alphas, float(chosen), stacklevel=5,
+                              extend="Pass alphas that extend beyond it.")
         return coef
 
     def regularization_path(self, n_alphas: int = 100):
@@ -265,9 +267,6 @@ class RidgeCV(PenalizedBase):
         gram = self._path_statistics()
         chosen = float(np.max(np.atleast_1d(self.alpha_)))
         candidates = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
-        for chosen in np.atleast_1d(self.alpha_):
-            warn_at_grid_edge("RidgeCV", alphas, float(chosen), stacklevel=5,
-                              extend="Pass alphas that extend beyond it.")
         low = max(float(candidates.min()), chosen * 1e-3, 1e-12)
         high = max(float(candidates.max()), chosen * 1e3)
         grid = np.geomspace(high * 10, low / 10, n_alphas)
