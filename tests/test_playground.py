@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,8 +37,10 @@ def server():
 
 def post(url: str, name: str, body, raw: bytes | None = None, headers=None):
     data = raw if raw is not None else json.dumps(body).encode()
+    if headers is None:
+        headers = {"Content-Type": "text/csv" if name == "upload" else "application/json"}
     request = urllib.request.Request(f"{url}api/{name}", data=data, method="POST",
-                                     headers=headers or {"Content-Type": "application/json"})
+                                     headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read(), response.headers
@@ -71,7 +74,8 @@ def test_train_returns_the_estimators_recorded_path_and_history(api):
     np.testing.assert_array_equal(run["path"], model.params_history_[:, :, 0])
     np.testing.assert_array_equal(run["history"], model.history_)
     assert run["epochs"] == model.n_iter_ and run["lr"] == model.learning_rate_
-    assert run["message"] == model.diagnosis_ and not run["diverged"]
+    assert run["message"] == (model.diagnosis_ or runs.converged_message(run))
+    assert not run["diverged"]
     assert out["exact"]["coef"][0] == pytest.approx(LinearRegression().fit(data.X, data.y).coef_[0])
 
 
@@ -175,14 +179,15 @@ def test_absurd_epochs_and_bad_settings_are_refused_with_a_message(server):
 def test_uploads_over_the_limit_are_refused(server):
     status, payload, _ = post(server.url, "upload", None, raw=b"x,y\n" + b"1,2\n" * 10,
                               headers={"Content-Length": str(MAX_UPLOAD_BYTES + 1),
-                                       "X-Filename": "big.csv"})
+                                       "X-Filename": "big.csv", "Content-Type": "text/csv"})
     assert status == 400 and "over the playground's limit of 52 MB" in json.loads(payload)["error"]
 
 
 def test_upload_reads_the_numeric_columns(server):
     body = b"size,colour,rooms,price\n1,red,2,10\n2,blue,3,14\n3,red,3,17\n4,red,5,25\n"
     status, payload, _ = post(server.url, "upload", None, raw=body,
-                              headers={"X-Filename": "../../etc/homes.csv"})
+                              headers={"X-Filename": "../../etc/homes.csv",
+                                       "Content-Type": "text/csv"})
     table = json.loads(payload)
     assert status == 200, table
     assert table["name"] == "homes.csv" and table["columns"] == ["size", "rooms", "price"]
@@ -301,3 +306,204 @@ def test_command_line_data_may_be_a_parquet_or_csv_file(tmp_path):
     assert (table.x, table.y, table.columns["price"].tolist()) == (["size"], "price",
                                                                    [10.0, 14.0, 17.0])
     assert load_initial(store, None) is None  # no DATA: the empty canvas
+
+
+# --------------------------------------------------------------------------- only its own page
+def raw_request(url: str, request: bytes, timeout: float = 30) -> tuple[int, bytes]:
+    """Send ``request`` (bytes, any headers) to the server; (status, body)."""
+    host, port = url.split("//")[1].strip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def http(method: str, path: str, host: str, headers: dict | None = None,
+         body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close",
+             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/api/init"), ("POST", "/api/init"),
+                                         ("GET", "/"), ("GET", "/static/app.js")])
+def test_dns_rebinding_another_host_is_refused(server, method, path):
+    json_type = {"Content-Type": "application/json"}
+    status, body = raw_request(server.url, http(method, path, f"evil.example:{server.port}",
+                                                json_type, b"{}"))
+    assert status == 403 and b"only its own page" in body and b"noisy-line" not in body
+    status, body = raw_request(server.url, http(method, path, f"127.0.0.1:{server.port + 1}",
+                                                json_type, b"{}"))
+    assert status == 403
+    for own in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
+        status, body = raw_request(server.url, http(method, path, own, json_type, b"{}"))
+        assert status == 200, body
+
+
+def test_cross_site_requests_are_refused(server):
+    own = f"127.0.0.1:{server.port}"
+    form = http("POST", "/api/dataset", own, {"Content-Type": "text/plain"}, b'{"name": "x"}')
+    status, body = raw_request(server.url, form)  # a no-cors fetch or a plain form
+    assert status == 415 and b"application/json" in body
+    for kind in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""):
+        status, _ = raw_request(server.url, http("POST", "/api/train", own,
+                                                 {"Content-Type": kind} if kind else {}, b"{}"))
+        assert status == 415
+    status, body = raw_request(server.url, http("POST", "/api/upload", own,
+                                                {"Content-Type": "text/plain"}, b"a,b\n1,2\n"))
+    assert status == 415 and b"text/csv" in body
+    evil = {"Content-Type": "application/json", "Origin": "http://evil.example"}
+    status, body = raw_request(server.url, http("POST", "/api/init", own, evil, b"{}"))
+    assert status == 403 and b"evil.example" in body
+    status, _ = raw_request(server.url, http("POST", "/api/init", own, {
+        "Content-Type": "application/json", "Origin": "null"}, b"{}"))
+    assert status == 403
+    mine = {"Content-Type": "application/json", "Origin": f"http://{own}"}
+    assert raw_request(server.url, http("POST", "/api/init", own, mine, b"{}"))[0] == 200
+    status, _ = raw_request(server.url, http("GET", "/api/train", own))
+    assert status == 405  # only init may be read with GET; the rest are POSTs
+
+
+def deep(n: int) -> bytes:
+    return b"[" * n + b"]" * n
+
+
+MALFORMED = [
+    ("train", deep(100_000)),
+    ("train", b'{"data": ' + deep(50_000) + b"}"),
+    ("train", b"not json"),
+    ("train", b"\xff\xfe{}"),
+    ("train", b"[1, 2]"),
+    ("train", {"runs": [{"start": [1e308, 1e308]}]}),
+    ("landscape", {"settings": {"start": [1e308, 1e308]}}),
+    ("landscape", {"settings": {"start": 5}}),
+    ("landscape", {"settings": {"start": [1, 2, 3]}}),
+    ("train", {"runs": [{"start": 5}]}),
+    ("train", {"runs": [{"start": "ab"}]}),
+    ("train", {"runs": 5}),
+    ("train", {"runs": [5]}),
+    ("train", {"runs": [{"epochs": True}]}),
+    ("train", {"runs": [{"epochs": [1]}]}),
+    ("train", {"runs": [{"epochs": 1e400}]}),
+    ("train", {"runs": [{"lr": [0.1]}]}),
+    ("train", {"runs": [{"batch_size": {}}]}),
+    ("train", {"runs": [{"batch_size": 1e300}]}),
+    ("train", {"runs": [{"standardize": "no"}]}),
+    ("train", {"runs": [{"alpha": 1e308}]}),
+    ("train", {"settings": [1]}),
+    ("step", {"theta": [1e308, 1e308], "lr": 0.1}),
+    ("step", {"theta": [1e16, 1e16], "lr": 0.1}),
+    ("step", {"theta": 5}),
+    ("step", {"theta": None}),
+    ("step", {"theta": [0, 0], "lr": -1}),
+    ("step", {"theta": [0, 0], "lr": "fast"}),
+    ("exact", {"settings": {"loss": ["mse"]}}),
+    ("columns", {"x": 5}),
+    ("columns", {"y": {}}),
+    ("columns", {"x": ["x"], "y": ["y"]}),
+    ("dataset", {"name": {"a": 1}}),
+    ("code", {"settings": {"start": {"a": 1}}}),
+    ("model", {"settings": {"optimizer": None}}),
+]
+
+
+@pytest.mark.parametrize("name,body", MALFORMED, ids=[f"{n}-{i}" for i, (n, _) in
+                                                      enumerate(MALFORMED)])
+def test_malformed_requests_are_400_with_a_message(server, name, body):
+    table = post_json(server.url, "dataset", {"name": "noisy-line"})[1]["id"]
+    if isinstance(body, dict):
+        key = "table" if name == "columns" else "data"
+        body = {key: table if key == "table" else {"table": table}, **body}
+        raw = json.dumps(body).encode()
+    else:
+        raw = body
+    status, payload, _ = post(server.url, name, None, raw=raw)
+    assert status == 400, payload
+    message = json.loads(payload)["error"]
+    assert message and "Internal error" not in message and "Traceback" not in message
+
+
+# --------------------------------------------------------------------------- limits
+def upload(url: str, text: str, name: str = "up.csv"):
+    status, payload, _ = post(url, "upload", None, raw=text.encode(),
+                              headers={"Content-Type": "text/csv", "X-Filename": name})
+    return status, json.loads(payload)
+
+
+def test_wide_uploads_are_refused_before_parsing(server):
+    for columns in (20_000, 100_000):
+        header = ",".join(f"c{j}" for j in range(columns))
+        row = ",".join("1" for _ in range(columns))
+        status, out = upload(server.url, f"{header}\n{row}\n{row}\n")
+        assert status == 400 and f"{columns} columns" in out["error"]
+        assert "200 columns" in out["error"]
+    status, out = upload(server.url, "a,b\n" + "1,2\n" * 2_600_000)
+    assert status == 400 and "5,000,000 values" in out["error"]
+
+
+def test_total_work_is_bounded_with_a_message(server):
+    header = ",".join(f"c{j}" for j in range(150))
+    row = ",".join("1" for _ in range(150))
+    status, wide = upload(server.url, f"{header}\n{row}\n{row}\n")
+    assert status == 200
+    status, out = post_json(server.url, "train", {"data": {"table": wide["id"]},
+                                                  "runs": [{"epochs": 20_000}]})
+    assert status == 400 and "too much work" in out["error"] and "at most 6665" in out["error"]
+    assert "150 parameters to record" in out["error"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100_000)
+    status, tall = upload(server.url, "x,y\n" + "".join(f"{v:.4f},{2 * v:.4f}\n" for v in x))
+    assert status == 200 and tall["rows"] == 100_000
+    spec = {"table": tall["id"]}
+    status, out = post_json(server.url, "train", {"data": spec, "runs": [
+        {"epochs": 20_000, "batch_size": 1, "lr": 0.001}]})
+    assert status == 400 and "100000 updates per epoch" in out["error"]
+    assert "at most 5 epochs" in out["error"]
+    status, out = post_json(server.url, "train", {"data": spec, "runs": [{"epochs": 20_000}]})
+    assert status == 400 and "at most 2500 epochs" in out["error"]
+
+
+def test_a_request_past_the_time_cap_is_stopped_and_the_server_goes_on():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=20_000)
+    with Background(time_cap=1.5) as bg:
+        status, table = upload(bg.url, "x,y\n" + "".join(f"{v:.4f},{3 * v:.4f}\n" for v in x))
+        slow = {"data": {"table": table["id"]},  # 500,000 updates: seconds of work
+                "runs": [{"epochs": 25, "batch_size": 1, "lr": 0.001}]}
+        status, out = post_json(bg.url, "train", slow)
+        assert status == 400 and "time cap of 1.5 s" in out["error"]
+        status, out = post_json(bg.url, "dataset", {"name": "three-points"})
+        assert status == 200 and out["rows"] == 3, out
+
+
+def test_abandoned_requests_are_cancelled_and_the_page_still_answers():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=20_000)
+    with Background() as bg:
+        status, table = upload(bg.url, "x,y\n" + "".join(f"{v:.4f},{3 * v:.4f}\n" for v in x))
+        body = json.dumps({"data": {"table": table["id"]}, "runs": [
+            {"epochs": 20, "batch_size": 1, "lr": 0.001}]}).encode()  # seconds of work each
+        own = f"127.0.0.1:{bg.port}"
+        for _ in range(45):
+            with socket.create_connection(("127.0.0.1", bg.port), timeout=10) as conn:
+                conn.sendall(http("POST", "/api/train", own,
+                                  {"Content-Type": "application/json"}, body))
+            # closed at once: the client went away
+        with urllib.request.urlopen(bg.url, timeout=30) as response:
+            assert response.status == 200 and b"playground" in response.read()
+        status, out = post_json(bg.url, "train", {"data": {"table": table["id"]},
+                                                  "runs": [{"epochs": 3}]})
+        assert status == 200
+
+
+def test_bad_command_line_options_are_usage_errors():
+    for args in (["--port", "99999"], ["--port", "-1"], ["--port", "http"],
+                 ["--host", "0.0.0.0"], ["--host", "no.such.host.invalid", "--port", "0"]):
+        result = subprocess.run([sys.executable, "-m", "linearlab", "playground", "--no-browser",
+                                 *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "numerically" not in result.stderr
+        assert args[1] in result.stderr

@@ -19,12 +19,33 @@ def add_playground_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> N
     )
     play.add_argument("data", metavar="DATA", nargs="?", default=None,
                       help="built-in dataset or CSV/Parquet file (default: an empty canvas)")
-    play.add_argument("--port", type=int, default=DEFAULT_PORT,
+    play.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                       help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
-    play.add_argument("--host", default="127.0.0.1",
+    play.add_argument("--host", type=host_address, default="127.0.0.1",
                       help="address to bind (default 127.0.0.1: this machine only)")
     play.add_argument("--no-browser", action="store_true", help="do not open a browser")
     play.set_defaults(handler=run_playground)
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 0 to 65535 (argparse turns the error into a usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a TCP port: give 0 to 65535 (0 picks a free one)")
+    return port
+
+
+def host_address(text: str) -> str:
+    """``--host``: one address to serve on, not a wildcard (the page checks the Host header)."""
+    if text.strip() in ("", "0.0.0.0", "::"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} would listen on every network; the playground serves one address "
+            "(127.0.0.1, the default, or this machine's address on your network)")
+    return text.strip()
 
 
 def run_playground(args: argparse.Namespace, console: Any) -> int:

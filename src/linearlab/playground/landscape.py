@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from linearlab.descent.losses import get_loss
 from linearlab.viz._common import ModelView, PlotData, least_squares_optimum, model_view
 from linearlab.viz.diagnostics import LOSS_LABELS
 from linearlab.viz.surface import (
@@ -52,6 +53,37 @@ def run_view(model: Any, record: dict, settings: Any, n_features: int) -> ModelV
     return view
 
 
+def loss_optimum(X: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """``[coef..., intercept]`` minimising a loss with no closed form (mae, huber), numerically:
+    L-BFGS on the engine's own loss and gradient, from the least-squares solution (both losses
+    are convex, so this is the optimum, to about 1e-9 of the loss)."""
+    from scipy.optimize import minimize
+
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+    fn = get_loss(loss)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        residual = (A @ theta - y).reshape(-1, 1)
+        return float(fn.value(residual)), (A.T @ fn.gradient(residual))[:, 0]
+
+    start = np.linalg.lstsq(A, y, rcond=None)[0]
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                      options={"maxiter": 2000, "gtol": 1e-12, "ftol": 1e-15})
+    return result.x if objective(result.x)[0] <= objective(start)[0] else start
+
+
+def optimum_of(view: ModelView, data: PlotData) -> tuple[np.ndarray | None, str]:
+    """The optimum to mark and how it is known: ``exact`` (squared losses), ``numerical``
+    (mae and huber without a penalty) or a sentence saying why none is marked."""
+    optimum = least_squares_optimum(view, data)
+    if optimum is not None:
+        return optimum, "exact"
+    if view.alpha:
+        return None, (f"no optimum marked: {view.loss} with alpha > 0 has no solver here "
+                      "to check it against")
+    return loss_optimum(data.X, data.y, view.loss), "numerical"
+
+
 def _within_reach(path: np.ndarray, centre: np.ndarray) -> np.ndarray:
     distance = np.linalg.norm(path - centre, axis=1)
     reach = DIVERGED_REACH * max(float(distance[0]), 1e-12)
@@ -65,7 +97,7 @@ def landscape(views: Sequence[ModelView], data: PlotData, starts: Sequence[Seque
     """The contour grid over (w, b) (one feature) or a slice through the optimum (several),
     the optimum, and each view's path projected onto the plane."""
     first = views[0]
-    optimum = least_squares_optimum(first, data)
+    optimum, known = optimum_of(first, data)
     centre = optimum if optimum is not None else first.theta
     framed = []
     for view in views:
@@ -96,6 +128,7 @@ def landscape(views: Sequence[ModelView], data: PlotData, starts: Sequence[Seque
         "ylim": list(ylim),
         "optimum": None if optimum is None else plane.project(optimum)[0].tolist(),
         "optimum_theta": None if optimum is None else optimum.tolist(),
+        "optimum_kind": known,
         "paths": [plane.project(v.path).tolist() if v.path is not None else [] for v in views],
         "starts": plane.project(extra).tolist() if extra.size else [],
     }

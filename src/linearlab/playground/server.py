@@ -2,13 +2,15 @@
 
 Everything comes from the package (the page, its script, the plotting library): it works
 offline. Requests are independent: every run builds its own estimator, and the only shared
-state, the table store, is guarded by a lock.
+state, the table store, is guarded by a lock. :mod:`.guard` keeps other web pages out and
+bounds each request's work; every refusal is a 4xx answer with a one-paragraph message.
 """
 
 from __future__ import annotations
 
 import json
 import webbrowser
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,15 @@ import numpy as np
 
 from linearlab.errors import BackendUnavailableError, LinearLabError, ParameterError
 from linearlab.playground import runs
+from linearlab.playground.command import DEFAULT_PORT
+from linearlab.playground.guard import (
+    TIME_CAP_S,
+    WILDCARD,
+    WORK_THREADS,
+    Guard,
+    host_names,
+    run_work,
+)
 from linearlab.playground.landscape import base_view, landscape, run_view
 from linearlab.playground.tables import (
     MAX_UPLOAD_BYTES,
@@ -29,6 +40,11 @@ from linearlab.viz._common import PlotData
 STATIC = Path(__file__).with_name("static")
 #: JSON request bodies larger than this are refused (uploads have their own limit).
 MAX_JSON_BYTES = 4 * 1024 * 1024
+#: Errors from numbers out of float range (a request's values, or the loss they lead to).
+OUT_OF_RANGE = (
+    "The numbers in this request overflow (they lead to a loss or a parameter beyond the range "
+    "of floating point). Use smaller start values or learning rate, or rescale the data."
+)
 
 
 def _starlette():
@@ -60,10 +76,8 @@ class Api:
             return X, y, [str(spec.get("xname") or "x")], str(spec.get("yname") or "y")
         if "table" not in spec:
             raise ParameterError("No data yet: choose a dataset, upload a CSV or add points.")
-        x = spec.get("x")
-        if x is not None and not (isinstance(x, list) and all(isinstance(c, str) for c in x)):
-            raise ParameterError("x must be a list of column names.")
-        return self.store.get(spec["table"]).select(x, spec.get("y"))
+        x, y = columns_choice(spec)
+        return self.store.get(spec["table"]).select(x, y)
 
     def init(self, body: dict) -> dict:
         from linearlab.data.datasets import list_datasets
@@ -83,14 +97,14 @@ class Api:
         return table_payload(self.store.add_dataset(str(body.get("name", ""))))
 
     def columns(self, body: dict) -> dict:
-        return table_payload(self.store.get(body.get("table")), body.get("x"), body.get("y"))
+        return table_payload(self.store.get(body.get("table")), *columns_choice(body))
 
     def upload(self, name: str, payload: bytes) -> dict:
         return table_payload(self.store.add_csv(name, payload))
 
     def landscape(self, body: dict) -> dict:
         X, y, names, target = self.data(body)
-        settings = runs.parse_settings(body.get("settings") or {})
+        settings = runs.parse_settings(body.get("settings") or {}, X.shape[1])
         data = PlotData(X, y, names, target)
         start = settings.start or [0.0] * (X.shape[1] + 1)
         view = base_view(settings, X.shape[1], data)
@@ -102,7 +116,7 @@ class Api:
         raw = body.get("runs") or [body.get("settings") or {}]
         if not isinstance(raw, list) or not 1 <= len(raw) <= runs.MAX_RUNS:
             raise ParameterError(f"Compare draws 1 to {runs.MAX_RUNS} runs at a time.")
-        all_settings = [runs.parse_settings(r) for r in raw]
+        all_settings = [runs.parse_settings(r, X.shape[1]) for r in raw]
         if len({(s.loss, s.alpha) for s in all_settings}) > 1:
             raise ParameterError("Runs compared on one landscape must share the loss and alpha.")
         records, views = [], []
@@ -117,32 +131,48 @@ class Api:
 
     def step(self, body: dict) -> dict:
         X, y, _, _ = self.data(body)
-        settings = runs.parse_settings(body.get("settings") or {})
+        settings = runs.parse_settings(body.get("settings") or {}, X.shape[1])
         lr = body.get("lr")
-        lr = None if lr in (None, "auto") else runs.number(lr, "lr")
-        return runs.step(settings, X, y, body.get("theta") or [], lr)
+        lr = None if lr is None or lr == "auto" else runs.number(lr, "lr")
+        return runs.step(settings, X, y, body.get("theta"), lr)
 
     def exact(self, body: dict) -> dict:
         X, y, _, _ = self.data(body)
-        return runs.exact_fit(X, y, str((body.get("settings") or {}).get("loss", "mse")))
+        return runs.exact_fit(X, y, runs.parse_settings(body.get("settings") or {}).loss)
 
     def code(self, body: dict) -> dict:
         X, _, names, target = self.data(body)
-        settings = runs.parse_settings(body.get("settings") or {})
+        settings = runs.parse_settings(body.get("settings") or {}, X.shape[1])
         return {"code": settings.code(names, target)}
 
     def model(self, body: dict) -> bytes:
         X, y, names, target = self.data(body)
-        settings = runs.parse_settings(body.get("settings") or {})
+        settings = runs.parse_settings(body.get("settings") or {}, X.shape[1])
         model, record = runs.train(settings, X, y, names, target)
         return runs.model_file(model, record)
 
 
-def create_app(store: TableStore | None = None, initial: str | None = None):
-    """The Starlette application (``initial``: id of a table in ``store`` to open with)."""
+def columns_choice(spec: dict) -> tuple[list[str] | None, str | None]:
+    """A request's ``x`` (list of column names or None) and ``y`` (a column name or None)."""
+    x, y = spec.get("x"), spec.get("y")
+    if x is not None and not (isinstance(x, list) and all(isinstance(c, str) for c in x)):
+        raise ParameterError("x must be a list of column names.")
+    if y is not None and not isinstance(y, str):
+        raise ParameterError(f"y must be a column name (got {y!r}).")
+    return x, y
+
+
+def create_app(store: TableStore | None = None, initial: str | None = None, *,
+               address: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),
+               time_cap: float = TIME_CAP_S):
+    """The Starlette application (``initial``: id of a table in ``store`` to open with).
+
+    It answers only requests addressed to ``address`` (the host and port it is served on) from
+    its own page; each request's work stops after ``time_cap`` seconds or when its client leaves.
+    """
     _starlette()
+    import anyio
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
@@ -150,9 +180,14 @@ def create_app(store: TableStore | None = None, initial: str | None = None):
 
     api = Api(store or TableStore(), initial)
 
+    limiter: list[Any] = []  # the fits' own threads, made on the server's event loop
+
     def failure(exc: Exception) -> JSONResponse:
         if isinstance(exc, LinearLabError):
             return JSONResponse({"error": str(exc)}, status_code=400)
+        if isinstance(exc, (OverflowError, FloatingPointError)) or (
+                isinstance(exc, ValueError) and "Out of range float" in str(exc)):
+            return JSONResponse({"error": OUT_OF_RANGE}, status_code=400)
         return JSONResponse({"error": f"Internal error: {type(exc).__name__}: {exc}"},
                             status_code=500)
 
@@ -170,25 +205,24 @@ def create_app(store: TableStore | None = None, initial: str | None = None):
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def work(request: Request, fn) -> Any:
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(WORK_THREADS))
+        return await run_work(fn, request.is_disconnected, limiter[0], time_cap)
+
     def endpoint(name: str):
         method = getattr(api, name)
 
         async def handle(request: Request) -> Response:
             try:
                 raw = await read_body(request, MAX_JSON_BYTES) if request.method == "POST" else b""
-                try:
-                    body: Any = json.loads(raw) if raw else {}
-                except ValueError:
-                    raise ParameterError("The request body is not valid JSON.") from None
-                if not isinstance(body, dict):
-                    raise ParameterError("The request body must be a JSON object.")
-                result = await run_in_threadpool(method, body)
+                result = await work(request, partial(method, parse_body(raw)))
+                if isinstance(result, bytes):
+                    return Response(result, media_type="application/json", headers={
+                        "Content-Disposition": 'attachment; filename="model.json"'})
+                return JSONResponse(result)
             except Exception as exc:  # every failure is a message for the page
                 return failure(exc)
-            if isinstance(result, bytes):
-                return Response(result, media_type="application/json", headers={
-                    "Content-Disposition": 'attachment; filename="model.json"'})
-            return JSONResponse(result)
 
         return handle
 
@@ -196,7 +230,7 @@ def create_app(store: TableStore | None = None, initial: str | None = None):
         try:
             payload = await read_body(request, MAX_UPLOAD_BYTES)
             name = Path(request.headers.get("x-filename", "upload.csv")).name or "upload.csv"
-            return JSONResponse(await run_in_threadpool(api.upload, name, payload))
+            return JSONResponse(await work(request, partial(api.upload, name, payload)))
         except Exception as exc:
             return failure(exc)
 
@@ -205,9 +239,24 @@ def create_app(store: TableStore | None = None, initial: str | None = None):
 
     names = ("init", "dataset", "columns", "landscape", "train", "step", "exact", "code", "model")
     routes = [Route("/", index), Route("/api/upload", upload, methods=["POST"])]
-    routes += [Route(f"/api/{n}", endpoint(n), methods=["GET", "POST"]) for n in names]
+    routes += [Route(f"/api/{n}", endpoint(n), methods=["GET", "POST"] if n == "init" else
+                     ["POST"]) for n in names]
     routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
-    return Starlette(routes=routes)
+    return Guard(Starlette(routes=routes), host_names(*address))
+
+
+def parse_body(raw: bytes) -> dict:
+    """A request's JSON object; anything else (or JSON nested too deep) is a ParameterError."""
+    try:
+        body: Any = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):
+        raise ParameterError(
+            "The request body is not valid JSON (or is nested too deeply); send one JSON "
+            "object, as the playground's page does."
+        ) from None
+    if not isinstance(body, dict):
+        raise ParameterError("The request body must be a JSON object.")
+    return body
 
 
 def load_initial(store: TableStore, data: str | None) -> str | None:
@@ -226,7 +275,8 @@ def load_initial(store: TableStore, data: str | None) -> str | None:
 class Background:
     """A playground server on a thread (tests, benchmarks, notebooks): ``url`` and ``stop()``."""
 
-    def __init__(self, data: str | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, data: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 time_cap: float = TIME_CAP_S):
         _starlette()
         import socket
         import threading
@@ -235,10 +285,12 @@ class Background:
         import uvicorn
 
         store = TableStore()
-        self.app = create_app(store, load_initial(store, data))
         self._sock = socket.socket(socket.AF_INET)
         self._sock.bind((host, port))
-        self.url = f"http://{host}:{self._sock.getsockname()[1]}/"
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}/"
+        self.app = create_app(store, load_initial(store, data), address=(host, self.port),
+                              time_cap=time_cap)
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      lifespan="off"))
         self._thread = threading.Thread(target=self._server.run,
@@ -280,20 +332,28 @@ def serve(data: str | None = None, *, host: str = "127.0.0.1", port: int = 8765,
 
     import uvicorn
 
+    if host.strip() in WILDCARD:
+        raise ParameterError(
+            f"--host {host!r} would listen on every network, and the playground answers only "
+            "requests addressed to the one address it serves. Give that address (127.0.0.1, "
+            "the default, or this machine's address on your network)."
+        )
     store = TableStore()
-    app = create_app(store, load_initial(store, data))
+    initial = load_initial(store, data)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         sock.close()
         raise ParameterError(
-            f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --port "
-            "(or --port 0 for any free one)."
+            f"Cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc}); choose "
+            "another --host or --port (--port 0 picks any free one)."
         ) from None
     sock.listen(128)  # connections wait in the backlog until the server runs
-    bound = sock.getsockname()[1]
+    bound_host, bound = sock.getsockname()[:2]
+    app = create_app(store, initial, address=(bound_host, bound))
+    app.hosts = host_names(bound_host, bound, [host])
     url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
     log(f"linearlab playground at {url}  (Ctrl-C stops it)")
     if open_browser:

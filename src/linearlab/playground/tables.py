@@ -25,6 +25,9 @@ MAX_POINTS = 20_000
 MAX_DRAWN_ROWS = 2_000
 #: Tables kept in memory; the oldest is forgotten first.
 MAX_TABLES = 16
+#: Most columns of an upload, and most values (rows x columns): checked before it is parsed.
+MAX_COLUMNS = 200
+MAX_CELLS = 5_000_000
 
 
 @dataclass
@@ -106,6 +109,7 @@ class TableStore:
         if not body.strip():
             raise DataError(f"The uploaded file {name!r} is empty; upload a CSV with a header "
                             "row and at least two numeric columns.")
+        check_shape(name, body)
         import pyarrow as pa
         from pyarrow import csv
 
@@ -136,6 +140,21 @@ class TableStore:
             )
         names = list(columns)
         return self.add(name, columns, names[:-1], names[-1])
+
+
+def check_shape(name: str, body: bytes) -> None:
+    """Refuse an upload with too many columns or values before parsing it (an upper bound:
+    every comma of the header and every line count)."""
+    header = body.split(b"\n", 1)[0]
+    columns = header.count(b",") + 1
+    rows = body.count(b"\n") + (not body.endswith(b"\n"))
+    if columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
+        raise DataError(
+            f"The uploaded file {name!r} has {columns} columns and about {rows} rows, over the "
+            f"playground's limits of {MAX_COLUMNS} columns and {MAX_CELLS:,} values. Upload a "
+            "sample or a few columns of it, or fit it from the command line "
+            "(`linearlab fit DATA`)."
+        )
 
 
 def too_large(size: int) -> str:
