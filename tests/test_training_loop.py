@@ -3,6 +3,7 @@ averaging, early stopping, the diagnosis under standardize + alpha, and the seed
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -158,6 +159,157 @@ def test_the_parameter_path_is_kept_in_blocks_and_dropped_when_too_long(monkeypa
     long = train(X, Y, None, (np.zeros((1, 1)), np.zeros(1)), BatchPlan(2, None, False, None),
                  DescentConfig(lr=0.01, epochs=600))
     assert short.params_history.shape == (401, 2, 1) and long.params_history is None
+
+
+# --------------------------------------------------------------------------- bounded history
+def _kept(n, stride):
+    """The epochs a thinned record keeps: every stride-th and the last."""
+    return sorted({*range(0, n, stride), n - 1})
+
+
+@pytest.mark.parametrize("engine, batch_size, tol", [
+    ("loop", None, None), ("auto", None, None), ("auto", 2, None), ("loop", None, 1e-9),
+])
+def test_thinned_history_is_the_full_run_at_the_kept_epochs(monkeypatch, engine, batch_size,
+                                                             tol):
+    from linearlab.descent import driver
+
+    data = load_dataset("three-points")
+    settings = dict(solver="gd", lr=0.01, epochs=1500, engine=engine, batch_size=batch_size,
+                    shuffle=False, tol=tol, n_iter_no_change=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = LinearRegression(**settings).fit(data.X, data.y)
+        monkeypatch.setattr(driver, "HISTORY_BUDGET", 64)
+        thin = LinearRegression(**settings).fit(data.X, data.y)
+    n = full.n_iter_
+    assert thin.n_iter_ == n and full.history_stride_ == 1 and len(full.history_) == n
+    stride = thin.history_stride_
+    assert stride > 1 and len(thin.history_) <= 64
+    kept = _kept(n, stride)
+    np.testing.assert_allclose(thin.history_, np.asarray(full.history_)[kept], rtol=1e-12)
+    steps = sorted({*range(0, n + 1, stride), n})  # the path: after 0, s, 2s, ... and n epochs
+    np.testing.assert_allclose(thin.params_history_, full.params_history_[steps], rtol=1e-12)
+    np.testing.assert_allclose(thin.coef_, full.coef_, rtol=1e-12)
+    assert thin.converged_ == full.converged_
+
+
+def test_record_thinning_in_epochs_and_blocks_matches_brute_force():
+    from linearlab.descent.history import EpochRecord
+
+    rng = np.random.default_rng(3)
+    losses, thetas = rng.random(5000), rng.random((5000, 3, 1))
+    record = EpochRecord(np.zeros((3, 1)), budget=50)
+    done = 0
+    while done < len(losses):  # one by one and in blocks of every size, mixed
+        size = int(rng.choice([1, 1, 7, 64, 700]))
+        if size == 1:
+            record.add(float(losses[done]), thetas[done])
+        else:
+            record.add_block(losses[done:done + size], thetas[done:done + size])
+        done = min(done + size, len(losses))
+        kept = _kept(done, record.stride)
+        np.testing.assert_array_equal(record.losses(), losses[kept])
+        np.testing.assert_array_equal(record.epoch_numbers(), kept)
+        path = np.concatenate([np.zeros((1, 3, 1)), thetas[:done]])
+        np.testing.assert_array_equal(record.path(), path[sorted({*range(0, done + 1,
+                                                                        record.stride), done})])
+        assert len(record.losses()) <= 51
+
+
+def test_a_million_epochs_keep_a_bounded_history():
+    # Before: every epoch kept (about 160 B each: 1e7 epochs on 5 rows reached 638 MB).
+    from linearlab.descent.history import HISTORY_BUDGET
+
+    data = load_dataset("three-points")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LinearRegression(solver="gd", lr=1e-5, epochs=2_000_000).fit(data.X, data.y)
+    assert model.n_iter_ == 2_000_000 and model.history_stride_ >= 32
+    assert HISTORY_BUDGET // 2 <= len(model.history_) <= HISTORY_BUDGET + 1
+    n, stride = model.n_iter_, model.history_stride_
+    assert len(model.history_) == len(_kept(n, stride))
+    assert len(model.params_history_) == len({*range(0, n + 1, stride), n})  # start ... final
+    np.testing.assert_allclose(model.params_history_[-1, :, 0],
+                               [*model.coef_, model.intercept_], rtol=1e-12)
+    # the kept losses are the loss at the kept parameters (full batch: the loss before the step)
+    X1 = np.hstack([data.X, np.ones((3, 1))])
+    at = model.params_history_[[1, 100, len(model.history_) - 2], :, 0]
+    expected = ((X1 @ at.T - data.y[:, None]) ** 2).mean(axis=0)
+    np.testing.assert_allclose(np.asarray(model.history_)[[1, 100, -2]], expected, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def _interrupt_at(epoch):
+    def callback(state):
+        if state.epoch == epoch:
+            raise KeyboardInterrupt
+    return callback
+
+
+@pytest.mark.parametrize("settings", [
+    dict(engine="loop"), dict(engine="auto"), dict(batch_size=2, shuffle=False),
+    dict(optimizer="adam", lr=0.1), dict(standardize=True),
+    pytest.param(dict(backend="torch"), marks=pytest.mark.skipif(
+        importlib.util.find_spec("torch") is None, reason="needs torch")),
+])
+def test_ctrl_c_keeps_the_finished_epochs_then_propagates(settings):
+    data = load_dataset("three-points")
+    base = dict(solver="gd", lr=0.01, epochs=200, random_state=0)
+    base.update(settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = LinearRegression(**base).fit(data.X, data.y)
+    model = LinearRegression(**base, callback=_interrupt_at(6))
+    with pytest.raises(KeyboardInterrupt), pytest.warns(ConvergenceWarning, match="interrupted"):
+        model.fit(data.X, data.y)
+    # epoch 6 finished before its callback ran: 7 epochs kept, the parameters after them
+    assert model.stopped_by_ == "interrupted" and model.n_iter_ == 7 and not model.converged_
+    assert model.history_ == full.history_[:7]
+    np.testing.assert_allclose(model.params_history_, full.params_history_[:8], rtol=1e-12)
+    np.testing.assert_allclose(model.coef_, full.params_history_[7, :-1, 0], rtol=1e-12)
+    assert model.intercept_ == pytest.approx(full.params_history_[7, -1, 0], rel=1e-12)
+    np.testing.assert_allclose(model.predict(data.X), data.X @ model.coef_ + model.intercept_)
+
+
+def test_ctrl_c_in_the_middle_of_an_epoch_keeps_the_epoch_before(monkeypatch):
+    from linearlab.descent import loop
+
+    data = load_dataset("noisy-line")
+    settings = dict(solver="gd", lr=0.01, epochs=50, batch_size=10, engine="loop",
+                    random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = LinearRegression(**{**settings, "epochs": 3}).fit(data.X, data.y)
+    calls, real = [0], loop.forward_backward
+
+    def interrupted(*args):  # the 5th batch of epoch 3 (10 batches an epoch)
+        calls[0] += 1
+        if calls[0] == 35:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(loop, "forward_backward", interrupted)
+    model = LinearRegression(**settings)
+    with pytest.raises(KeyboardInterrupt), pytest.warns(ConvergenceWarning, match="interrupted"):
+        model.fit(data.X, data.y)
+    assert model.n_iter_ == 3 and model.stopped_by_ == "interrupted"
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12)
+    assert model.history_ == reference.history_
+
+
+def test_ctrl_c_before_the_first_epoch_ends_leaves_the_model_unfitted(monkeypatch):
+    from linearlab.descent import loop
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "forward_backward", interrupted)
+    data = load_dataset("three-points")
+    model = LinearRegression(solver="gd", epochs=10, engine="loop")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(data.X, data.y)
+    assert not hasattr(model, "coef_")
 
 
 # --------------------------------------------------------------------------- the driver

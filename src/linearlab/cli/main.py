@@ -35,7 +35,8 @@ from linearlab.io import outputs, persist
 from linearlab.models.linear import LinearRegression
 from linearlab.pipeline import streaming
 
-GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule")
+GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule",
+           "init")
 #: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
 #: (20,000 features: 3.2 GB).
 MAX_FEATURES = 20_000
@@ -72,6 +73,8 @@ def _model_from_args(args: argparse.Namespace) -> LinearRegression:
             "--solver gd, or drop those options to fit exactly."
         )
     settings = {name: getattr(args, name) for name in GD_ONLY if getattr(args, name) is not None}
+    if "init" in settings:  # W,...,B -> (coef, intercept); counted once the columns are known
+        settings["init"] = cli_options.initial_pair(settings["init"], not args.no_intercept)
     if args.device is not None:
         if args.backend != "torch":
             raise UsageError(f"--device {args.device} applies to --backend torch; add "
@@ -123,6 +126,9 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streamin
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
     if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
+        if getattr(args, "init", None) is not None:
+            raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
+                             "penalized models start from zero. Drop --init.")
         model = cli_penalty.build(args)  # refuses options that do not apply (Dask, formula...)
         source = io.open_source(args.data)
         with _progress(args) as report:
@@ -146,6 +152,9 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
             "memory. Choose the features with -x/--features."
         )
     model = _model_from_args(args)
+    if getattr(args, "init", None) is not None:  # one value per coefficient, then the intercept
+        model.init = cli_options.checked_start(args.init, features, len(targets),
+                                               model.fit_intercept)
     stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
     if stream and args.solver in ("qr", "svd"):
         raise UsageError(
@@ -176,6 +185,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
         if args.output else None
     source, outcome = _fit_from_args(args)
     _check_finite_metrics(outcome.metrics)
+    cli_output.check_descent(outcome.model)  # a run that ended above its start: exit 1
     if target is not None:
         persist.save(outcome.model, target, metrics=outcome.metrics,
                      training={"data": args.data, "rows": outcome.rows,
@@ -401,10 +411,12 @@ def main(argv: list[str] | None = None) -> int:
             "beyond float64 (values near 1e308 or 1e-308), or the problem too large for memory; "
             "rescale the columns or choose fewer with -x."), debug)
         return 1
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
+    except KeyboardInterrupt as exc:  # during training: "interrupted at epoch N, ..."
+        Console(stderr=True).print(f"{exc}; nothing was saved" if str(exc) else "interrupted",
+                                   markup=False, highlight=False, soft_wrap=True)
         return 130
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+from linearlab.errors import UsageError
 
 #: Limits of whole-number options: beyond them a run could not finish (or NumPy overflows).
 MAX_EPOCHS = 10**9
@@ -80,6 +83,61 @@ def learning_rate(text: str) -> float | str:
     return value
 
 
+#: ``--init`` names Python's ``init`` strategies too.
+INIT_NAMES = ("zeros", "uniform", "normal")
+
+
+def start_values(text: str) -> tuple[float, ...] | str:
+    """An argparse type: ``--init W[,W...],B`` as finite numbers (or zeros/uniform/normal)."""
+    if text.strip().lower() in INIT_NAMES:
+        return text.strip().lower()
+    parts = [p.strip() for p in text.split(",")]
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected numbers separated by commas (the coefficients, then the intercept, "
+                f"e.g. 0.97,0.29), got {part!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"the starting values must be finite, got {part!r}")
+        values.append(value)
+    return tuple(values)
+
+
+def initial_pair(values: tuple[float, ...] | str, fit_intercept: bool):
+    """``--init``'s values as the library's ``init=(coef, intercept)`` (the last value is the
+    intercept; none without an intercept), or a strategy name."""
+    if isinstance(values, str):
+        return values
+    if fit_intercept:
+        return list(values[:-1]), values[-1]
+    return list(values), 0.0
+
+
+def checked_start(values: tuple[float, ...] | str, features: list[str], n_targets: int,
+                  fit_intercept: bool):
+    """``init`` for a fit on ``features``: a usage error naming how many values ``--init``
+    takes when the count is off; the same start for every target."""
+    if isinstance(values, str):
+        return values
+    d = len(features)
+    expected = d + (1 if fit_intercept else 0)
+    if len(values) != expected:
+        names = ", ".join(features[:5]) + (", ..." if d > 5 else "")
+        what = (f"the coefficient{'s' if d > 1 else ''} of {names}"
+                + (", then the intercept" if fit_intercept else " (--no-intercept: no intercept)"))
+        raise UsageError(
+            f"--init has {len(values)} value{'s' if len(values) != 1 else ''}, but this fit "
+            f"has {d} feature{'s' if d != 1 else ''}{' and an intercept' if fit_intercept else ''}"
+            f": give {expected} number{'s separated by commas' if expected != 1 else ''}, "
+            f"{what}."
+        )
+    coef, intercept = initial_pair(values, fit_intercept)
+    return ([coef] * n_targets if n_targets > 1 else coef), intercept
+
+
 def common_options() -> argparse.ArgumentParser:
     """A parent parser with the options every command takes (--json, --debug)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -138,6 +196,10 @@ def add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> 
                     help="step size over training: torch.optim.lr_scheduler's StepLR, "
                     "ExponentialLR, CosineAnnealingLR or scikit-learn's invscaling "
                     "(default: constant)")
+    gd.add_argument("--init", type=start_values, metavar="W,...,B",
+                    help="start of gradient descent: the coefficients, then the intercept, e.g. "
+                    "--init 0.97,0.29 for y = w·x + b (or zeros, uniform, normal; default: "
+                    "zeros)")
     gd.add_argument("--tol", type=non_negative, metavar="T",
                     help="stop when an epoch improves the loss by less than T")
     gd.add_argument("--seed", type=seed_type, metavar="N",
@@ -179,5 +241,7 @@ examples:
   linearlab fit salary
   linearlab fit houses.csv -y price -x rooms,area -o model.json
   linearlab fit salary --solver gd --lr 0.001 --epochs 10001
+  linearlab fit three-points --solver gd --init 0.97213265,0.28608494 --loss sse \
+      --lr 0.001 --epochs 100
   linearlab fit big.parquet --solver gd --batch-size 1024 --optimizer adam --epochs 5
 """

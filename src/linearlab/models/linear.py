@@ -127,9 +127,19 @@ default="auto"
     condition_number_ : float
         Condition number of the centred, column-scaled design (exact solvers).
     history_ : list of float
-        Training loss per epoch (``solver="gd"``).
+        Training loss per epoch (``solver="gd"``). Past 100,000 epochs it is thinned to one
+        epoch in every ``history_stride_`` (``history_[i]`` is epoch ``i * history_stride_``),
+        plus the last epoch, so memory stays bounded whatever ``epochs`` is.
     params_history_ : ndarray of shape (n_iter_ + 1, n_features + 1, n_targets) or None
-        Parameters after every epoch (``[coef; intercept]``), the first row the start (GD).
+        Parameters after every epoch (``[coef; intercept]``), the first row the start (GD);
+        thinned like ``history_`` (row ``i`` after ``i * history_stride_`` epochs, the last row
+        the final parameters).
+    history_stride_ : int
+        1, or the thinning of ``history_`` and ``params_history_`` on long runs (GD).
+    stopped_by_ : str or None
+        What ended gradient descent early: "tol", "early_stopping", "callback" or
+        "interrupted" (a KeyboardInterrupt: the model keeps the last finished epoch, a
+        ConvergenceWarning says so and the interrupt propagates); None when ``epochs`` ran out.
     n_iter_ : int
         Epochs run (GD) or 1 (exact).
     converged_ : bool
