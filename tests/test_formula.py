@@ -223,3 +223,46 @@ def test_allowed_terms_load(tmp_path):
     model = LinearRegression.from_formula(formula, df)
     model.save(tmp_path / "m.json")
     np.testing.assert_array_equal(load(tmp_path / "m.json").predict(df), model.predict(df))
+
+
+@pytest.mark.parametrize("formula", ["y ~ C(g, Diff) + x1", "y ~ C(k, Diff) + x1",
+                                     "y ~ C(g, Diff):x1 + x1"])
+def test_diff_contrast_names_as_statsmodels(formula):
+    df = _sales()
+    df["k"] = np.random.default_rng(3).choice([1.0, 2.0, 3.0], len(df))
+    model = LinearRegression.from_formula(formula, df)
+    ref = smf.ols(formula, df).fit()
+    assert model.design_.names == list(ref.params.index[1:])  # C(k, Diff)[D.1.0], ...
+    np.testing.assert_allclose(model.coef_, ref.params.values[1:], rtol=1e-8, atol=1e-10)
+
+
+def test_levels_come_from_the_whole_column():
+    """A reference level that first appears after row 64 (the kinds were once sniffed from the
+    first 64 rows)."""
+    rng = np.random.default_rng(4)
+    n = 300
+    g = np.array(["a", "b"] * (n // 2), dtype=object)
+    g[[100, 180, 250]] = "c"
+    df = pd.DataFrame({"g": g, "x": rng.normal(size=n)})
+    df["y"] = df.x + 3 * (df.g == "c") + rng.normal(size=n)
+    formula = "y ~ C(g, Treatment('c')) + x"
+    model = LinearRegression.from_formula(formula, df)
+    ref = smf.ols(formula, df).fit()
+    assert model.design_.names == list(ref.params.index[1:])
+    np.testing.assert_allclose(model.coef_, ref.params.values[1:], rtol=1e-9)
+
+
+@pytest.mark.parametrize("term", ["poly(x1, 200000)", "poly(x1, degree=80)", "bs(x1, df=500)"])
+def test_degrees_are_capped_by_rows_and_a_maximum(term):
+    with pytest.raises(DataError, match="at most 50"):
+        LinearRegression.from_formula(f"y ~ {term}", _sales())
+
+
+@pytest.mark.parametrize("formula", ["y ~ np.sqrt(`class`) + x1", "`None` ~ np.log(`höhe m`)",
+                                     "y ~ `höhe m` + I(`class` + `höhe m`)"])
+def test_backtick_columns_fit_and_load(tmp_path, formula):
+    df = _sales()
+    df["class"], df["höhe m"], df["None"] = df.x2 ** 2, df.x2 + 1, df.y
+    model = LinearRegression.from_formula(formula, df)
+    model.save(tmp_path / "m.json")
+    np.testing.assert_array_equal(load(tmp_path / "m.json").predict(df), model.predict(df))

@@ -214,3 +214,64 @@ def test_hostile_target_is_checked(base, tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(doc))
     assert _all_three(tmp_path / "model.json", base / "data.csv", _data())[0] == "ModelFileError"
     assert not marker.exists()
+
+
+# --------------------------------------------------------------------------- stored state
+def _tampered(base: Path, d: Path, formula: str, change) -> Path:
+    df = _data()
+    LinearRegression.from_formula(formula, df).save(d / "model.json")
+    doc = json.loads((d / "model.json").read_text())
+    change(doc["design"])
+    (d / "model.json").write_text(json.dumps(doc))
+    return d / "model.json"
+
+
+def _set(path: tuple, value):
+    def change(design):
+        node = design
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize("formula, change, says", [
+    ("price ~ center(area)", _set(("transform_state", "center(area)", "center"),
+                                  {"__float__": "nan"}), "non-finite"),
+    ("price ~ scale(area)", _set(("transform_state", "scale(area)", "scale"), 0), "positive"),
+    ("price ~ center(area)", _set(("transform_state",), {}), "missing"),
+    ("price ~ poly(area, 3)", _set(("transform_state", "poly(area, 3)", "alpha", "__int_keys__"),
+                                   [[0, 1.0]]), "degree 3"),
+    ("price ~ poly(area, 3)", _set(("rhs",), "1 + poly(area, 200000)"), "at most 50"),
+    ("price ~ bs(area, df=4)", _set(("transform_state", "bs(area, df=4)", "knots"),
+                                    [1.0] * 1000), "knots"),
+    ("price ~ C(g)", _set(("encoder_state", "abs(__import__('os').system('id'))(1)"),
+                          {"kind": "categorical", "state": {}}), "no term has"),
+    ("price ~ center(area)", _set(("transform_state", "center(area)", "center"),
+                                  {"__ndarray__": [1], "dtype": "V2000000000"}), "dtype"),
+])
+def test_stored_state_is_checked(base, tmp_path, formula, change, says):
+    model = _tampered(base, tmp_path, formula, change)
+    with alarm(), pytest.raises(ModelFileError, match=says):
+        load(model)
+    assert _cli("predict", model, base / "data.csv") == 2
+
+
+def test_polynomial_models_round_trip(tmp_path):
+    df = _data()
+    model = LinearRegression.from_formula("price ~ poly(area, 3) + bs(rooms, df=4)", df)
+    model.save(tmp_path / "m.json")
+    np.testing.assert_array_equal(load(tmp_path / "m.json").predict(df), model.predict(df))
+
+
+def test_allowed_terms_still_load(tmp_path):
+    df = _data().rename(columns={"rooms": "höhe m"})
+    df["class"] = df["area"] / 10
+    formula = ("np.log(price) ~ np.sqrt(`class`) + center(`höhe m`) + I(area ** 2 / 1e3) "
+               "+ C(g, Treatment('south')) + abs(area - 100) + standardize(area) "
+               "+ np.log(`höhe m`):C(g, Sum)")
+    model = LinearRegression.from_formula(formula, df)
+    model.save(tmp_path / "m.json")
+    again = load(tmp_path / "m.json")
+    np.testing.assert_array_equal(again.predict(df), model.predict(df))
+    assert again.design_.names == model.design_.names

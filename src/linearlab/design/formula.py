@@ -27,6 +27,14 @@ from typing import Any
 import numpy as np
 
 from linearlab.data.missing import check_policy, missing_error
+from linearlab.design.formula_terms import (
+    check_sizes,
+    patsy_names,
+    patsy_order,
+    quote_keywords,
+    rhs_text,
+    sniff_rows,
+)
 from linearlab.errors import BackendUnavailableError, ColumnError, DataError, ModelFileError
 
 INTERCEPT = "Intercept"
@@ -46,6 +54,7 @@ def _formulaic():
 
 def _parse(text: str, ordering: str = "none"):
     formulaic = _formulaic()
+    text = quote_keywords(text)
     flags = formulaic.parser.DefaultFormulaParser.FeatureFlags.TWOSIDED
     parser = formulaic.parser.DefaultFormulaParser(feature_flags=flags)
     try:
@@ -78,29 +87,6 @@ def _frame(data: Any):
         frame = frame.assign(**{c: pd.Categorical(frame[c], categories=[False, True])
                                 for c in bools})
     return frame
-
-
-def _patsy_order(terms: list, categorical: set[str]) -> list:
-    """Terms in patsy's order (see the module notes)."""
-    groups: dict[tuple[str, ...], list] = {(): []}
-    intercept = []
-    for term in terms:
-        if term.degree == 0:
-            intercept.append(term)
-            continue
-        numeric = tuple(sorted(str(f) for f in term.factors if str(f) not in categorical))
-        groups.setdefault(numeric, []).append(term)
-    ordered = list(intercept)
-    for group in groups.values():
-        ordered.extend(sorted(group, key=lambda t: t.degree))  # stable: formula order within
-    return ordered
-
-
-def _rhs_text(terms: list) -> str:
-    """The right-hand side as text that parses back to the same terms in the same order."""
-    parts = [str(t) for t in terms if t.degree > 0]
-    has_intercept = any(t.degree == 0 for t in terms)
-    return " + ".join(["1" if has_intercept else "0", *parts])
 
 
 class FormulaDesign:
@@ -140,7 +126,7 @@ class FormulaDesign:
         self._parsed = parsed
         self.has_intercept = any(t.degree == 0 for t in parsed.rhs)
         self.context = dict(context or {})
-        self.rhs = _rhs_text(list(parsed.rhs))
+        self.rhs = rhs_text(list(parsed.rhs))
         self.names: list[str] = []
         self.input_names: list[str] = []
         self.target_names: list[str] = []
@@ -161,12 +147,13 @@ class FormulaDesign:
         frame = _frame(data)
         variables = sorted(v for v in self._parsed.required_variables if v in frame.columns)
         frame, keep = _apply_missing(frame, variables, missing)
-        # which factors are categorical: a matter of dtypes, so a few rows tell
-        first = self._materialize(self._parsed, frame.iloc[:64])
+        check_sizes(self._parsed, len(frame))
+        # which factors are categorical: a few rows tell, with every level of every column
+        first = self._materialize(self._parsed, sniff_rows(frame, variables))
         kinds = first.rhs.model_spec.encoder_state
         categorical = {k for k, (kind, _) in kinds.items() if kind.value == "categorical"}
-        ordered = _patsy_order(list(self._parsed.rhs), categorical)
-        self.rhs = _rhs_text(ordered)
+        ordered = patsy_order(list(self._parsed.rhs), categorical)
+        self.rhs = rhs_text(ordered)
         formula = formulaic.Formula(
             lhs=formulaic.Formula(list(self._parsed.lhs), _ordering="none"),
             rhs=formulaic.Formula(ordered, _ordering="none"), _ordering="none",
@@ -174,6 +161,7 @@ class FormulaDesign:
         matrices = self._materialize(formula, frame)
         self.model_spec = matrices.rhs.model_spec
         X, names = _without_intercept(matrices.rhs)
+        names = patsy_names(names, self.model_spec.encoder_state)
         self.names = names
         self.target_names = [str(c) for c in matrices.lhs.columns]
         self.input_names = sorted(
@@ -265,6 +253,7 @@ class FormulaDesign:
         self._check_levels(frame)
         matrix = self._materialize(None, frame, spec=self.model_spec)
         X, names = _without_intercept(matrix)
+        names = patsy_names(names, self.model_spec.encoder_state)
         if names != self.names:
             raise DataError(
                 f"The formula {self.formula!r} gives the columns {names} on this data, but the "
@@ -364,8 +353,9 @@ class FormulaDesign:
             design._from_file = True
         except (KeyError, TypeError, ValueError, SyntaxError, DataError, RecursionError,
                 formulaic.errors.FormulaicError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise ModelFileError(
-                f"{where!r} has an invalid formula design ({exc}); re-create the model file."
+                f"{where!r} has an invalid formula design ({first}); re-create the model file."
             ) from None
         return design
 
