@@ -126,3 +126,94 @@ def test_metrics_match_scikit_learn(csv_source, rng):
     multi = streaming.regression_metrics(Y, P)
     assert multi["r2"] == pytest.approx(r2_score(Y, P), rel=1e-12)
     assert multi["mae"] == pytest.approx(mean_absolute_error(Y, P), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- one descent shell
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """~100 rows per CSV block: a streamed fit reads many blocks."""
+    monkeypatch.setattr(io, "CSV_BLOCK_BYTES", 2**13)
+    monkeypatch.setattr(io.ChunkStream.__init__, "__defaults__", (None, 2**13))
+
+
+def _fit_both(params, X, y, source, names=("a", "b", "c")):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = LinearRegression(**params).fit(X, y)
+        streamed = streaming.fit_source(LinearRegression(**params), source, list(names), ["y"],
+                                        stream=True).model
+    return reference, streamed
+
+
+def _assert_same_run(model, reference, rtol=1e-10):
+    assert model.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(model.history_, reference.history_, rtol=rtol)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=rtol, atol=1e-12)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=rtol, abs=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["mae", "huber"])
+def test_streamed_full_batch_mae_huber_takes_one_step_per_epoch(tmp_path, rng, small_blocks,
+                                                                loss):
+    # issue 18: 2,000 x 3 rows, 8 KiB blocks, lr=0.01, 50 epochs gave [1.00, 2.00, 3.00]
+    # streamed (a step per block) against [0.12, 0.20, 0.31] in memory
+    X = rng.normal(size=(2000, 3))
+    y = X @ [1.0, 2.0, 3.0] + 0.5 + rng.normal(size=2000)
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,y", comments="")
+    source = io.open_source(str(path))
+    assert len(list(io.ChunkStream(source, ["a", "b", "c", "y"]))) > 10
+    reference, model = _fit_both(dict(solver="gd", loss=loss, lr=0.01, epochs=50), X, y, source)
+    assert np.all(np.abs(reference.coef_) < 0.4)
+    _assert_same_run(model, reference)
+    # early stopping: every block read every epoch, the in-memory fit's rows held out
+    params = dict(solver="gd", loss=loss, lr=0.5, epochs=300, early_stopping=True, tol=1e-3,
+                  random_state=0)
+    reference, model = _fit_both(params, X, y, source)
+    assert reference.stopped_by_ == "early_stopping" and reference.n_iter_ < 300
+    _assert_same_run(model, reference)
+
+
+@pytest.mark.parametrize("params, rtol", [
+    (dict(epochs=400, lr=0.02, tol=1e-4, n_iter_no_change=3), 1e-9),  # the equivalent design
+    # momentum amplifies the rounding differences of the statistics (block merges vs one pass)
+    (dict(epochs=400, lr=0.05, random_state=3, optimizer="momentum"), 1e-7),
+    (dict(epochs=40, lr=0.002, batch_size=64, shuffle=False, n_iter_no_change=2), 1e-9),
+])
+def test_streamed_early_stopping_holds_out_the_in_memory_rows(csv_source, small_blocks, params,
+                                                              rtol):
+    source, X, y = csv_source
+    params = dict(solver="gd", early_stopping=True, standardize=True, **params)
+    params.setdefault("random_state", 0)  # seeds the held-out rows (None: fresh entropy)
+    reference, model = _fit_both(params, X, y, source)
+    stopped = getattr(reference, "stopped_by_", None)
+    assert stopped == "early_stopping" or reference.n_iter_ == params["epochs"]
+    _assert_same_run(model, reference, rtol=rtol)
+    assert model.fitted_state_.gram.count == reference.fitted_state_.gram.count == 3600
+
+
+def test_streamed_early_stopping_stops_where_in_memory_stops(csv_source, small_blocks):
+    source, X, y = csv_source
+    params = dict(solver="gd", early_stopping=True, epochs=2000, standardize=True, tol=1e-3,
+                  random_state=0)
+    reference, model = _fit_both(params, X, y, source)
+    assert reference.stopped_by_ == "early_stopping" and reference.n_iter_ < 2000
+    _assert_same_run(model, reference, rtol=1e-9)
+
+
+def test_dask_early_stopping_and_full_batch_mae_equal_in_memory(rng):
+    da = pytest.importorskip("dask.array")
+    X = rng.normal(size=(1500, 3)) * [1.0, 3.0, 0.5]
+    y = X @ [1.0, -2.0, 3.0] + 1.0 + rng.normal(size=1500)
+    w = rng.uniform(0.5, 2.0, 1500)
+    Xd, yd, wd = (da.from_array(v, chunks=400) for v in (X, y, w))
+    for params in (dict(early_stopping=True, epochs=300, lr=0.02, tol=1e-3, random_state=1),
+                   dict(early_stopping=True, epochs=30, lr=1e-3, batch_size=50, shuffle=False,
+                        random_state=2),
+                   dict(loss="mae", epochs=40, lr=0.05),
+                   dict(loss="huber", early_stopping=True, epochs=60, lr=0.05, random_state=3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = LinearRegression(solver="gd", **params).fit(X, y, sample_weight=w)
+            model = LinearRegression(solver="gd", **params).fit(Xd, yd, sample_weight=wd)
+        _assert_same_run(model, reference, rtol=1e-9)
