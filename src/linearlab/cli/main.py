@@ -29,6 +29,7 @@ from linearlab.cli import plots as cli_plots
 from linearlab.cli import predictions as cli_predictions
 from linearlab.cli import showcase
 from linearlab.data import sources as io
+from linearlab.data import svmlight
 from linearlab.descent.driver import quiet_progress
 from linearlab.errors import LinearLabError, NumericalError, UsageError, printable
 from linearlab.io import outputs, persist
@@ -125,6 +126,13 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streamin
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
+    if svmlight.is_svmlight(args.data):  # LIBSVM/svmlight: sparse X, scikit-learn's reader
+        model = cli_penalty.build(args) if cli_penalty.wanted(args) else _model_from_args(args)
+        data = svmlight.read(args.data)
+        model.fit(data.X, data.y)
+        source = io.Source(data.name, "svmlight", path=args.data, columns=[*data.features, "y"])
+        return source, streaming.FitOutcome(model, data.features, [data.target], svmlight.metrics(
+            model, data.X, data.y), streamed=False, rows=len(data.y))
     if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
         if getattr(args, "init", None) is not None:
             raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
@@ -244,12 +252,15 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
               if args.output else None)
     fmt = cli_predictions.output_format(target, args.json)
     model = persist.load(args.model)
-    source = io.open_source(args.data)
+    source = (svmlight.source(args.data, model.feature_names_) if svmlight.is_svmlight(args.data)
+              else io.open_source(args.data))
     source.purpose = "predicting"
     features = model.feature_names_
     io.require_columns(source, features, f"the model {args.model!r}")
     names = _prediction_names(source, model.target_names_)
-    if cli_analyst.wants_table_predict(model, args):  # a design, --interval, --missing keep
+    if source.format == "svmlight":  # sparse rows: their label y, then the prediction(s)
+        batches = svmlight.prediction_batches(model, args.data, names)
+    elif cli_analyst.wants_table_predict(model, args):  # a design, --interval, --missing keep
         batches, names = cli_analyst.predict_batches(model, source, args, names)
     else:
         batches = streaming.predict_batches(model, source, features, names)

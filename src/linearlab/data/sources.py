@@ -48,6 +48,13 @@ def _format_of(path: str, found: probe.Probe) -> str:
     if found.parquet:
         return "parquet"
     ext = os.path.splitext(probe.strip_compression_suffix(path))[1]
+    if ext in (".svm", ".svmlight", ".libsvm"):  # sparse rows: linearlab.data.svmlight
+        raise DataFileError(
+            f"{path!r} is a LIBSVM/svmlight file: `linearlab fit` and `linearlab predict` read "
+            "it (as a sparse matrix); this command reads .csv, .tsv or .parquet tables. In "
+            "Python: sklearn.datasets.load_svmlight_file, then fit the estimator on it.",
+            path=path,
+        )
     if ext not in _EXTENSIONS:
         raise DataFileError(
             f"Cannot tell the format of {path!r} from its extension {ext or '(none)'!r}. "
