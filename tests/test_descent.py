@@ -192,3 +192,67 @@ def test_minibatch_affine_path_detects_divergence_at_the_same_epoch():
             fn(X, Y, None, init, BatchPlan(20, 4, True, np.random.default_rng(0)), config)
         errors.append(info.value.epoch)
     assert errors[0] == errors[1]
+
+
+# --------------------------------------------------------------------------- the one shell
+def test_each_loss_is_one_formula_for_numpy_and_torch():
+    torch = pytest.importorskip("torch")
+    from linearlab.descent.losses import TABLE, criterion, pointwise
+
+    r = np.linspace(-3, 3, 13).reshape(-1, 1)
+    for name in LOSSES:
+        terms, slope = pointwise(torch, name, torch.from_numpy(r))
+        np.testing.assert_array_equal(terms.numpy(), get_loss(name).pointwise(r))
+        np.testing.assert_array_equal(slope.numpy(), get_loss(name).derivative(r))
+        # the torch.nn criterion the table names agrees with the formula
+        nn_loss = criterion(torch.nn, name, "none")(torch.from_numpy(r), torch.zeros(13, 1))
+        np.testing.assert_allclose(nn_loss.numpy(), TABLE[name].terms(r, np), rtol=1e-15)
+
+
+def _lazy_problem(n=4000, d=80):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, d))
+    return X, X @ rng.standard_normal(d) + rng.standard_normal(n)
+
+
+def test_given_lr_makes_no_gram_pass_and_diagnoses_on_first_read(monkeypatch):
+    import pickle
+    import warnings
+
+    from linearlab import ConvergenceWarning, LinearRegression
+    from linearlab.descent import shell
+    from linearlab.descent import spec as spec_module
+    from linearlab.exact.gram import Gram
+
+    X, y = _lazy_problem()
+    assert X.shape[0] * X.shape[1] ** 2 > shell.CHEAP_GRAM_WORK
+    params = dict(solver="gd", lr=0.01, epochs=5, optimizer="momentum")  # no closed form
+    passes = []
+    original = Gram.from_arrays.__func__
+    monkeypatch.setattr(Gram, "from_arrays", classmethod(
+        lambda cls, *a, **k: passes.append(1) or original(cls, *a, **k)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # nothing diagnosed at fit
+        model = LinearRegression(**params).fit(X, y)
+    assert passes == [] and spec_module.is_pending(model.fitted_state_.gram)
+    message = model.diagnosis_  # the Gram pass and the exact solve happen now, once
+    assert passes == [1] and not model.converged_ and "Not converged" in message
+    assert model.optimum_[0].shape == (X.shape[1], 1)
+    # the same numbers as a fit that computes everything at once (lr="auto" needs the Gram)
+    monkeypatch.setattr(shell, "CHEAP_GRAM_WORK", np.inf)
+    with pytest.warns(ConvergenceWarning) as caught:
+        eager = LinearRegression(**params).fit(X, y)
+    assert str(caught[0].message) == message == eager.diagnosis_
+    # a pickled model carries plain statistics and its settled diagnosis, never the rows
+    again = pickle.loads(pickle.dumps(LinearRegression(**params).fit(X, y)))
+    assert isinstance(again.fitted_state_.gram, Gram) and again.diagnosis_ == message
+    assert again.summary().params.shape[0] == X.shape[1] + 1
+
+
+def test_given_lr_divergence_still_suggests_a_stable_step():
+    from linearlab import LinearRegression
+
+    X, y = _lazy_problem(n=400, d=3)
+    with pytest.raises(DivergenceError, match="a step size below") as info:
+        LinearRegression(solver="gd", lr=50.0, epochs=50).fit(X * 100, y)
+    assert info.value.suggested_lr > 0

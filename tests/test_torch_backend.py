@@ -377,3 +377,26 @@ def test_from_torch_rejects_what_is_not_one_linear_layer():
         bad.weight.fill_(float("nan"))
     with pytest.raises(ParameterError, match="NaN"):
         LinearRegression.from_torch(bad)
+
+
+def test_given_lr_uploads_without_a_gram_pass_and_diagnoses_when_read(monkeypatch):
+    # issue 18: the torch fit made a host Gram pass at upload although lr was given
+    from linearlab.descent.torch import fit as torch_fit
+
+    rng = np.random.default_rng(3)
+    X = torch.from_numpy(rng.standard_normal((3000, 90)).astype(np.float32))
+    y = X @ torch.ones(90) + 0.5
+    passes = []
+    original = torch_fit.host_gram
+    monkeypatch.setattr(torch_fit, "upload", lambda *a: pytest.fail("Gram pass at upload"))
+    monkeypatch.setattr(torch_fit, "host_gram", lambda *a: passes.append(1) or original(*a))
+    model = fit("torch", X, y, dtype="float32", lr=0.01, epochs=3, batch_size=256,
+                random_state=0)
+    assert passes == []
+    assert not model.converged_  # read: the statistics and the exact optimum are made now
+    assert passes == [1]
+    reference = fit("numpy", X.numpy().astype(np.float64), y.numpy().astype(np.float64),
+                    lr=0.01, epochs=3, batch_size=256, random_state=0)
+    np.testing.assert_allclose(model.optimum_[0], reference.optimum_[0], rtol=1e-5, atol=1e-5)
+    gram = model.fitted_state_.gram
+    assert gram.count == 3000 and gram.mean_x.shape == (90,)  # summary() statistics exist
