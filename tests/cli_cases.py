@@ -442,6 +442,34 @@ CASES = [
          '"solver": "gd"'),
     Case("device-without-torch", MESSAGES, "`--device cuda` without `--backend torch`",
          ("fit", "salary", "--device", "cuda"), 2, "--device cuda applies to --backend torch"),
+    # ---------------------------------------------------------------- the CLI as a teacher
+    Case("init-seed-002", MESSAGES, "`--init` with seed 002's start, SSE, lr 0.001, 100 epochs",
+         ("fit", "three-points", "--solver", "gd", "--init", "0.97213265,0.28608494", "--loss",
+          "sse", "--lr", "0.001", "--epochs", "100"), 0, "y = 2.05165·x + 0.779187"),
+    Case("init-count", MESSAGES, "`--init` with three values for one feature",
+         ("fit", "three-points", "--solver", "gd", "--init", "1,2,3"), 2,
+         "--init has 3 values, but this fit has 1 feature and an intercept: give 2 numbers"),
+    Case("init-count-no-intercept", MESSAGES, "`--init W,B` with `--no-intercept`",
+         ("fit", "three-points", "--solver", "gd", "--no-intercept", "--init", "1,2"), 2,
+         "give 1 number, the coefficient of x"),
+    Case("init-not-a-number", MESSAGES, "`--init a,2`",
+         ("fit", "three-points", "--solver", "gd", "--init", "a,2"), 2,
+         "expected numbers separated by commas"),
+    Case("init-infinite", MESSAGES, "`--init inf,0`",
+         ("fit", "three-points", "--solver", "gd", "--init", "inf,0"), 2,
+         "the starting values must be finite"),
+    Case("init-exact", MESSAGES, "`--init` without `--solver gd`",
+         ("fit", "three-points", "--init", "1,2"), 2, "--init only applies to gradient descent"),
+    Case("init-penalized", MESSAGES, "`--init` with `--penalty l1`",
+         ("fit", "three-points", "--penalty", "l1", "--alpha", "0.1", "--init", "1,2"), 2,
+         "penalized models start from zero"),
+    Case("adam-rises", MESSAGES, "`--optimizer adam --lr 1e6 --epochs 50` (the loss rises "
+         "without exploding)", ("fit", "salary", "--solver", "gd", "--optimizer", "adam", "--lr",
+                                "1e6", "--epochs", "50", "-o", "m.json"), 1,
+         "lower the learning rate (try --lr 1e+05)"),
+    Case("rise-stopped-by-tol", MESSAGES, "the same run stopped by `--tol 1`",
+         ("fit", "salary", "--solver", "gd", "--optimizer", "adam", "--lr", "1e6", "--epochs",
+          "50", "--tol", "1"), 1, "over 6 epochs the mse loss rose"),
 ]
 
 # What the cases that succeed do, in words (docs/errors.md).
@@ -468,6 +496,8 @@ _DOES = {
     "datasets-80": "a four-column table, then one paragraph per dataset",
     "interrupt-at-start": "prints “interrupted”, no traceback",
     "backend-torch": "trains with torch.optim",
+    "init-seed-002": "W = 2.051653, b = 0.7791867, the seed's printed numbers; the epoch log "
+                     "shows x and b after each epoch",
 }
 CASES = [replace(case, does=_DOES.get(case.id, "")) for case in CASES]
 

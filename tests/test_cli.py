@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from linearlab import LinearRegression, cli, load
+from linearlab import LinearRegression, cli, load, load_dataset
 
 
 def run(*args, check=True, cwd=None):
@@ -122,3 +126,90 @@ def test_demo_datasets_and_help(tmp_path, capsys):
     assert cli.main(["fit", "salary", "--json"]) == 0
     salary = json.loads(capsys.readouterr().out)
     assert salary["coef"]["experience"] == pytest.approx(25642.857142857, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- the CLI as a teacher
+def test_epoch_log_shows_w_and_b_for_a_few_features(capsys):
+    args = ["--solver", "gd", "--lr", "0.01", "--epochs", "40", "--init", "0.5,-0.5"]
+    assert cli.main(["fit", "three-points", *args]) == 0
+    text = capsys.readouterr().out
+    log = text[text.index("Epoch log"):]
+    header = next(line for line in log.splitlines() if "epoch" in line and "loss" in line)
+    assert header.split("┃")[1:-1] and [c.strip() for c in header.split("┃")[1:-1]] == [
+        "epoch", "loss", "x", "b"]
+    # each row: the loss of that epoch and the parameters after it, as log_every prints them
+    model = LinearRegression(solver="gd", lr=0.01, epochs=40, init=([0.5], [-0.5]))
+    with pytest.warns(Warning):
+        model.fit(load_dataset("three-points").X, load_dataset("three-points").y)
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in log.splitlines()
+            if line.startswith("│")]
+    cells = next(row for row in rows if row[0] == "39")
+    assert cells == ["39", f"{model.history_[39]:.8g}", f"{model.coef_[0]:.8g}",
+                     f"{model.intercept_:.8g}"]
+    assert cli.main(["fit", "diabetes", "--solver", "gd", "--epochs", "20"]) == 0
+    wide = capsys.readouterr().out  # 10 features: the loss only
+    header = next(line for line in wide[wide.index("Epoch log"):].splitlines() if "loss" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]] == ["epoch", "loss"]
+
+
+@pytest.mark.parametrize("optimizer, lr, data", [
+    ("sgd", "0.19", "three-points"), ("momentum", "0.345", "three-points"),
+    ("nesterov", "0.13", "three-points"), ("adam", "1000", "three-points"),
+    ("adam", "1e6", "salary"),  # Adam's bounded steps never explode: it used to exit 0
+    ("sgd", "1e6", "salary"),  # explodes at once
+])
+def test_a_run_that_ends_above_its_start_exits_1_naming_the_learning_rate(
+        tmp_path, capsys, optimizer, lr, data):
+    argv = ["fit", data, "--solver", "gd", "--optimizer", optimizer, "--lr", lr,
+            "--epochs", "50", "-o", str(tmp_path / "m.json")]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"--lr {float(lr):.6g}" in err and "Traceback" not in err
+    assert "lower the learning rate" in err or "--lr auto" in err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_stop_by_tol_above_the_start_is_refused_too(capsys):
+    argv = ["fit", "salary", "--solver", "gd", "--optimizer", "adam", "--lr", "1e6",
+            "--epochs", "50", "--tol", "1"]
+    assert cli.main(argv) == 1
+    assert "rose from" in capsys.readouterr().err
+
+
+def test_a_long_run_says_its_history_is_thinned(capsys):
+    argv = ["fit", "three-points", "--solver", "gd", "--lr", "1e-5", "--epochs", "300000"]
+    assert cli.main([*argv, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["history_stride"] == 4 and len(payload["history"]) <= 100_001
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "one epoch in every 4 is kept, plus the last" in text and "│ 299999 │" in text
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+def test_ctrl_c_during_fit_says_the_epoch_exits_130_and_saves_nothing(tmp_path):
+    argv = [sys.executable, "-m", "linearlab", "fit", "noisy-line", "--solver", "gd",
+            "--engine", "loop", "--lr", "0.001", "--epochs", "1000000000",
+            "-o", str(tmp_path / "m.json")]
+    # a child of a background job may inherit SIGINT ignored: restore Python's handler
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for _ in range(1200):  # until it has trained a while (imports take about 1.5 s of CPU)
+            if proc.poll() is not None or _cpu_seconds(proc.pid) > 5:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert re.fullmatch(r"interrupted at epoch (\d+), after \1 finished epoch\(s\); nothing "
+                        r"was saved\n", err), err
+    assert int(re.search(r"\d+", err).group()) > 0
+    assert not (tmp_path / "m.json").exists() and list(tmp_path.iterdir()) == []

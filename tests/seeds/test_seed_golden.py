@@ -1,5 +1,6 @@
 """The seed documents' numbers, reproduced through the public API."""
 
+import json
 import warnings
 
 import numpy as np
@@ -89,3 +90,33 @@ def test_seed001_in_order_minibatches_plateau_near_the_truth():
     assert len(model.history_) == 20
     assert model.history_[-1] < model.history_[0]
     assert not model.converged_  # lr=0.001 for 20 epochs stops short, as the seed notes
+
+
+@pytest.mark.parametrize("start", ["exact", "printed"])
+def test_seed002_from_the_command_line(seed002_start, capsys, start):
+    """`linearlab fit three-points --init W,B` reproduces the post's printed numbers."""
+    from linearlab import cli
+
+    W0, B0 = (float(seed002_start[0][0]), float(seed002_start[1][0]))
+    init = f"{W0!r},{B0!r}" if start == "exact" else "0.97213265,0.28608494"  # as printed
+    tol = 5e-9 if start == "exact" else 1e-8  # the printed start is rounded to 8 digits
+    argv = ["fit", "three-points", "--solver", "gd", "--init", init, "--loss", "sse",
+            "--lr", "0.001", "--epochs", "100"]
+    assert cli.main([*argv, "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["coef"]["x"] == pytest.approx(2.05165305, abs=tol)
+    assert fitted["intercept"] == pytest.approx(0.77918673, abs=tol)
+    assert fitted["metrics"]["rmse"] ** 2 == pytest.approx(0.015586626144295427, rel=1e-7)
+    assert fitted["history"][0] / 3 == pytest.approx(8.375300661720344, rel=1e-7)  # MSE before
+    predictions = [fitted["coef"]["x"] * x + fitted["intercept"] for x in (1, 2, 3)]
+    np.testing.assert_allclose(predictions, [2.83083978, 4.88249283, 6.93414589], atol=3e-8)
+    assert cli.main(argv) == 0  # the table and the epoch log print W and B after epoch 99
+    text = capsys.readouterr().out
+    assert "2.051653" in text and "0.7791867" in text and "│ x " in text.replace("┃", "│")
+    # the post's PyTorch half: mean squared error, lr 0.01, 100 steps from the same start
+    torch_style = ["fit", "three-points", "--solver", "gd", "--init", init, "--lr", "0.01",
+                   "--epochs", "100", "--json"]
+    assert cli.main(torch_style) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    predictions = [fitted["coef"]["x"] * x + fitted["intercept"] for x in (1, 2, 3)]
+    np.testing.assert_allclose(predictions, [2.9034, 4.9793, 7.0551], atol=5e-5)

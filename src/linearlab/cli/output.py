@@ -92,6 +92,8 @@ def fit_payload(args, source: io.Source, outcome: streaming.FitOutcome) -> dict:
         "dropped": int(getattr(model, "n_dropped_", 0)),  # rows with missing values
         "learning_rate": getattr(model, "learning_rate_", None),
         "history": [float(v) for v in model.history_],
+        "history_stride": int(getattr(model, "history_stride_", 1) or 1),  # >1: thinned
+        "stopped_by": getattr(model, "stopped_by_", None),
         "model_file": args.output,
         "warnings": outcome.warnings,
     }
