@@ -507,3 +507,17 @@ def test_bad_command_line_options_are_usage_errors():
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr and "numerically" not in result.stderr
         assert args[1] in result.stderr
+
+
+def test_the_page_never_spreads_an_array_into_math_min_or_max():
+    """``Math.max(...values)`` throws RangeError past ~100,000 values (issue 22's crash on a
+    1,000-row upload); the page's scripts use a loop (``extent``) instead."""
+    import re
+    from pathlib import Path
+
+    from linearlab.playground.server import STATIC
+
+    for script in ("app.js", "plots.js"):
+        code = Path(STATIC / script).read_text()
+        code = "\n".join(line.split("//")[0] for line in code.splitlines())  # not comments
+        assert not re.search(r"Math\.(min|max)\([^)]*\.\.\.", code), script

@@ -145,7 +145,7 @@ def test_train_the_loss_falls_and_the_epoch_count_rises(page):
     assert history[-1] < history[0] and len(history) == 300  # the loss at each epoch's start
     path = page.evaluate("document.getElementById('landscape-plot').data[1].x.length")
     assert path == 301  # the whole recorded path is drawn once training stops
-    assert page.inner_text("#status") in ("converged", "not converged")
+    assert page.inner_text("#status").startswith(("converged", "not converged"))
     assert page.inner_text("#diagnosis")
 
 
@@ -259,9 +259,19 @@ def test_start_point_dragged_on_the_landscape(page):
 
 def test_show_code_and_download_the_model(page, tmp_path):
     page.click("#show-code")
-    page.wait_for_selector("#code:not([hidden])")
+    page.wait_for_selector("#code-box:not([hidden])")
     code = page.inner_text("#code")
     assert "LinearRegression(" in code and 'solver="gd"' in code
+    # The code has room: a panel over the plots, not a strip of the sidebar.
+    assert page.evaluate("document.getElementById('code').closest('aside') === null")
+    box = page.locator("#code").bounding_box()
+    aside = page.locator("aside").bounding_box()
+    assert box["width"] >= 600 and box["x"] >= aside["x"] + aside["width"]
+    lines = code.splitlines()
+    assert page.evaluate("(() => { const e = document.getElementById('code');"
+                         " return e.scrollWidth <= e.clientWidth; })()"), lines
+    page.click("#code-close")
+    page.wait_for_selector("#code-box", state="hidden")
     with page.expect_download() as download:
         page.click("#download-model")
     target = tmp_path / "model.json"
@@ -304,3 +314,133 @@ def test_pause_resume_and_reset(page):
     page.click("#reset")
     page.wait_for_function("document.getElementById('status').textContent === 'ready'")
     assert page.inner_text("#epoch") == "epoch 0"
+
+
+# --------------------------------------------------------------------------- the learner's path
+def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
+    """``rows`` x 4 numeric columns: three features and the target, named as a user would."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 3)) * [1.0, 2.0, 0.5] + [0.0, 5.0, -1.0]
+    price = X @ [3.0, -1.5, 2.0] + 4.0 + rng.normal(0, 0.5, rows)
+    table = np.column_stack([X, price])
+    np.savetxt(path, table, delimiter=",", header="size,rooms,age,price", comments="", fmt="%.6g")
+    return path
+
+
+def upload_file(page, path: Path) -> None:
+    page.set_input_files("#upload", str(path))
+    page.wait_for_function(f"state.table && state.table.name === '{path.name}' && state.landscape")
+    page.wait_for_selector("#landscape-plot .contour")
+
+
+@pytest.mark.parametrize("rows", [1_000, 5_000, 50_000])
+def test_uploads_of_many_rows_train_and_every_plot_draws(page, tmp_path, rows):
+    upload_file(page, write_csv(tmp_path / f"rows{rows}.csv", rows))
+    assert f"{rows} rows" in page.inner_text("#datainfo")
+    page.click("#train")  # used to throw RangeError (Math.max(...array)) from 1,000 rows
+    finished(page)
+    drawn = min(rows, 2_000)
+    data = page.evaluate("document.getElementById('data-plot').data.map(t => t.x.length)")
+    assert data[0] == drawn  # every (sampled) row, predicted vs actual
+    epochs = page.evaluate("state.runs[0].epochs")
+    path = page.evaluate("document.getElementById('landscape-plot').data"
+                         ".filter(t => t.meta === 'path')[0].x.length")
+    assert path == epochs + 1
+    assert page.evaluate("document.getElementById('history-plot').data[0].y.length") == epochs
+    assert page.evaluate("document.querySelectorAll('#landscape-plot .contour').length") >= 1
+    assert page.inner_text("#status") != "paused" and page.is_hidden("#error")
+    assert page.evaluate("window.__frameTimes.length") > 0  # the animation ran
+
+
+def test_labels_follow_the_upload(page, tmp_path):
+    upload_file(page, write_csv(tmp_path / "homes.csv", 300))
+    menu = page.evaluate("(() => { const m = document.getElementById('dataset');"
+                         " return m.options[m.selectedIndex].text; })()")
+    assert menu == "file: homes.csv"
+    page.uncheck("#lr-auto")
+    page.fill("#lr-value", "0.001")
+    page.dispatch_event("#lr-value", "change")
+    page.fill("#epochs", "50")
+    page.click("#train")
+    finished(page)
+    diagnosis = page.inner_text("#diagnosis")
+    assert "Not converged" in diagnosis
+    assert "·size" in diagnosis and "·rooms" in diagnosis and "·age" in diagnosis
+    assert "x0" not in diagnosis and "x1" not in diagnosis
+    page.select_option("#dataset", "three-points")
+    page.wait_for_function("state.table && state.table.name === 'three-points'")
+    page.select_option("#dataset", "__file__")  # the file stays in the menu
+    page.wait_for_function("state.table && state.table.name === 'homes.csv'")
+
+
+def test_one_loss_per_screen_or_each_labelled(page):
+    page.uncheck("#lr-auto")
+    page.fill("#lr-value", "0.01")
+    page.dispatch_event("#lr-value", "change")
+    page.click("#train")
+    finished(page)
+    status_loss = page.inner_text("#loss-value")
+    assert page.inner_text("#loss-label") == "loss after epoch 200"
+    diagnosis = page.inner_text("#diagnosis")
+    assert f"the loss is {status_loss}," in diagnosis  # the same number (4.54002), not 4.54339
+    page.click("#reset")
+    for k in (1, 2, 3):
+        page.click("#step")
+        page.wait_for_function(f"document.getElementById('epoch').textContent"
+                               f".startsWith('epoch {k} ')")
+    info = page.inner_text("#step-info")
+    assert "loss before the update" in info and "loss after the update" in info
+    assert page.inner_text("#loss-label") == "loss after epoch 3"
+    assert page.inner_text("#step-loss-after") == page.inner_text("#loss-value")
+    assert number(page.inner_text("#step-loss")) > number(page.inner_text("#loss-value"))
+
+
+def test_compare_says_converged_only_when_every_run_did(page):
+    page.fill("#epochs", "200")
+    page.click("#compare")
+    finished(page)
+    runs = page.evaluate("state.runs.map(r => r.converged)")
+    status = page.inner_text("#status")
+    if all(runs):
+        assert status == "all 3 converged"
+    else:
+        assert status == f"{sum(runs)} of 3 converged"
+        assert page.get_attribute("#status", "class") != "converged"
+    for line, converged in zip(page.inner_text("#diagnosis").splitlines(), runs, strict=True):
+        assert ("Not converged" in line) != converged
+
+
+def test_auto_step_is_shown_and_a_converged_run_stops(page):
+    assert page.is_checked("#lr-auto")
+    page.click("#train")
+    finished(page)
+    run = page.evaluate("({lr: state.runs[0].lr, at: state.runs[0].converged_at, epochs:"
+                        " state.runs[0].epochs, frames: window.__frameTimes.length,"
+                        " animated: state.animatedTo})")
+    assert f"auto chose lr = {run['lr']:.4g}" == page.inner_text("#lr-chosen")
+    assert number(page.input_value("#lr-value")) == pytest.approx(run["lr"], rel=1e-2)
+    assert run["at"] is not None and run["at"] < 20 < run["epochs"]
+    assert page.inner_text("#status") == f"converged at epoch {run['at']}"
+    assert f"Converged at epoch {run['at']} of {run['epochs']}" in page.inner_text("#diagnosis")
+    assert "converged_" not in page.inner_text("#diagnosis")
+    # The animation ran to the epoch it converged at (40 ms an epoch), not over 200 flat ones.
+    assert run["animated"] == run["at"] and page.evaluate("state.frame") == run["epochs"]
+    assert run["frames"] <= 3 * (run["at"] + 2) + 10
+
+
+def test_wording_of_the_update_and_robust_optimum(page):
+    page.uncheck("#lr-auto")
+    page.fill("#lr-value", "0.05")
+    page.dispatch_event("#lr-value", "change")
+    page.click("#step")
+    page.wait_for_selector("#update-rule")
+    rule = page.inner_text("#update-rule")
+    assert rule.startswith("W = W − lr·dL/dW, B = B − lr·dL/dB") and "-1" not in rule
+    for loss in ("mae", "huber"):
+        page.select_option("#loss", loss)
+        page.wait_for_function("state.landscape && state.landscape.optimum_kind === 'numerical'")
+        names = page.evaluate("document.getElementById('landscape-plot').data.map(t => t.name)")
+        assert "optimum" in names
+        title = page.evaluate("document.getElementById('landscape-plot').layout.title.text")
+        assert "optimum (numerical minimum of the loss)" in title
+        assert page.evaluate("state.exact.kind") == "numerical"

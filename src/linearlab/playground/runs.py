@@ -356,7 +356,8 @@ def exact_fit(X: np.ndarray, y: np.ndarray, loss: str = "mse") -> dict:
         theta = loss_optimum(X, y, loss)
         coef, intercept = theta[:-1], float(theta[-1])
     residual = X @ coef + intercept - y
-    return {"coef": coef.tolist(), "intercept": intercept, "loss_name": loss,
+    kind = "exact" if get_loss(loss).quadratic else "numerical"
+    return {"coef": coef.tolist(), "intercept": intercept, "loss_name": loss, "kind": kind,
             "loss": float(get_loss(loss).value(residual.reshape(-1, 1)))}
 
 

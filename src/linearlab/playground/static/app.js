@@ -57,6 +57,7 @@ function showStatus() {
   if (!run) {
     status.textContent = hasData() ? "ready" : "add points";
     $("epoch").textContent = "epoch 0";
+    $("loss-label").textContent = "loss";
     $("loss-value").textContent = "–";
     diag.textContent = "";
     return;
@@ -64,14 +65,23 @@ function showStatus() {
   const last = run.path.length - 1;
   const k = Math.min(state.frame, last);
   $("epoch").textContent = `epoch ${k} / ${run.epochs}`;
-  const loss = run.history[Math.min(k, run.history.length - 1)];
-  $("loss-value").textContent = loss === undefined ? "–" : fmt(loss, 6);
+  // One loss on the status line: the loss at the parameters drawn (after k epochs), the same
+  // number the diagnosis and the step panel's "after" line give for them.
+  const loss = lossAt(run, k);
+  $("loss-label").textContent = lossLabel(run, k);
+  $("loss-value").textContent = loss === undefined || loss === null ? "–" : fmt(loss, 6);
   const done = state.frame >= last;
+  const n = state.runs.length, converged = state.runs.filter((r) => r.converged).length;
   if (done && state.runs.some((r) => r.diverged)) {
-    status.textContent = "diverged";
+    status.textContent = n > 1 ? `${state.runs.filter((r) => r.diverged).length} of ${n} diverged` : "diverged";
     status.className = "diverged";
+  } else if (done && n > 1) { // Compare: "converged" only when every run did
+    status.textContent = converged === n ? `all ${n} converged` : `${converged} of ${n} converged`;
+    status.className = converged === n ? "converged" : "";
   } else if (done) {
-    status.textContent = run.converged ? "converged" : "not converged";
+    const at = run.converged_at;
+    status.textContent = !run.converged ? "not converged" :
+      (at !== null && at !== undefined && at < run.epochs ? `converged at epoch ${at}` : "converged");
     status.className = run.converged ? "converged" : "";
   } else {
     status.textContent = state.playing ? "training" : "paused";
@@ -81,14 +91,33 @@ function showStatus() {
     diag.innerHTML = "";
     state.runs.forEach((r) => {
       const p = document.createElement("div");
-      const text = r.message || `Converged after ${r.epochs} epochs: loss ${fmt(r.history[r.history.length - 1], 6)} (converged_ is True; no diagnosis).`;
-      p.textContent = (state.runs.length > 1 ? `${r.label}: ` : "") + text;
+      const text = r.message || (r.converged ? `Converged after ${r.epochs} epochs.` : "");
+      p.textContent = (n > 1 ? `${r.label}: ` : "") + text;
       diag.appendChild(p);
     });
     if (state.runs.some((r) => r.diverged)) diag.className = "diverged";
   } else {
     diag.textContent = "";
   }
+}
+
+// The loss at the parameters after k epochs: the engine's history (the loss at each epoch's
+// start) and, after the last epoch, the final loss the diagnosis reports.
+function lossAt(run, k) {
+  if (k < run.history.length) return run.history[k];
+  return run.final_loss !== undefined && run.final_loss !== null ? run.final_loss : run.history[run.history.length - 1];
+}
+function lossLabel(run, k) {
+  if (k >= run.history.length) return `loss after epoch ${k}`;
+  if (run.settings.batch_size) return `mean batch loss in epoch ${k + 1}`; // mini-batches
+  return k === 0 ? "loss at the start" : `loss after epoch ${k}`;
+}
+
+// Where the animation stops: the last epoch, or the epoch a converged run stopped changing
+// (the later epochs draw a flat line).
+function stopFrame() {
+  return state.runs.reduce((m, r) => Math.max(m, r.converged && r.converged_at !== null &&
+    r.converged_at !== undefined ? r.converged_at : r.path.length - 1), 0);
 }
 
 function render() {
@@ -117,6 +146,7 @@ function resetRuns() {
   state.frame = 0;
   state.stepInfo = null;
   $("step-info").innerHTML = "";
+  $("lr-chosen").textContent = "";
 }
 
 async function train(runs) {
@@ -127,11 +157,24 @@ async function train(runs) {
     const out = await api("train", { data: dataSpec(), runs });
     state.sent = JSON.stringify(runs);
     state.runs = out.runs;
+    showChosenLr();
     state.landscape = out.landscape;
     state.exact = out.exact;
     showError(null);
     return true;
   } catch (err) { showError(err); render(); return false; }
+}
+
+// With "auto", the step the engine chose: shown next to the box, and put in it (so unticking
+// "auto" keeps that step).
+function showChosenLr() {
+  const run = state.runs[0], box = $("lr-chosen");
+  if (!run || run.settings.lr !== "auto" || run.lr === null || run.lr === undefined) { box.textContent = ""; return; }
+  box.textContent = state.runs.length > 1
+    ? `auto chose ${state.runs.map((r) => `lr = ${fmt(r.lr, 3)} (${r.settings.optimizer})`).join(", ")}`
+    : `auto chose lr = ${fmt(run.lr, 4)}`;
+  $("lr-value").value = fmt(run.lr, 3);
+  sliderFromLr();
 }
 
 function stopAnimation() {
@@ -146,7 +189,9 @@ function stopAnimation() {
 }
 
 function play() {
-  const last = Math.max(...state.runs.map((r) => r.path.length - 1));
+  const end = state.runs.reduce((m, r) => Math.max(m, r.path.length - 1), 0);
+  const last = Math.max(state.frame, Math.min(end, stopFrame()));
+  state.animatedTo = last;
   const duration = Math.min(DURATION_MS, 40 * Math.max(last - state.frame, 1));
   const from = state.frame, t0 = performance.now();
   state.playing = true;
@@ -157,7 +202,7 @@ function play() {
     const k = from + Math.ceil(((now - t0) / duration) * (last - from));
     state.frame = Math.max(state.frame, Math.min(last, k));
     drawFrame();
-    if (state.frame >= last) { stopAnimation(); return; }
+    if (state.frame >= last) { state.frame = end; stopAnimation(); return; }
     state.timer = requestAnimationFrame(tick);
   };
   state.timer = requestAnimationFrame(tick);
@@ -190,7 +235,7 @@ async function onStep() {
   render();
 }
 
-// One update in seed 002's words: pred, loss, dL_dW, dL_dB, then W = W + -1 * lr * dL_dW.
+// One update in seed 002's words: pred, loss, dL_dW, dL_dB, then W = W - lr * dL_dW.
 function showStep(info, run) {
   const d = info.grad_w.length, list = (v) => v.map((x) => fmt(x)).join(", ");
   const before = info.theta, after = run.path[state.frame];
@@ -201,14 +246,17 @@ function showStep(info, run) {
     html += `<tr><td>${list(r.x)}</td><td>${fmt(r.y)}</td><td>${fmt(r.prediction)}</td></tr>`;
   });
   html += "</table>";
-  html += `<div class="grad">loss : <span id="step-loss">${fmt(info.loss, 6)}</span></div>`;
+  html += `<div class="grad">loss before the update : <span id="step-loss">${fmt(info.loss, 6)}</span></div>`;
   info.grad_w.forEach((g, j) => {
     html += `<div class="grad">dL/dW${d > 1 ? `[${j}]` : ""} : <span class="dldw">${fmt(g, 6)}</span></div>`;
   });
   html += `<div class="grad">dL/dB : <span id="dldb">${fmt(info.grad_b, 6)}</span></div>`;
   if (info.next) {
-    html += `<div class="grad">W = W + -1·lr·dL/dW, B = B + -1·lr·dL/dB (lr = ${fmt(info.lr)}): ` +
+    html += `<div class="grad" id="update-rule">W = W − lr·dL/dW, B = B − lr·dL/dB (lr = ${fmt(info.lr)}): ` +
       `${list(info.next.slice(0, d))}, ${fmt(info.next[d])} (the arrow)</div>`;
+    if (info.next_loss !== null && info.next_loss !== undefined) {
+      html += `<div class="grad">loss after the update : <span id="step-loss-after">${fmt(info.next_loss, 6)}</span></div>`;
+    }
   }
   const plain = run.settings.optimizer === "sgd" && !run.settings.batch_size && !run.settings.standardize;
   html += `<div class="grad">after weight : ${list(after.slice(0, d))}, after bias : ${fmt(after[d])}</div>`;
@@ -236,10 +284,10 @@ async function onCompare() {
 }
 
 async function onCode() {
-  const box = $("code");
+  const box = $("code-box");
   if (!box.hidden) { box.hidden = true; return; }
   try {
-    box.textContent = (await api("code", { data: dataSpec(), settings: settings() })).code;
+    $("code").textContent = (await api("code", { data: dataSpec(), settings: settings() })).code;
     box.hidden = false;
   } catch (err) { showError(err); }
 }
@@ -261,8 +309,28 @@ function onPng() {
 }
 
 // ------------------------------------------------------------------ data choice
+// The data menu names what is shown: a built-in dataset, the uploaded (or command-line) file,
+// or the empty canvas.
+function showDataChoice(table) {
+  const menu = $("dataset");
+  let file = $("file-option");
+  if (table && !state.init.datasets.includes(table.name)) {
+    if (!file) {
+      file = new Option("", "__file__");
+      file.id = "file-option";
+      menu.add(file, 1);
+    }
+    file.textContent = `file: ${table.name}`;
+    state.fileTable = table;
+    menu.value = "__file__";
+  } else {
+    menu.value = table ? table.name : "";
+  }
+}
+
 function setTable(table) {
   state.table = table;
+  showDataChoice(table);
   state.points = null;
   state.start = null;
   const xs = $("xcols"), ys = $("ycol");
@@ -289,6 +357,7 @@ function setTable(table) {
 
 async function onDataset() {
   const name = $("dataset").value;
+  if (name === "__file__") { setTable(state.fileTable); return; }
   try { setTable(name ? await api("dataset", { name }) : null); showError(null); } catch (err) { showError(err); }
 }
 
@@ -469,9 +538,8 @@ async function main() {
   $("download-png").addEventListener("click", onPng);
   setupDataDrag();
   setupStartDrag();
+  $("code-close").addEventListener("click", () => { $("code-box").hidden = true; });
   if (state.init.table) {
-    const name = state.init.table.name;
-    if (state.init.datasets.includes(name)) $("dataset").value = name;
     setTable(state.init.table);
   } else {
     setTable(null);

@@ -19,6 +19,17 @@ function fmt(v, digits = 4) {
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(digits - 1).replace(/\.?0+e/, "e").replace("e+", "e");
   return String(Number(v.toPrecision(digits)));
 }
+// [min, max] of the finite values, by a loop: spreading a large array into Math.min(...) or
+// Math.max(...) overflows the call stack (RangeError) from about 100,000 values.
+function extent(values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (!isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
 function dot(a, b) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; }
 function project(theta) {
   const p = state.landscape.plane;
@@ -49,7 +60,7 @@ const CANVAS = [[-5, 5], [-10, 10]];
 function dataView(xs, ys) {
   if (state.view && state.dragging) return state.view;
   const span = (v, pad) => {
-    const lo = Math.min(...v), hi = Math.max(...v), p = pad * (hi - lo || Math.abs(lo) || 1);
+    const [lo, hi] = extent(v), p = pad * (hi - lo || Math.abs(lo) || 1);
     return [lo - p, hi + p];
   };
   let view = [xs.length ? span(xs, 0.08) : CANVAS[0], ys.length ? span(ys, 0.12) : CANVAS[1]];
@@ -75,7 +86,8 @@ function drawData() {
       marker: { color: "#1f77b4", size: 8, opacity: 0.8 } });
     if (state.exact) {
       const [w] = state.exact.coef, b = state.exact.intercept;
-      traces.push({ x: [lo, hi], y: [w * lo + b, w * hi + b], mode: "lines", name: "exact fit",
+      const best = state.exact.kind === "numerical" ? `best ${state.exact.loss_name} fit` : "exact fit";
+      traces.push({ x: [lo, hi], y: [w * lo + b, w * hi + b], mode: "lines", name: best,
         line: { color: OPT, dash: "dash", width: 2 } });
     }
     const moving = state.animating ? [[], []] : [[lo, hi], [theta[0] * lo + theta[1], theta[0] * hi + theta[1]]];
@@ -92,10 +104,20 @@ function drawData() {
     });
   } else {
     const pred = X.map((r) => dot(r, theta) + theta[theta.length - 1]);
-    const lo = Math.min(...y), hi = Math.max(...y);
-    const span = (v) => { const a = Math.min(...v), b = Math.max(...v), p = 0.06 * (b - a || 1); return [a - p, b + p]; };
-    const allPred = state.animating ? state.runs[0].path.map((t) => X.map((r) => dot(r, t) + t[t.length - 1])).flat() : pred;
-    const yr = span(allPred.concat(y).filter((v) => isFinite(v) && Math.abs(v) < 1e3 * (Math.abs(hi) + Math.abs(lo) + 1)));
+    const [lo, hi] = extent(y);
+    const span = (v) => { const [a, b] = extent(v), p = 0.06 * (b - a || 1); return [a - p, b + p]; };
+    // While animating, the axis holds the predictions of the whole path: of a few dozen of its
+    // points (every row at every epoch would be rows x epochs numbers).
+    const path = state.animating ? state.runs[0].path : [];
+    const every = Math.max(1, Math.ceil(path.length / 40));
+    const thetas = path.filter((_, i) => i % every === 0 || i === path.length - 1);
+    const limit = 1e3 * (Math.abs(hi) + Math.abs(lo) + 1);
+    const shown = y.slice();
+    (state.animating ? thetas : [theta]).forEach((t) => X.forEach((r) => {
+      const v = dot(r, t) + t[t.length - 1];
+      if (isFinite(v) && Math.abs(v) < limit) shown.push(v);
+    }));
+    const yr = span(shown);
     traces.push({ x: state.animating ? [] : y, y: state.animating ? [] : pred, mode: "markers", type: "scatter", name: "rows",
       marker: { color: "#1f77b4", size: 6, opacity: 0.7 } });
     traces.push({ x: [lo, hi], y: [lo, hi], mode: "lines", name: "perfect", line: { color: OPT, dash: "dash" } });
@@ -145,7 +167,7 @@ function drawLandscape() {
     // No legend over (or under) the paths: the key is a line under the title, and each run's
     // colour is named in the loss history's legend and the diagnosis.
     title: { text: `${L.title}<br><span style="font-size:10px;color:#555">○ start (drag it)` +
-      ` · ★ exact optimum${info && info.next ? " · ➔ one gradient step" : ""}` +
+      ` · ${optimumKey(L)}${info && info.next ? " · ➔ one gradient step" : ""}` +
       `${state.runs.length ? " · paths: " + state.runs.map((r, j) => `<span style="color:${COLORS[j]}">` +
         `${r.settings.optimizer}</span>`).join(", ") : ""}</span>`, font: { size: 12 } },
     margin: { l: 56, r: 10, t: 44, b: 40 },
@@ -155,12 +177,21 @@ function drawLandscape() {
   }, PLOT_CFG);
 }
 
+// What the star is: the exact optimum (squared losses), a numerical minimum (mae, huber), or
+// why there is none.
+function optimumKey(L) {
+  if (L.optimum_kind === "exact") return "★ exact optimum";
+  if (L.optimum_kind === "numerical") return "★ optimum (numerical minimum of the loss)";
+  return L.optimum_kind || "no optimum marked";
+}
+
 // ------------------------------------------------------------------ history
 function historyAxis() {
   const all = state.runs.flatMap((r) => r.history).filter((v) => isFinite(v));
-  const log = all.length > 0 && all.every((v) => v > 0) && Math.max(...all) >= LOG_RATIO * Math.min(...all);
+  const [lo, hi] = extent(all);
+  const log = all.length > 0 && all.every((v) => v > 0) && hi >= LOG_RATIO * lo;
   if (!all.length) return { log, range: undefined };
-  const lo = Math.min(...all), hi = Math.max(...all), pad = 0.05 * (hi - lo || 1);
+  const pad = 0.05 * (hi - lo || 1);
   return { log, range: log ? [Math.log10(lo) - 0.1, Math.log10(hi) + 0.1] : [lo - pad, hi + pad] };
 }
 
@@ -190,7 +221,7 @@ function drawHistory() {
     line: { color: COLORS[j], width: 2 },
   }));
   const { log, range } = historyAxis();
-  let maxEpochs = Math.max(1, ...state.runs.map((r) => r.history.length - 1));
+  let maxEpochs = Math.max(1, extent(state.runs.map((r) => r.history.length - 1))[1]);
   if (!state.animating && state.frame < maxEpochs) { // stepping or paused: zoom to the epochs seen
     maxEpochs = Math.min(maxEpochs, Math.max(10, Math.ceil(1.25 * state.frame)));
   }
@@ -242,6 +273,15 @@ function overlay(id) {
     dot(x, y, color, r) {
       ctx.beginPath(); ctx.arc(this.X(x), this.Y(y), r, 0, 2 * Math.PI); ctx.fillStyle = color; ctx.fill();
     },
+    dots(xs, ys, color, r) { // many points, one path and one fill
+      ctx.beginPath();
+      for (let i = 0; i < xs.length; i++) {
+        const px = this.X(xs[i]), py = this.Y(ys[i]);
+        if (!isFinite(px) || !isFinite(py)) continue;
+        ctx.moveTo(px + r, py); ctx.arc(px, py, r, 0, 2 * Math.PI);
+      }
+      ctx.fillStyle = color; ctx.fill();
+    },
     done() { ctx.restore(); },
   };
 }
@@ -264,7 +304,7 @@ function drawFrame() {
     data.line([lo, hi], [theta[0] * lo + theta[1], theta[0] * hi + theta[1]], COLORS[0], 2.5);
   } else {
     const { X, y } = rows();
-    X.forEach((r, i) => data.dot(y[i], dot(r, theta) + theta[theta.length - 1], "rgba(31,119,180,0.7)", 3));
+    data.dots(y, X.map((r) => dot(r, theta) + theta[theta.length - 1]), "rgba(31,119,180,0.7)", 3);
   }
   data.done();
   const hist = overlay("history-plot");
