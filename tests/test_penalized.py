@@ -193,3 +193,116 @@ def test_proximal_gd_diagnoses_the_penalized_optimum():
         gd = ElasticNet(alpha=0.01, solver="gd", max_iter=3, tol=1e-12).fit(X, np.c_[y, -y])
     assert not gd.converged_ and "solver='cd'" in gd.diagnosis_
     assert gd.optimum_.shape == gd.coef_.shape == (2, X.shape[1])
+
+
+# --------------------------------------------------------------------------- text, missing, scale
+def _houses(n=500, seed=3):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"area": rng.normal(100, 30, n), "age": rng.uniform(0, 50, n),
+                       "region": rng.choice(["east", "north", "west"], n)})
+    df["price"] = 3 * df.area - 0.5 * df.age + 40 * (df.region == "west") + rng.normal(0, 20, n)
+    return df
+
+
+def _dummies(df):
+    return np.column_stack([df.area, df.age, df.region == "north",
+                            df.region == "west"]).astype(float)
+
+
+def _penalized(name):
+    from linearlab import ElasticNetCV, LassoCV, RidgeCV
+
+    return {"Lasso": (Lasso(alpha=0.5, tol=1e-12), sk.Lasso(alpha=0.5, tol=1e-12)),
+            "ElasticNet": (ElasticNet(alpha=0.5, tol=1e-12), sk.ElasticNet(alpha=0.5, tol=1e-12)),
+            "LassoCV": (LassoCV(tol=1e-12), sk.LassoCV(tol=1e-12)),
+            "ElasticNetCV": (ElasticNetCV(l1_ratio=[0.3, 0.8], tol=1e-12),
+                             sk.ElasticNetCV(l1_ratio=[0.3, 0.8], tol=1e-12)),
+            "RidgeCV": (RidgeCV(alphas=[0.1, 1.0, 10.0]), sk.RidgeCV(alphas=[0.1, 1.0, 10.0]))
+            }[name]
+
+
+ESTIMATORS = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "RidgeCV"]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_text_columns_are_encoded_as_linear_regression_does(name):
+    df = _houses()
+    ours, ref = _penalized(name)
+    ours.fit(df[["area", "age", "region"]], df["price"])
+    ref.fit(_dummies(df), df["price"])
+    assert ours.design_.names == ["area", "age", "region[T.north]", "region[T.west]"]
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.predict(df.iloc[:5][["area", "age", "region"]]),
+                               ref.predict(_dummies(df.iloc[:5])), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_missing_drop_fits_the_complete_rows(name):
+    df = _houses()
+    df.loc[[3, 8], "area"] = np.nan
+    df.loc[11, "region"] = None
+    ours, ref = _penalized(name)
+    with pytest.raises(DataError, match="missing='drop'"):
+        ours.fit(df[["area", "age", "region"]], df["price"])
+    ours.set_params(missing="drop").fit(df[["area", "age", "region"]], df["price"])
+    clean = df.dropna()
+    ref.fit(_dummies(clean), clean["price"])
+    assert ours.n_dropped_ == 3
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    pred = ours.predict(df[["area", "age", "region"]].iloc[:12])
+    assert np.isnan(pred[[3, 8, 11]]).all() and np.isfinite(np.delete(pred, [3, 8, 11])).all()
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_standardize_penalizes_standardized_columns_reports_original_scale(name, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    df = _houses()
+    X = _dummies(df)
+    ours, ref = _penalized(name)
+    ours.set_params(standardize=True).fit(X, df["price"])
+    scaler = StandardScaler().fit(X)
+    ref.fit(scaler.transform(X), df["price"])
+    coef = ref.coef_ / scaler.scale_
+    np.testing.assert_allclose(ours.coef_, coef, rtol=1e-6, atol=1e-8)
+    assert ours.intercept_ == pytest.approx(ref.intercept_ - coef @ scaler.mean_, rel=1e-6)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(scaler.transform(X)), rtol=1e-7)
+    if hasattr(ref, "alpha_"):
+        assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-10)
+    ours.save(tmp_path / "m.json")  # the statistics are the original columns'
+    again = load(tmp_path / "m.json")
+    np.testing.assert_allclose(again.predict(X), ours.predict(X), rtol=1e-12)
+    summary = again.summary()
+    assert summary.rsquared == pytest.approx(ours.score(X, df["price"]), rel=1e-9)
+
+
+def test_standardized_path_and_refusals():
+    from scipy import sparse
+
+    df = _houses()
+    X = _dummies(df)
+    model = Lasso(alpha=0.5, standardize=True).fit(X, df["price"])
+    alphas, coefs, chosen = model.regularization_path(40)
+    assert chosen == 0.5 and coefs.shape == (1, 4, 40)
+    np.testing.assert_allclose(model.column_scales(), X.std(axis=0), rtol=1e-12)
+    with pytest.raises(Exception, match="partial_fit never sees"):
+        Lasso(alpha=0.5, standardize=True).partial_fit(X[:200], df["price"][:200]) \
+            .partial_fit(X[200:], df["price"][200:])
+    with pytest.raises(Exception, match="making it dense"):
+        Lasso(alpha=0.5, standardize=True).fit(sparse.csr_matrix(X), df["price"])
+    with pytest.raises(Exception, match="solver='cd'"):
+        Lasso(alpha=0.5, standardize=True, solver="gd").fit(X, df["price"])
+
+
+def test_text_and_missing_drop_survive_the_model_file(tmp_path):
+    from linearlab import LassoCV
+
+    df = _houses()
+    df.loc[4, "area"] = np.nan
+    model = LassoCV(missing="drop").fit(df[["area", "age", "region"]], df["price"])
+    model.save(tmp_path / "m.json")
+    again = load(tmp_path / "m.json")
+    assert again.design_.names == model.design_.names and again.missing == "drop"
+    np.testing.assert_allclose(again.predict(df[["area", "age", "region"]]),
+                               model.predict(df[["area", "age", "region"]]), equal_nan=True)

@@ -75,7 +75,8 @@ def test_table_shows_chosen_alpha_and_nonzero(table, capsys):
     (["--penalty", "l1"], "needs a penalty strength"),
     (["--l1-ratio", "0.5", "--alpha", "1"], "--penalty elasticnet"),
     (["--penalty", "l1", "--alpha", "1", "--solver", "qr"], "does not apply"),
-    (["--penalty", "l1", "--alpha", "1", "--missing", "drop"], "does not apply"),
+    (["--penalty", "l1", "--alpha", "1", "--standardize", "--solver", "gd"],
+     "drop --solver gd, or drop --standardize"),
     (["--penalty", "l1", "--alpha", "1", "--workers", "2"], "does not apply"),
 ])
 def test_bad_combinations_are_usage_errors(table, capsys, flags, message):
@@ -147,3 +148,65 @@ def test_streamed_folds_equal_in_memory_folds(table):
         assert a.count == b.count
         np.testing.assert_allclose(a.sxx, b.sxx, rtol=1e-10)
         np.testing.assert_allclose(a.sxy, b.sxy, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- text, missing, scale
+@pytest.fixture(scope="module")
+def houses(tmp_path_factory):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(21)
+    n = 600
+    df = pd.DataFrame({"area": rng.normal(100, 30, n).round(3), "age": rng.uniform(0, 50, n),
+                       "region": rng.choice(["east", "north", "west"], n)})
+    df["price"] = (3 * df.area - 0.5 * df.age + 40 * (df.region == "west")
+                   + rng.normal(0, 20, n))
+    df.loc[[5, 17, 40], "area"] = np.nan
+    df.loc[9, "region"] = None
+    path = tmp_path_factory.mktemp("houses") / "houses.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+@pytest.mark.parametrize("penalty", [["--penalty", "l1", "--alpha", "cv"],
+                                     ["--penalty", "elasticnet", "--alpha", "0.5"],
+                                     ["--penalty", "l2", "--alpha", "cv"]])
+def test_penalties_encode_text_drop_missing_and_standardize(houses, capsys, tmp_path, penalty):
+    from linearlab import ElasticNet
+
+    path, df = houses
+    model_file = tmp_path / "p.json"
+    out = _fit_json(capsys, path, *penalty, "--missing", "drop", "--standardize",
+                    "-o", model_file)
+    assert out["features"] == ["area", "age", "region[T.north]", "region[T.west]"]
+    assert out["dropped"] == 4 and out["rows"] == len(df) - 4
+    api = {"l1": LassoCV(), "elasticnet": ElasticNet(alpha=0.5),
+           "l2": RidgeCV(alphas=np.logspace(-3, 3, 13))}[penalty[1]]
+    api.set_params(missing="drop", standardize=True).fit(df[["area", "age", "region"]],
+                                                          df["price"])
+    model = load(model_file)
+    np.testing.assert_allclose(model.coef_, api.coef_, rtol=1e-10)
+    assert model.intercept_ == pytest.approx(api.intercept_, rel=1e-10)
+    assert model.design_.names == out["features"] and model.get_params()["standardize"]
+    assert main(["evaluate", str(model_file), str(path), "--missing", "drop", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == len(df) - 4
+
+
+def test_penalty_with_missing_values_advises_what_it_accepts(houses, capsys):
+    path, _ = houses
+    assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--missing drop" in err and "houses.csv" in err and "line 7" in err
+    assert main(["fit", str(path), "--penalty", "l1", "--alpha", "cv", "--missing", "drop",
+                 "--plots", str(path.parent / "figs")]) == 0
+    assert "path.png" in capsys.readouterr().out
+
+
+def test_streamed_standardized_cv_equals_in_memory(table, capsys):
+    path, _, _ = table
+    for penalty in (["--penalty", "l1"], ["--penalty", "l2"]):
+        whole = _fit_json(capsys, path, *penalty, "--alpha", "cv", "--standardize")
+        streamed = _fit_json(capsys, path, *penalty, "--alpha", "cv", "--standardize",
+                             "--stream")
+        assert streamed["streamed"] and whole["alpha"] == pytest.approx(streamed["alpha"])
+        np.testing.assert_allclose(list(streamed["coef"].values()),
+                                   list(whole["coef"].values()), rtol=1e-7, atol=1e-9)

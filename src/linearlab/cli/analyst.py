@@ -76,7 +76,7 @@ def formula_hint(argv: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _lines(source: io.Source, exact: bool = True):
+def file_lines(source: io.Source, exact: bool = True):
     """Errors that name a data row (0-based, from the library) name the file's line instead
     (the header is line 1) and the file, for CSV/TSV; ``exact`` is False when rows were left
     out before the error, so that row numbers no longer match lines."""
@@ -174,6 +174,15 @@ def _matrix(source: io.Source, table: pa.Table, names: list[str]) -> np.ndarray:
     return out
 
 
+def read_frame(source: io.Source, columns: list[str]):
+    """The named columns of the whole table as a pandas DataFrame (numbers as floats, NaN for
+    missing; text as objects, None for missing)."""
+    import pandas as pd
+
+    table = read_table(source)
+    return pd.DataFrame({n: column_values(source, table, n) for n in columns})
+
+
 def _frame(source: io.Source, table: pa.Table):
     """The table as a pandas DataFrame for formulas (numbers as floats, text as text)."""
     import pandas as pd
@@ -233,7 +242,7 @@ def fit_table(args: argparse.Namespace, source: io.Source,
     """Fit on the whole table: a formula, or named columns with text encoded as categories."""
     table = read_table(source)
     missing = getattr(args, "missing", "error")  # commands that fit but lack the options
-    with warnings.catch_warnings(record=True) as seen, _lines(source):
+    with warnings.catch_warnings(record=True) as seen, file_lines(source):
         warnings.simplefilter("always")
         if getattr(args, "formula", None):
             model = _fit_formula(args, source, table, model)
@@ -307,7 +316,7 @@ def predict_batches(model: LinearRegression, source: io.Source, args: argparse.N
         raw = _frame(source, table)
     else:
         raw = _matrix(source, table, list(model.feature_names_))
-    with _lines(source, exact=missing == "error"):
+    with file_lines(source, exact=missing == "error"):
         X, keep = prepare_predict(raw, design, missing)
     k = len(model.target_names_)
     pred = (np.asarray(X, float) @ np.asarray(model.coef_).reshape(k, -1).T
@@ -359,7 +368,7 @@ def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str
     out of the scores (``missing`` "drop" or "keep"; ``dropped`` counts them)."""
     X, Y, _ = design_table(model, source, targets)
     design = getattr(model, "design_", None)
-    with _lines(source):  # the data's rows are the file's rows: errors name the line
+    with file_lines(source):  # the data's rows are the file's rows: errors name the line
         if missing == "error":
             if getattr(design, "kind", None) == "formula":
                 design.apply(X, "error", response=True)

@@ -15,18 +15,22 @@
 from __future__ import annotations
 
 import argparse
+import warnings
+from dataclasses import replace
 
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from linearlab.cli import analyst
 from linearlab.cli import output as cli_output
 from linearlab.data import sources as io
-from linearlab.errors import UsageError
+from linearlab.errors import ConvergenceWarning, UsageError
 from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from linearlab.penalized.base import PenalizedBase
 from linearlab.penalized.source import fit_source
+from linearlab.pipeline import streaming
 
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # --penalty l2 --alpha cv: RidgeCV's candidates
 GD_OPTIONS = ("lr", "batch_size", "optimizer", "loss")  # --epochs is max_iter with gd
@@ -50,12 +54,10 @@ def build(args: argparse.Namespace):
     penalty = args.penalty or "l2"
     given = [n for n in GD_OPTIONS if getattr(args, n, None) is not None]
     for flag, bad in (("--formula", getattr(args, "formula", None)),
-                      ("--missing drop", getattr(args, "missing", "error") != "error"),
                       ("--scheduler/--workers", getattr(args, "scheduler", None)
                        or getattr(args, "workers", None)),
                       ("--solver " + str(args.solver), args.solver not in ("auto", "gd")),
                       ("--backend torch", args.backend != "numpy"),
-                      ("--standardize", args.standardize),
                       (", ".join("--" + n.replace("_", "-") for n in given), bool(given))):
         if bad:
             raise UsageError(
@@ -69,33 +71,63 @@ def build(args: argparse.Namespace):
         )
     if args.epochs is not None and args.solver != "gd":
         raise UsageError("--epochs applies to --solver gd; add it, or drop --epochs.")
+    if args.standardize and args.solver == "gd":
+        raise UsageError(
+            f"--standardize with --penalty {penalty} is solved by coordinate descent (penalized "
+            "on the standardized scale, reported on the original); drop --solver gd, or drop "
+            "--standardize."
+        )
     intercept = not args.no_intercept
+    inputs = {"missing": getattr(args, "missing", "error"), "standardize": args.standardize}
     ratio = 0.5 if args.l1_ratio is None else args.l1_ratio
     tol = {} if args.tol is None else {"tol": args.tol}
     if args.solver == "gd":
         tol.update(solver="gd", **({} if args.epochs is None else {"max_iter": args.epochs}))
     if args.alpha == "cv":
         if penalty == "l2":
-            return RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=intercept)
+            return RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=intercept, **inputs)
         if penalty == "l1":
-            return LassoCV(fit_intercept=intercept, **tol)
-        return ElasticNetCV(l1_ratio=ratio, fit_intercept=intercept, **tol)
+            return LassoCV(fit_intercept=intercept, **tol, **inputs)
+        return ElasticNetCV(l1_ratio=ratio, fit_intercept=intercept, **tol, **inputs)
     if args.alpha == 0:
         raise UsageError(
             f"--penalty {penalty} needs a penalty strength: --alpha A (A > 0), or --alpha cv "
             "to choose it by 5-fold cross-validation."
         )
     if penalty == "l1":
-        return Lasso(alpha=args.alpha, fit_intercept=intercept, **tol)
-    return ElasticNet(alpha=args.alpha, l1_ratio=ratio, fit_intercept=intercept, **tol)
+        return Lasso(alpha=args.alpha, fit_intercept=intercept, **tol, **inputs)
+    return ElasticNet(alpha=args.alpha, l1_ratio=ratio, fit_intercept=intercept, **tol, **inputs)
 
 
 def fit(args: argparse.Namespace, source: io.Source, progress, model=None):
     """Choose columns, fit ``model`` (default: :func:`build`) whole or streamed: a
     ``FitOutcome``."""
     model = build(args) if model is None else model
+    if analyst.wants_table(args, source):  # text columns, --missing drop: the whole table
+        return _fit_table(args, source, model)
     features, targets = io.select_columns(source, args.target, args.features)
     return fit_source(model, source, features, targets, stream=args.stream, progress=progress)
+
+
+def _fit_table(args: argparse.Namespace, source: io.Source, model):
+    """Fit on the named columns of the whole table (text encoded, rows dropped as
+    ``--missing`` says), as ``LinearRegression`` fits them: a ``FitOutcome``."""
+    inputs, targets = analyst.chosen_columns(args, source)
+    frame = analyst.read_frame(source, [*inputs, *targets])
+    X, Y = frame[inputs], frame[targets].to_numpy(dtype=np.float64)
+    with warnings.catch_warnings(record=True) as seen, analyst.file_lines(source):
+        warnings.simplefilter("always")
+        model.fit(X, frame[targets[0]] if len(targets) == 1 else frame[targets])
+    pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(Y), -1)
+    used = ~(np.isnan(pred).any(axis=1) | np.isnan(Y).any(axis=1))
+    metrics = streaming.regression_metrics(Y[used], pred[used])
+    model.set_fitted_state(replace(model.fitted_state(), target_names=list(targets),
+                                   metrics=metrics))
+    design = getattr(model, "design_", None)
+    features = list(design.names) if design is not None else list(inputs)
+    caught = [str(w.message) for w in seen if issubclass(w.category, ConvergenceWarning)]
+    return streaming.FitOutcome(model, features, targets, metrics, False, int(used.sum()),
+                                caught)
 
 
 def _chosen(model) -> list[tuple[str, str]]:
@@ -118,6 +150,8 @@ def print_fit(console: Console, source: io.Source, outcome) -> None:
     console.print(f"[bold]{escape(source.name)}[/bold]: {outcome.rows} rows ({how}); features "
                   f"{escape(', '.join(features))} → target {escape(', '.join(targets))}",
                   soft_wrap=True)
+    if getattr(model, "n_dropped_", 0):
+        console.print(f"Dropped {model.n_dropped_} row(s) with missing values (--missing drop)")
     console.print(f"\n[bold]{type(model).__name__}[/bold]")
     for name, value in _chosen(model):
         console.print(f"  {name}: {value}", markup=False, soft_wrap=True)
@@ -155,6 +189,7 @@ def payload(args: argparse.Namespace, source: io.Source, outcome) -> dict:
     single = len(outcome.targets) == 1
     return {
         "data": args.data, "rows": outcome.rows, "streamed": outcome.streamed,
+        "dropped": int(getattr(model, "n_dropped_", 0)),
         "features": outcome.features, "targets": outcome.targets,
         "estimator": type(model).__name__,
         **{name: value for name, value in (

@@ -18,6 +18,12 @@ from linearlab.data.validation import (
 from linearlab.errors import DataError, NotFittedError
 from linearlab.exact.gram import Gram
 from linearlab.models.fitted import require_fitted
+from linearlab.penalized.inputs import (
+    original_scale,
+    predict_table,
+    takes_table_step,
+    validate_table,
+)
 from linearlab.sparse import is_sparse
 
 
@@ -41,6 +47,11 @@ class PenalizedState:
         The training data's statistics (``summary()`` and paths need them).
     weighted : bool
     log_weight_sum : float
+    design : CategoricalDesign or None
+        How the table's text columns became indicators; ``feature_names`` are then the
+        table's columns and ``design.names`` the coefficients' names.
+    n_dropped : int
+        Rows dropped for missing values (``missing="drop"``).
     """
 
     coef: np.ndarray
@@ -54,6 +65,8 @@ class PenalizedState:
     gram: Gram | None = None
     weighted: bool = False
     log_weight_sum: float = 0.0
+    design: Any = None
+    n_dropped: int = 0
 
 
 class PenalizedBase(RegressorMixin, BaseEstimator):
@@ -67,6 +80,17 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
+        if takes_table_step(self, X, reset):  # text columns, missing values, standardize
+            Xa, ya, w, step = validate_table(self, X, y, sample_weight, reset)
+            self._scaling = step.scaling  # until the solve's coefficients are scaled back
+            if reset:
+                self.design_, self.n_dropped_ = step.design, step.n_dropped
+                if step.design is not None:
+                    self.n_features_in_ = step.n_inputs
+            return Xa, ya, w
+        self._scaling = None
+        if reset:
+            self.design_, self.n_dropped_ = None, 0
         if is_sparse(X):  # checked and kept sparse (linearlab.sparse)
             from linearlab.sparse.checks import sparse_inputs
 
@@ -94,6 +118,11 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:
         """Store (k, d) coefficients and (k,) intercepts with scikit-learn's shapes."""
+        scaling = getattr(self, "_scaling", None)
+        if scaling is not None:  # solved on standardized columns: back to the original scale
+            coef, intercept, self._gram = original_scale(scaling, coef, intercept,
+                                                         getattr(self, "_gram", None))
+            self._scaling = None
         if self._y_ndim == 1:
             self.coef_ = np.array(coef[0], dtype=np.float64)
             self.intercept_ = float(intercept[0]) if self.fit_intercept else 0.0
@@ -115,13 +144,41 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(state.feature_names, dtype=object)
             self.feature_names_ = list(state.feature_names)
         self.target_names_ = list(state.target_names)
-        self.design_, self.n_dropped_ = None, 0  # no formula or categorical design, no drops
+        self.design_, self.n_dropped_ = state.design, state.n_dropped
         self.metrics_, self.training_ = state.metrics, state.training
         for name, value in (state.fitted or {}).items():
             setattr(self, name, value)
         self._gram = state.gram
         self._weighted, self._log_weight_sum = state.weighted, state.log_weight_sum
         return self
+
+    def fitted_state(self) -> PenalizedState:
+        """The fitted model as the :class:`PenalizedState` that :meth:`set_fitted_state`
+        takes, so that ``set_fitted_state(replace(model.fitted_state(), ...))`` changes what a
+        fit recorded (names, metrics) through the one public path."""
+        from linearlab.penalized.document import STATE
+
+        self._check_fitted()
+        design = getattr(self, "design_", None)
+        named = getattr(self, "feature_names_in_", None)
+        if design is not None:
+            names = list(design.input_names)
+        elif named is not None:
+            names = [str(n) for n in named]
+        else:
+            names = self._feature_labels()
+        k = np.atleast_2d(self.coef_).shape[0]
+        targets = getattr(self, "target_names_", None) or (
+            ["y"] if np.ndim(self.coef_) == 1 else [f"y{t + 1}" for t in range(k)])
+        return PenalizedState(
+            coef=self.coef_, intercept=self.intercept_, feature_names=names,
+            target_names=list(targets), features_named=named is not None,
+            fitted={n: getattr(self, n) for n in STATE if hasattr(self, n)},
+            metrics=getattr(self, "metrics_", None), training=getattr(self, "training_", None),
+            gram=getattr(self, "_gram", None), weighted=getattr(self, "_weighted", False),
+            log_weight_sum=getattr(self, "_log_weight_sum", 0.0), design=design,
+            n_dropped=getattr(self, "n_dropped_", 0),
+        )
 
     def _current_coef(self) -> np.ndarray | None:
         """Fitted coefficients as (k, d), or None before the first fit."""
@@ -133,7 +190,14 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         require_fitted(self)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted targets, shape (n_samples,) or (n_samples, n_targets)."""
+        """Predicted targets, shape (n_samples,) or (n_samples, n_targets).
+
+        Text columns are encoded as in training; with ``missing="drop"`` rows missing a
+        feature get NaN."""
+        if getattr(self, "design_", None) is not None or getattr(self, "missing",
+                                                                   "error") != "error":
+            self._check_fitted()
+            return predict_table(self, X)
         self._check_fitted()
         if is_sparse(X):
             from linearlab.sparse.checks import predict as predict_sparse
@@ -152,6 +216,9 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         return sparse.csr_matrix(np.atleast_2d(self.coef_))
 
     def _feature_labels(self) -> list[str]:
+        design = getattr(self, "design_", None)
+        if design is not None:  # the design's columns: one per coefficient
+            return list(design.names)
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = getattr(self, "feature_names_", None)
@@ -208,7 +275,18 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
                 f"{type(self).__name__} does not have (it was loaded from a model file "
                 "without them); refit it."
             )
+        if getattr(self, "standardize", False):  # the penalty acted on standardized columns
+            return gram.rescaled(*gram.feature_scaling(self.fit_intercept))
         return gram
+
+    def column_scales(self) -> np.ndarray:
+        """The columns' scales the penalty saw: their standard deviations (root mean squares
+        without an intercept) with ``standardize=True``, else ones. ``regularization_path``
+        coefficients divided by them are on the original scale."""
+        self._check_fitted()
+        if not getattr(self, "standardize", False) or getattr(self, "_gram", None) is None:
+            return np.ones(np.shape(np.atleast_2d(self.coef_))[1])
+        return self._gram.feature_scaling(self.fit_intercept)[1]
 
     def plot(self, X=None, y=None, *, kind: str = "path", **kwargs):
         """Draw the coefficient path (``kind="path"``) with :mod:`linearlab.viz` (matplotlib)."""

@@ -24,6 +24,7 @@ from linearlab.penalized.folds import (
     validation_rss,
     warn_at_grid_edge,
 )
+from linearlab.penalized.inputs import INPUT_CONSTRAINTS
 from linearlab.penalized.path import enet_path, gram_path, resolve_alphas
 
 
@@ -48,6 +49,10 @@ class ElasticNetCV(PenalizedBase):
     positive : bool, default=False
     random_state : int, RandomState or None, default=None
     selection : {"cyclic", "random"}, default="cyclic"
+    missing : {"error", "drop"}, default="error"
+    standardize : bool, default=False
+        Missing values, text columns and standardization as :class:`ElasticNet` handles them
+        (the folds are scored on the standardized columns, scaled by the whole table).
 
     Attributes
     ----------
@@ -75,13 +80,15 @@ class ElasticNetCV(PenalizedBase):
         "positive": ["boolean"],
         "random_state": ["random_state"],
         "selection": [StrOptions({"cyclic", "random"})],
+        **INPUT_CONSTRAINTS,
     }
 
     def __init__(
         self, *, l1_ratio=0.5, eps: float = 1e-3, alphas=100, fit_intercept: bool = True,
         precompute="auto", max_iter: int = 1000, tol: float = 1e-4, cv=None,
         copy_X: bool = True, verbose=0, n_jobs=None, positive: bool = False,
-        random_state=None, selection: str = "cyclic",
+        random_state=None, selection: str = "cyclic", missing: str = "error",
+        standardize: bool = False,
     ):
         self.l1_ratio = l1_ratio
         self.eps = eps
@@ -97,6 +104,8 @@ class ElasticNetCV(PenalizedBase):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+        self.missing = missing
+        self.standardize = standardize
 
     path = staticmethod(enet_path)
 
@@ -245,7 +254,7 @@ class LassoCV(ElasticNetCV):
         self, *, eps: float = 1e-3, alphas=100, fit_intercept: bool = True,
         precompute="auto", max_iter: int = 1000, tol: float = 1e-4, copy_X: bool = True,
         cv=None, verbose=False, n_jobs=None, positive: bool = False, random_state=None,
-        selection: str = "cyclic",
+        selection: str = "cyclic", missing: str = "error", standardize: bool = False,
     ):
         self.eps = eps
         self.alphas = alphas
@@ -260,6 +269,8 @@ class LassoCV(ElasticNetCV):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+        self.missing = missing
+        self.standardize = standardize
 
     def fit(self, X, y, sample_weight=None) -> LassoCV:
         """Choose alpha by cross-validation, then refit on all rows (see ElasticNetCV.fit)."""

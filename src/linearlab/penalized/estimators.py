@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_random_state
 from linearlab.errors import ConvergenceWarning, DataError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.inputs import INPUT_CONSTRAINTS, scaled_statistics
 from linearlab.penalized.path import alpha_grid, enet_path, gram_path
 from linearlab.sparse import GRAM_MAX_FEATURES, is_sparse
 
@@ -48,6 +49,14 @@ class ElasticNet(PenalizedBase):
     random_state : int, RandomState or None, default=None
         Seeds the coordinate order when ``selection="random"``.
     selection : {"cyclic", "random"}, default="cyclic"
+    missing : {"error", "drop"}, default="error"
+        Rows with a missing value (NaN, None): an error, or dropped (``n_dropped_``), as
+        ``LinearRegression(missing=...)``; text and ``category`` columns of X are one-hot
+        encoded as ``LinearRegression`` encodes them (``design_``).
+    standardize : bool, default=False
+        Penalize the coefficients of standardized columns (mean 0, standard deviation 1;
+        without an intercept, root mean square 1) and report them on the original scale, as
+        glmnet does.
     solver : {"cd", "gd"}, default="cd"
         ``"cd"``: coordinate descent on the Gram (exact to ``tol``). ``"gd"``: gradient
         descent with proximal steps for the L1 term (FISTA, step 1/L) on the shared epoch
@@ -81,13 +90,15 @@ class ElasticNet(PenalizedBase):
         "random_state": ["random_state"],
         "selection": [StrOptions({"cyclic", "random"})],
         "solver": [StrOptions({"cd", "gd"})],
+        **INPUT_CONSTRAINTS,
     }
 
     def __init__(
         self, alpha: float = 1.0, *, l1_ratio: float = 0.5, fit_intercept: bool = True,
         precompute=False, max_iter: int = 1000, copy_X: bool = True, tol: float = 1e-4,
         warm_start: bool = False, positive: bool = False, random_state=None,
-        selection: str = "cyclic", solver: str = "cd",
+        selection: str = "cyclic", solver: str = "cd", missing: str = "error",
+        standardize: bool = False,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -101,6 +112,8 @@ class ElasticNet(PenalizedBase):
         self.random_state = random_state
         self.selection = selection
         self.solver = solver
+        self.missing = missing
+        self.standardize = standardize
 
     path = staticmethod(enet_path)
 
@@ -138,7 +151,8 @@ class ElasticNet(PenalizedBase):
     def partial_fit(self, X, y, sample_weight=None) -> ElasticNet:
         """Merge one more chunk of rows into the statistics and re-solve (warm-started).
 
-        A table fed in chunks gives the same coefficients as one ``fit`` on all of it.
+        A table fed in chunks gives the same coefficients as one ``fit`` on all of it
+        (``standardize=True`` needs the whole table: use ``fit``).
         """
         first = not hasattr(self, "coef_") or getattr(self, "_gram", None) is None
         if first:
@@ -158,12 +172,14 @@ class ElasticNet(PenalizedBase):
     def fit_gram(self, gram: Gram, *, y_ndim: int = 1) -> ElasticNet:
         """Fit from Gram statistics gathered elsewhere (a streamed file, Dask partitions).
 
-        ``n_features_in_`` is set from the statistics; feature names are not known.
+        ``n_features_in_`` is set from the statistics; feature names are not known. With
+        ``standardize=True`` the statistics are standardized here.
         """
         self._validate_params()
         self._y_ndim = 1 if y_ndim == 1 and gram.n_targets == 1 else 2
         self.n_features_in_ = gram.n_features
-        self._gram = gram
+        self.design_, self.n_dropped_ = None, 0
+        self._gram, self._scaling = scaled_statistics(self, gram)
         return self._solve(None)
 
     def _solve(self, start: np.ndarray | None) -> ElasticNet:
@@ -276,10 +292,11 @@ class Lasso(ElasticNet):
         self, alpha: float = 1.0, *, fit_intercept: bool = True, precompute=False,
         copy_X: bool = True, max_iter: int = 1000, tol: float = 1e-4, warm_start: bool = False,
         positive: bool = False, random_state=None, selection: str = "cyclic",
-        solver: str = "cd",
+        solver: str = "cd", missing: str = "error", standardize: bool = False,
     ):
         super().__init__(
             alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept, precompute=precompute,
             copy_X=copy_X, max_iter=max_iter, tol=tol, warm_start=warm_start,
             positive=positive, random_state=random_state, selection=selection, solver=solver,
+            missing=missing, standardize=standardize,
         )

@@ -60,16 +60,32 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
     if "alpha_" not in state and kind.endswith("CV"):
         raise fail(f"a {kind} file needs the chosen 'alpha_' in 'penalized'")
     gram, weighted, log_weight_sum = read_statistics()
+    design = _read_design(doc.get("design"), features, fail)
     single = coef.ndim == 1
     recorded = {name: doc.get(name) if isinstance(doc.get(name), dict) else None
                 for name in ("metrics", "training")}  # what the command line recorded
     return model.set_fitted_state(PenalizedState(
         coef=coef, intercept=float(intercept) if single else intercept,
-        feature_names=features, target_names=targets,
-        features_named=doc.get("features_named", True) is not False,  # else x0, x1...
+        feature_names=features if design is None else list(design.input_names),
+        target_names=targets,  # with a design: the table's columns, named
+        features_named=design is not None or doc.get("features_named", True) is not False,
         fitted=fitted, gram=gram, weighted=weighted, log_weight_sum=log_weight_sum,
-        **recorded,
+        design=design, **recorded,
     ))
+
+
+def _read_design(value: Any, features: list[str], fail: Callable[[str], Exception]):
+    """The categorical design of text columns, whose columns are the coefficients'."""
+    if value is None:
+        return None
+    from linearlab.design.table import design_from_dict
+
+    design = design_from_dict(value)
+    if getattr(design, "kind", None) != "categorical":
+        raise fail("a penalized model's design must be of kind 'categorical'")
+    if list(design.names) != list(features):
+        raise fail("the design's columns differ from 'feature_names'")
+    return design
 
 
 def _restore_value(name: str, value: Any, fail: Callable[[str], Exception]) -> Any:

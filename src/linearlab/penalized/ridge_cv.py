@@ -29,6 +29,7 @@ from linearlab.penalized.folds import (
     validation_rss,
     warn_at_grid_edge,
 )
+from linearlab.penalized.inputs import INPUT_CONSTRAINTS
 from linearlab.stats.metrics import r2_scores
 
 _BLOCK_BYTES = 16 * 2**20
@@ -54,6 +55,9 @@ class RidgeCV(PenalizedBase):
         Keep the squared leave-one-out errors in ``cv_results_`` (``cv=None`` only).
     alpha_per_target : bool, default=False
         Choose one alpha per target (``cv=None`` only).
+    missing : {"error", "drop"}, default="error"
+    standardize : bool, default=False
+        Missing values, text columns and standardization as :class:`ElasticNet` handles them.
 
     Attributes
     ----------
@@ -71,11 +75,13 @@ class RidgeCV(PenalizedBase):
         "gcv_mode": [StrOptions({"auto", "svd", "eigen"}), None],
         "store_cv_results": ["boolean"],
         "alpha_per_target": ["boolean"],
+        **INPUT_CONSTRAINTS,
     }
 
     def __init__(
         self, alphas=(0.1, 1.0, 10.0), *, fit_intercept: bool = True, scoring=None, cv=None,
         gcv_mode=None, store_cv_results: bool = False, alpha_per_target: bool = False,
+        missing: str = "error", standardize: bool = False,
     ):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -84,6 +90,8 @@ class RidgeCV(PenalizedBase):
         self.gcv_mode = gcv_mode
         self.store_cv_results = store_cv_results
         self.alpha_per_target = alpha_per_target
+        self.missing = missing
+        self.standardize = standardize
 
     def _alphas(self) -> np.ndarray:
         values = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)).ravel()
@@ -292,4 +300,3 @@ def _fold_r2(train: Gram, test: Gram, alphas: np.ndarray, fit_intercept: bool) -
         intercepts = np.zeros((train.n_targets, alphas.size))
     rss = validation_rss(test, coefs, intercepts)  # (k, A)
     return r2_scores(rss, np.diag(test.syy)[:, None]).mean(axis=0)
-

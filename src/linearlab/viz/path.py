@@ -26,6 +26,9 @@ def has_path(model: Any) -> bool:
 
 
 def _labels(model: Any, d: int) -> list[str]:
+    design = getattr(model, "design_", None)
+    if design is not None and len(design.names) == d:  # text columns: their indicators
+        return list(design.names)
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = getattr(model, "feature_names_", None)
@@ -63,6 +66,9 @@ def plot_path(model: Any, X: Any = None, y: Any = None, *, target: int = 0,
             "Lasso, ElasticNet, LassoCV, ElasticNetCV or RidgeCV."
         )
     alphas, coefs, chosen = model.regularization_path(n_alphas)
+    scales = getattr(model, "column_scales", None)
+    if scales is not None:  # standardize=True: the path on the original scale, as coef_
+        coefs = np.asarray(coefs) / np.asarray(scales())[None, :, None]
     if not 0 <= target < coefs.shape[0]:
         raise ParameterError(f"target={target} is out of range: the model has "
                              f"{coefs.shape[0]} target(s).")
