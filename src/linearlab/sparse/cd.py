@@ -70,6 +70,23 @@ def sweep_reference(order, indptr, indices, data, wdata, mean_x, norms, u, c, be
     return d_w_max, w_max, c
 
 
+def _column_sums(indptr, values, times=None, block: int = 1 << 16) -> np.ndarray:
+    """Σ values (or values·times) over each CSC column, in blocks of columns (bounded memory)."""
+    d = indptr.shape[0] - 1
+    out = np.zeros(d)
+    start = 0
+    while start < d:
+        stop = int(np.searchsorted(indptr, indptr[start] + block, side="right")) - 1
+        stop = min(d, max(stop, start + 1))
+        lo, hi = indptr[start], indptr[stop]
+        full = start + np.flatnonzero(np.diff(indptr[start:stop + 1]))  # non-empty columns
+        if full.size:
+            part = values[lo:hi] if times is None else values[lo:hi] * times[lo:hi]
+            out[full] = np.add.reduceat(part, indptr[full] - lo)
+        start = stop
+    return out
+
+
 def duality_gap(X, w, yc, u, c, beta, mean_x, l1, l2, positive) -> float:
     """scikit-learn's duality gap of the (W-scaled) objective at ``beta`` (r = u + c)."""
     r = u + c
@@ -104,11 +121,8 @@ def enet_sparse(X, Y, sample_weight=None, *, alpha: float, l1_ratio: float,
     weight_sum = float(n if w is None else w.sum())
     indptr, indices, data = X.indptr, X.indices, X.data
     wdata = data if w is None else data * w[indices]
-    col_wsum = np.add.reduceat(np.append(wdata, 0.0), indptr[:-1])
-    col_wsum[np.diff(indptr) == 0] = 0.0
-    mean_x = col_wsum / weight_sum if fit_intercept else np.zeros(d)
-    sq = np.add.reduceat(np.append(wdata * data, 0.0), indptr[:-1])
-    sq[np.diff(indptr) == 0] = 0.0
+    mean_x = _column_sums(indptr, wdata) / weight_sum if fit_intercept else np.zeros(d)
+    sq = _column_sums(indptr, wdata, data)
     norms = np.maximum(sq - weight_sum * mean_x**2, 0.0)
     l1, l2 = alpha * l1_ratio * weight_sum, alpha * (1.0 - l1_ratio) * weight_sum
     k = Y2.shape[1]

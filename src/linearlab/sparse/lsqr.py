@@ -22,7 +22,7 @@ DEFAULT_TOL = 1e-10
 
 def centred_operator(X: sp.spmatrix, mean_x: np.ndarray, root_w: np.ndarray | None):
     """The operator diag(√w)(X − 1x̄ᵀ) (√w = None: unweighted), without forming it."""
-    XT = X.T.tocsr() if sp.issparse(X) else X.T  # CSR Xᵀ: rmatvec as fast as matvec
+    XT = X.T  # a view (CSC of CSR X): no copy of X
 
     def matvec(v):
         v = np.ravel(v)
