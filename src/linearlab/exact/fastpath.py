@@ -23,14 +23,16 @@ problem), a sharp check that costs O(d²) once C is known.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, centring_loss
-from linearlab.exact.gram import Gram
+from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.solution import ExactSolution, residual_ssr
 
 #: Relative error every coefficient (or its standard error, when larger) and the covariance
@@ -62,28 +64,46 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> Pass
 
     With ``centre`` the blocks are centred explicitly (exact in the leading digits when offsets
     are large); otherwise the shifts are applied to the products (cheaper: two BLAS calls per
-    block). Returns the sums of one pass.
+    block). Blocks stay in cache between their two products; they are shared among threads
+    (one BLAS thread each, as the Gram pass) and summed in block order, so the numbers do not
+    depend on the thread count. Returns the sums of one pass.
     """
     n, d = X.shape
     k = coef.shape[1]
     rows = max(256, _BLOCK_ELEMENTS // max(1, d))
-    ssr = np.zeros(k)
-    grad = np.zeros((d, k))
-    rsum = np.zeros(k)
     const = offset + (0.0 if centre else shift_y - shift_x @ coef)  # (k,)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        Xb = X[start:stop]
-        if centre:
-            Xb = Xb - shift_x
-            r = (Y[start:stop] - shift_y) - Xb @ coef
+
+    def chunk(bounds: tuple[int, int]):
+        ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
+        for start in range(bounds[0], bounds[1], rows):
+            stop = min(bounds[1], start + rows)
+            Xb = X[start:stop]
+            if centre:
+                Xb = Xb - shift_x
+                r = (Y[start:stop] - shift_y) - Xb @ coef
+            else:
+                r = Y[start:stop] - Xb @ coef
+            r -= const
+            wr = r if w is None else r * w[start:stop, None]
+            ssr += np.einsum("ij,ij->j", wr, r)
+            grad += Xb.T @ wr
+            rsum += wr.sum(axis=0)
+        return ssr, grad, rsum
+
+    span = rows * 16  # rows per task: a few cache blocks
+    tasks = [(start, min(n, start + span)) for start in range(0, n, span)]
+    workers = min(len(tasks), os.cpu_count() or 1)
+    with one_blas_thread():
+        if workers < 2:
+            parts = [chunk(t) for t in tasks]
         else:
-            r = Y[start:stop] - Xb @ coef
-        r -= const
-        wr = r if w is None else r * w[start:stop, None]
-        ssr += np.einsum("ij,ij->j", wr, r)
-        grad += Xb.T @ wr
-        rsum += wr.sum(axis=0)
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(chunk, tasks))
+    ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
+    for part in parts:  # in block order
+        ssr += part[0]
+        grad += part[1]
+        rsum += part[2]
     if not centre:
         grad -= np.outer(shift_x, rsum)
     return PassResult(ssr, grad, rsum)
@@ -272,7 +292,8 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
     def run_pass(coef, offset, shift_x, shift_y, centre):
         return residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
 
-    fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
+    with one_blas_thread():  # d × d solves: one BLAS thread is fastest
+        fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
     if fast is None:
         return None
     if not fast.ssr_accurate:  # a tight fit: the residuals in double-double
@@ -283,7 +304,8 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
         centre = fit_intercept and offset_ratio(gram) > CENTRE_LIMIT
         shift = gram.mean_x if fit_intercept else np.zeros(d)
         inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False)
-        refined, cov_error = covariance_pass(X, w, inverse, scale, shift, centre)
+        with one_blas_thread():
+            refined, cov_error = covariance_pass(X, w, inverse, scale, shift, centre)
         p = d + int(fit_intercept)
         if cov_error > TARGET and X.shape[0] * p * p <= COVARIANCE_REFINE_BUDGET:
             return None

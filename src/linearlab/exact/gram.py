@@ -31,6 +31,23 @@ _PARALLEL_MAX_FEATURES = 512
 _MAX_CANCELLATION = 100.0
 
 
+_CONTROLLER = []
+
+
+def one_blas_thread():
+    """A context in which BLAS/LAPACK run on one thread (threadpoolctl's controller, created
+    once: scanning the loaded libraries costs ~10 ms, the limit itself microseconds).
+
+    Small products and d × d factorisations are up to 50x slower spread over threads on a
+    loaded machine; the passes over X run their own threads, one BLAS thread each.
+    """
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
 @dataclass
 class Gram:
     """Sufficient statistics (weighted means and centred cross-products) of ``(X, Y)``."""
@@ -138,18 +155,23 @@ class Gram:
             return Gram._from_block(X[start:stop], Y2[start:stop], w)
 
         workers = min(len(blocks), os.cpu_count() or 1)
-        if workers < 2 or d > _PARALLEL_MAX_FEATURES:
+        if d > _PARALLEL_MAX_FEATURES:
             for bounds in blocks:
                 self._absorb(block_gram(bounds))
             return self
         from concurrent.futures import ThreadPoolExecutor
 
-        from threadpoolctl import threadpool_limits
-
-        with ThreadPoolExecutor(workers) as pool, threadpool_limits(1, user_api="blas"):
-            for wave in range(0, len(blocks), workers):  # bounded: one wave of blocks at a time
-                for part in pool.map(block_gram, blocks[wave : wave + workers]):
-                    self._absorb(part)  # in block order: the same numbers as sequentially
+        # thin products on one BLAS thread each: XᵀY with few targets is 50x slower spread over
+        # threads on a loaded 2-core machine, and the blocks themselves run in parallel
+        with one_blas_thread():
+            if workers < 2:
+                for bounds in blocks:
+                    self._absorb(block_gram(bounds))
+                return self
+            with ThreadPoolExecutor(workers) as pool:
+                for wave in range(0, len(blocks), workers):  # bounded: one wave at a time
+                    for part in pool.map(block_gram, blocks[wave : wave + workers]):
+                        self._absorb(part)  # in block order: the same numbers as sequentially
         return self
 
     def _absorb(self, other: Gram) -> None:

@@ -25,7 +25,7 @@ import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
 from linearlab.exact.fastpath import measured_solution
-from linearlab.exact.gram import Gram
+from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.refine import solve_accurate
 from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
 
@@ -293,13 +293,18 @@ def solve_auto(
         gram = Gram.from_arrays(X, Y, sample_weight)
     if X is not None and not alpha:  # measured: residual passes, QR only when they fall short
         Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-        try:
-            factor, scale, Hs, condition = cholesky_factor(
-                gram, 0.0, fit_intercept, REFINE_SAFE_CONDITION
-            )
-        except NotSafe:
+        # d × d factorisations are faster on one BLAS thread (threads' start-up and spinning
+        # cost 50x on a loaded 2-core machine); the pass over X runs its own threads
+        with one_blas_thread():
+            try:
+                factor, scale, Hs, condition = cholesky_factor(
+                    gram, 0.0, fit_intercept, REFINE_SAFE_CONDITION
+                )
+                coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
+            except NotSafe:
+                factor = None
+        if factor is None:
             return solve_refined(X, Y2, sample_weight, fit_intercept=fit_intercept)
-        coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
         solution = measured_solution(
             X, Y2, sample_weight, gram, factor, scale, condition, coef, fit_intercept
         )
