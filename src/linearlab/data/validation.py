@@ -64,8 +64,11 @@ def _to_numeric(obj: Any, what: str, dtype: np.dtype, names: list[str] | None) -
         raise DataError(f"{what} is None; pass an array-like of numbers.")
     if hasattr(obj, "toarray") or type(obj).__module__.startswith("scipy.sparse"):
         raise DataError(
-            f"{what} is a sparse matrix; sparse input is not supported. "
-            f"Convert it with {what}.toarray() if it fits in memory."
+            f"{what} is a sparse matrix, and this step needs dense rows (figures, the "
+            "playground, robust summaries and data-file tables draw or read every value). "
+            "The estimators' fit, partial_fit, predict, score and summary() take sparse X "
+            f"without densifying it; here convert it with {what}.toarray() if it fits in "
+            "memory."
         )
     obj = from_torch(obj)
     if isinstance(obj, str):
