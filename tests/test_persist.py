@@ -259,3 +259,38 @@ def test_save_follows_the_output_rules(tmp_path, data):
     with pytest.raises(OutputError, match="directory .*nodir/sub.* does not exist"):
         save(model, tmp_path / "nodir" / "sub" / "m.json")
     assert sorted(os.listdir(tmp_path)) == ["data.csv", "link.json", "real.json"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p.update(alphas_=p["alphas_"][:50]),
+    lambda p: p.update(mse_path_=[row[:0] for row in p["mse_path_"]]),
+    lambda p: p.update(alphas_=5.0),
+    lambda p: p.update(mse_path_=[[1.0, 2.0], [3.0]]),
+])
+def test_cv_path_shapes_must_agree(tmp_path, data, change):
+    """A CV model whose alphas_ and mse_path_ disagree is refused at load (it once crashed
+    `plot --kind path` with a traceback)."""
+    from linearlab import LassoCV
+
+    LassoCV().fit(*data).save(tmp_path / "cv.json")
+    doc = json.loads((tmp_path / "cv.json").read_text())
+    change(doc["penalized"])
+    (tmp_path / "cv.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="alphas_|mse_path_"):
+        load(tmp_path / "cv.json")
+
+
+def test_large_files_parse_floats_at_c_speed_and_still_refuse_overflow(tmp_path, data):
+    """Floats are parsed by json's C scanner (no Python callback per number); a number beyond
+    float64 anywhere is still refused."""
+    LinearRegression().fit(*data).save(tmp_path / "m.json")
+    for field in ("params", "fit"):
+        doc = json.loads((tmp_path / "m.json").read_text())
+        doc[field]["learning_rate" if field == "fit" else "alpha"] = "OVER"
+        (tmp_path / "bad.json").write_text(json.dumps(doc).replace('"OVER"', "-1e400"))
+        with pytest.raises(ModelFileError, match="beyond the range of float64"):
+            load(tmp_path / "bad.json")
+    text = (tmp_path / "m.json").read_text()
+    (tmp_path / "bad.json").write_text(text.replace('"coef": [', '"coef": [1e999, ', 1))
+    with pytest.raises(ModelFileError, match="beyond the range of float64"):
+        load(tmp_path / "bad.json")

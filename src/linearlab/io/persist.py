@@ -50,17 +50,41 @@ def _fail(path: str, problem: str) -> ModelFileError:
     )
 
 
+def _flat_types(value: Any, depth: int = 0) -> set[type]:
+    """The types of the leaves of nested lists (one pass of C-level ``map``)."""
+    if not isinstance(value, list):
+        return {type(value)}
+    kinds = set(map(type, value))
+    if list in kinds and depth < 4:
+        kinds.discard(list)
+        for item in value:
+            if isinstance(item, list):
+                kinds |= _flat_types(item, depth + 1)
+    return kinds
+
+
+def _first_other(value: Any) -> Any:
+    """The first leaf of nested lists that is not a number."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, list):
+            found = _first_other(item)
+            if found is not None:
+                return found
+        elif type(item) not in (int, float):
+            return item
+    return None
+
+
 def _numbers(path: str, value: Any, field: str, shape: tuple[int, ...]) -> np.ndarray:
+    kinds = _flat_types(value)
+    if bool in kinds:
+        raise _fail(path, f"'{field}' must hold numbers, not true/false")
+    if not kinds <= {int, float}:
+        raise _fail(path, f"'{field}' must hold numbers, found {_first_other(value)!r:.60}")
     try:
-        items = np.array(value, dtype=object)
-    except ValueError:
+        arr = np.array(value, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
         raise _fail(path, f"'{field}' must hold numbers (rows of equal length)") from None
-    for v in items.ravel():
-        if isinstance(v, bool):
-            raise _fail(path, f"'{field}' must hold numbers, not true/false")
-        if not isinstance(v, (int, float)):
-            raise _fail(path, f"'{field}' must hold numbers, found {v!r}")
-    arr = items.astype(np.float64)
     if arr.shape != shape:
         raise _fail(path, f"'{field}' has shape {arr.shape}, expected {shape}")
     if not np.all(np.isfinite(arr)):
@@ -70,7 +94,7 @@ def _numbers(path: str, value: Any, field: str, shape: tuple[int, ...]) -> np.nd
 
 def _names(path: str, doc: dict, field: str) -> list[str]:
     names = doc.get(field)
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list) or not names or set(map(type, names)) != {str}:
         raise _fail(path, f"'{field}' must be a non-empty list of column names")
     if len(set(names)) != len(names):
         raise _fail(path, f"'{field}' repeats a name")
@@ -116,6 +140,8 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
             restore,  # Lasso, ElasticNet, *CV: their own parameters
         )
 
+        _check_cv_path(path, doc.get("penalized"))
+
         return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
                        lambda: _read_statistics(path, doc.get("statistics"), d, k))
     model = LinearRegression()
@@ -157,6 +183,21 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         design=design, solution=solution,
     )
     return model.set_fitted_state(state)
+
+
+def _check_cv_path(path: str, state: Any) -> None:
+    """A CV model's ``alphas_`` and ``mse_path_`` (one error per alpha and fold) must agree."""
+    if not isinstance(state, dict) or ("alphas_" not in state and "mse_path_" not in state):
+        return
+    try:
+        alphas = np.shape(np.asarray(state.get("alphas_"), dtype=np.float64))
+        mse = np.shape(np.asarray(state.get("mse_path_"), dtype=np.float64))
+    except (TypeError, ValueError):
+        raise _fail(path, "'penalized.alphas_' and 'mse_path_' must be arrays of numbers") \
+            from None
+    if len(alphas) < 1 or len(mse) != len(alphas) + 1 or mse[:-1] != alphas or mse[-1] < 1:
+        raise _fail(path, f"'penalized.mse_path_' has shape {mse}, which does not match "
+                          f"'alphas_' of shape {alphas} (one row of fold errors per alpha)")
 
 
 def _read_refined(path: str, value: Any, record, coef, intercept, p: int):
@@ -243,11 +284,20 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _OutOfRange(f"the number {text[:24]!s} (beyond the range of float64)")
-    return value
+def _all_finite(value: Any, depth: int = 0) -> bool:
+    """Whether every float in the parsed document is finite (long lists of numbers are
+    checked by one C-level ``map``)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list) or depth > 64:
+        return True
+    kinds = set(map(type, value))
+    if kinds <= {int, float}:
+        return float not in kinds or all(map(math.isfinite, value))
+    return all(_all_finite(v, depth + 1) for v in value
+               if isinstance(v, (float, list, dict)))
 
 
 def _read_bytes(name: str) -> bytes:
@@ -296,9 +346,12 @@ def _parse(name: str, data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise _fail(name, f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                           f"{exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
-                          parse_float=_parse_float)
+    del data
+    try:  # floats parse at C speed; a float beyond float64 (inf) is found afterwards
+        doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        if not _all_finite(doc):
+            raise _OutOfRange("a number beyond the range of float64")
+        return doc
     except _OutOfRange as exc:
         raise _fail(name, f"it holds {exc}, which no model has") from None
     except RecursionError:
