@@ -264,6 +264,46 @@ PICKLE = pickle.dumps({"coef": [1.0, 2.0]})
 GZIP_CSV = gzip.compress(b"a,b,y\n1,2,3\n2,3,5\n3,5,9\n4,4,9\n")
 BINARY = bytes(range(256)) * 8
 
+def _with_holes(d: Path) -> None:
+    """holes.csv (a, b, a text column city, y; a missing at row 3) and cat.json, a model
+    fitted on a, b, city of the complete rows."""
+    from linearlab import LinearRegression
+
+    rng = np.random.default_rng(4)
+    rows = ["a,b,city,y"]
+    X, y = [], []
+    for i in range(40):
+        a, b, city = float(i % 7), float(rng.integers(0, 9)), ["oslo", "rome"][i % 2]
+        target = 2 * a - b + (city == "rome") + float(rng.normal())
+        rows.append(f"{'' if i == 3 else a},{b},{city},{target:.6f}")
+        if i != 3:
+            X.append([a, b, city])
+            y.append(target)
+    (d / "holes.csv").write_text("\n".join(rows) + "\n")
+    model = LinearRegression().fit(np.array(X, dtype=object), np.array(y),
+                                   feature_names=["a", "b", "city"])
+    model.save(d / "cat.json")
+
+
+def _svmlight_model(d: Path) -> None:
+    """svm.json, fitted on 3 sparse features, and wide.svm, whose rows have a ninth."""
+    from scipy import sparse
+
+    from linearlab import LinearRegression
+
+    X = sparse.csr_matrix(np.array([[1.0, 0, 2], [0, 3, 1], [2, 1, 0], [1, 1, 1]]))
+    LinearRegression().fit(X, np.array([1.0, 2, 3, 5])).save(d / "svm.json")
+    (d / "wide.svm").write_text("1 1:1 9:2\n")
+
+
+def _api_refusal(code: str) -> str:
+    """``python -c`` text running ``code`` and printing a LinearLabError as one paragraph."""
+    return ("import sys\nimport numpy as np\nfrom linearlab import Lasso, LinearRegression\n"
+            "from linearlab.errors import LinearLabError\ntry:\n    " + code +
+            "\nexcept LinearLabError as exc:\n    sys.stderr.write(str(exc) + '\\n')\n"
+            "    sys.exit(2)\n")
+
+
 CASES = [
     # ---------------------------------------------------------------- data loss
     Case("fit-onto-data", DATA_LOSS, "the model output is the training data",
@@ -442,6 +482,19 @@ CASES = [
          '"solver": "gd"'),
     Case("device-without-torch", MESSAGES, "`--device cuda` without `--backend torch`",
          ("fit", "salary", "--device", "cuda"), 2, "--device cuda applies to --backend torch"),
+    # ---------------------------------------------------------------- refusals of the
+    # composition table (tests/test_composition.py): a feature a path does not take
+    Case("lassocv-two-targets", MESSAGES, "`--alpha cv` (LassoCV) with two targets",
+         ("fit", "data.csv", "-x", "b", "-y", "a,y", "--penalty", "l1", "--alpha", "cv"), 2,
+         "LassoCV fits one target", numeric),
+    Case("cv-streamed-text", MESSAGES,
+         "`--alpha cv` over a file read in chunks, with a text column (or --missing drop)",
+         ("fit", "data.csv", "-x", "a,name", "-y", "y", "--penalty", "l1", "--alpha", "cv",
+          "--stream"), 2, "cross-validates on the rows of each fold", numeric),
+    Case("formula-stateful-streamed", MESSAGES,
+         "a formula with `center()` over a file read in chunks (or on Dask)",
+         ("fit", "data.csv", "--formula", "y ~ center(a) + b", "--stream"), 2,
+         "stateful transforms", numeric),
     # ---------------------------------------------------------------- the CLI as a teacher
     Case("init-seed-002", MESSAGES, "`--init` with seed 002's start, SSE, lr 0.001, 100 epochs",
          ("fit", "three-points", "--solver", "gd", "--init", "0.97213265,0.28608494", "--loss",
@@ -470,6 +523,83 @@ CASES = [
     Case("rise-stopped-by-tol", MESSAGES, "the same run stopped by `--tol 1`",
          ("fit", "salary", "--solver", "gd", "--optimizer", "adam", "--lr", "1e6", "--epochs",
           "50", "--tol", "1"), 1, "over 6 epochs the mse loss rose"),
+    # ---------------------------------------------------------------- penalties, evaluate,
+    # summaries and figures on every path (issue 18): what is refused, and why
+    Case("evaluate-missing-text", MESSAGES, "`evaluate` on a file with a missing value (a model "
+         "with a text column)", ("evaluate", "cat.json", "holes.csv"), 2,
+         "at line 5, column 'a'", _with_holes),
+    Case("evaluate-missing-drop", MESSAGES, "`evaluate --missing drop` on that file",
+         ("evaluate", "cat.json", "holes.csv", "--missing", "drop", "--json"), 0,
+         '"dropped": 1', _with_holes),
+    Case("penalty-formula", MESSAGES, "`--formula` with a penalty",
+         ("fit", "data.csv", "--formula", "y ~ a + b", "--penalty", "l1", "--alpha", "0.1"), 2,
+         "--formula does not apply to --penalty l1", numeric),
+    Case("penalty-standardize-gd", MESSAGES, "`--standardize` with a penalty and `--solver gd`",
+         ("fit", "data.csv", "-x", "a,b", "-y", "y", "--penalty", "l1", "--alpha", "0.1",
+          "--standardize", "--solver", "gd"), 2, "drop --solver gd, or drop --standardize",
+         numeric),
+    Case("api-standardize-partial-fit", MESSAGES, "`Lasso(standardize=True).partial_fit` a "
+         "second chunk", (), 2, "partial_fit never sees at once",
+         python=_api_refusal("m = Lasso(standardize=True).partial_fit(np.eye(3), [1., 2, 3])\n"
+                             "    m.partial_fit(np.eye(3), [1., 2, 3])"),
+         shown="`Lasso(standardize=True).partial_fit(X1, y1).partial_fit(X2, y2)`"),
+    Case("api-standardize-sparse", MESSAGES, "`Lasso(standardize=True)` on a sparse X", (), 2,
+         "making it dense",
+         python=_api_refusal("from scipy import sparse\n"
+                             "    Lasso(standardize=True).fit(sparse.eye(5, format='csr'), "
+                             "np.arange(5.))"),
+         shown="`Lasso(standardize=True).fit(scipy.sparse X, y)`"),
+    Case("api-standardize-gd", MESSAGES, "`Lasso(standardize=True, solver='gd')`", (), 2,
+         "is solved by coordinate descent",
+         python=_api_refusal("Lasso(standardize=True, solver='gd').fit(np.eye(3), [1., 2, 3])"),
+         shown="`Lasso(standardize=True, solver='gd').fit(X, y)`"),
+    Case("api-formula-summary-y", MESSAGES, "a robust summary of a `from_formula` model given y",
+         (), 2, "pass the training table alone",
+         python=_api_refusal("import pandas as pd\n"
+                             "    df = pd.DataFrame({'x': [1., 2, 3, 5], 'y': [2., 3, 5, 9]})\n"
+                             "    m = LinearRegression.from_formula('y ~ x', df)\n"
+                             "    m.summary(cov_type='HC3', X=df, y=df['y'])"),
+         shown="`model.summary(cov_type='HC3', X=df, y=df.y)` (a from_formula model)"),
+    Case("api-formula-summary-no-data", MESSAGES, "a robust summary of a `from_formula` model "
+         "without its data", (), 2, "X=data) (the formula reads y from it",
+         python=_api_refusal("import pandas as pd\n"
+                             "    df = pd.DataFrame({'x': [1., 2, 3, 5], 'y': [2., 3, 5, 9]})\n"
+                             "    LinearRegression.from_formula('y ~ x', df).summary('HC3')"),
+         shown="`model.summary(cov_type='HC3')` (a from_formula model)"),
+    # ---------------------------------------------------------------- sparse X (issue 20)
+    Case("svmlight-bad-line", MESSAGES, "an svmlight file with a bad line",
+         ("fit", "bad.svm"), 2, "'bad.svm', line 3: the value in '2:x' is not a number",
+         lambda d: (d / "bad.svm").write_text("1 1:2 3:4\n# a comment\n2 1:1 2:x\n")),
+    Case("svmlight-wider", MESSAGES, "an svmlight file with more features than the model",
+         ("predict", "svm.json", "wide.svm"), 2, "more feature columns than the 3",
+         _svmlight_model),
+    Case("api-sparse-nan", MESSAGES, "a sparse X with a stored NaN", (), 2,
+         "stored NaN at row 2, column 2",
+         python=_api_refusal("from scipy import sparse\n"
+                             "    X = sparse.eye(5, format='csr')\n"
+                             "    X.data[2] = np.nan\n"
+                             "    LinearRegression().fit(X, np.arange(5.))"),
+         shown="`LinearRegression().fit(X, y)`, X sparse with a NaN stored"),
+    Case("api-sparse-wider", MESSAGES, "a sparse X with more columns than the model", (), 2,
+         "X has 7 columns, more than the 5",
+         python=_api_refusal("from scipy import sparse\n"
+                             "    m = LinearRegression().fit(sparse.eye(5, format='csr'), "
+                             "np.arange(5.))\n"
+                             "    m.predict(sparse.eye(5, 7, format='csr'))"),
+         shown="`model.predict(X)`, sparse X wider than the training X"),
+    Case("api-sparse-qr", MESSAGES, "a dense-only option with a sparse X", (), 2,
+         "does not accept sparse X",
+         python=_api_refusal("from scipy import sparse\n"
+                             "    LinearRegression(solver='qr').fit(sparse.eye(5, format='csr'), "
+                             "np.arange(5.))"),
+         shown="`LinearRegression(solver='qr').fit(scipy.sparse X, y)`"),
+    Case("api-sparse-summary", MESSAGES, "`summary()` of a fit by LSQR (wide sparse X)", (), 2,
+         "which this model fitted by LSQR did not form",
+         python=_api_refusal("from scipy import sparse\n"
+                             "    m = LinearRegression(solver='lsqr').fit("
+                             "sparse.eye(5, format='csr'), np.arange(5.))\n"
+                             "    m.summary()"),
+         shown="`LinearRegression(solver='lsqr').fit(scipy.sparse X, y).summary()`"),
 ]
 
 # What the cases that succeed do, in words (docs/errors.md).

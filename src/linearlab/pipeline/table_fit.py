@@ -26,7 +26,13 @@ import numpy as np
 
 from linearlab.data.reading import missing_value_error, table_batches
 from linearlab.data.sources import Source
-from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError, DataFileError
+from linearlab.errors import (
+    ConditioningWarning,
+    ConvergenceWarning,
+    DataError,
+    DataFileError,
+    UsageError,
+)
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.fitted import log_weight_sum
 from linearlab.models.linear import LinearRegression
@@ -169,7 +175,7 @@ def _whole(model, source: Source, spec: TableSpec, progress=None):
     model.feature_names_ = list(spec.features)  # names of the unnamed table's columns
     model.fit(X, y, sample_weight=w)
     metrics = streaming.regression_metrics(y, model.predict(X))
-    state = replace(model.fitted_state_, n_dropped=dropped)
+    state = replace(fitted_state(model), n_dropped=dropped)
     return state, metrics, X.shape[0]
 
 
@@ -179,15 +185,52 @@ def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress
     reader = DesignBlocks(text_rows(source, growing, growing.design_keys(design)),
                           spec.weight is not None)
     names = list(design.names) if design is not None else list(spec.features)
-    state = _solve(model, gram, design, reader, names, spec.targets, progress)
+    state = _solve(model, gram, design, reader, names, spec.targets, progress, source)
     state = replace(state, weighted=spec.weight is not None, log_weight_sum=growing.log_w,
                     n_dropped=growing.n_dropped)
-    return state, streaming.gram_metrics(gram, state), gram.count
+    return state, _gram_metrics(gram, model), gram.count
+
+
+def fitted_state(model):
+    """What a fit recorded: ``LinearRegression``'s :class:`~linearlab.models.fitted.FittedState`
+    or a penalized model's ``fitted_state()``; both take the names, metrics and design that
+    :func:`fit_source` adds through ``set_fitted_state``."""
+    state = getattr(model, "fitted_state", None)
+    return state() if callable(state) else model.fitted_state_
+
+
+def _gram_metrics(gram: Gram, model) -> dict:
+    """R² and RMSE of the fitted ``model`` from the statistics alone (MAE needs the rows)."""
+    k = gram.n_targets
+    coef = np.asarray(model.coef_, dtype=float).reshape(k, -1).T
+    rss = gram.residual_sum_of_squares(coef, np.atleast_1d(model.intercept_))
+    return streaming.metrics_from_sums(gram.weight_sum, rss, np.diag(gram.syy).copy(), None)
+
+
+def _solve_penalized(model, gram: Gram, reader: DesignBlocks, source: Source):
+    """A penalized model from the statistics: ``fit_gram`` (Lasso, ElasticNet), or RidgeCV's
+    leave-one-out with one more pass over the blocks; k-fold CV refused."""
+    y_ndim = 1 if gram.n_targets == 1 else 2
+    if hasattr(model, "fit_gram"):
+        return model.fit_gram(gram, y_ndim=y_ndim)
+    if getattr(model, "cv", 0) is None and hasattr(model, "fit_streamed") and not (
+            reader.weighted):
+        blocks = ((X, Y, None) for _, X, Y, _ in reader.blocks())
+        return model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
+    raise UsageError(
+        f"{type(model).__name__} cross-validates on the rows of each fold, which linearlab "
+        f"does not gather from {source.name!r} read in chunks when it has text columns, "
+        "missing values, weights or a formula. Read it whole (leave out --stream), or choose "
+        "the penalty with --alpha A."
+    )
 
 
 def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
-           targets: list[str], progress):
+           targets: list[str], progress, source: Source | None = None):
     """The fitted state from the statistics (exact, full-batch) or the blocks (descent)."""
+    if not isinstance(model, LinearRegression):
+        _solve_penalized(model, gram, reader, source)
+        return replace(fitted_state(model), gram=gram, design=design)
     if streaming._needs_rows(model):
         def make_batches(setup, rng):
             return TableBatches(reader, setup, model.batch_size, model.shuffle, rng,
@@ -199,7 +242,9 @@ def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
         Xe, Ye, we = equivalent_design(gram)
         model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
         state = model.fitted_state_
-    return replace(state, gram=gram, design=design)
+    state = replace(state, gram=gram, design=design)
+    model.set_fitted_state(state)  # the coefficients the metrics read
+    return state
 
 
 def source_frames(source: Source, columns: list[str], block_bytes: int | None = None):
@@ -257,7 +302,7 @@ def _fit_formula(model, source: Source, formula: str, context, weight, stream, p
                    progress)
     state = replace(state, weighted=weight is not None, log_weight_sum=log_w,
                     n_dropped=rows - gram.count)
-    return model, state, streaming.gram_metrics(gram, state), True, gram.count
+    return model, state, _gram_metrics(gram, model), True, gram.count
 
 
 def fit_source(model, source: Source, features: list[str] | None = None,
