@@ -266,3 +266,12 @@ def test_backtick_columns_fit_and_load(tmp_path, formula):
     model = LinearRegression.from_formula(formula, df)
     model.save(tmp_path / "m.json")
     np.testing.assert_array_equal(load(tmp_path / "m.json").predict(df), model.predict(df))
+
+
+@pytest.mark.parametrize("formula", ["y ~ x1 + C(g)", "y ~ x1 + g", "y ~ x1 + C(code)"])
+def test_one_hot_columns_count_against_the_limit(formula):
+    """A 25,000-level column is refused by name and level count before any matrix is built."""
+    df = pd.DataFrame({"x1": np.arange(25_000.0), "y": np.arange(25_000.0) % 7,
+                       "g": [f"L{i}" for i in range(25_000)], "code": np.arange(25_000)})
+    with pytest.raises(DataError, match="Column '(g|code)' has 25,000 levels"):
+        LinearRegression.from_formula(formula, df)

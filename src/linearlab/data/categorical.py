@@ -21,6 +21,26 @@ import numpy as np
 from linearlab.data.missing import _is_missing_scalar
 from linearlab.errors import DataError, ModelFileError
 
+#: The most columns a one-hot design may have: its normal equations hold this squared numbers
+#: (20,000 columns: 3.2 GB), as the command line's limit on feature columns.
+MAX_DESIGN_COLUMNS = 20_000
+
+
+def check_design_width(levels: Mapping[str, int], others: int = 0) -> None:
+    """Refuse, before anything is allocated, a design whose one-hot columns (``levels``: the
+    level count of each categorical column) and ``others`` exceed :data:`MAX_DESIGN_COLUMNS`,
+    naming the column with the most levels."""
+    width = others + sum(max(k - 1, 1) for k in levels.values())
+    if width <= MAX_DESIGN_COLUMNS:
+        return
+    column, count = max(levels.items(), key=lambda item: item[1])
+    raise DataError(
+        f"Column {column!r} has {count:,} levels: one-hot encoded, the design would have "
+        f"{width:,} columns, more than the {MAX_DESIGN_COLUMNS:,} linearlab allows (its normal "
+        f"equations would need a {width:,} x {width:,} matrix). Group rare levels, drop the "
+        "column, or use it as a numeric code."
+    )
+
 
 def unseen_level_error(value: Any, column: str, row: int, levels: list, term: str | None = None):
     """The error for a level absent from training: names the level, the column and the row."""
@@ -87,6 +107,8 @@ class CategoricalDesign:
                  full_rank: str | None = None):
         self.input_names = [str(n) for n in input_names]
         self.levels = {str(k): list(v) for k, v in levels.items()}
+        check_design_width({k: len(v) for k, v in self.levels.items()},
+                           len(self.input_names) - len(self.levels))
         self.full_rank = full_rank
         self.names: list[str] = []
         for name in self.input_names:

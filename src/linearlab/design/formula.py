@@ -28,6 +28,7 @@ import numpy as np
 
 from linearlab.data.missing import check_policy, missing_error
 from linearlab.design.formula_terms import (
+    check_one_hot,
     check_sizes,
     patsy_names,
     patsy_order,
@@ -148,6 +149,7 @@ class FormulaDesign:
         variables = sorted(v for v in self._parsed.required_variables if v in frame.columns)
         frame, keep = _apply_missing(frame, variables, missing)
         check_sizes(self._parsed, len(frame))
+        check_one_hot(self._parsed, frame, variables)
         # which factors are categorical: a few rows tell, with every level of every column
         first = self._materialize(self._parsed, sniff_rows(frame, variables))
         kinds = first.rhs.model_spec.encoder_state

@@ -120,3 +120,24 @@ def patsy_names(names: list[str], encoder_state) -> list[str]:
         return names
     pattern = re.compile("|".join(map(re.escape, sorted(mapping, key=len, reverse=True))))
     return [pattern.sub(lambda m: mapping[m.group(0)], name) for name in names]
+
+
+def check_one_hot(parsed, frame, variables: list[str]) -> None:
+    """Refuse, before any matrix is built, a formula whose categorical columns (text, category
+    and boolean columns, and any column inside ``C(...)``) would one-hot encode to more columns
+    than :data:`~linearlab.data.categorical.MAX_DESIGN_COLUMNS`."""
+    from linearlab.data.categorical import check_design_width
+    from linearlab.design.safety import evaluated_code, term_variables
+
+    coded: set[str] = set()
+    for term in parsed.rhs:
+        for factor in term.factors:
+            if factor.eval_method.value == "python" and "C(" in evaluated_code(factor.expr)[0]:
+                coded |= term_variables(factor.expr)
+    variables = [v for v in variables if v in parsed.rhs.required_variables]
+    levels = {}
+    for column in variables:
+        values = frame[column]
+        if values.dtype.kind not in "iuf" or column in coded:
+            levels[column] = int(values.nunique())
+    check_design_width(levels, len(variables) - len(levels))
