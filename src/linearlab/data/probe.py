@@ -157,6 +157,7 @@ def check_text(path: str, found: Probe, delimiter: str) -> None:
             "text name; pass a CSV/TSV file (or Parquet, by its own name).",
             path=path, line=1,
         )
+    _check_body(path, found)
     try:
         header.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -173,6 +174,45 @@ def check_text(path: str, found: Probe, delimiter: str) -> None:
             f"`iconv -f latin1 -t utf-8 {path} > fixed.csv`.",
             path=path, column=name, line=1,
         ) from None
+
+
+def _check_body(path: str, found: Probe) -> None:
+    """Refuse a binary body before any reader takes it whole: a text table holds no NUL byte,
+    so a few samples (the start after the header, and four places through an uncompressed
+    file) tell a zero-filled or binary file cheaply."""
+    size = found.size
+    offsets = [0] if found.compression else sorted(
+        {0, size // 4, size // 2, 3 * size // 4, max(size - _SAMPLE, 0)})
+    try:
+        if found.compression:
+            stream, raw = open_stream(path, found.compression)
+            try:
+                samples = [(0, stream.read(HEAD_BYTES))]
+            finally:
+                stream.close()
+                raw.close()
+        else:
+            with open(path, "rb") as f:
+                samples = []
+                for offset in offsets:
+                    f.seek(offset)
+                    samples.append((offset, f.read(_SAMPLE)))
+    except (pa.ArrowException, OSError):
+        return  # the reader reports what it cannot read
+    for offset, sample in samples:
+        at = sample.find(b"\x00")
+        if at >= 0:
+            where = offset + at
+            raise DataFileError(
+                f"{path!r} does not look like a text table: it holds NUL bytes (0x00), the "
+                f"first sampled at {'decompressed ' if found.compression else ''}offset "
+                f"{where:,}, below its header line. It is binary or zero-filled (a truncated "
+                "download or a disk error?); pass a CSV/TSV file (or Parquet, by its own name).",
+                path=path,
+            )
+
+
+_SAMPLE = 4096
 
 
 def sniff_delimiter(header: bytes, expected: str) -> str | None:
