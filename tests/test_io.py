@@ -337,6 +337,9 @@ def mixed_frame(rng):
     {}, {"fit_intercept": False},
     {"solver": "gd", "lr": 0.05, "epochs": 20, "batch_size": 16, "shuffle": False},
     {"solver": "gd", "epochs": 30, "standardize": True},
+    {"solver": "gd", "loss": "huber", "lr": 0.05, "epochs": 20},  # one step per epoch
+    {"solver": "gd", "lr": 0.05, "epochs": 20, "batch_size": 16, "shuffle": False,
+     "early_stopping": True, "n_iter_no_change": 3},  # the same held-out rows
 ])
 @pytest.mark.parametrize("weight", [None, "w"])
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

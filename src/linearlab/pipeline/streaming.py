@@ -191,11 +191,12 @@ class FileBlocks:
 
 
 def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress | None,
-                     make_batches=None):
+                     reader=None):
     """Gradient descent whose epochs read the file: the one descent shell over its blocks.
 
-    ``make_batches(setup, rng)`` gives the batch source instead of the file's float columns
-    (:class:`FileBlocks`); ``columns[:d]`` name the features."""
+    ``reader`` gives the blocks instead of the file's float columns (:class:`FileBlocks`):
+    :class:`~linearlab.pipeline.table_fit.DesignBlocks` for text columns, dropped rows,
+    weights or a formula; ``columns[:d]`` name the features."""
     model._validate_params()
     spec = DescentSpec.of(model)
     if progress is not None:  # the command line's display replaces the driver's own
@@ -206,9 +207,8 @@ def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress |
             return None if user is None else user(state)
 
         spec.callback, spec.progress = report, False
-    reader = FileBlocks(source, columns, d) if make_batches is None else None
-    fit = run_descent(spec, BlockData(reader, gram, make_batches=make_batches),
-                      feature_names=columns[:d])
+    reader = FileBlocks(source, columns, d) if reader is None else reader
+    fit = run_descent(spec, BlockData(reader, gram), feature_names=columns[:d])
     if fit.diagnosis.message:
         warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
     return FittedState(coef=fit.coef, intercept=fit.intercept, single_target=gram.n_targets == 1,

@@ -111,41 +111,6 @@ def text_rows(source: Source, growing: GrowingGram, keys: list):
     return rows
 
 
-class TableBatches:
-    """Batches over a :class:`DesignBlocks` for the training loop (the batch order of
-    :class:`~linearlab.pipeline.streaming.ChunkBatches`)."""
-
-    def __init__(self, reader: DesignBlocks, setup, batch_size, shuffle: bool,
-                 rng: np.random.Generator, standardize: bool):
-        self.reader, self.weighted = reader, reader.weighted
-        self.shift, self.scale, self.standardize = setup.shift, setup.scale, standardize
-        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
-
-    def epoch(self):
-        size, carry = self.batch_size, None
-        for _, X, Y, w in self.reader.blocks():
-            if self.standardize:
-                X = (X - self.shift) / self.scale
-            w = np.ones(X.shape[0]) if w is None else w
-            if carry is not None:
-                X, Y, w = (np.concatenate([a, b]) for a, b in zip(carry, (X, Y, w), strict=True))
-            if size is None:  # one batch per block
-                yield self._out(X, Y, w)
-                continue
-            if self.shuffle:
-                perm = self.rng.permutation(X.shape[0])
-                X, Y, w = X[perm], Y[perm], w[perm]
-            full = X.shape[0] // size * size
-            for start in range(0, full, size):
-                yield self._out(X[start:start + size], Y[start:start + size], w[start:start + size])
-            carry = (X[full:], Y[full:], w[full:]) if full < X.shape[0] else None
-        if carry is not None:
-            yield self._out(*carry)
-
-    def _out(self, X, Y, w):
-        return X, Y, w if self.weighted else None
-
-
 def _whole(model, source: Source, spec: TableSpec, progress=None):
     """Read every block (missing rows dropped or reported), fit in memory: (state, metrics)."""
     parts, dropped = [], 0
@@ -232,12 +197,8 @@ def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
         _solve_penalized(model, gram, reader, source)
         return replace(fitted_state(model), gram=gram, design=design)
     if streaming._needs_rows(model):
-        def make_batches(setup, rng):
-            return TableBatches(reader, setup, model.batch_size, model.shuffle, rng,
-                                model.standardize)
-
         state = streaming._train_over_file(model, None, [*names, *targets], len(names), gram,
-                                           progress, make_batches=make_batches)
+                                           progress, reader=reader)
     else:
         Xe, Ye, we = equivalent_design(gram)
         model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we)
