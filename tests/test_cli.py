@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -157,10 +158,13 @@ def test_epoch_log_shows_w_and_b_for_a_few_features(capsys):
     ("nesterov", "0.13", "three-points"), ("adam", "1000", "three-points"),
     ("adam", "1e6", "salary"),  # Adam's bounded steps never explode: it used to exit 0
     ("sgd", "1e6", "salary"),  # explodes at once
+    ("adam", "1e6", "salary --stream"),  # the epochs read the data in chunks
+    pytest.param("adam", "1e6", "salary --backend torch", marks=pytest.mark.skipif(
+        importlib.util.find_spec("torch") is None, reason="needs torch")),
 ])
 def test_a_run_that_ends_above_its_start_exits_1_naming_the_learning_rate(
         tmp_path, capsys, optimizer, lr, data):
-    argv = ["fit", data, "--solver", "gd", "--optimizer", optimizer, "--lr", lr,
+    argv = ["fit", *data.split(), "--solver", "gd", "--optimizer", optimizer, "--lr", lr,
             "--epochs", "50", "-o", str(tmp_path / "m.json")]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
