@@ -217,3 +217,23 @@ def test_ctrl_c_during_fit_says_the_epoch_exits_130_and_saves_nothing(tmp_path):
                         r"was saved\n", err), err
     assert int(re.search(r"\d+", err).group()) > 0
     assert not (tmp_path / "m.json").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_the_rise_rule_spares_noise_at_the_optimum_and_mini_batch_wobble():
+    from types import SimpleNamespace
+
+    from linearlab.cli.output import check_descent
+    from linearlab.errors import DivergenceError
+
+    def run(history, converged=False, stopped_by=None, batch_size=None):
+        return SimpleNamespace(solver_="gd", history_=history, converged_=converged,
+                               stopped_by_=stopped_by, batch_size=batch_size, n_iter_=3,
+                               learning_rate_=0.5, loss="mse", optimizer="sgd")
+
+    check_descent(run([0.0, 1e-31, 2e-31], converged=True))  # rounding at the optimum
+    check_descent(run([4.0, 1.0, 4.4], batch_size=10))  # noisy epoch means: +10%
+    check_descent(run([4.0, 1.0, 4.0]))  # no rise
+    for rising in (run([4.0, 1.0, 4.1]), run([4.0, 9.0, 6.0], batch_size=10),
+                   run([4.0, 1.0, 4.1], converged=True, stopped_by="tol")):  # a tol stop
+        with pytest.raises(DivergenceError, match="--lr 0.5.*try --lr 0.05"):
+            check_descent(rising)

@@ -242,6 +242,8 @@ def check_descent(model) -> None:
     margin = MINIBATCH_RISE if minibatch else FULL_BATCH_RISE
     if not last > first * (1 + margin) + 1e-300:
         return
+    if getattr(model, "stopped_by_", None) is None and model.converged_:
+        return  # at the exact optimum (a start there, rounding noise): nothing rose
     lr = float(model.learning_rate_)
     raise DivergenceError(
         f"Gradient descent did not descend: over {model.n_iter_} epochs the {model.loss} loss "
