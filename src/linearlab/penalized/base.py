@@ -76,6 +76,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True  # scipy.sparse X is fitted as it is (linearlab.sparse)
         return tags
 
     # ------------------------------------------------------------------ validation
