@@ -91,3 +91,40 @@ def test_streamed_gram_solution_equals_whole_fit():
 def test_unknown_solver_is_rejected():
     with pytest.raises(ValueError, match="unknown exact solver"):
         exact.solve("lu", np.eye(3), np.ones((3, 1)))
+
+
+def _csv_source(tmp_path, X, y):
+    from linearlab.data import sources
+
+    names = [f"x{j}" for j in range(X.shape[1])]
+    rows = [",".join([*names, "y"])] + [
+        ",".join(repr(v) for v in row) for row in np.column_stack([X, y]).tolist()
+    ]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return sources.open_source(str(path)), names
+
+
+def test_streamed_auto_passes_over_the_file_only_when_the_estimate_asks(tmp_path):
+    """A file read in chunks: the statistics' normal equations when their estimate promises 12
+    digits (no second pass), else residual passes over the file, which solver_ reports."""
+    from linearlab import LinearRegression
+    from linearlab.pipeline import streaming
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 3))
+    y = X @ [1.0, 2.0, 3.0] + 1.0 + rng.standard_normal(3000)
+    source, names = _csv_source(tmp_path, X, y)
+    easy = streaming.fit_source(LinearRegression(), source, names, ["y"], stream=True).model
+    assert easy.solver_ == "normal"
+
+    x = np.sort(rng.uniform(-9, -3, 3000))
+    V = np.vander(x, 4, increasing=True)[:, 1:]  # a cubic in raw powers: cond(XᵀX) ~ 4e4
+    t = np.cos(x / 3) + 0.01 * rng.standard_normal(3000)
+    source, names = _csv_source(tmp_path, V, t)
+    hard = streaming.fit_source(LinearRegression(), source, names, ["y"], stream=True).model
+    assert hard.solver_.startswith("normal, ") and "refinement pass" in hard.solver_
+    memory = LinearRegression().fit(V, t)
+    np.testing.assert_allclose(hard.coef_, memory.coef_, rtol=1e-12)
+    assert hard.intercept_ == pytest.approx(memory.intercept_, rel=1e-12)
+    assert hard.summary().ssr == pytest.approx(memory.summary().ssr, rel=1e-12)

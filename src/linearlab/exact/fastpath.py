@@ -24,7 +24,7 @@ problem), a sharp check that costs O(d²) once C is known.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,6 +48,45 @@ COVARIANCE_FACTOR = 4.0
 #: Columns whose offset costs more than this (W·x̄²/Sₓₓ) are centred in each block of the pass.
 CENTRE_LIMIT = 1.0
 _BLOCK_ELEMENTS = 2**16  # about 512 KiB of X per block: stays in cache between the two products
+
+
+# The passes contract by about 4·ε·cond(XᵀX) each: beyond this (cond(X) ≳ 3e6) QR runs directly.
+REFINE_SAFE_CONDITION = 1e13
+
+
+class NotSafe(Exception):
+    """The normal equations are numerically unsafe for this problem."""
+
+    def __init__(self, condition: float):
+        self.condition = condition
+
+
+def scaled_gram(gram: Gram, alpha: float, fit_intercept: bool):
+    """(Gram / s sᵀ (+ α/s²), Xᵀy / s, s): the Gram scaled to unit diagonal."""
+    G, H, _ = gram.cross_products(fit_intercept)
+    scale = np.sqrt(np.diag(G))
+    scale = np.where(scale > 0, scale, 1.0)
+    Gs = G / np.outer(scale, scale)
+    if alpha:
+        Gs = Gs + np.diag(alpha / scale**2)
+    Hs = H / scale[:, None]
+    return Gs, Hs, scale
+
+
+def cholesky_factor(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
+    """(upper factor, column scale, scaled Xᵀy, condition) of the scaled Gram (``dpocon``)."""
+    Gs, Hs, scale = scaled_gram(gram, alpha, fit_intercept)
+    if np.any(np.diag(gram.cross_products(fit_intercept)[0]) == 0) and not alpha:
+        raise NotSafe(np.inf)
+    factor, info = sla.lapack.dpotrf(Gs, lower=False)
+    if info != 0:
+        raise NotSafe(np.inf)
+    anorm = np.abs(Gs).sum(axis=0).max()
+    rcond, _ = sla.lapack.dpocon(factor, anorm, uplo="U")
+    condition = np.inf if rcond == 0 else 1.0 / rcond
+    if condition > max_condition:
+        raise NotSafe(condition)
+    return np.triu(factor), scale, Hs, float(condition)
 
 
 @dataclass
@@ -324,3 +363,40 @@ def _with_intercept(C: np.ndarray, gram: Gram, fit_intercept: bool) -> np.ndarra
     cross = -(C @ gram.mean_x)
     top = 1.0 / gram.weight_sum + float(gram.mean_x @ C @ gram.mean_x)
     return np.block([[np.array([[top]]), cross[None, :]], [cross[:, None], C]])
+
+
+def refine_from_blocks(gram: Gram, blocks: Callable[[], Iterable], fit_intercept: bool,
+                       ) -> ExactSolution | None:
+    """The measured fast path over a source read in blocks (a file in chunks): each residual
+    pass is one more pass over ``blocks()`` (an iterable of ``(X, Y, w)``). None when the
+    Cholesky factorisation is unsafe or the passes do not reach :data:`TARGET`."""
+    try:
+        with one_blas_thread():
+            factor, scale, Hs, condition = cholesky_factor(
+                gram, 0.0, fit_intercept, REFINE_SAFE_CONDITION
+            )
+            coef = sla.cho_solve((factor, False), Hs, check_finite=False) / scale[:, None]
+    except NotSafe:
+        return None
+    d, k = coef.shape
+
+    def run_pass(coef, offset, shift_x, shift_y, centre):
+        total = PassResult(np.zeros(k), np.zeros((d, k)), np.zeros(k))
+        for X, Y, w in blocks():
+            part = residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
+            total.ssr += part.ssr
+            total.gradient += part.gradient
+            total.residual_sum += part.residual_sum
+        return total
+
+    with one_blas_thread():
+        fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
+    if fast is None:
+        return None
+    if not fast.ssr_accurate:  # a tight fit: one more pass, the residuals in double-double
+        fast.ssr = sum(residual_ssr(X, Y, w, fast.coef, fast.intercept) for X, Y, w in blocks())
+    return ExactSolution(
+        coef=fast.coef, intercept=fast.intercept, solver=describe(fast.passes, False),
+        rank=d, condition_number=float(np.sqrt(condition)), ssr=fast.ssr,
+        error_estimate=max(fast.error, fast.covariance_error),
+    )

@@ -24,7 +24,12 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, OWN, TARGET_ERROR, normal_equation_errors
-from linearlab.exact.fastpath import measured_solution
+from linearlab.exact.fastpath import (  # noqa: F401 - re-exported for their importers
+    REFINE_SAFE_CONDITION,
+    NotSafe,
+    cholesky_factor,
+    measured_solution,
+)
 from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.refine import solve_accurate
 from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
@@ -38,9 +43,6 @@ __all__ = [
 # cond(XᵀX)·ε relative error. Above this the fast path is not even considered; below it the
 # error estimate of :mod:`linearlab.exact.accuracy` decides.
 NORMAL_SAFE_CONDITION = 1e6
-# In memory the answer is measured by residual passes (:mod:`linearlab.exact.fastpath`), which
-# contract by about 4·ε·cond(XᵀX) per pass: beyond this (cond(X) ≳ 3e6) QR runs directly.
-REFINE_SAFE_CONDITION = 1e13
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -51,40 +53,6 @@ def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- normal equations
-class NotSafe(Exception):
-    """The normal equations are numerically unsafe for this problem."""
-
-    def __init__(self, condition: float):
-        self.condition = condition
-
-
-def _scaled_gram(gram: Gram, alpha: float, fit_intercept: bool):
-    G, H, _ = gram.cross_products(fit_intercept)
-    scale = np.sqrt(np.diag(G))
-    scale = np.where(scale > 0, scale, 1.0)
-    Gs = G / np.outer(scale, scale)
-    if alpha:
-        Gs = Gs + np.diag(alpha / scale**2)
-    Hs = H / scale[:, None]
-    return Gs, Hs, scale
-
-
-def cholesky_factor(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
-    """(upper factor, column scale, scaled Xᵀy, condition) of the scaled Gram (``dpocon``)."""
-    Gs, Hs, scale = _scaled_gram(gram, alpha, fit_intercept)
-    if np.any(np.diag(gram.cross_products(fit_intercept)[0]) == 0) and not alpha:
-        raise NotSafe(np.inf)
-    factor, info = sla.lapack.dpotrf(Gs, lower=False)
-    if info != 0:
-        raise NotSafe(np.inf)
-    anorm = np.abs(Gs).sum(axis=0).max()
-    rcond, _ = sla.lapack.dpocon(factor, anorm, uplo="U")
-    condition = np.inf if rcond == 0 else 1.0 / rcond
-    if condition > max_condition:
-        raise NotSafe(condition)
-    return np.triu(factor), scale, Hs, float(condition)
-
-
 def _cholesky_solve(gram: Gram, alpha: float, fit_intercept: bool, max_condition: float):
     factor, scale, Hs, condition = cholesky_factor(gram, alpha, fit_intercept, max_condition)
     coef_scaled = sla.cho_solve((factor, False), Hs, check_finite=False)

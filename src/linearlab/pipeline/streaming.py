@@ -145,11 +145,14 @@ def fit_source(
                 state = _train_over_file(model, source, columns, d, gram, progress)
             else:
                 Xe, Ye, we = equivalent_design(gram)
+                mark = len(seen)
                 model.fit(Xe, Ye[:, 0] if len(targets) == 1 else Ye, sample_weight=we,
                           feature_names=features)
                 # the real statistics (row count, no weights) for later summaries
                 state = replace(model.fitted_state_, gram=gram, weighted=False,
                                 log_weight_sum=0.0)
+                if model.solver == "auto" and not model.alpha:
+                    state = _measured_over_file(model, state, source, columns, gram, seen, mark)
             metrics = gram_metrics(gram, state)
             streamed, rows = True, gram.count
     model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
@@ -158,6 +161,43 @@ def fit_source(
         if issubclass(w.category, (ConvergenceWarning, ConditioningWarning)):
             caught.append(str(w.message))
     return FitOutcome(model, features, targets, metrics, streamed, rows, caught)
+
+
+def _measured_over_file(model: LinearRegression, state: FittedState, source: Source,
+                        columns: list[str], gram: Gram, seen: list, mark: int) -> FittedState:
+    """``solver="auto"`` over a file read in chunks. The statistics' normal equations stand
+    while their error estimate promises 12 digits (no pass over the file beyond the Gram's);
+    otherwise residual passes over the file measure and correct them
+    (:mod:`linearlab.exact.fastpath`), and ``solver_`` says so (``"normal, 1 refinement
+    pass"``). The warnings of the equivalent table's fit (``seen[mark:]``) give way to the
+    refined answer's."""
+    from linearlab.exact.conditioning import conditioning_message
+    from linearlab.exact.fastpath import TARGET, refine_from_blocks
+    from linearlab.exact.solvers import raw_condition_number, solve_auto
+
+    d, fit_intercept = gram.n_features, model.fit_intercept
+    solution = solve_auto(None, None, fit_intercept=fit_intercept, gram=gram)
+    refined = None
+    if solution.rank == d and not solution.error_estimate <= TARGET:
+        def blocks():
+            return ((b[:, :d], b[:, d:], None) for b in ChunkStream(source, columns))
+
+        refined = refine_from_blocks(gram, blocks, fit_intercept)
+    if refined is None:  # the statistics' answer: no pass over the file was made
+        if state.training.solver and state.training.solver.startswith("normal,"):
+            state = replace(state, training=replace(state.training, solver="normal"))
+            if state.solution is not None:
+                state.solution.solver = "normal"
+        return state
+    seen[mark:] = [w for w in seen[mark:] if not issubclass(w.category, ConditioningWarning)]
+    refined.raw_condition_number = raw_condition_number(gram, fit_intercept)
+    message = conditioning_message(refined, d, 0.0, columns[:d])
+    if message:
+        warnings.warn(message, ConditioningWarning, stacklevel=3)
+    training = replace(state.training, solver=refined.solver, rank=refined.rank,
+                       condition_number=refined.condition_number)
+    return replace(state, coef=refined.coef, intercept=refined.intercept, solution=refined,
+                   training=training)
 
 
 def _needs_rows(model: LinearRegression) -> bool:
