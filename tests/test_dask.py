@@ -388,7 +388,7 @@ def test_offsets_that_cost_the_gram_digits_are_refined_on_the_cluster(client):
     y = X @ [1.0, -2.0, 3.0, 0.5] * 1e3 + np.random.default_rng(43).normal(size=X.shape[0])
     model = LinearRegression().fit(da.from_array(X, chunks=1000), da.from_array(y, chunks=1000))
     reference = LinearRegression().fit(X, y)
-    assert reference.solver_ == "qr"  # in memory, "auto" escalates to refined QR here...
+    assert reference.solver_ != "normal"  # in memory, "auto" refines here (passes or QR)...
     assert model.solver_ == "normal-refined"  # ...and on Dask the Gram's answer is refined
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-13)
 
@@ -467,6 +467,24 @@ def test_formula_on_dask_equals_in_memory(client):
     np.testing.assert_allclose(predicted, reference.predict(df), atol=1e-10)
     with pytest.raises(ParameterError, match="stateful transforms"):
         LinearRegression.from_formula("y ~ center(x1) + g", ddf, missing="drop")
+    # R² through the design on the cluster, as in memory; a model fitted in memory predicts
+    assert float(model.score(ddf)) == pytest.approx(reference.score(df), abs=1e-12)
+    np.testing.assert_allclose(reference.predict(ddf).compute().to_numpy(),
+                               reference.predict(df), atol=1e-12)
+
+
+def test_score_through_the_design_and_unseen_levels(client):
+    df = _mixed(15)
+    ddf = dd.from_pandas(df, npartitions=3)
+    features = ["x1", "g", "x2"]
+    model = LinearRegression(missing="drop").fit(ddf[features], ddf.y)
+    reference = LinearRegression(missing="drop").fit(df[features], df.y)
+    assert float(model.score(ddf[features], ddf.y)) == pytest.approx(
+        reference.score(df[features], df.y), abs=1e-12)
+    other = df.assign(g=df.g.replace({"d": "z"}))
+    with pytest.raises(DataError, match="partition .*level 'z'"):
+        float(model.score(dd.from_pandas(other, npartitions=3)[features],
+                          dd.from_pandas(other, npartitions=3).y))
 
 
 def test_missing_value_on_dask_says_where_and_missing_drop_fits(client):

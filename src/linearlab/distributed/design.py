@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from linearlab.data.categorical import unseen_level_error
 from linearlab.distributed.blocks import Partitions, partitions, target_info
 from linearlab.distributed.reduce import compute, tree_reduce
 from linearlab.errors import DataError
@@ -125,11 +126,59 @@ def _merge_growing(parts: list[GrowingGram]) -> GrowingGram:
 
 
 def _partition_design(xb, yb, wb, index: int, spec: TableSpec, keys: list):
-    """(X, Y, w) of one partition in the finished design's columns."""
+    """(X, Y, w) of one partition in the finished design's columns (``spec.categories``
+    holds every level; another one is refused, as in memory)."""
     growing = GrowingGram(spec)
+    known = len(growing.keys)
     block = _raw_block(xb, yb, wb, spec)
-    X, Y, w = growing.encode(block, growing.complete(block))
+    keep = growing.complete(block, _missing_error(index, spec))
+    X, Y, w = growing.encode(block, keep)
+    if len(growing.keys) > known:
+        column, level = growing.keys[known]
+        codes, levels = block[column]
+        row = int(np.flatnonzero(codes == levels.index(level))[0])
+        error = unseen_level_error(level, column, row, spec.categories[column])
+        raise DataError(f"In partition {index} of the Dask collection: {error}")
     return X[:, [growing.index[k] for k in keys]], Y, w
+
+
+def _rows_partitions(raw: Partitions, task, args: tuple, weighted: bool, names: list[str],
+                     y_ndim: int, target_names: list[str]) -> Partitions:
+    """Partitions of ``task(xb, yb, wb, index, *args)`` -> (X, Y, w), computed where the
+    partitions live."""
+    from dask import delayed
+
+    X_parts, Y_parts, w_parts = [], [], []
+    for i, xb, yb, wb in raw.blocks():
+        rows = delayed(task, nout=3, name="linearlab-design-rows")(xb, yb, wb, i, *args)
+        X_parts.append(rows[0])
+        Y_parts.append(rows[1])
+        w_parts.append(rows[2])
+    return Partitions(X=X_parts, Y=Y_parts, w=w_parts if weighted else None,
+                      n_features=len(names), feature_names=list(names), y_ndim=y_ndim,
+                      target_names=list(target_names))
+
+
+def applied(estimator, X, y, sample_weight) -> Partitions:
+    """Partitions of a fitted model's design applied to other data (``score``)."""
+    design = estimator.design_
+    if _is_formula(design):
+        if y is not None:
+            raise DataError(f"The formula {design.formula!r} names the target on its left "
+                            "side; pass the data alone (y=None).")
+        raw = partitions(X, None, sample_weight)
+        k = len(design.target_names)
+        return _rows_partitions(raw, _formula_rows, (portable(design), estimator.missing),
+                                sample_weight is not None, design.names, 1 if k == 1 else 2,
+                                design.target_names)
+    raw = partitions(X, y, sample_weight)
+    spec = TableSpec(list(design.input_names), [f"__y{t}" for t in range(
+        len(raw.target_names) if raw.y_ndim == 2 else 1)], list(design.levels),
+        None if sample_weight is None else "__w", estimator.missing, estimator.fit_intercept,
+        dict(design.levels))
+    keys = GrowingGram(spec).design_keys(design)
+    return _rows_partitions(raw, _partition_design, (spec, keys), sample_weight is not None,
+                            design.names, raw.y_ndim, raw.target_names)
 
 
 def _categories(X, text: list[str]) -> dict[str, list]:
@@ -158,23 +207,15 @@ def _table(estimator, X, y, sample_weight) -> Designed:
     design, gram = growing.finish()
     keys = growing.design_keys(design)
     fixed = replace(spec, categories=growing.levels())
-    X_parts, Y_parts, w_parts = [], [], []
-    for i, xb, yb, wb in raw.blocks():
-        task = delayed(_partition_design, nout=3, name="linearlab-design-rows")(
-            xb, yb, wb, i, fixed, keys)
-        X_parts.append(task[0])
-        Y_parts.append(task[1])
-        w_parts.append(task[2])
     names = list(design.names) if design is not None else features
-    parts = Partitions(X=X_parts, Y=Y_parts, w=None if sample_weight is None else w_parts,
-                       n_features=len(names), feature_names=names, y_ndim=raw.y_ndim,
-                       target_names=raw.target_names)
+    parts = _rows_partitions(raw, _partition_design, (fixed, keys), sample_weight is not None,
+                             names, raw.y_ndim, raw.target_names)
     input_names = raw.feature_names
     return Designed(parts, design, growing.n_dropped, input_names, (gram, growing.log_w))
 
 
 # --------------------------------------------------------------------------- formulas
-def _formula_rows(part, wb, design, missing: str, index: int):
+def _formula_rows(part, _, wb, index: int, design, missing: str):
     try:
         return block_rows(part, design, missing,
                           None if wb is None else (wb.to_numpy() if hasattr(wb, "to_numpy")
@@ -198,15 +239,8 @@ def _formula(estimator, X, sample_weight) -> Designed:
               for _, xb, _, _ in raw.blocks()]
     rows, found = compute(tree_reduce(leaves, merge_levels))
     fit_formula(design, columns, text, found, _categories(X, text))
-    X_parts, Y_parts, w_parts = [], [], []
-    for i, xb, _, wb in raw.blocks():
-        task = delayed(_formula_rows, nout=3, name="linearlab-formula")(
-            xb, wb, design, estimator.missing, i)
-        X_parts.append(task[0])
-        Y_parts.append(task[1])
-        w_parts.append(task[2])
     k = len(design.target_names)
-    parts = Partitions(X=X_parts, Y=Y_parts, w=None if sample_weight is None else w_parts,
-                       n_features=len(design.names), feature_names=list(design.names),
-                       y_ndim=1 if k == 1 else 2, target_names=list(design.target_names))
+    parts = _rows_partitions(raw, _formula_rows, (design, estimator.missing),
+                             sample_weight is not None, design.names, 1 if k == 1 else 2,
+                             design.target_names)
     return Designed(parts, design, None, None, rows=rows)

@@ -179,15 +179,9 @@ def _check_same_shape(previous: FittedState, parts) -> None:
 
 
 # --------------------------------------------------------------------------- prediction
-def _check_columns(estimator, X, scoring: bool = False) -> None:
+def _check_columns(estimator, X) -> None:
     estimator._check_fitted()
     if getattr(estimator, "design_", None) is not None:
-        if scoring:
-            raise ParameterError(
-                "score() of a model with a formula or categorical design on Dask collections "
-                "is not supported; compute it from the lazy predictions "
-                "(model.predict(X)) or score in-memory pieces."
-            )
         return  # the design checks the columns of every partition
     _check_feature_names(estimator, _column_stub(X), reset=False)
     if n_columns(X) != estimator.n_features_in_:
@@ -227,7 +221,10 @@ def predict(estimator, X):
     state = estimator.fitted_state_
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
     if state.design is not None:
-        fn = _design_map(state.coef, intercept, state.single_target, state.design,
+        from linearlab.pipeline.formula_blocks import portable
+
+        design = portable(state.design) if state.design.kind == "formula" else state.design
+        fn = _design_map(state.coef, intercept, state.single_target, design,
                          getattr(estimator, "missing", "error"))
         return map_rows(X, fn, state.target_names, state.single_target)
     fn = _linear_map(state.coef, intercept, state.single_target)
@@ -258,10 +255,15 @@ def score(estimator, X, y, sample_weight=None):
     import dask.array as da
     from dask import delayed
 
-    _check_columns(estimator, X, scoring=True)
+    _check_columns(estimator, X)
     state = estimator.fitted_state_
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
-    parts = partitions(X, y, sample_weight)
+    if state.design is not None:  # the design applied where the partitions live
+        from linearlab.distributed.design import applied
+
+        parts = applied(estimator, X, y, sample_weight)
+    else:
+        parts = partitions(X, y, sample_weight)
     leaves = [
         delayed(_r2_leaf, name="linearlab-r2")(xb, yb, wb, i, state.coef, intercept)
         for i, xb, yb, wb in parts.blocks()

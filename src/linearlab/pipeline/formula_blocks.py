@@ -47,11 +47,14 @@ def merge_levels(parts: list) -> tuple[int, dict[str, set]]:
 
 
 def portable(design):
-    """A fresh, unfitted copy of ``design`` that carries only the names its formula uses
-    (so that it can travel to Dask workers)."""
-    used = {k: v for k, v in design.context.items()
-            if re.search(rf"\b{re.escape(str(k))}\b", design.formula)}
-    return type(design)(design.formula, used)
+    """A copy of ``design`` (fitted or not) that carries only the names its formula uses, so
+    that it can travel to Dask workers (the caller's whole namespace may not pickle)."""
+    import copy
+
+    out = copy.copy(design)
+    out.context = {k: v for k, v in design.context.items()
+                   if re.search(rf"\b{re.escape(str(k))}\b", design.formula)}
+    return out
 
 
 def fit_formula(design, columns: list[str], text: list[str], found: dict[str, set],
