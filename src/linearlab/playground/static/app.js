@@ -101,6 +101,19 @@ function showStatus() {
   }
 }
 
+// During an animation, only the epoch and the loss change: written only when they differ
+// (a frame's DOM writes stay a few text nodes).
+function showProgress() {
+  const run = state.runs[0];
+  if (!run || state.frame >= run.path.length - 1) { showStatus(); return; }
+  const k = state.frame, loss = lossAt(run, k);
+  const put = (id, text) => { const el = $(id); if (el.textContent !== text) el.textContent = text; };
+  put("status", state.playing ? "training" : "paused");
+  put("epoch", `epoch ${k} / ${run.epochs}`);
+  put("loss-label", lossLabel(run, k));
+  put("loss-value", loss === undefined || loss === null ? "–" : fmt(loss, 6));
+}
+
 // The loss at the parameters after k epochs: the engine's history (the loss at each epoch's
 // start) and, after the last epoch, the final loss the diagnosis reports.
 function lossAt(run, k) {

@@ -9,6 +9,7 @@ const LOG_RATIO = 10; // loss history on a log axis when it spans a decade (as t
 // matplotlib's Blues_r, as the PNG landscapes: the valley floor dark, high loss white.
 const BLUES_R = [[0, "#08306b"], [0.125, "#08519c"], [0.25, "#2171b5"], [0.375, "#4292c6"],
   [0.5, "#6baed6"], [0.625, "#9ecae1"], [0.75, "#c6dbef"], [0.875, "#deebf7"], [1, "#f7fbff"]];
+const ANIMATED_ROWS = 500; // predicted-vs-actual points moved per animation frame, at most
 const DURATION_MS = 2500; // an animation lasts about this long (shorter for short runs)
 const PLOT_CFG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
@@ -257,13 +258,22 @@ function overlay(id) {
   const L = div._fullLayout, size = L._size;
   ctx.save();
   ctx.beginPath(); ctx.rect(size.l, size.t, size.w, size.h); ctx.clip();
+  // Data to pixels once per frame from each axis's range (what Plotly's c2p computes, without
+  // its per-call cost: thousands of points a frame).
+  const scale = (ax, offset, length, flip) => {
+    const [a, b] = ax.range, log = ax.type === "log", k = length / (b - a);
+    return (v) => { const u = log ? Math.log10(v) : v; return offset + (flip ? b - u : u - a) * k; };
+  };
   return {
-    ctx, X: (v) => size.l + L.xaxis.c2p(v), Y: (v) => size.t + L.yaxis.c2p(v),
-    line(xs, ys, color, width) {
+    ctx, X: scale(L.xaxis, size.l, size.w, false), Y: scale(L.yaxis, size.t, size.h, true),
+    // A polyline through points 0..n-1 given by accessors (no arrays built per frame); past
+    // a few thousand points, every k-th one (and the last), which the eye cannot tell apart.
+    line(n, xAt, yAt, color, width) {
       ctx.beginPath();
       let open = false;
-      for (let i = 0; i < xs.length; i++) {
-        const px = this.X(xs[i]), py = this.Y(ys[i]);
+      const every = Math.max(1, Math.floor(n / 3000));
+      for (let i = 0; i < n; i += (i + every < n || i === n - 1 ? every : n - 1 - i)) {
+        const px = this.X(xAt(i)), py = this.Y(yAt(i));
         if (!isFinite(px) || !isFinite(py)) { open = false; continue; }
         if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
         open = true;
@@ -273,14 +283,14 @@ function overlay(id) {
     dot(x, y, color, r) {
       ctx.beginPath(); ctx.arc(this.X(x), this.Y(y), r, 0, 2 * Math.PI); ctx.fillStyle = color; ctx.fill();
     },
-    dots(xs, ys, color, r) { // many points, one path and one fill
-      ctx.beginPath();
+    // Many points as small squares: thousands of arcs cost a software-rendered frame
+    // milliseconds; squares cost a fraction of that.
+    dots(xs, ys, color, r) {
+      ctx.fillStyle = color;
       for (let i = 0; i < xs.length; i++) {
         const px = this.X(xs[i]), py = this.Y(ys[i]);
-        if (!isFinite(px) || !isFinite(py)) continue;
-        ctx.moveTo(px + r, py); ctx.arc(px, py, r, 0, 2 * Math.PI);
+        if (isFinite(px) && isFinite(py)) ctx.fillRect(px - r, py - r, 2 * r, 2 * r);
       }
-      ctx.fillStyle = color; ctx.fill();
     },
     done() { ctx.restore(); },
   };
@@ -291,9 +301,9 @@ function drawFrame() {
   const L = state.landscape;
   const land = overlay("landscape-plot");
   state.runs.map((_, j) => j).reverse().forEach((j) => {
-    const pts = L.paths[j].slice(0, state.frame + 1);
-    land.line(pts.map((p) => p[0]), pts.map((p) => p[1]), COLORS[j], 2);
-    const at = pts[pts.length - 1];
+    const pts = L.paths[j], n = Math.min(state.frame + 1, pts.length);
+    land.line(n, (i) => pts[i][0], (i) => pts[i][1], COLORS[j], 2);
+    const at = pts[n - 1];
     land.dot(at[0], at[1], COLORS[j], 4.5);
   });
   land.done();
@@ -301,19 +311,26 @@ function drawFrame() {
   const data = overlay("data-plot");
   if (nFeatures() === 1) {
     const [lo, hi] = $("data-plot")._fullLayout.xaxis.range;
-    data.line([lo, hi], [theta[0] * lo + theta[1], theta[0] * hi + theta[1]], COLORS[0], 2.5);
+    data.line(2, (i) => (i ? hi : lo), (i) => theta[0] * (i ? hi : lo) + theta[1], COLORS[0], 2.5);
   } else {
+    // A frame moves an even sample of the rows drawn (the plot shows all of them once the
+    // animation stops): a frame's cost stays that of a small table however many rows.
     const { X, y } = rows();
-    data.dots(y, X.map((r) => dot(r, theta) + theta[theta.length - 1]), "rgba(31,119,180,0.7)", 3);
+    const every = Math.ceil(X.length / ANIMATED_ROWS), xs = [], ys = [];
+    for (let i = 0; i < X.length; i += every) {
+      xs.push(y[i]);
+      ys.push(dot(X[i], theta) + theta[theta.length - 1]);
+    }
+    data.dots(xs, ys, "rgba(31,119,180,0.7)", 2.5);
   }
   data.done();
   const hist = overlay("history-plot");
   state.runs.forEach((run, j) => {
-    const h = run.history.slice(0, state.frame + 1);
-    hist.line(h.map((_, i) => i), h, COLORS[j], 2);
+    const h = run.history;
+    hist.line(Math.min(state.frame + 1, h.length), (i) => i, (i) => h[i], COLORS[j], 2);
   });
   hist.done();
-  showStatus();
+  showProgress();
   window.__frameTimes = window.__frameTimes || [];
   window.__frameTimes.push(performance.now() - t0);
 }
