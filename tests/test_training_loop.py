@@ -501,9 +501,9 @@ def test_command_line_engine_and_schedule_flags(capsys):
 def test_progress_bar_shows_epoch_loss_and_eta_once_a_fit_passes_the_threshold(monkeypatch):
     import time
 
-    from linearlab.descent import driver
+    from linearlab.descent import driver, progress
 
-    monkeypatch.setattr(driver, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_AFTER_S", 0.0)
     config = DescentConfig(lr=0.1, epochs=5, progress=True)
     run = EpochDriver(config, np.zeros((1, 1)), np.zeros(1))
     with run:

@@ -52,9 +52,12 @@ import numpy as np
 from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import DescentConfig, DescentResult
 from linearlab.descent.history import HISTORY_BUDGET, MAX_RECORDED_NUMBERS, EpochRecord
+from linearlab.descent.progress import ProgressBar
 from linearlab.errors import DivergenceError
 
 __all__ = [
+    "HISTORY_BUDGET",
+    "MAX_RECORDED_NUMBERS",
     "ArrayBatches",
     "BatchSource",
     "EpochDriver",
@@ -65,10 +68,7 @@ __all__ = [
 
 # A loss this many times its starting value means the iterates are running away.
 EXPLOSION_FACTOR = 1e10
-# (HISTORY_BUDGET and MAX_RECORDED_NUMBERS, from .history, are read when a driver starts.)
-__all__ += ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS"]
-# The progress bar appears once a fit has run this long (seconds), never for quick fits.
-PROGRESS_AFTER_S = 1.0
+# HISTORY_BUDGET and MAX_RECORDED_NUMBERS (from .history) are read here when a driver starts.
 
 _SHOW_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "linearlab_show_progress", default=True
@@ -184,7 +184,7 @@ class EpochDriver:
                                   MAX_RECORDED_NUMBERS)
         self._best = np.inf
         self._no_improvement = 0
-        self._progress: _Progress | None = None
+        self._progress: ProgressBar | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -338,7 +338,7 @@ class EpochDriver:
         show = self.config.progress
         if show is None:
             show = _SHOW_PROGRESS.get() and sys.stderr.isatty()
-        self._progress = _Progress(self.config.epochs) if show else None
+        self._progress = ProgressBar(self.config.epochs) if show else None
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
@@ -354,46 +354,6 @@ class EpochDriver:
     def _tick(self) -> None:
         if self._progress is not None and self.epoch:
             self._progress.update(self.epoch, self.record.last_loss)
-
-
-class _Progress:
-    """A rich progress bar (epoch, loss, ETA) on stderr, shown once a fit passes ~1 s."""
-
-    def __init__(self, total: int):
-        self.total, self.start = total, time.monotonic()
-        self.bar = None
-        self.task = None
-        self.last = 0.0
-
-    def update(self, done: int, loss: float) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.1:
-            return
-        self.last = now
-        if self.bar is None:
-            if now - self.start < PROGRESS_AFTER_S:
-                return
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("training", total=self.total, loss="")
-        self.bar.update(self.task, completed=done, loss=f"{loss:.6g}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _stack(W: np.ndarray, b: np.ndarray, fit_b: bool) -> np.ndarray:
