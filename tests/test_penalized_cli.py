@@ -210,3 +210,23 @@ def test_streamed_standardized_cv_equals_in_memory(table, capsys):
         assert streamed["streamed"] and whole["alpha"] == pytest.approx(streamed["alpha"])
         np.testing.assert_allclose(list(streamed["coef"].values()),
                                    list(whole["coef"].values()), rtol=1e-7, atol=1e-9)
+
+
+def test_raw_scale_lasso_cv_warns_and_standardize_recovers_the_effects(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(18)
+    n = 2000
+    df = pd.DataFrame({"area": rng.normal(120, 40, n), "rooms": rng.integers(1, 7, n) * 1.0,
+                       "dist_m": rng.uniform(100, 30000, n),
+                       "region": rng.choice(["east", "north", "west"], n)})
+    df["price"] = (2000 * df.area + 15000 * df.rooms - 3 * df.dist_m
+                   + 30000 * (df.region == "west") + rng.normal(0, 20000, n))
+    df.to_csv(tmp_path / "h.csv", index=False)
+    raw = _fit_json(capsys, tmp_path / "h.csv", "--penalty", "l1", "--alpha", "cv")
+    assert any("smallest of the 100 values" in w for w in raw["warnings"])
+    scaled = _fit_json(capsys, tmp_path / "h.csv", "--penalty", "l1", "--alpha", "cv",
+                       "--standardize")
+    ols = _fit_json(capsys, tmp_path / "h.csv")
+    assert scaled["coef"]["region[T.west]"] == pytest.approx(30000, rel=0.1)
+    assert scaled["metrics"]["r2"] == pytest.approx(ols["metrics"]["r2"], abs=1e-3)
+    assert raw["metrics"]["r2"] < scaled["metrics"]["r2"] - 0.01

@@ -29,6 +29,7 @@ from linearlab.data import sources as io
 from linearlab.errors import ConvergenceWarning, UsageError
 from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from linearlab.penalized.base import PenalizedBase
+from linearlab.penalized.folds import GridEdgeWarning
 from linearlab.penalized.source import fit_source
 from linearlab.pipeline import streaming
 
@@ -125,7 +126,8 @@ def _fit_table(args: argparse.Namespace, source: io.Source, model):
                                    metrics=metrics))
     design = getattr(model, "design_", None)
     features = list(design.names) if design is not None else list(inputs)
-    caught = [str(w.message) for w in seen if issubclass(w.category, ConvergenceWarning)]
+    caught = [str(w.message) for w in seen  # not converged; alpha at the grid's edge
+              if issubclass(w.category, (ConvergenceWarning, GridEdgeWarning))]
     return streaming.FitOutcome(model, features, targets, metrics, False, int(used.sum()),
                                 caught)
 

@@ -20,7 +20,7 @@ from linearlab.data.sources import ChunkStream, Source, read_columns
 from linearlab.errors import ConvergenceWarning, UsageError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.estimators import ElasticNet
-from linearlab.penalized.folds import stream_fold_statistics
+from linearlab.penalized.folds import GridEdgeWarning, stream_fold_statistics
 from linearlab.penalized.inputs import original_scale
 from linearlab.penalized.ridge_cv import RidgeCV
 from linearlab.pipeline import streaming
@@ -128,6 +128,6 @@ def fit_source(model, source: Source, features: list[str], targets: list[str], *
                                    features_named=True, target_names=list(targets),
                                    metrics=metrics))
     for w in seen:
-        if issubclass(w.category, ConvergenceWarning):
+        if issubclass(w.category, (ConvergenceWarning, GridEdgeWarning)):
             caught.append(str(w.message))
     return streaming.FitOutcome(model, features, targets, metrics, streamed, rows, caught)
