@@ -40,7 +40,7 @@ def _require_dask() -> None:
 def connect(scheduler: str | None = None, workers: int | None = None):
     """A ``distributed.Client`` on ``scheduler``, or on a new ``LocalCluster`` of ``workers``."""
     _require_dask()
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         try:
@@ -54,13 +54,60 @@ def connect(scheduler: str | None = None, workers: int | None = None):
         with client:
             yield client
         return
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > cores:
+        raise UsageError(
+            f"--workers {workers} asks for more workers than this machine has cores ({cores}); "
+            "each worker is a process with its own memory, so more of them than cores only "
+            f"costs memory. Use --workers {cores} or fewer, or --scheduler ADDRESS to run on a "
+            "cluster."
+        )
+    with _local_cluster(workers) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _local_cluster(workers: int | None):
+    """A ``LocalCluster`` and its client: no dashboard (no web page, no "Port 8787 is already
+    in use" warning), the workers' logs off the terminal, and Ctrl-C at any moment (start-up
+    included) leaves no Dask traceback at exit."""
     import logging
 
-    # the command line reports errors itself: keep the workers' own logs off the terminal
-    quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=None)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, **quiet) as cluster, \
-            Client(cluster) as client:
+    from distributed import Client, LocalCluster
+    from distributed.deploy.spec import SpecCluster
+
+    before = set(SpecCluster._instances)
+    quiet = dict(silence_logs=logging.CRITICAL, dashboard_address=None,
+                 scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
+    cluster = client = None
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, **quiet)
+        client = Client(cluster)
         yield client
+    except KeyboardInterrupt:
+        _abandon(client, cluster, before)
+        raise
+    client.close()
+    cluster.close()
+
+
+def _abandon(client, cluster, before: set) -> None:
+    """After Ctrl-C: close what started, quietly; what cannot close is dropped from Dask's exit
+    hook (whose traceback would follow the "interrupted" line)."""
+    import logging
+
+    from distributed.deploy.spec import SpecCluster
+
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    for closable in (client, cluster):
+        try:
+            if closable is not None:
+                closable.close(timeout=2)
+        except BaseException:  # noqa: BLE001 - an interrupted start-up cannot always close
+            pass
+    for instance in set(SpecCluster._instances) - before:
+        SpecCluster._instances.discard(instance)
 
 
 # --------------------------------------------------------------------------- reading
