@@ -483,3 +483,16 @@ def test_dataframe_and_file_fits_give_series_arrays_stay_arrays(tmp_path):
                  "--json"]) == 0
     from_file = load(tmp_path / "m.json").summary()
     assert list(from_file.params.index) == ["const", "x", "g[T.b]", "g[T.c]"]
+
+
+def test_robust_summary_of_text_columns_with_missing_drop_like_statsmodels():
+    smf = pytest.importorskip("statsmodels.formula.api")
+    df = _formula_frame()
+    df.loc[[2, 30], "x"] = np.nan
+    df.loc[9, "g"] = None
+    model = LinearRegression(missing="drop").fit(df[["x", "g"]], df["y"])
+    ours = model.summary(cov_type="HC3", X=df[["x", "g"]], y=df["y"])
+    ref = smf.ols("y ~ x + g", df, missing="drop").fit(cov_type="HC3")
+    assert list(ours.params.index) == ["const", "x", "g[T.b]", "g[T.c]"]
+    np.testing.assert_allclose(ours.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-8)
+    assert ours.nobs == ref.nobs == len(df) - 3
