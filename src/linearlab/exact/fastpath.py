@@ -32,6 +32,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, centring_loss
+from linearlab.exact.covariance import covariance_error, covariance_pass, with_intercept
 from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.solution import ExactSolution, residual_ssr
 
@@ -43,8 +44,6 @@ MAX_PASSES = 3
 # Refining the covariance in double-double (QR) costs n·p² double-double operations: beyond
 # this the covariance pass's answer stands (with its error estimate, which warns above 1e-10).
 COVARIANCE_REFINE_BUDGET = 5_000_000
-#: Constant of the first-order covariance check (rounding of the Gram and of its factor).
-COVARIANCE_FACTOR = 4.0
 #: Columns whose offset costs more than this (W·x̄²/Sₓₓ) are centred in each block of the pass.
 CENTRE_LIMIT = 1.0
 _BLOCK_ELEMENTS = 2**16  # about 512 KiB of X per block: stays in cache between the two products
@@ -182,17 +181,6 @@ def _moments(gram: Gram, centred: bool) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(np.clip(sx, 0, None) / W), np.sqrt(np.clip(sy, 0, None) / W)
 
 
-def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
-    """First-order relative error of diag(C) when every scaled Gram entry carries ε·(c + loss)."""
-    if inverse_scaled.size == 0:
-        return 0.0
-    rows = np.abs(inverse_scaled).sum(axis=1)
-    diag = np.diag(inverse_scaled)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(diag > 0, rows**2 / diag, np.inf)
-    return float(EPS * (COVARIANCE_FACTOR + loss) * ratio.max())
-
-
 def refine_normal(
     run_pass: Callable[..., PassResult], gram: Gram, factor: np.ndarray, scale: np.ndarray,
     condition: float, coef: np.ndarray, fit_intercept: bool,
@@ -266,36 +254,6 @@ def _floor_error(floor_coef, size) -> float:
     return float(rel.max()) if rel.size else 0.0
 
 
-def covariance_pass(X, w, inverse_scaled, scale, shift_x, centre: bool):
-    """(XᵀWX)⁻¹ (scaled) refined by one Newton step C + C(I − G C), with G C evaluated as
-    X̃ᵀW(X̃C) over the data (semi-normal products: error ≈ cond(X)·ε instead of the Gram's
-    cond(X)²·ε). Returns the refined scaled inverse and its estimated relative error."""
-    n, d = X.shape
-    rows = max(256, _BLOCK_ELEMENTS // max(1, d))
-    product = np.zeros((d, d))
-    column_sum = np.zeros(d)  # Σ w x̃ (shifted, scaled): zero up to rounding when centred
-    C = inverse_scaled
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        Xb = (X[start:stop] - shift_x) / scale if centre else X[start:stop] / scale
-        Z = Xb @ C
-        if w is not None:
-            Z *= w[start:stop, None]
-        product += Xb.T @ Z
-        if not centre:
-            column_sum += (Xb.sum(axis=0) if w is None else w[start:stop] @ Xb)
-    if not centre and np.any(shift_x):  # the shift applied afterwards: X̃ − 1 x̄̃ᵀ
-        W = float(n if w is None else w.sum())
-        mean = shift_x / scale
-        product -= np.outer(column_sum - W * mean, mean @ C) + np.outer(mean, column_sum @ C)
-    refined = C + C @ (np.eye(d) - product)
-    refined = (refined + refined.T) / 2
-    diag = np.diag(refined)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(diag > 0, np.abs(refined).sum(axis=1) / np.sqrt(diag), np.inf)
-    return refined, float(EPS * COVARIANCE_FACTOR * (ratio.max() if d else 0.0))
-
-
 def _intercept(gram, coef, offset, fit_intercept):
     if not fit_intercept:
         return np.zeros(coef.shape[1])
@@ -348,21 +306,12 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
         p = d + int(fit_intercept)
         if cov_error > TARGET and X.shape[0] * p * p <= COVARIANCE_REFINE_BUDGET:
             return None
-        cov = _with_intercept(refined / np.outer(scale, scale), gram, fit_intercept)
+        cov = with_intercept(refined / np.outer(scale, scale), gram, fit_intercept)
     return ExactSolution(
         coef=fast.coef, intercept=fast.intercept, solver=describe(fast.passes, cov is not None),
         rank=d, condition_number=float(np.sqrt(condition)), cov_unscaled=cov, ssr=fast.ssr,
         error_estimate=max(fast.error, cov_error),
     )
-
-
-def _with_intercept(C: np.ndarray, gram: Gram, fit_intercept: bool) -> np.ndarray:
-    """(AᵀWA)⁻¹ of A = [1, X] (intercept first) from the centred inverse C."""
-    if not fit_intercept:
-        return C
-    cross = -(C @ gram.mean_x)
-    top = 1.0 / gram.weight_sum + float(gram.mean_x @ C @ gram.mean_x)
-    return np.block([[np.array([[top]]), cross[None, :]], [cross[:, None], C]])
 
 
 def refine_from_blocks(gram: Gram, blocks: Callable[[], Iterable], fit_intercept: bool,
