@@ -17,6 +17,9 @@ import random
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +278,52 @@ def test_allowed_terms_still_load(tmp_path):
     again = load(tmp_path / "m.json")
     np.testing.assert_array_equal(again.predict(df), model.predict(df))
     assert again.design_.names == model.design_.names
+
+
+# --------------------------------------------------------------------------- Dask limits
+_INTERRUPTED_START = """
+import signal, sys
+from linearlab.distributed.cluster import connect
+
+def stop(signum, frame):
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, float(sys.argv[1]))
+try:
+    with connect(workers=1) as client:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        print("started")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("after", [0.3, 1.5])
+def test_ctrl_c_during_dask_start_up_leaves_no_traceback(tmp_path, after):
+    pytest.importorskip("distributed")
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_START, str(after)],
+                            capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert result.stdout.strip() in ("interrupted", "started")
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_local_cluster_has_no_dashboard_and_workers_are_capped():
+    import os
+
+    pytest.importorskip("distributed")
+    from linearlab.distributed.cluster import connect
+    from linearlab.errors import UsageError
+
+    with pytest.raises(UsageError, match="more workers than this machine has cores"):
+        with connect(workers=(os.cpu_count() or 1) + 1):
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Port 8787 is already in use" was a UserWarning
+        with connect(workers=1) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
+            port = client.scheduler_info().get("services", {}).get("dashboard")
+            assert port != 8787  # the scheduler's health routes, on a free port
+            if port:  # and no dashboard page there
+                with pytest.raises(urllib.error.HTTPError, match="404"):
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10)
