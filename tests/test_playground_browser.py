@@ -444,3 +444,11 @@ def test_wording_of_the_update_and_robust_optimum(page):
         title = page.evaluate("document.getElementById('landscape-plot').layout.title.text")
         assert "optimum (numerical minimum of the loss)" in title
         assert page.evaluate("state.exact.kind") == "numerical"
+    page.select_option("#loss", "mae")
+    page.fill("#lr-value", "0.5")
+    page.dispatch_event("#lr-value", "change")
+    page.click("#train")
+    finished(page)
+    assert page.inner_text("#status") == "not converged"  # mae's plateau rule: still changing
+    loss = page.inner_text("#loss-value")  # the diagnosis quotes the status line's loss
+    assert f"the loss is {loss} after the last epoch" in page.inner_text("#diagnosis")

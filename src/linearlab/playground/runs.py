@@ -255,6 +255,10 @@ def train(settings: Settings, X: np.ndarray, y: np.ndarray, feature_names: list[
                               if record["converged"] and full_batch else None)
     if record["converged"] and not model.diagnosis_:
         record["message"] = converged_message(record)
+    last = f"(last value {history[-1]:.6g})" if history.size else None
+    if last and record["final_loss"] is not None and last in (record["message"] or ""):
+        record["message"] = record["message"].replace(  # the same loss as the status line
+            last, f"(the loss is {final:.6g} after the last epoch, {history[-1]:.6g} before it)")
     return model, record
 
 
