@@ -1,19 +1,21 @@
-"""``LinearRegression`` on a data source whose columns need the design step: text (categorical)
-columns, ``missing="drop"`` or a weight column — read whole or streamed, same answer.
+"""Fits on a data source whose columns need the design step — text (categorical) columns,
+``missing="drop"``, a weight column, a formula — read whole or streamed, with the same answer.
 
 Numeric fits without missing values or weights go on to :func:`linearlab.pipeline.streaming.
 fit_source` unchanged. Otherwise:
 
 - **Read whole** (a small table): the blocks are joined after the missing-value policy into
-  the table ``LinearRegression.fit`` takes (text as objects), so the fit is the in-memory one.
+  the table the estimator's ``fit`` takes (text as objects), so the fit is the in-memory one.
 - **Streamed** (a large table, or ``stream=True``): one pass of
   :class:`~linearlab.pipeline.growing.GrowingGram` (levels grow the statistics as they
-  appear), then the solve on those statistics as for numeric files; gradient descent that needs
-  rows (mini-batches, mae/huber) reads the blocks again through the finished design. Memory
-  stays bounded by one block (plus a column per level).
+  appear; a formula: :mod:`~linearlab.pipeline.formula_blocks`), then the solve on those
+  statistics as for numeric files — exact, ridge, ``Lasso``/``ElasticNet`` (``fit_gram``),
+  ``RidgeCV`` leave-one-out (one more pass); gradient descent runs the one descent shell over
+  :class:`DesignBlocks`, the blocks through the finished design. Memory stays bounded by one
+  block (plus a column per level).
 
 The design (levels, reference level, names) equals the in-memory fit's, so coefficients agree
-with ``LinearRegression().fit(DataFrame)`` to rounding.
+with ``fit`` on the DataFrame to rounding.
 """
 
 from __future__ import annotations
@@ -113,38 +115,41 @@ def text_rows(source: Source, growing: GrowingGram, keys: list):
 
 def _whole(model, source: Source, spec: TableSpec, progress=None):
     """Read every block (missing rows dropped or reported), fit in memory: (state, metrics)."""
-    parts, dropped = [], 0
     names = [*spec.features, *spec.targets] + ([spec.weight] if spec.weight else [])
+    columns: dict[str, list] = {name: [] for name in names}
+    dropped = 0
     policy = GrowingGram(spec)  # its missing-value policy only
     for block, before in source_blocks(source, spec):
         keep = policy.complete(block, lambda column, row, b=before: missing_value_error(
             source, column, b + row))
-        if keep is None:
-            keep = np.ones(len(block[spec.targets[0]]), dtype=bool)
-        dropped += int((~keep).sum())
-        table = np.empty((int(keep.sum()), len(names)), dtype=object)
-        for j, name in enumerate(names):
+        if keep is not None:
+            dropped += int((~keep).sum())
+        for name in names:
             values = block[name]
-            if isinstance(values, tuple):
+            if isinstance(values, tuple):  # text: the values themselves, as objects
                 codes, levels = values
-                table[:, j] = np.array(levels + [None], dtype=object)[codes[keep]]
-            else:
-                table[:, j] = values[keep]
-        parts.append(table)
-    table = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    d, k = len(spec.features), len(spec.targets)
-    X = table[:, :d] if spec.text else table[:, :d].astype(np.float64)
-    Y = table[:, d:d + k].astype(np.float64)
-    w = table[:, d + k].astype(np.float64) if spec.weight else None
-    y = Y[:, 0] if k == 1 else Y
-    model.feature_names_ = list(spec.features)  # names of the unnamed table's columns
-    model.fit(X, y, sample_weight=w)
+                values = np.array([*levels, None], dtype=object)[codes]
+            columns[name].append(values if keep is None else values[keep])
+    joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+    if spec.text:
+        X = np.empty((len(joined[spec.targets[0]]), len(spec.features)), dtype=object)
+        for j, name in enumerate(spec.features):
+            X[:, j] = joined[name]
+    else:
+        X = np.column_stack([joined[name] for name in spec.features])
+    Y = np.column_stack([joined[name] for name in spec.targets])
+    w = joined[spec.weight] if spec.weight else None
+    y = Y[:, 0] if Y.shape[1] == 1 else Y
+    if isinstance(model, LinearRegression):
+        model.fit(X, y, sample_weight=w, feature_names=spec.features)
+    else:
+        model.feature_names_ = list(spec.features)  # names of the unnamed table's columns
+        model.fit(X, y, sample_weight=w)
     metrics = streaming.regression_metrics(y, model.predict(X))
-    state = replace(fitted_state(model), n_dropped=dropped)
-    return state, metrics, X.shape[0]
+    return replace(fitted_state(model), n_dropped=dropped), metrics, X.shape[0]
 
 
-def _streamed(model: LinearRegression, source: Source, spec: TableSpec, progress):
+def _streamed(model, source: Source, spec: TableSpec, progress):
     growing = growing_pass(source, spec)
     design, gram = growing.finish()
     reader = DesignBlocks(text_rows(source, growing, growing.design_keys(design)),
