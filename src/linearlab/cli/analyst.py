@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from linearlab.cli.options import open_unit_interval
 from linearlab.data import sources as io
 from linearlab.data.missing import expand_rows, handle_missing, take_rows
 from linearlab.design.table import prepare_predict, training_rows
@@ -40,39 +39,6 @@ from linearlab.pipeline import streaming
 #: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
 MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",
                 "#N/A", "<NA>"]
-
-
-def add_fit_options(parser: argparse.ArgumentParser) -> None:
-    """``--formula`` and ``--missing`` (for ``fit`` and commands that fit)."""
-    group = parser.add_argument_group("analysis")
-    group.add_argument("--formula", metavar='"y ~ ..."',
-                       help="Wilkinson formula, as statsmodels' smf.ols: 'y ~ x1 + np.log(x2) + "
-                       "C(g) + x1:x3', '- 1' for no intercept (needs linearlab[formula])")
-    group.add_argument("--missing", choices=["error", "drop"], default="error",
-                       help="rows with missing values: an error (default) or dropped")
-
-
-def add_predict_options(parser: argparse.ArgumentParser) -> None:
-    """``--interval``, ``--level`` and ``--missing`` for ``predict``."""
-    parser.add_argument("--interval", choices=["prediction", "confidence"],
-                        help="add 'lower' and 'upper' columns: the interval of a new "
-                        "observation (prediction) or of the mean response (confidence)")
-    parser.add_argument("--level", type=open_unit_interval, default=0.95, metavar="L",
-                        help="coverage of --interval (default: 0.95)")
-    parser.add_argument("--missing", choices=["error", "keep"], default="error",
-                        help="rows with a missing feature: an error (default), or kept with "
-                        "an empty prediction")
-
-
-def formula_hint(argv: list[str]) -> None:
-    """After a usage error: if a bare argument looks like a formula, say how to pass one."""
-    bare = [a for i, a in enumerate(argv) if "~" in str(a) and (i == 0 or argv[i - 1] not in (
-        "--formula",))]
-    if bare and any(str(a) in ("fit", "plot") for a in argv):
-        import sys
-
-        sys.stderr.write(f'hint: pass a formula with --formula, e.g. linearlab fit DATA '
-                         f'--formula "{bare[0]}"\n')
 
 
 @contextlib.contextmanager

@@ -1,384 +1,40 @@
-"""The ``linearlab`` command: arguments → library calls → readable output. No math here.
+"""The ``linearlab`` command: parse the arguments, run the command, turn errors into words.
 
-Each command is one ``cmd_*`` function; ``fit`` and anything else that fits a model from DATA share
-:func:`_fit_from_args`. Errors a user can fix end in one paragraph on stderr with exit status 2
-(usage or input) or 1 (a fit that failed, e.g. diverging gradient descent); ``--debug`` adds the
-traceback. Every output goes through :mod:`linearlab.io.outputs`: never over an input, never
-half-written, ``-`` for standard output, devices and FIFOs written in place.
+Errors a user can fix end in one paragraph on stderr with exit status 2 (usage or input) or 1 (a
+fit that failed, e.g. diverging gradient descent); ``--debug`` adds the traceback. This module
+imports only the parser (:mod:`linearlab.cli.parser`); the command that runs is imported when it
+runs, so ``linearlab --help`` never pays for scikit-learn, SciPy or pandas.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import math
+import importlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from linearlab import __version__
-from linearlab.cli import analyst as cli_analyst
-from linearlab.cli import options as cli_options
-from linearlab.cli import output as cli_output
-from linearlab.cli import penalty as cli_penalty
-from linearlab.cli import plots as cli_plots
-from linearlab.cli import predictions as cli_predictions
-from linearlab.cli import showcase
-from linearlab.data import sources as io
-from linearlab.data import svmlight
-from linearlab.descent.driver import quiet_progress
-from linearlab.errors import LinearLabError, NumericalError, UsageError, printable
-from linearlab.io import outputs, persist
-from linearlab.models.linear import LinearRegression
-from linearlab.pipeline import streaming
-
-GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule",
-           "init")
-#: Most feature columns a command-line fit takes: the normal equations hold a d x d matrix
-#: (20,000 features: 3.2 GB).
-MAX_FEATURES = 20_000
+from linearlab.cli.parser import build_parser, formula_hint
+from linearlab.errors import LinearLabError, NumericalError, printable
 
 
-# --------------------------------------------------------------------------- small helpers
-@contextlib.contextmanager
-def _progress(args: argparse.Namespace) -> Iterator[streaming.Progress | None]:
-    """A rich progress bar on stderr when it is a terminal (never with ``--json``)."""
-    console = Console(stderr=True)
-    if getattr(args, "json", False) or not console.is_terminal:
-        yield None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def report(task: str, done: int, total: int) -> None:
-            if task not in tasks:
-                tasks[task] = bar.add_task(task, total=total)
-            bar.update(tasks[task], completed=done, total=total)
-
-        yield report
-
-
-def _model_from_args(args: argparse.Namespace) -> LinearRegression:
-    given = [name for name in GD_ONLY if getattr(args, name) is not None]
-    if given and args.solver != "gd":
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise UsageError(
-            f"{flags} only {'applies' if len(given) == 1 else 'apply'} to gradient descent, "
-            f"but --solver is {args.solver!r}. Add "
-            "--solver gd, or drop those options to fit exactly."
-        )
-    settings = {name: getattr(args, name) for name in GD_ONLY if getattr(args, name) is not None}
-    if "init" in settings:  # W,...,B -> (coef, intercept); counted once the columns are known
-        settings["init"] = cli_options.initial_pair(settings["init"], not args.no_intercept)
-    if args.device is not None:
-        if args.backend != "torch":
-            raise UsageError(f"--device {args.device} applies to --backend torch; add "
-                             "--backend torch, or drop --device.")
-        settings["device"] = args.device
-    return LinearRegression(
-        solver=args.solver, fit_intercept=not args.no_intercept, alpha=args.alpha,
-        standardize=args.standardize, random_state=args.seed, backend=args.backend, **settings,
-    )
-
-
-def _input_files(*specs: str | None) -> list[str]:
-    """The arguments that name existing files (what an output must never overwrite)."""
-    return [s for s in specs if s and s != "-" and os.path.lexists(s)]
-
-
-def _check_finite_metrics(metrics: dict) -> None:
-    bad = [k for k in ("r2", "rmse", "mae") if metrics.get(k) is not None
-           and not math.isfinite(metrics[k])]
-    if bad:
-        raise NumericalError(
-            f"The fit's {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite: the "
-            "predictions overflow float64 (values near ±1e308). Rescale the features and target "
-            "(e.g. divide them by a power of ten) and fit again; nothing was saved."
-        )
-
-
-def _fit_streamed_table(args: argparse.Namespace, source: io.Source) -> streaming.FitOutcome:
-    """A formula, text columns or ``--missing drop`` over a file read in chunks (table_fit)."""
-    from linearlab.pipeline import table_fit
-
-    formula = getattr(args, "formula", None)
-    if formula and (args.features or args.target or args.no_intercept):
-        raise UsageError("--formula names the target, the features and the intercept itself; "
-                         "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
-    features, targets = (None, None) if formula else cli_analyst.chosen_columns(args, source)
-    if args.solver in ("qr", "svd"):
-        raise UsageError(
-            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
-            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
-            "equations) or gd."
-        )
-    model = _model_from_args(args).set_params(missing=getattr(args, "missing", "error"))
-    with _progress(args) as report:
-        return table_fit.fit_source(model, source, features, targets, formula=formula,
-                                    stream=True, progress=report)
-
-
-def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
-    """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
-    if svmlight.is_svmlight(args.data):  # LIBSVM/svmlight: sparse X, scikit-learn's reader
-        model = cli_penalty.build(args) if cli_penalty.wanted(args) else _model_from_args(args)
-        data = svmlight.read(args.data)
-        model.fit(data.X, data.y)
-        source = io.Source(data.name, "svmlight", path=args.data, columns=[*data.features, "y"])
-        return source, streaming.FitOutcome(model, data.features, [data.target], svmlight.metrics(
-            model, data.X, data.y), streamed=False, rows=len(data.y))
-    if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
-        if getattr(args, "init", None) is not None:
-            raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
-                             "penalized models start from zero. Drop --init.")
-        model = cli_penalty.build(args)  # refuses options that do not apply (Dask, formula...)
-        source = io.open_source(args.data)
-        with _progress(args) as report:
-            return source, cli_penalty.fit(args, source, report, model)
-    if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
-        from linearlab.distributed.commands import fit_from_args
-
-        return fit_from_args(args, _model_from_args(args))
-    source = io.open_source(args.data)
-    large = getattr(args, "stream", False) or streaming.should_stream(source,
-                                                                      len(source.columns))
-    if large and cli_analyst.wants_table(args, source):  # --formula, text, --missing drop
-        return source, _fit_streamed_table(args, source)
-    if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
-        return source, cli_analyst.fit_table(args, source, _model_from_args(args))
-    features, targets = io.select_columns(source, args.target, args.features)
-    if len(features) > MAX_FEATURES:
-        raise UsageError(
-            f"{source.name!r} has {len(features):,} feature columns; a fit over more than "
-            f"{MAX_FEATURES:,} needs a {len(features):,} x {len(features):,} matrix, beyond "
-            "memory. Choose the features with -x/--features."
-        )
-    model = _model_from_args(args)
-    if getattr(args, "init", None) is not None:  # one value per coefficient, then the intercept
-        model.init = cli_options.checked_start(args.init, features, len(targets),
-                                               model.fit_intercept)
-    stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
-    if stream and args.solver in ("qr", "svd"):
-        raise UsageError(
-            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
-            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
-            "equations) or gd."
-        )
-    with _progress(args) as report:
-        outcome = streaming.fit_source(model, source, features, targets, stream=stream,
-                                       progress=report)
-    return source, outcome
-
-
-# --------------------------------------------------------------------------- commands
-def _summary(args: argparse.Namespace, model: LinearRegression):
-    """``(summary, note)``: the statistical summary, or a line saying why there is none."""
-    if not args.summary:
-        return None, None
-    try:
-        return model.summary(), None
-    except LinearLabError as exc:
-        return None, f"No statistical summary: {exc}"
-
-
-def cmd_fit(args: argparse.Namespace, console: Console) -> int:
-    # checked before the (maybe long) fit: a bad output path costs nothing
-    target = outputs.resolve(args.output, inputs=_input_files(args.data), force=args.force) \
-        if args.output else None
-    source, outcome = _fit_from_args(args)
-    _check_finite_metrics(outcome.metrics)
-    cli_output.check_descent(outcome.model)  # a run that ended above its start: exit 1
-    if target is not None:
-        persist.save(outcome.model, target, metrics=outcome.metrics,
-                     training={"data": args.data, "rows": outcome.rows,
-                               "streamed": outcome.streamed})
-    summary, note = _summary(args, outcome.model)
-    plots = cli_plots.plots_after_fit(args, source, outcome)
-    if args.json:
-        extra = {"plots": [str(p) for p in plots]} if args.plots else {}
-        if args.summary:
-            extra["summary"] = summary.to_dict() if summary is not None else None
-            extra["summary_note"] = note
-        if target is None or target.kind != "stdout":  # else the model is on stdout
-            payload = (cli_penalty.payload if cli_penalty.is_penalized(outcome.model)
-                       else cli_output.fit_payload)(args, source, outcome)
-            cli_output.print_json({**payload, **extra})
-        return 0
-    if target is not None and target.kind == "stdout":  # the model is the output
-        cli_output.print_warnings(outcome.warnings)
-        return 0
-    (cli_penalty.print_fit if cli_penalty.is_penalized(outcome.model)
-     else cli_output.print_fit)(console, source, outcome)
-    if summary is not None:
-        console.out(str(summary), highlight=False)
-    if note:
-        console.print(cli_output.as_flags(note), style="yellow", markup=False, soft_wrap=True)
-    cli_output.print_warnings([w for w in outcome.warnings
-                               if w != getattr(outcome.model, "diagnosis_", None)])
-    if args.output:
-        console.print(f"Model saved to {args.output}", markup=False, soft_wrap=True)
-    cli_plots.print_written(console, plots)
-    return 0
-
-
-def cmd_plot(args: argparse.Namespace, console: Console) -> int:
-    return cli_plots.cmd_plot(args, console, _fit_from_args)
-
-
-def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
-    names = ["prediction"] if len(targets) == 1 else [f"prediction_{t}" for t in targets]
-    clash = [n for n in names if n in source.columns]
-    if clash:
-        raise UsageError(
-            f"{source.name!r} already has a column named {clash[0]!r}; rename it so the "
-            "predictions can be added."
-        )
-    return names
-
-
-def cmd_predict(args: argparse.Namespace, console: Console) -> int:
-    if args.scheduler or args.workers:  # one output file per partition, on a Dask cluster
-        from linearlab.distributed.commands import predict_from_args
-
-        return predict_from_args(args, console)
-    inputs = _input_files(args.model, args.data)
-    target = (outputs.resolve(args.output, inputs=inputs, force=args.force)
-              if args.output else None)
-    fmt = cli_predictions.output_format(target, args.json)
-    model = persist.load(args.model)
-    source = (svmlight.source(args.data, model.feature_names_) if svmlight.is_svmlight(args.data)
-              else io.open_source(args.data))
-    source.purpose = "predicting"
-    features = model.feature_names_
-    io.require_columns(source, features, f"the model {args.model!r}")
-    names = _prediction_names(source, model.target_names_)
-    if source.format == "svmlight":  # sparse rows: their label y, then the prediction(s)
-        batches = svmlight.prediction_batches(model, args.data, names)
-    elif cli_analyst.wants_table_predict(model, args):  # a design, --interval, --missing keep
-        batches, names = cli_analyst.predict_batches(model, source, args, names)
-    else:
-        batches = streaming.predict_batches(model, source, features, names)
-    rows = cli_predictions.write_predictions(batches, target, fmt, source)
-    if target is None or target.kind == "stdout":
-        return 0
-    if args.json:
-        cli_output.print_json({"model": args.model, "data": args.data, "output": args.output,
-                               "format": fmt, "rows": rows, "columns": names})
-    else:
-        console.print(f"Wrote {rows} predictions to {args.output}", markup=False,
-                      soft_wrap=True)
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
-    model = persist.load(args.model)
-    source = io.open_source(args.data)
-    source.purpose = "evaluating"
-    features = model.feature_names_
-    formula = getattr(model.design_, "kind", None) == "formula"  # its target may be np.log(y)
-    targets = (list(model.target_names_) if formula else
-               io.select_columns(source, args.target or model.target_names_, features)[1])
-    io.require_columns(source, features, f"the model {args.model!r}")
-    if len(targets) != len(model.target_names_):
-        raise UsageError(f"The model predicts {len(model.target_names_)} target(s) but -y names "
-                         f"{len(targets)}.")
-    table = model.design_ is not None or args.missing != "error"  # read whole, rows dropped
-    with _progress(args) as report:
-        metrics = (cli_analyst.evaluate_table(model, source, targets, args.missing) if table
-                   else streaming.evaluate_source(model, source, features, targets,
-                                                  progress=report))
-    if args.json:
-        cli_output.print_json({"model": args.model, "data": args.data, "targets": targets,
-                               **metrics})
-        return 0
-    console.print(cli_output.metrics_table(metrics, f"{args.model} on {source.name}"))
-    return 0
-
-
-# --------------------------------------------------------------------------- the parser
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: one sub-parser per command, each with ``handler`` set."""
-    parser = argparse.ArgumentParser(
-        prog="linearlab",
-        description="Linear regression: exact solvers, gradient descent, statistics and plots.",
-        epilog="Run `linearlab COMMAND --help` for a command's options and examples.",
-    )
-    parser.add_argument("--version", action="version", version=f"linearlab {__version__}")
-    common = cli_options.common_options()
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    raw = argparse.RawDescriptionHelpFormatter
-
-    demo = sub.add_parser("demo", parents=[common], help="fit a built-in dataset end to end",
-                          description="Fit a built-in dataset exactly and by gradient descent "
-                          "with the seed tutorial's settings, and compare.")
-    demo.add_argument("dataset", nargs="?", default="salary", help="built-in dataset name")
-    demo.add_argument("-o", "--output", metavar="MODEL.json", help="save the exact model")
-    cli_options.add_force_option(demo)
-    cli_plots.add_demo_options(demo)
-    demo.set_defaults(handler=showcase.cmd_demo)
-
-    fit = sub.add_parser("fit", parents=[common], help="fit a model to a data file",
-                         description=cli_options.FIT_HELP, formatter_class=raw)
-    fit.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in dataset")
-    cli_options.add_fit_options(fit)
-    cli_analyst.add_fit_options(fit)
-    cli_options.add_cluster_options(fit)
-    cli_plots.add_plots_option(fit)
-    fit.add_argument("--summary", action="store_true",
-                     help="show the statistical summary: a statsmodels-style table of standard "
-                     "errors, t, p, confidence intervals, R², F, AIC/BIC (with --json: a "
-                     "'summary' object)")
-    fit.set_defaults(handler=cmd_fit)
-
-    predict = sub.add_parser(
-        "predict", parents=[common], help="predict with a saved model", formatter_class=raw,
-        description="Add a 'prediction' column (one per target) to every row of DATA.\n"
-        "The columns the model was fitted on must be present, by name.\n\nexample:\n"
-        "  linearlab predict model.json new.csv -o predictions.csv",
-    )
-    predict.add_argument("model", metavar="MODEL", help="model file written by fit -o")
-    predict.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
-    predict.add_argument("-o", "--output", metavar="FILE",
-                         help="output .csv, .tsv, .parquet or .json ('-': standard output; "
-                         "default: CSV on standard output, JSON records with --json)")
-    cli_options.add_force_option(predict)
-    cli_options.add_cluster_options(predict)
-    cli_analyst.add_predict_options(predict)
-    predict.set_defaults(handler=cmd_predict)
-
-    evaluate = sub.add_parser("evaluate", parents=[common], help="score a saved model on data",
-                              description="Print R², RMSE and MAE of a saved model on DATA.")
-    evaluate.add_argument("model", metavar="MODEL", help="model file written by fit -o")
-    evaluate.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or dataset")
-    evaluate.add_argument("-y", "--target", metavar="TARGET",
-                          help="target column(s) (default: the model's target names)")
-    evaluate.add_argument("--missing", choices=["error", "drop", "keep"], default="error",
-                          help="rows with a missing feature or target: an error (default), or "
-                          "left out of the scores (drop and keep alike; 'dropped' counts them)")
-    evaluate.set_defaults(handler=cmd_evaluate)
-
-    cli_plots.add_plot_parser(sub, [common], cli_options.add_fit_options, cmd_plot)
-
-    from linearlab.playground.command import add_playground_parser  # the browser playground
-
-    add_playground_parser(sub, [common])
-
-    datasets = sub.add_parser("datasets", parents=[common], help="list the built-in datasets")
-    datasets.set_defaults(handler=showcase.cmd_datasets)
-    return parser
+def _handler(name):
+    """The function a sub-command names as ``"module:function"`` (or the function itself)."""
+    if callable(name):
+        return name
+    module, function = name.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _report_error(exc: BaseException, debug: bool) -> None:
     err = Console(stderr=True)
     if debug:
         err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
-    text = printable(cli_output.as_flags(str(exc)))  # never let a file's bytes reach the terminal
+    from linearlab.cli.output import as_flags
+
+    text = printable(as_flags(str(exc)))  # never let a file's bytes reach the terminal
     err.print(f"error: {text}", style="red", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -390,10 +46,15 @@ def _os_error_message(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}. Check the path and its permissions."
 
 
+def _numerical_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the arithmetic itself (NumPy's, when a command has imported it)."""
+    numpy = sys.modules.get("numpy")
+    linalg = (numpy.linalg.LinAlgError,) if numpy is not None else ()
+    return (ArithmeticError, MemoryError, *linalg)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linearlab`` console script; returns the exit status."""
-    import numpy as np
-
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
@@ -401,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
             if exc.code:
-                cli_analyst.formula_hint(sys.argv[1:] if argv is None else argv)
+                formula_hint(sys.argv[1:] if argv is None else argv)
             return exc.code if isinstance(exc.code, int) else 2
         console = Console(highlight=False)
-        quiet = quiet_progress() if getattr(args, "json", False) else contextlib.nullcontext()
-        with quiet:  # --json: results only, no training progress bar either
-            return args.handler(args, console)
+        handler = _handler(args.handler)
+        quiet = contextlib.nullcontext()
+        if getattr(args, "json", False):  # --json: results only, no training progress bar
+            from linearlab.descent.driver import quiet_progress
+
+            quiet = quiet_progress()
+        with quiet:
+            return handler(args, console)
     except LinearLabError as exc:
         _report_error(exc, debug)
         return exc.exit_status
@@ -416,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # e.g. a disk that is full
         _report_error(OSError(_os_error_message(exc)), debug)
         return 2
-    except (ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
+    except _numerical_errors() as exc:
         _report_error(NumericalError(
             f"The fit failed numerically ({type(exc).__name__}: {exc}). The data's scale may be "
             "beyond float64 (values near 1e308 or 1e-308), or the problem too large for memory; "

@@ -12,12 +12,12 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
+from linearlab.cli.parser import KIND_NAMES
 from linearlab.data import sources as io
 from linearlab.data.datasets import list_datasets
 from linearlab.errors import UsageError
@@ -25,70 +25,10 @@ from linearlab.io import persist
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
-DEMO_FOLDER = "linearlab-demo"
-PLOT_FOLDER = "linearlab-plots"
-KIND_NAMES = ("fit", "residuals", "history", "loss-curve", "landscape", "path", "animation")
 
-PLOT_HELP = f"""Draw figures of a model: the fitted line (or predicted vs actual), residuals vs
-fitted with a normal Q-Q plot, the loss history, the loss along one weight with the gradient-
-descent iterates, loss contours over (w, b) with the optimizer's path, and a GIF of training.
-
-MODEL_OR_DATA is a model file written by `linearlab fit -o` (drawn on --data, or on the data
-it was trained on), or DATA to fit first with the same options as `linearlab fit`.
-
-kinds: {", ".join(KIND_NAMES)} (comma-separated; default: every one that applies —
-the history, trajectories and the animation need --solver gd).
-
-examples:
-  linearlab plot three-points --solver gd --lr 0.01 --epochs 200 -o plots/
-  linearlab plot salary --kind fit,residuals -o plots/
-  linearlab plot model.json --data houses.csv --kind fit -o plots/
-"""
 
 
 # --------------------------------------------------------------------------- options
-def add_plots_option(parser: argparse.ArgumentParser) -> None:
-    """``--plots DIR`` for ``fit``."""
-    parser.add_argument("--plots", metavar="DIR",
-                        help="write every figure that applies into DIR (PNG; for --solver gd "
-                        "also the loss history, trajectories and a GIF of training)")
-
-
-def add_demo_options(parser: argparse.ArgumentParser) -> None:
-    """``--plots DIR`` / ``--no-plots`` for ``demo``."""
-    parser.add_argument("--plots", metavar="DIR", default=DEMO_FOLDER,
-                        help=f"folder for the demo's figures and animation (default: "
-                        f"./{DEMO_FOLDER}/)")
-    parser.add_argument("--no-plots", action="store_true", help="draw nothing")
-
-
-def add_plot_parser(
-    sub, parents: list[argparse.ArgumentParser],
-    add_fit_options: Callable[..., None],
-    handler: Callable[[argparse.Namespace, Console], int],
-) -> argparse.ArgumentParser:
-    """Register ``linearlab plot`` on the command's sub-parsers."""
-    plot = sub.add_parser("plot", parents=parents, help="draw figures of a model or a fit",
-                          description=PLOT_HELP,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    plot.add_argument("data", metavar="MODEL_OR_DATA",
-                      help="model file (.json) or CSV/TSV/Parquet file or built-in dataset")
-    plot.add_argument("--kind", default="all", metavar="KIND,...",
-                      help="figures to draw, comma-separated (default: all that apply)")
-    plot.add_argument("-o", "--output", dest="plots", default=PLOT_FOLDER, metavar="DIR",
-                      help=f"folder to write into (default: ./{PLOT_FOLDER}/)")
-    plot.add_argument("--data", dest="plot_data", metavar="DATA",
-                      help="with a model file: the data to draw (default: its training data)")
-    plot.add_argument("--frames", type=int, metavar="N",
-                      help="frames of the animation (default: one per epoch, at most 60)")
-    add_fit_options(plot, model_output=False)
-    from linearlab.cli.analyst import add_fit_options as add_analysis_options
-
-    add_analysis_options(plot)  # --formula, --missing: DATA is fitted as `fit` fits it
-    plot.set_defaults(handler=handler)
-    return plot
-
-
 # --------------------------------------------------------------------------- data
 def read_for_plots(source: io.Source, features: list[str], targets: list[str]):
     """``(X, Y, rows_total_or_None)``: the first :data:`MAX_PLOT_ROWS` rows of the columns."""

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from linearlab.cli import output as cli_output
 from linearlab.cli import plots as cli_plots
-from linearlab.data.datasets import list_datasets, load_dataset
+from linearlab.data.datasets import load_dataset
 from linearlab.errors import ConvergenceWarning
 from linearlab.io import persist
 from linearlab.models.linear import LinearRegression
@@ -77,24 +77,4 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     if args.output:
         console.print(f"Exact model saved to {args.output}", markup=False, soft_wrap=True)
     cli_plots.print_written(console, plots)
-    return 0
-
-
-def cmd_datasets(args: argparse.Namespace, console: Console) -> int:
-    found = [load_dataset(name) for name in list_datasets()]
-    if args.json:
-        cli_output.print_json({"datasets": [{"name": d.name, "rows": int(d.X.shape[0]),
-                                   "features": d.feature_names, "target": d.target_name,
-                                   "description": d.description} for d in found]})
-        return 0
-    table = Table(title="Built-in datasets")  # short columns: readable at 80 characters
-    for column in ("name", "rows", "features", "target"):
-        table.add_column(column, overflow="fold")
-    for data in found:
-        names = data.feature_names
-        shown = ", ".join(names) if len(names) <= 4 else f"{len(names)}: {names[0]} ... {names[-1]}"
-        table.add_row(data.name, str(data.X.shape[0]), shown, data.target_name)
-    console.print(table)
-    for data in found:
-        console.print(f"[bold]{data.name}[/bold]: {data.description}")
     return 0

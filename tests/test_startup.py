@@ -1,0 +1,48 @@
+"""A command imports only what it uses: ``--help`` and ``datasets`` answer without the heavy
+libraries (scikit-learn, SciPy, pandas, pyarrow, matplotlib, torch). Checked by the modules a
+fresh interpreter holds after the command, never by timing it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from linearlab.data.datasets import LISTED_WITHOUT_LOADING, describe_dataset, load_dataset
+
+HEAVY = ("sklearn", "scipy", "pandas", "pyarrow", "matplotlib", "torch", "dask")
+
+
+def modules_after(*argv: str) -> tuple[int, set[str]]:
+    code = ("import sys, json, contextlib, io\n"
+            "from linearlab.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    status = main({list(argv)!r})\n"
+            "print(json.dumps([status, sorted(m.split('.')[0] for m in sys.modules)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    status, modules = json.loads(out.strip().splitlines()[-1])
+    return status, set(modules)
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("fit", "--help"), ("datasets",),
+                                  ("predict", "--help"), ("fit",)])
+def test_light_commands_import_no_heavy_library(argv):
+    status, modules = modules_after(*argv)
+    assert status in (0, 2)  # `fit` without DATA is a usage error, answered by the parser
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_a_fitting_command_imports_what_it_needs():
+    status, modules = modules_after("fit", "three-points", "--json")
+    assert status == 0 and {"numpy", "sklearn"} <= modules
+
+
+@pytest.mark.parametrize("name", sorted(LISTED_WITHOUT_LOADING))
+def test_datasets_listed_without_loading_match_the_data(name):
+    data = load_dataset(name)
+    rows, features, target, about = describe_dataset(name)
+    assert (rows, features, target, about) == (data.X.shape[0], list(data.feature_names),
+                                                data.target_name, data.description)
