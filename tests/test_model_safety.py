@@ -282,29 +282,34 @@ def test_allowed_terms_still_load(tmp_path):
 
 # --------------------------------------------------------------------------- Dask limits
 _INTERRUPTED_START = """
-import signal, sys
+import os, signal, sys, threading, time
+import distributed, psutil
 from linearlab.distributed.cluster import connect
 
-def stop(signum, frame):
-    raise KeyboardInterrupt
+def interrupt_once_a_worker_process_starts():
+    me = psutil.Process()
+    while not me.children(recursive=True):
+        time.sleep(0.02)
+    time.sleep(float(sys.argv[1]))
+    os.kill(os.getpid(), signal.SIGINT)
 
-signal.signal(signal.SIGALRM, stop)
-signal.setitimer(signal.ITIMER_REAL, float(sys.argv[1]))
+threading.Thread(target=interrupt_once_a_worker_process_starts, daemon=True).start()
 try:
     with connect(workers=1) as client:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        print("started")
+        time.sleep(60)
 except KeyboardInterrupt:
     print("interrupted")
 """
 
 
-@pytest.mark.parametrize("after", [0.3, 1.5])
+@pytest.mark.parametrize("after", [0.0, 0.5])
 def test_ctrl_c_during_dask_start_up_leaves_no_traceback(tmp_path, after):
+    """Ctrl-C while the local cluster starts its worker process: no traceback from Dask's exit
+    hook (``close_clusters``: ``AssertionError: Status.init``)."""
     pytest.importorskip("distributed")
     result = subprocess.run([sys.executable, "-c", _INTERRUPTED_START, str(after)],
                             capture_output=True, text=True, timeout=180, cwd=tmp_path)
-    assert result.stdout.strip() in ("interrupted", "started")
+    assert result.stdout.strip() == "interrupted"
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
 
 
