@@ -23,8 +23,9 @@ The first table is issue 11's CPU target: the seeds' hand-written PyTorch loop (
 MSELoss, optim.SGD on tensors) against ``LinearRegression(solver="gd", backend="torch",
 device=...)`` fitted on the same tensors (float32, torch's default), for 200,000 x 100 full
 batch (50 epochs) and 100,000 x 100 in batches of 1024 (2 epochs). The fit includes what the
-hand loop does not do: validation, the Gram statistics, the automatic step's curvature and the
-convergence diagnosis. Target: within 1.5x.
+hand loop does not do (validation, the epoch driver's history and checks); with ``lr`` given it
+makes no Gram pass and no diagnosis (both computed when ``diagnosis_`` is first read, issue 18).
+Target: within 1.5x.
 """
 
 from __future__ import annotations
