@@ -22,8 +22,8 @@ from linearlab import LinearRegression, load, load_dataset
 from linearlab.playground import runs
 from linearlab.playground.server import Api, Background
 from linearlab.playground.tables import MAX_UPLOAD_BYTES, TableStore
-from linearlab.viz._common import PlotData
 from linearlab.viz.surface import contour_levels, loss_grid, make_plane
+from linearlab.viz.view import PlotData
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -85,7 +85,7 @@ def test_landscape_grid_is_the_viz_grid(api):
     land = out["landscape"]
     data = load_dataset("noisy-line")
     model = LinearRegression(solver="gd", epochs=50, lr=0.1, random_state=0).fit(data.X, data.y)
-    from linearlab.viz._common import model_view
+    from linearlab.viz.view import model_view
 
     view = model_view(model)
     pdata = PlotData(np.asarray(data.X, float), np.asarray(data.y, float), ["x"], "y")

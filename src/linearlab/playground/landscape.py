@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from linearlab.descent.losses import get_loss
-from linearlab.viz._common import ModelView, PlotData, least_squares_optimum, model_view
 from linearlab.viz.diagnostics import LOSS_LABELS
 from linearlab.viz.surface import (
     CONTOUR_LEVELS,
@@ -18,6 +17,7 @@ from linearlab.viz.surface import (
     make_plane,
     plane_extent,
 )
+from linearlab.viz.view import ModelView, PlotData, least_squares_optimum, model_view
 
 #: Grid points per axis of the page's contour (the PNGs use 120; the page redraws often).
 RESOLUTION = 90

@@ -18,7 +18,6 @@ import numpy as np
 
 from linearlab.errors import BackendUnavailableError, LinearLabError, ParameterError
 from linearlab.playground import runs
-from linearlab.playground.command import DEFAULT_PORT
 from linearlab.playground.guard import (
     TIME_CAP_S,
     WILDCARD,
@@ -35,7 +34,7 @@ from linearlab.playground.tables import (
     table_payload,
     too_large,
 )
-from linearlab.viz._common import PlotData
+from linearlab.viz.view import PlotData
 
 STATIC = Path(__file__).with_name("static")
 #: JSON request bodies larger than this are refused (uploads have their own limit).
@@ -163,7 +162,7 @@ def columns_choice(spec: dict) -> tuple[list[str] | None, str | None]:
 
 
 def create_app(store: TableStore | None = None, initial: str | None = None, *,
-               address: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),
+               address: tuple[str, int] = ("127.0.0.1", 8765),
                time_cap: float = TIME_CAP_S):
     """The Starlette application (``initial``: id of a table in ``store`` to open with).
 
