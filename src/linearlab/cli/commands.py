@@ -134,6 +134,7 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source,
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
     """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
     if svmlight.is_svmlight(args.data):  # LIBSVM/svmlight: sparse X, scikit-learn's reader
+        svmlight.check_options(args)  # -x/-y, --formula, --plots... read tables
         model = cli_penalty.build(args) if cli_penalty.wanted(args) else _model_from_args(args)
         data = svmlight.read(args.data)
         model.fit(data.X, data.y)

@@ -161,6 +161,31 @@ def _check_finite(path: str, name: str, X, y: np.ndarray) -> None:
     )
 
 
+#: Command-line options that read a table's columns or rows, with what to do instead.
+_TABLE_OPTIONS = (
+    ("features", "-x/--features", "the columns are the file's feature indices (x1, x2, ...)"),
+    ("target", "-y/--target", "the target is each line's label"),
+    ("formula", "--formula", "a formula names table columns"),
+    ("missing", "--missing drop", "a LIBSVM file has no missing values"),
+    ("stream", "--stream", "the file is read whole, as a sparse matrix"),
+    ("plots", "--plots", "the figures draw dense rows; fit a CSV table to draw them"),
+    ("init", "--init", "give the start in Python: LinearRegression(init=(coef, b))"),
+    ("scheduler", "--scheduler", "Dask fits read tables"),
+    ("workers", "--workers", "Dask fits read tables"),
+)
+
+
+def check_options(args: Any) -> None:
+    """Refuse, in one paragraph, a ``fit`` option that does not apply to an svmlight file."""
+    from linearlab.errors import UsageError
+
+    for attr, flag, why in _TABLE_OPTIONS:
+        value = getattr(args, attr, None)
+        if value not in (None, False, "error"):
+            raise UsageError(f"{flag} does not apply to the LIBSVM/svmlight file "
+                             f"{os.path.basename(args.data)!r}: {why}. Drop it.")
+
+
 def metrics(model: Any, X, y: np.ndarray) -> dict:
     """Rows, R², RMSE and MAE of ``model`` on the file's rows (what ``fit`` reports)."""
     pred = np.asarray(model.predict(X), dtype=np.float64).reshape(y.shape)
