@@ -159,7 +159,8 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
     if _streams_table(args, source):  # --formula, text columns, --missing drop over chunks
         return source, _fit_streamed_table(args, source)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
-        return source, cli_analyst.fit_table(args, source, _model_from_args(args))
+        with cli_options.init_errors(args):  # --init counted against the design's columns
+            return source, cli_analyst.fit_table(args, source, _model_from_args(args))
     features, targets = io.select_columns(source, args.target, args.features)
     if len(features) > MAX_FEATURES:
         raise UsageError(

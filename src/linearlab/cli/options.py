@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import re
+from collections.abc import Iterator
 
-from linearlab.errors import UsageError
+from linearlab.errors import DataError, UsageError
 
 #: Limits of whole-number options: beyond them a run could not finish (or NumPy overflows).
 MAX_EPOCHS = 10**9
@@ -138,6 +141,29 @@ def checked_start(values: tuple[float, ...] | str, features: list[str], n_target
     return ([coef] * n_targets if n_targets > 1 else coef), intercept
 
 
+@contextlib.contextmanager
+def init_errors(args: argparse.Namespace) -> Iterator[None]:
+    """Within this block, the library's count error about ``init`` (for a design whose columns
+    are known only once it is built: a formula, text columns) speaks of ``--init``."""
+    try:
+        yield
+    except DataError as exc:
+        if getattr(args, "init", None) is None or not str(exc).startswith("Invalid init"):
+            raise
+        found = re.search(r"has (\d+) values but the model has (\d+) feature", str(exc))
+        if not found:
+            raise UsageError(f"--init does not fit this model: {exc}") from None
+        d = int(found.group(2))
+        extra = 0 if getattr(args, "no_intercept", False) else 1
+        given = int(found.group(1)) + extra
+        raise UsageError(
+            f"--init has {given} value{'s' if given != 1 else ''}, but the design has {d} "
+            f"column{'s' if d != 1 else ''}{' and an intercept' if extra else ''}: give "
+            f"{d + extra} numbers, one per column of the design (a text column has one per "
+            f"level after the first, a formula one per term){', then the intercept' * extra}."
+        ) from None
+
+
 def common_options() -> argparse.ArgumentParser:
     """A parent parser with the options every command takes (--json, --debug)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -241,7 +267,7 @@ examples:
   linearlab fit salary
   linearlab fit houses.csv -y price -x rooms,area -o model.json
   linearlab fit salary --solver gd --lr 0.001 --epochs 10001
-  linearlab fit three-points --solver gd --init 0.97213265,0.28608494 --loss sse \
+  linearlab fit three-points --solver gd --init 0.97213265,0.28608494 --loss sse \\
       --lr 0.001 --epochs 100
   linearlab fit big.parquet --solver gd --batch-size 1024 --optimizer adam --epochs 5
 """
