@@ -306,3 +306,30 @@ def test_text_and_missing_drop_survive_the_model_file(tmp_path):
     assert again.design_.names == model.design_.names and again.missing == "drop"
     np.testing.assert_allclose(again.predict(df[["area", "age", "region"]]),
                                model.predict(df[["area", "age", "region"]]), equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_from_formula_fits_the_smf_design_with_the_penalty(name, tmp_path):
+    pytest.importorskip("formulaic")
+    smf = pytest.importorskip("statsmodels.formula.api")
+    df = _houses()
+    df.loc[[6, 9], "age"] = np.nan
+    formula = "price ~ area + np.log(age + 1) + C(region) + area:age"
+    ours, ref = _penalized(name)
+    params = {k: v for k, v in ours.get_params().items() if k != "fit_intercept"}
+    model = type(ours).from_formula(formula, df, **{**params, "missing": "drop",
+                                                    "standardize": True})
+    design = smf.ols(formula, df, missing="drop")
+    assert model.design_.names == design.exog_names[1:] and model.n_dropped_ == 2
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(design.exog[:, 1:])
+    ref.fit(scaler.transform(design.exog[:, 1:]), design.endog)
+    np.testing.assert_allclose(model.coef_, ref.coef_ / scaler.scale_, rtol=1e-6, atol=1e-8)
+    pred = model.predict(df.iloc[:10])
+    assert np.isnan(pred[[6, 9]]).all()
+    model.save(tmp_path / "f.json")
+    np.testing.assert_allclose(load(tmp_path / "f.json").predict(df), model.predict(df),
+                               equal_nan=True, rtol=1e-12)
+    with pytest.raises(Exception, match="takes the intercept from the formula"):
+        type(ours).from_formula(formula, df, fit_intercept=False)

@@ -230,3 +230,17 @@ def test_raw_scale_lasso_cv_warns_and_standardize_recovers_the_effects(tmp_path,
     assert scaled["coef"]["region[T.west]"] == pytest.approx(30000, rel=0.1)
     assert scaled["metrics"]["r2"] == pytest.approx(ols["metrics"]["r2"], abs=1e-3)
     assert raw["metrics"]["r2"] < scaled["metrics"]["r2"] - 0.01
+
+
+def test_formula_with_a_penalty_equals_from_formula(houses, capsys, tmp_path):
+    pytest.importorskip("formulaic")
+    path, df = houses
+    formula = "price ~ area + np.log(age + 1) + C(region)"
+    out = _fit_json(capsys, path, "--formula", formula, "--penalty", "l1", "--alpha", "cv",
+                    "--missing", "drop", "--standardize", "-o", tmp_path / "f.json")
+    api = LassoCV.from_formula(formula, df, missing="drop", standardize=True)
+    assert out["features"] == api.design_.names and out["targets"] == ["price"]
+    np.testing.assert_allclose(list(out["coef"].values()), api.coef_, rtol=1e-10)
+    assert main(["plot", str(tmp_path / "f.json"), "--data", str(path), "-o",
+                 str(tmp_path / "figs"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["plots"]) == 3  # fit, residuals, path

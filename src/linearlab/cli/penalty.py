@@ -54,8 +54,7 @@ def build(args: argparse.Namespace):
     """The estimator the options describe (after :func:`wanted` said yes)."""
     penalty = args.penalty or "l2"
     given = [n for n in GD_OPTIONS if getattr(args, n, None) is not None]
-    for flag, bad in (("--formula", getattr(args, "formula", None)),
-                      ("--scheduler/--workers", getattr(args, "scheduler", None)
+    for flag, bad in (("--scheduler/--workers", getattr(args, "scheduler", None)
                        or getattr(args, "workers", None)),
                       ("--solver " + str(args.solver), args.solver not in ("auto", "gd")),
                       ("--backend torch", args.backend != "numpy"),
@@ -110,16 +109,45 @@ def fit(args: argparse.Namespace, source: io.Source, progress, model=None):
     return fit_source(model, source, features, targets, stream=args.stream, progress=progress)
 
 
+def _fit_formula(args: argparse.Namespace, source: io.Source, model):
+    """``--formula`` with a penalty: ``type(model).from_formula`` on the whole table."""
+    if args.features or args.target or args.no_intercept:
+        raise UsageError("--formula names the target, the features and the intercept itself; "
+                         "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
+    frame = analyst.read_frame(source, list(source.columns))
+    params = model.get_params()
+    params.pop("fit_intercept")
+    with warnings.catch_warnings(record=True) as seen, analyst.file_lines(source):
+        warnings.simplefilter("always")
+        model = type(model).from_formula(args.formula, frame, **params)
+        design = model.design_
+        X, Y, _ = design.apply(frame, "drop", response=True)
+    return model, X, Y, list(design.target_names), seen
+
+
 def _fit_table(args: argparse.Namespace, source: io.Source, model):
     """Fit on the named columns of the whole table (text encoded, rows dropped as
-    ``--missing`` says), as ``LinearRegression`` fits them: a ``FitOutcome``."""
+    ``--missing`` says), or by ``--formula``, as ``LinearRegression`` fits them: a
+    ``FitOutcome``."""
+    if getattr(args, "formula", None):
+        model, X, Y, targets, seen = _fit_formula(args, source, model)
+        k = len(targets)
+        pred = X @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
+        inputs = list(model.design_.input_names)
+        return _table_outcome(model, inputs, targets, Y, pred, seen)
     inputs, targets = analyst.chosen_columns(args, source)
     frame = analyst.read_frame(source, [*inputs, *targets])
     X, Y = frame[inputs], frame[targets].to_numpy(dtype=np.float64)
     with warnings.catch_warnings(record=True) as seen, analyst.file_lines(source):
         warnings.simplefilter("always")
         model.fit(X, frame[targets[0]] if len(targets) == 1 else frame[targets])
-    pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(Y), -1)
+    return _table_outcome(model, inputs, targets, Y, model.predict(X), seen)
+
+
+def _table_outcome(model, inputs, targets, Y, pred, seen):
+    """The outcome of a whole-table fit: metrics over the complete rows, names recorded."""
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(Y), -1)
+    pred = np.asarray(pred, dtype=np.float64).reshape(len(Y), -1)
     used = ~(np.isnan(pred).any(axis=1) | np.isnan(Y).any(axis=1))
     metrics = streaming.regression_metrics(Y[used], pred[used])
     model.set_fitted_state(replace(model.fitted_state(), target_names=list(targets),

@@ -81,7 +81,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
-        if takes_table_step(self, X, reset):  # text columns, missing values, standardize
+        if takes_table_step(self, X, reset, y):  # text columns, missing values, a formula
             Xa, ya, w, step = validate_table(self, X, y, sample_weight, reset)
             self._scaling = step.scaling  # until the solve's coefficients are scaled back
             if reset:
@@ -153,6 +153,32 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         self._weighted, self._log_weight_sum = state.weighted, state.log_weight_sum
         return self
 
+    @classmethod
+    def from_formula(cls, formula: str, data: Any, **params: Any):
+        """Fit ``formula`` (``"y ~ x1 + np.log(x2) + C(g) + x1:x3"``) on ``data`` with this
+        penalty: the design's columns, names and order are statsmodels' ``smf.ols`` ones, as
+        :meth:`LinearRegression.from_formula <linearlab.LinearRegression.from_formula>` gives
+        (needs ``linearlab[formula]``). ``params`` are the estimator's (``alpha``,
+        ``missing``, ``standardize``, ...), but not ``fit_intercept``: the formula says
+        whether there is an intercept (``- 1``). ``predict(new_data)`` and model files apply
+        the formula's spec.
+        """
+        import sys
+
+        from linearlab.design.formula import FormulaDesign
+        from linearlab.errors import ParameterError
+
+        if "fit_intercept" in params:
+            raise ParameterError(
+                "from_formula() takes the intercept from the formula: drop fit_intercept and "
+                "write '- 1' (or '0 +') in the formula to fit without one."
+            )
+        caller = sys._getframe(1)  # names the formula may use, as statsmodels' eval_env=0
+        design = FormulaDesign(formula, {**caller.f_globals, **caller.f_locals})
+        model = cls(fit_intercept=design.has_intercept, **params)
+        model.design_ = design  # the formula that fit() materializes; fit keeps the fitted one
+        return model.fit(data, None)
+
     def fitted_state(self) -> PenalizedState:
         """The fitted model as the :class:`PenalizedState` that :meth:`set_fitted_state`
         takes, so that ``set_fitted_state(replace(model.fitted_state(), ...))`` changes what a
@@ -173,7 +199,8 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
             ["y"] if np.ndim(self.coef_) == 1 else [f"y{t + 1}" for t in range(k)])
         return PenalizedState(
             coef=self.coef_, intercept=self.intercept_, feature_names=names,
-            target_names=list(targets), features_named=named is not None,
+            target_names=list(targets),
+            features_named=named is not None or getattr(design, "kind", None) == "formula",
             fitted={n: getattr(self, n) for n in STATE if hasattr(self, n)},
             metrics=getattr(self, "metrics_", None), training=getattr(self, "training_", None),
             gram=getattr(self, "_gram", None), weighted=getattr(self, "_weighted", False),

@@ -75,14 +75,13 @@ def restore(doc: dict, coef: np.ndarray, intercept: np.ndarray, features: list[s
 
 
 def _read_design(value: Any, features: list[str], fail: Callable[[str], Exception]):
-    """The categorical design of text columns, whose columns are the coefficients'."""
+    """The design (text columns' levels, a formula's spec), whose columns are the
+    coefficients'."""
     if value is None:
         return None
     from linearlab.design.table import design_from_dict
 
     design = design_from_dict(value)
-    if getattr(design, "kind", None) != "categorical":
-        raise fail("a penalized model's design must be of kind 'categorical'")
     if list(design.names) != list(features):
         raise fail("the design's columns differ from 'feature_names'")
     return design

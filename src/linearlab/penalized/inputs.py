@@ -43,7 +43,12 @@ def _may_hold_categories(X: Any) -> bool:
         return False
 
 
-def takes_table_step(model, X: Any, reset: bool) -> bool:
+def _formula(model):
+    design = getattr(model, "design_", None)
+    return design if getattr(design, "kind", None) == "formula" else None
+
+
+def takes_table_step(model, X: Any, reset: bool, y: Any = None) -> bool:
     """Whether ``X`` needs the table step (else the plain numeric validation runs)."""
     if _is_sparse(X):
         if getattr(model, "standardize", False):
@@ -55,6 +60,7 @@ def takes_table_step(model, X: Any, reset: bool) -> bool:
         return False
     return (getattr(model, "standardize", False) or getattr(model, "missing", "error") != "error"
             or (not reset and getattr(model, "design_", None) is not None)
+            or (_formula(model) is not None and y is None)  # a formula reads y from X
             or _may_hold_categories(X))
 
 
@@ -77,14 +83,19 @@ def validate_table(model, X: Any, y: Any, sample_weight: Any, reset: bool):
 
     name = type(model).__name__
     missing = check_policy(getattr(model, "missing", "error"))
-    if y is None:
+    formula = _formula(model)
+    design = getattr(model, "design_", None)
+    if reset and (y is not None or formula is None):  # fit learns the design afresh
+        design = None
+    if y is None and formula is None:
         raise DataError(f"{name} requires y to be passed, but the target y is None.")
     prepared = prepare_fit(
         X, y, sample_weight, missing=missing, fit_intercept=model.fit_intercept,
-        design=None if reset else getattr(model, "design_", None), refit=reset,
+        design=design, refit=reset,
         labels=None if reset else getattr(model, "feature_names_", None),
     )
-    _check_feature_names(model, X, reset=reset)
+    if getattr(prepared.design, "kind", None) != "formula":
+        _check_feature_names(model, X, reset=reset)
     Xa = check_X(prepared.X, dtype="float64")
     ya = check_y(prepared.y, Xa.shape[0], dtype="float64")
     if prepared.design is None:
