@@ -78,8 +78,8 @@ REFUSALS: dict[tuple[str, str, str], str] = {
 
 #: (estimator, feature, path) -> why the cell fails today (work pending elsewhere)
 PENDING: dict[tuple[str, str, str], str] = {
-    **{(estimator, feature, "dask"): "penalized estimators do not dispatch Dask collections "
-       "(penalized/estimators.py fit has no is_dask branch; distributed could fit_gram them)"
+    **{(estimator, feature, "dask"): "penalized fit has no is_dask branch yet (one line: "
+       "linearlab.distributed.penalized.fit(self, X, y, sample_weight), tested in test_dask)"
        for estimator in PENALIZED for feature in FEATURES},
     **{(estimator, "formula", path): "penalized estimators have no from_formula (and "
        "fit --penalty refuses --formula)"

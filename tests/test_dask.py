@@ -498,3 +498,27 @@ def test_missing_value_on_dask_says_where_and_missing_drop_fits(client):
                                                  da.from_array(df.y.to_numpy(), chunks=200))
     reference = LinearRegression(missing="drop").fit(X, df.y.to_numpy())
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("linearlab").Lasso(alpha=0.05),
+    lambda: __import__("linearlab").ElasticNet(alpha=0.05, standardize=True),
+    lambda: __import__("linearlab").LassoCV(cv=4, standardize=True),
+    lambda: __import__("linearlab").RidgeCV(alphas=np.logspace(-3, 3, 13)),
+    lambda: __import__("linearlab").RidgeCV(alphas=np.logspace(-3, 3, 13), cv=3),
+])
+def test_penalized_estimators_fit_from_partition_statistics(client, make):
+    from linearlab.distributed import penalized
+
+    df = _mixed(16)
+    ddf = dd.from_pandas(df, npartitions=4)
+    features = ["x1", "g", "x2"]
+    reference = make().set_params(missing="drop").fit(df[features], df.y)
+    model = penalized.fit(make().set_params(missing="drop"), ddf[features], ddf.y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    assert model.intercept_ == pytest.approx(reference.intercept_, abs=1e-10)
+    assert model.design_.names == reference.design_.names
+    assert model.n_dropped_ == reference.n_dropped_ == 4
+    for name in ("alpha_",):
+        if hasattr(reference, name):
+            assert getattr(model, name) == getattr(reference, name)
