@@ -156,6 +156,18 @@ def test_cv_estimators_match_dense(no_dense_rows):
         np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-10)
 
 
+def test_ridge_cv_rank_deficient_sparse_is_the_minimum_norm_limit():
+    # fewer rows than columns: the Gram is singular; alpha -> 0 gives the minimum-norm fit
+    X, y, _ = problem(n=40, d=60, density=0.3)
+    dense = densify(X)
+    centred = dense - dense.mean(axis=0)
+    expected = np.linalg.pinv(centred) @ (y - y.mean())
+    with pytest.warns(FutureWarning, match="'svd' mode is not supported for sparse X"):
+        ll.RidgeCV(alphas=[1e-16], gcv_mode="svd").fit(X, y)
+    model = ll.RidgeCV(alphas=[1e-16]).fit(X, y)
+    np.testing.assert_allclose(model.coef_, expected, atol=1e-8)
+
+
 def test_wide_cv_says_why_not():
     X, y, _ = problem(n=300, d=GRAM_MAX_FEATURES + 1, density=0.01)
     for model in (ll.LassoCV(), ll.RidgeCV()):

@@ -125,6 +125,12 @@ class RidgeCV(PenalizedBase):
         if sparse:  # the sparse Gram and folds (small d): X is never densified
             from linearlab.sparse.folds import sparse_fold_statistics
             from linearlab.sparse.gram import gram_for
+
+            if self.gcv_mode == "svd" and self.cv is None:  # scikit-learn warns the same
+                import warnings
+
+                warnings.warn("The 'svd' mode is not supported for sparse X: the Gram's "
+                              "eigendecomposition is used.", FutureWarning, stacklevel=2)
         if self.cv is None:
             gram = gram_for(Xa, Y, w, "RidgeCV") if sparse else Gram.from_arrays(Xa, Y, w)
             if isinstance(Xa, np.ndarray) and Xa.shape[0] < Xa.shape[1] + int(self.fit_intercept):
@@ -186,7 +192,10 @@ class RidgeCV(PenalizedBase):
         XtX, XtY, _ = gram.cross_products(self.fit_intercept)
         lam, V = np.linalg.eigh(XtX)
         qV = V.T @ XtY  # (d, k)
-        D = 1.0 / (lam[:, None] + alphas[None, :])  # (d, A)
+        # XᵀX's numerical null space (rank < d: sparse X with fewer rows than columns): Xᵀy
+        # and every row have no part there, so it adds nothing (the minimum-norm limit)
+        null = lam <= lam.max(initial=0.0) * len(lam) * np.finfo(np.float64).eps
+        D = np.where(null[:, None], 0.0, 1.0 / (lam[:, None] + alphas[None, :]))  # (d, A)
         d, k, A = gram.n_features, gram.n_targets, alphas.size
         C = (D[:, None, :] * qV[:, :, None]).reshape(len(lam), k * A)
         sse = np.zeros((k, A))
