@@ -253,6 +253,89 @@ def _narrow(d: Path, result: dict) -> None:
     assert "diabetes: Diabetes progression" in " ".join(result["stdout"].split())
 
 
+# --------------------------------------------------------------------------- model files are data
+_ISSUE21_TERM = r'''abs(["'\\", "\x60'", '\x60" + PAYLOAD\x5d\x29#'])'''
+
+
+def _touch_payload(name: str) -> str:
+    """``__import__('os').system('touch NAME')`` spelled without quotes."""
+    return "__import__(chr(111)+chr(115)).system(" + "+".join(
+        f"chr({ord(c)})" for c in f"touch {name}") + ")"
+
+
+def _formula_model(term: str | None = None, state=None) -> Callable[[Path], None]:
+    """data.csv (area, rooms, price) and model.json fitted with ``price ~ center(area) +
+    rooms``; ``term`` replaces ``center(area)`` in the stored formula, ``state`` edits the
+    stored design."""
+    def setup(d: Path) -> None:
+        import pandas as pd
+
+        from linearlab import LinearRegression
+
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame({"area": rng.uniform(50, 200, ROWS), "rooms": rng.integers(1, 6, ROWS)})
+        df["price"] = 3 * df.area + 10 * df.rooms + rng.normal(0, 5, ROWS)
+        df.to_csv(d / "data.csv", index=False)
+        LinearRegression.from_formula("price ~ center(area) + rooms", df).save(d / "model.json")
+        doc = json.loads((d / "model.json").read_text())
+        if term is not None:
+            text = term.replace("PAYLOAD", _touch_payload("owned"))
+            for key in ("formula", "rhs"):
+                doc["design"][key] = doc["design"][key].replace("center(area)", text)
+        if state is not None:
+            state(doc["design"])
+        (d / "model.json").write_text(json.dumps(doc))
+    return setup
+
+
+def _nan_center(design: dict) -> None:
+    design["transform_state"]["center(area)"]["center"] = {"__float__": "nan"}
+
+
+def _cv_short_alphas(d: Path) -> None:
+    from linearlab import LassoCV
+
+    numeric(d)
+    X, y = _table()
+    LassoCV().fit(X, y).save(d / "model.json")
+    doc = json.loads((d / "model.json").read_text())
+    doc["penalized"]["alphas_"] = doc["penalized"]["alphas_"][:10]
+    (d / "model.json").write_text(json.dumps(doc))
+
+
+def _many_levels(d: Path) -> None:
+    """levels.csv: a numeric a, a text column g of 50,000 levels (some repeated, so it is not
+    an identifier column), y."""
+    rng = np.random.default_rng(0)
+    n = 60_000
+    lines = ["a,g,y"] + [f"{a:.4f},L{i % 50_000},{y:.4f}" for i, (a, y) in
+                         enumerate(zip(rng.normal(size=n), rng.normal(size=n), strict=True))]
+    (d / "levels.csv").write_text("\n".join(lines) + "\n")
+
+
+def _zero_filled(d: Path) -> None:
+    """zeros.csv: a header and a row, then 2 GB of zero bytes (a sparse file)."""
+    with open(d / "zeros.csv", "wb") as f:
+        f.write(b"a,b,y\n1,2,3\n")
+        f.truncate(2 * 2**30)
+
+
+def _partition_folder(d: Path) -> None:
+    numeric(d)
+    (d / "dd").mkdir()
+    (d / "data.csv").rename(d / "dd" / "part0.csv")
+
+
+def _epochs_true(doc: dict) -> None:
+    doc["params"]["epochs"] = True
+
+
+def _said_once(piece: str):
+    def check(d: Path, result: dict) -> None:
+        assert result["stderr"].count(piece) == 1, result["stderr"]
+    return check
+
+
 # --------------------------------------------------------------------------- the table
 DATA_LOSS = "Data loss and unsafe writes"
 WRONG = "Silent wrong answers"
@@ -604,10 +687,57 @@ CASES = [
                              "sparse.eye(5, format='csr'), np.arange(5.))\n"
                              "    m.summary()"),
          shown="`LinearRegression(solver='lsqr').fit(scipy.sparse X, y).summary()`"),
+    # ---------------------------------------------------------------- model files are data
+    Case("formula-own-python", HANGS, "`--formula` whose terms are Python (`np.log(b + 1)`)",
+         ("fit", "data.csv", "--formula", "y ~ a + np.log(b + 1)", "--json"), 0,
+         '"np.log(b + 1)"', numeric),
+    Case("model-code-issue21", HANGS, "a formula model whose term runs a shell command after "
+         "formulaic's rewrite of backtick names (issue 21)", ("predict", "model.json", "data.csv"),
+         2, "may not", _formula_model(_ISSUE21_TERM), check=_not_created("owned")),
+    Case("model-code-evaluate", HANGS, "the same model under `evaluate`",
+         ("evaluate", "model.json", "data.csv"), 2, "may not", _formula_model(_ISSUE21_TERM),
+         check=_not_created("owned")),
+    Case("model-code-direct", HANGS, "a formula model whose term calls `__import__`",
+         ("predict", "model.json", "data.csv"), 2, "may not", _formula_model("abs(PAYLOAD)"),
+         check=_not_created("owned")),
+    Case("model-power-tower", HANGS, "`I(area + 10**10**10)` in a model's formula",
+         ("predict", "model.json", "data.csv"), 2, "raises to the power",
+         _formula_model("I(area + 10**10**10)")),
+    Case("model-pow-call", HANGS, "`pow(10, 10**10)` in a model's formula",
+         ("predict", "model.json", "data.csv"), 2, "calls 'pow'",
+         _formula_model("I(area + pow(10, 10**10))")),
+    Case("model-huge-degree", HANGS, "`poly(area, 200000)` in a model's formula",
+         ("predict", "model.json", "data.csv"), 2, "at most 50",
+         _formula_model("poly(area, 200000)")),
+    Case("model-nan-center", WRONG, "a NaN `center` in a model's transform state",
+         ("predict", "model.json", "data.csv"), 2, "non-finite",
+         _formula_model(state=_nan_center)),
+    Case("model-cv-short-alphas", TRACEBACKS, "a CV model whose `alphas_` is shorter than "
+         "`mse_path_`", ("plot", "model.json", "--kind", "path"), 2, "does not match",
+         _cv_short_alphas),
+    Case("model-epochs-true", MESSAGES, '`"epochs": true` in a model file',
+         ("predict", "model.json", "data.csv"), 2, "parameter 'epochs' has an invalid value",
+         with_model_doc(_epochs_true), check=_said_once("is not a valid linearlab model file")),
+    Case("text-50000-levels", TRACEBACKS, "a text column of 50,000 levels",
+         ("fit", "levels.csv"), 2, "Column 'g' has 50,000 levels", _many_levels),
+    Case("formula-50000-levels", TRACEBACKS, "`--formula 'y ~ a + C(g)'` on 50,000 levels",
+         ("fit", "levels.csv", "--formula", "y ~ a + C(g)"), 2, "Column 'g' has 50,000 levels",
+         _many_levels),
+    Case("binary-zero-filled", TRACEBACKS, "a header, then 2 GB of zero bytes",
+         ("fit", "zeros.csv"), 2, "NUL bytes", _zero_filled),
+    Case("workers-beyond-cores", TRACEBACKS, "`--workers 1024`",
+         ("fit", "data.csv", "--workers", "1024"), 2, "more workers than this machine has cores",
+         numeric),
+    Case("predict-into-input-folder", DATA_LOSS, "`predict MODEL dd -o dd/out` (dd: the input "
+         "folder)", ("predict", "model.json", "dd", "-o", "dd/out", "--workers", "1"), 2,
+         "lies inside the input folder", _partition_folder),
 ]
 
 # What the cases that succeed do, in words (docs/errors.md).
 _DOES = {
+    "formula-own-python": "fits: `--formula` and `from_formula` evaluate the terms as Python, the "
+                          "user's own code, as statsmodels does; a model file's terms are data, "
+                          "checked and never run as code (the rows below)",
     "fit-to-device": "writes the model into the device; `null` stays a character device",
     "predict-to-dev-stdout": "CSV on standard output",
     "predict-to-dash": "CSV on standard output",

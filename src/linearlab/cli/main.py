@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                 formula_hint(sys.argv[1:] if argv is None else argv)
             return exc.code if isinstance(exc.code, int) else 2
         console = Console(highlight=False)
+        if isinstance(getattr(args, "data", None), str) and os.path.isdir(args.data):
+            from linearlab.cli.predictions import refuse_output_inside_data
+
+            refuse_output_inside_data(getattr(args, "output", None), args.data)
         handler = _handler(args.handler)
         quiet = contextlib.nullcontext()
         if getattr(args, "json", False):  # --json: results only, no training progress bar

@@ -110,3 +110,18 @@ def write_predictions(batches: Iterator[pa.RecordBatch], target: outputs.Target 
 def _chain(first, rest):
     yield first
     yield from rest
+
+
+def refuse_output_inside_data(output: str, data: str) -> None:
+    """A ``-o`` path inside DATA's folder (a folder of partitions) is refused: the next command
+    over that folder would read the outputs as one more partition."""
+    if not output or output == "-" or "://" in output or not os.path.isdir(data):
+        return
+    folder = os.path.realpath(data)
+    where = os.path.realpath(output)
+    if os.path.commonpath([folder, where]) == folder and where != folder:
+        raise UsageError(
+            f"-o {output!r} lies inside the input folder {data!r}: the next command over "
+            f"{data!r} would read it as one more partition. Write it elsewhere, e.g. "
+            f"-o {os.path.basename(output.rstrip('/')) or 'predictions'} next to the folder."
+        )

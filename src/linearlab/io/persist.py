@@ -145,8 +145,9 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
                        lambda: _read_statistics(path, doc.get("statistics"), d, k))
     model = LinearRegression()
+    params = _params(path, doc)  # its own message, not wrapped in "invalid parameters"
     try:
-        model.set_params(**_params(path, doc))
+        model.set_params(**params)
         model._validate_params()
     except (ValueError, TypeError) as exc:
         raise _fail(path, f"invalid parameters ({exc})") from None
