@@ -433,3 +433,12 @@ def test_streamed_formula_equals_in_memory_and_refuses_stateful_transforms(tmp_p
     with pytest.raises(ParameterError, match="stateful transforms"):
         table_fit.fit_source(LinearRegression(missing="drop"), source,
                              formula="y ~ center(x1) + g", stream=True)
+
+
+def test_a_column_empty_in_the_first_block_is_typed_by_the_whole_column(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "CSV_BLOCK_BYTES", 4096)  # a first block of a few hundred rows
+    rows = [[i, "", "", i % 7] for i in range(2000)]
+    rows += [[i, i * 0.5, "west", i % 7] for i in range(2000, 2010)]
+    source = io.open_source(write_csv(tmp_path / "late.csv", ["a", "b", "g", "y"], rows))
+    assert str(source.types["b"]) == "null"  # pyarrow's first block saw no value
+    assert source.numeric == ["a", "b", "y"]  # numbers later on: b is numeric, g is text

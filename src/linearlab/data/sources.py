@@ -23,6 +23,7 @@ from linearlab.data.reading import (
     BLOCK_GROWTH,
     CSV_BLOCK_BYTES,
     IN_MEMORY_BYTES,
+    MISSING_TEXT,
     PARQUET_BATCH_ROWS,
     ChunkStream,
     Source,
@@ -108,8 +109,10 @@ def open_source(data: str) -> Source:
         schema, first = _csv_schema(source)
         # A column of numbers with a typo is inferred as text; still count it as numeric so the
         # conversion error names the bad value instead of the column silently being left out.
+        # A column empty throughout the first block has no type yet: the whole column decides.
+        later = _numeric_later(source, [f.name for f in schema if pa.types.is_null(f.type)])
         source.numeric = [f.name for i, f in enumerate(schema) if _is_numeric(f.type) or (
-            pa.types.is_string(f.type) and _mostly_numbers(first.column(i)))]
+            pa.types.is_string(f.type) and _mostly_numbers(first.column(i))) or f.name in later]
         source.types = {f.name: f.type for f in schema}
     source.columns = [n for n in schema.names if n in source.types]
     duplicates = sorted({c for c in source.columns if source.columns.count(c) > 1})
@@ -128,6 +131,26 @@ def _block_for(line_bytes: int) -> int:
     while block < 2 * line_bytes + 2 and block < probe.MAX_LINE_BYTES:
         block *= BLOCK_GROWTH
     return block
+
+
+def _numeric_later(source: Source, names: list[str]) -> set[str]:
+    """Of the columns ``names`` (empty in the first block), those whose values all read as
+    numbers over the whole file (an empty column too): one pass over those columns only."""
+    numeric = set(names)
+    if not names:
+        return numeric
+    for batch, _ in _csv_batches(source, names, None, source.block_bytes,
+                                 column_types={c: pa.string() for c in names},
+                                 include_columns=names, null_values=MISSING_TEXT,
+                                 strings_can_be_null=True):
+        for name in list(numeric):
+            try:
+                batch.column(name).cast(pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                numeric.discard(name)
+        if not numeric:
+            break
+    return numeric
 
 
 def _is_numeric(t: pa.DataType) -> bool:
