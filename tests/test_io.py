@@ -442,3 +442,23 @@ def test_a_column_empty_in_the_first_block_is_typed_by_the_whole_column(tmp_path
     source = io.open_source(write_csv(tmp_path / "late.csv", ["a", "b", "g", "y"], rows))
     assert str(source.types["b"]) == "null"  # pyarrow's first block saw no value
     assert source.numeric == ["a", "b", "y"]  # numbers later on: b is numeric, g is text
+
+
+def test_growing_gram_encodes_in_bounded_pieces_and_caps_its_width(monkeypatch, rng):
+    from linearlab.exact.gram import Gram
+    from linearlab.pipeline import growing
+
+    monkeypatch.setattr(growing, "ENCODE_CELLS", 12)  # pieces of 3 rows
+    spec = growing.TableSpec(["x", "g"], ["y"], text=["g"])
+    x, y, codes = rng.normal(size=50), rng.normal(size=50), rng.integers(0, 3, 50)
+    block = {"x": x, "y": y, "g": (codes, ["r", "p", "q"])}
+    state = growing.GrowingGram(spec)
+    state.absorb(block, lambda c, r: AssertionError((c, r)))
+    design, gram = state.finish()
+    assert design.names == ["x", "g[T.q]", "g[T.r]"]
+    names = np.array(["r", "p", "q"])[codes]
+    exact = Gram.from_arrays(np.column_stack([x, names == "q", names == "r"]), y)
+    np.testing.assert_allclose(gram.sxx, exact.sxx, atol=1e-12)
+    monkeypatch.setattr(growing, "MAX_COLUMNS", 3)
+    with pytest.raises(DataError, match="'g' brings the design past 3 columns"):
+        growing.GrowingGram(spec).absorb(block, lambda c, r: AssertionError((c, r)))

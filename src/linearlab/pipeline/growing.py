@@ -35,6 +35,12 @@ from linearlab.models.fitted import log_weight_sum
 Block = dict[str, Any]
 OnMissing = Callable[[str, int], Exception]  # (column, row in the block) → the error to raise
 
+#: Most columns a design may grow to (its statistics hold a d x d matrix: 20,000 columns take
+#: 3.2 GB), as the command line's limit on features.
+MAX_COLUMNS = 20_000
+#: Cells (rows x columns) of design matrix built at a time from a block (32 MB).
+ENCODE_CELLS = 2**22
+
 
 @dataclass
 class TableSpec:
@@ -86,6 +92,12 @@ class GrowingGram:
         if not new:
             return
         d = len(self.keys)
+        if d + len(new) > MAX_COLUMNS:
+            raise DataError(
+                f"The text column {new[-1][0]!r} brings the design past {MAX_COLUMNS:,} columns "
+                "(one per distinct value), beyond memory for its statistics (a d x d matrix). "
+                "Is it an identifier? Leave it out of the features (-x), or group its values."
+            )
         self.gram = _extended(self.gram, np.arange(d), d + len(new))
         for k in new:
             self.index[k] = len(self.keys)
@@ -110,15 +122,22 @@ class GrowingGram:
     def absorb(self, block: Block, on_missing: OnMissing) -> None:
         """Add a block's rows (after the missing-value policy) to the statistics."""
         keep = self.complete(block, on_missing)
+        rows = None
         if keep is not None:
             self.n_dropped += int((~keep).sum())
-        X, Y, w = self.encode(block, keep)
-        if X.shape[0]:
+            rows = np.flatnonzero(keep)
+        n = _rows(block[self.spec.targets[0]]) if rows is None else len(rows)
+        self.encode(block, rows if rows is not None else slice(0, 0))  # the new levels first
+        step = max(1, ENCODE_CELLS // max(1, len(self.keys)))  # bounded memory per piece
+        for start in range(0, n, step):
+            piece = slice(start, start + step) if rows is None else rows[start:start + step]
+            X, Y, w = self.encode(block, piece)
             self.gram.update(X, Y, w)
             self.log_w += log_weight_sum(w)
 
-    def encode(self, block: Block, keep: np.ndarray | None) -> tuple:
-        """``(X, Y, w)`` of the rows ``keep`` marks (None: all), in the current columns."""
+    def encode(self, block: Block, keep: np.ndarray | slice | None) -> tuple:
+        """``(X, Y, w)`` of the rows ``keep`` selects (a mask, indices or a slice; None: all),
+        in the current columns."""
         spec = self.spec
         pick = (lambda a: a) if keep is None else (lambda a: a[keep])
         for name in spec.text:
