@@ -578,6 +578,12 @@ CASES = [
          "a formula with `center()` over a file read in chunks (or on Dask)",
          ("fit", "data.csv", "--formula", "y ~ center(a) + b", "--stream"), 2,
          "stateful transforms", numeric),
+    Case("identifier-streamed", MESSAGES,
+         "an identifier column (5,000 distinct values) as a feature over a file read in chunks",
+         ("fit", "ids.csv", "-x", "a,id", "-y", "y", "--stream"), 2,
+         "brings the design past 4,096 columns",
+         csv_bytes("ids.csv", b"a,id,y\n" + b"".join(
+             f"{i},id{i},{i % 7}\n".encode() for i in range(5000)))),
     # ---------------------------------------------------------------- the CLI as a teacher
     Case("init-seed-002", MESSAGES, "`--init` with seed 002's start, SSE, lr 0.001, 100 epochs",
          ("fit", "three-points", "--solver", "gd", "--init", "0.97213265,0.28608494", "--loss",

@@ -35,9 +35,9 @@ from linearlab.models.fitted import log_weight_sum
 Block = dict[str, Any]
 OnMissing = Callable[[str, int], Exception]  # (column, row in the block) → the error to raise
 
-#: Most columns a design may grow to (its statistics hold a d x d matrix: 20,000 columns take
-#: 3.2 GB), as the command line's limit on features.
-MAX_COLUMNS = 20_000
+#: Most columns a design over blocks may grow to: its statistics hold a d x d matrix (4,096
+#: columns: 134 MB), which must stay within a streamed fit's bounded memory.
+MAX_COLUMNS = 4096
 #: Cells (rows x columns) of design matrix built at a time from a block (32 MB).
 ENCODE_CELLS = 2**22
 
@@ -95,8 +95,9 @@ class GrowingGram:
         if d + len(new) > MAX_COLUMNS:
             raise DataError(
                 f"The text column {new[-1][0]!r} brings the design past {MAX_COLUMNS:,} columns "
-                "(one per distinct value), beyond memory for its statistics (a d x d matrix). "
-                "Is it an identifier? Leave it out of the features (-x), or group its values."
+                "(one per distinct value), more than a fit over blocks keeps in bounded memory "
+                "(its statistics are a d x d matrix). Is it an identifier? Leave it out of the "
+                "features (-x), or group its values."
             )
         self.gram = _extended(self.gram, np.arange(d), d + len(new))
         for k in new:
