@@ -62,19 +62,13 @@ class BlockData:
     row_norms : callable (shift, scale, fit_intercept) -> float, optional
         max‖[x, 1]‖² computed where the blocks live (Dask: on the cluster). Without it, a
         streamed mini-batch fit estimates the steepest row from the statistics (no extra pass).
-    make_batches : callable (setup, rng) -> batch source, optional
-        The caller's own batch source over the blocks (already on the training scale), used
-        instead of ``reader`` for training: full batches sum its batches (one step per epoch).
-        Such data cannot hold rows out.
     """
 
     dtype = np.float64
 
-    def __init__(self, reader: BlockReader | None, gram: Gram,
-                 row_norms: Callable[[np.ndarray, np.ndarray, bool], float] | None = None,
-                 make_batches: Callable[[DescentSetup, Any], Any] | None = None):
+    def __init__(self, reader: BlockReader, gram: Gram,
+                 row_norms: Callable[[np.ndarray, np.ndarray, bool], float] | None = None):
         self.reader, self.statistics, self.row_norms = reader, gram, row_norms
-        self.make_batches = make_batches
         self.held: np.ndarray | None = None  # True for the rows early stopping holds out
         self.shift = self.scale = None
 
@@ -104,13 +98,6 @@ class BlockData:
 
     def hold_out(self, spec: DescentSpec):
         n, d, k = self.n_rows, self.n_features, self.n_targets
-        if self.make_batches is not None:
-            raise DataError(
-                "early_stopping cannot hold rows out of a streamed fit with text columns, "
-                "missing='drop' or a weight column yet (its blocks pass through the design, "
-                "which does not keep the rows' positions). Fit without --stream (the table is "
-                "then read whole and early stopping holds out its rows), or use tol instead."
-            )
         held = np.zeros(n, dtype=bool)
         held[held_out_rows(n, spec)] = True
         size = int(held.sum()) * (d + k + 1) * 8
@@ -161,13 +148,9 @@ class BlockData:
             plan = BatchPlan(Xe.shape[0], None, False, batch_rng)
             return train(Xe, Ye, we, setup.init, plan, setup.config, engine=spec.engine,
                          validation=validation)
-        made = self.make_batches
         if spec.batch_size is None or spec.batch_size >= self.n_rows:
-            rows = self.rows if made is None else (lambda: made(setup, batch_rng).epoch())
-            source: Any = FullBatchBlocks(rows, self.n_rows, self.n_features,
+            source: Any = FullBatchBlocks(self.rows, self.n_rows, self.n_features,
                                           self.total_weight())
-        elif made is not None:
-            source = made(setup, batch_rng)
         else:
             source = BlockBatches(self, spec.batch_size, spec.shuffle, batch_rng)
         return train_loop(source, setup.init, setup.config, total_weight=self.total_weight(),
