@@ -216,6 +216,7 @@ default="auto"
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True  # scipy.sparse X is fitted as it is (linearlab.sparse)
         return tags
 
     # ------------------------------------------------------------------ validation
