@@ -128,3 +128,23 @@ def test_partial_fit_takes_levels_from_the_first_chunk():
     model = LinearRegression().partial_fit(first, y.loc[first.index])
     with pytest.raises(DataError, match="'rome'"):
         model.partial_fit(df, y)
+
+
+def test_fit_feature_names_name_an_unnamed_arrays_columns():
+    import warnings
+
+    df, y = _frame(60)
+    df = df[["x", "city"]]
+    X = df.to_numpy(dtype=object)  # the same table without its names
+    model = LinearRegression().fit(X, y.to_numpy(), feature_names=list(df.columns))
+    reference = LinearRegression().fit(df, y)
+    assert model.design_.names == reference.design_.names  # "city[T.paris]", not "x1[T.paris]"
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12)
+    assert model.feature_names_ == list(df.columns)
+    assert not hasattr(model, "feature_names_in_")  # X had no names: arrays predict silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(X[:3])
+    X[4, 0] = np.nan
+    with pytest.raises(DataError, match=f"column '{df.columns[0]}'"):
+        LinearRegression().fit(X, y.to_numpy(), feature_names=list(df.columns))
