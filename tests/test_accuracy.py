@@ -340,3 +340,43 @@ def test_solutions_without_an_estimate_fall_back_to_the_condition_number():
     assert conditioning_message(unknown, 3, 0.0, None) is not None  # cond ~1e7 after scaling
     refined = replace(unknown, refined=True)
     assert conditioning_message(refined, 3, 0.0, None) is None
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_lean_accurate_path_keeps_every_digit(name, weighted):
+    """The tall-data accurate path (one copy of X, Q applied from its reflectors, residuals in
+    double-double block by block) solves every problem as the small-data one does."""
+    from linearlab.exact.refine_lean import solve_accurate_lean
+
+    problem = PROBLEMS[name]
+    w = _weights(len(problem.y)) if weighted else None
+    fit = solve_accurate_lean(problem.X, problem.y[:, None], w,
+                              fit_intercept=problem.fit_intercept)
+    ref = reference(problem, w)
+    assert correct_digits(fit.params[:, 0], ref.params) >= 14
+    dof = len(problem.y) - fit.params.shape[0]
+    assert correct_digits(np.sqrt(fit.ssr[0] / dof), ref.resid_sd) >= 14
+
+
+def test_the_accurate_path_on_tall_data_keeps_one_copy_of_x():
+    """cond(X) ~ 1e8: past the residual passes, so QR runs; its extra memory stays near one
+    copy of X (the small-data path held ~9 copies)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(50_000)  # 40 columns: a few n-vectors (y, residuals) are small
+    X = np.column_stack([a + 1e-8 * rng.standard_normal(50_000), a,
+                         rng.standard_normal((50_000, 38))])
+    y = X @ rng.standard_normal(40) + rng.standard_normal(50_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConditioningWarning)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        model = LinearRegression().fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+    assert model.solver_ == "qr" and model.fitted_state_.solution.refined
+    assert peak <= 1.4 * X.nbytes
+    reference_fit = np.linalg.lstsq(np.column_stack([np.ones(len(y)), X]), y, rcond=None)[0]
+    np.testing.assert_allclose(np.r_[model.intercept_, model.coef_], reference_fit, rtol=1e-6)

@@ -32,6 +32,7 @@ from linearlab.exact.fastpath import (  # noqa: F401 - re-exported for their imp
 )
 from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.refine import solve_accurate
+from linearlab.exact.refine_lean import solve_accurate_lean
 from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
 # cond(XᵀX)·ε relative error. Above this the fast path is not even considered; below it the
 # error estimate of :mod:`linearlab.exact.accuracy` decides.
 NORMAL_SAFE_CONDITION = 1e6
+# From this many elements of X on, the accurate path keeps one copy of X (exact.refine_lean).
+LEAN_ELEMENTS = 1_000_000
 
 
 def _intercept(gram_or_means, coef: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -319,7 +322,10 @@ def solve_refined(
     Also returns the refined (AᵀWA)⁻¹ and the residual sums of squares, so that standard errors
     keep their digits too. Rank-deficient designs get :func:`solve_svd`'s minimum-norm solution.
     """
-    fit = solve_accurate(X, Y, sample_weight, fit_intercept=fit_intercept)
+    if X.shape[0] * X.shape[1] >= LEAN_ELEMENTS:  # tall: one copy of X, Q never formed
+        fit = solve_accurate_lean(X, Y, sample_weight, fit_intercept=fit_intercept)
+    else:
+        fit = solve_accurate(X, Y, sample_weight, fit_intercept=fit_intercept)
     if fit is None:
         return solve_svd(X, Y, sample_weight, fit_intercept=fit_intercept)
     params = fit.params
