@@ -295,10 +295,11 @@ def _all_finite(value: Any, depth: int = 0) -> bool:
     if not isinstance(value, list) or depth > 64:
         return True
     kinds = set(map(type, value))
+    if not kinds & {float, list, dict}:  # names, whole numbers: nothing to check
+        return True
     if kinds <= {int, float}:
-        return float not in kinds or all(map(math.isfinite, value))
-    return all(_all_finite(v, depth + 1) for v in value
-               if isinstance(v, (float, list, dict)))
+        return all(map(math.isfinite, value))
+    return all(_all_finite(v, depth + 1) for v in value if type(v) in (float, list, dict))
 
 
 def _read_bytes(name: str) -> bytes:
@@ -335,19 +336,21 @@ def _read_bytes(name: str) -> bytes:
     return data
 
 
-def _parse(name: str, data: bytes) -> Any:
+def _parse(name: str, data: list[bytes]) -> Any:
+    """The parsed document of the file's bytes, ``data[0]`` (a list, so the bytes are freed as
+    soon as they are decoded: the caller holds no reference to them)."""
     for magic, looks in _MAGIC:
-        if data.startswith(magic):
+        if data[0].startswith(magic):
             raise ModelFileError(
                 f"{name!r} is not a linearlab model file (it looks like {looks}). Model files "
                 "are JSON, written by `linearlab fit -o MODEL.json` or LinearRegression.save()."
             )
     try:
-        text = data.decode("utf-8")
+        text = data[0].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _fail(name, f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+        raise _fail(name, f"it is not UTF-8 text (byte 0x{data[0][exc.start]:02x} at offset "
                           f"{exc.start})") from None
-    del data
+    data.clear()
     try:  # floats parse at C speed; a float beyond float64 (inf) is found afterwards
         doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
         if not _all_finite(doc):
@@ -377,7 +380,7 @@ def load(path: str | os.PathLike) -> LinearRegression:
         format version, or any field is missing or invalid.
     """
     name = os.fspath(path)
-    doc = _parse(name, _read_bytes(name))
+    doc = _parse(name, [_read_bytes(name)])
     try:
         return model_from_dict(doc, name)
     except LinearLabError:
