@@ -209,12 +209,16 @@ def test_record_thinning_in_epochs_and_blocks_matches_brute_force():
             record.add_block(losses[done:done + size], thetas[done:done + size])
         done = min(done + size, len(losses))
         kept = _kept(done, record.stride)
+        assert record.first_loss == losses[0] and record.last_loss == losses[done - 1]
         np.testing.assert_array_equal(record.losses(), losses[kept])
         np.testing.assert_array_equal(record.epoch_numbers(), kept)
         path = np.concatenate([np.zeros((1, 3, 1)), thetas[:done]])
         np.testing.assert_array_equal(record.path(), path[sorted({*range(0, done + 1,
                                                                         record.stride), done})])
         assert len(record.losses()) <= 51
+    blocks_first = EpochRecord(np.zeros((3, 1)), budget=50)
+    blocks_first.add_block(losses[:64], thetas[:64])  # the explosion check reads first_loss
+    assert blocks_first.first_loss == losses[0] and blocks_first.last_loss == losses[63]
 
 
 def test_a_million_epochs_keep_a_bounded_history():
@@ -237,6 +241,20 @@ def test_a_million_epochs_keep_a_bounded_history():
     at = model.params_history_[[1, 100, len(model.history_) - 2], :, 0]
     expected = ((X1 @ at.T - data.y[:, None]) ** 2).mean(axis=0)
     np.testing.assert_allclose(np.asarray(model.history_)[[1, 100, -2]], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("optimizer, lr, data", [
+    ("adam", 1e6, "salary"), ("sgd", 0.19, "three-points"), ("nesterov", 0.13, "three-points"),
+])
+def test_a_rising_run_warns_naming_a_smaller_learning_rate(optimizer, lr, data):
+    data = load_dataset(data)
+    model = LinearRegression(solver="gd", optimizer=optimizer, lr=lr, epochs=50)
+    with pytest.warns(ConvergenceWarning) as seen:
+        model.fit(data.X, data.y)
+    rose = [str(w.message) for w in seen if "rose from" in str(w.message)]
+    assert len(rose) == 1 and f"lr={lr / 10:.3g}" in rose[0] and "lr='auto'" in rose[0]
+    assert seen[0].filename == __file__  # pointed at the caller's fit, not at linearlab
+    assert model.history_[-1] > 1.25 * model.history_[0]
 
 
 # --------------------------------------------------------------------------- Ctrl-C

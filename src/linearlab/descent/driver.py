@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,7 +55,7 @@ from linearlab.descent.batches import BatchPlan
 from linearlab.descent.config import DescentConfig, DescentResult
 from linearlab.descent.history import HISTORY_BUDGET, MAX_RECORDED_NUMBERS, EpochRecord
 from linearlab.descent.progress import ProgressBar
-from linearlab.errors import DivergenceError
+from linearlab.errors import ConvergenceWarning, DivergenceError
 
 __all__ = [
     "HISTORY_BUDGET",
@@ -68,6 +70,8 @@ __all__ = [
 
 # A loss this many times its starting value means the iterates are running away.
 EXPLOSION_FACTOR = 1e10
+# A run whose last epoch's loss passes the first's by this fraction gets a warning naming lr.
+RISE_WARNING = 0.25
 # HISTORY_BUDGET and MAX_RECORDED_NUMBERS (from .history) are read here when a driver starts.
 
 _SHOW_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -325,11 +329,27 @@ class EpochDriver:
         W = np.array(W, copy=True)
         b = np.array(b, copy=True) if self._fit_b else np.zeros_like(np.asarray(b))
         record = self.record
+        if self.stopped_by != "interrupted":
+            self._warn_if_rose()
         return DescentResult(
             coef=W, intercept=b, history=record.losses(), n_iter=record.epochs,
             stopped_by_tol=self.stopped_by not in (None, "interrupted"),
             params_history=record.path(), stopped_by=self.stopped_by,
             validation_history=self.validation_history, history_stride=record.stride,
+        )
+
+    def _warn_if_rose(self) -> None:
+        """A ConvergenceWarning naming the step size when the loss ended clearly above where
+        it started (by more than :data:`RISE_WARNING`: mini-batch epoch means are noisy)."""
+        first, last, n = self.record.first_loss, self.record.last_loss, self.record.epochs
+        if n < 2 or not (np.isfinite(first) and last > first * (1 + RISE_WARNING) > 0):
+            return
+        config = self.config
+        warnings.warn(
+            f"The {config.loss} loss rose from {first:.6g} (epoch 0) to {last:.6g} (epoch "
+            f"{n - 1}) with optimizer={config.optimizer!r} and lr={config.lr:.6g}: the step size "
+            f"is too large. Lower the learning rate (try lr={config.lr / 10:.3g}) or use "
+            "lr='auto'.", ConvergenceWarning, stacklevel=_caller_level(),
         )
 
     # ------------------------------------------------------------------ progress display
@@ -354,6 +374,15 @@ class EpochDriver:
     def _tick(self) -> None:
         if self._progress is not None and self.epoch:
             self._progress.update(self.epoch, self.record.last_loss)
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside linearlab (the user's call to ``fit``)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _stack(W: np.ndarray, b: np.ndarray, fit_b: bool) -> np.ndarray:

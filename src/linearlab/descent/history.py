@@ -85,6 +85,8 @@ class EpochRecord:
         while len(self._losses) + m // self.stride + 1 > self.budget and m >= self.stride:
             self._thin()
         start = self.epochs
+        if self.first_loss is None:
+            self.first_loss = float(losses[0])
         self._losses.extend(np.asarray(losses[(-start) % self.stride :: self.stride],
                                        dtype=np.float64).tolist())
         self.epochs += m
