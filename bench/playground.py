@@ -22,9 +22,9 @@ Measured here (2 CPU cores shared with other jobs, load 7-10, no GPU; five runs,
             an animation frame only draws the moving line, paths and history on canvas
             overlays; the plots themselves are redrawn once per run, not per frame
     50,000-row upload (issue 22; before, the page threw RangeError on it and drew nothing):
-            frame work median 0.4-0.6 ms (p95 1.7-3.2 ms), interval 16.7 ms, at load 13-15;
-            the 1,000-row run at the same load: median 0.4 ms (p95 1.1 ms), and the code
-            before these changes 0.5 ms (p95 4.6 ms)
+            frame work median 0.5 ms (p95 0.8-3.4 ms), interval 16.7 ms, at load 10-12; the
+            page before these changes, run just before on its 1,000-row case at that load:
+            median 0.5-0.6 ms (p95 3.0-6.8 ms)
 """
 
 from __future__ import annotations

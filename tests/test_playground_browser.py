@@ -125,7 +125,7 @@ def test_train_the_loss_falls_and_the_epoch_count_rises(page):
     page.click("#train")
     samples = []
     for _ in range(200):
-        text = page.inner_text("#status-line")
+        text = page.inner_text("#epoch")
         if "epoch" in text and "/" in text:
             epoch = int(text.split("epoch ")[1].split(" /")[0])
             loss = page.inner_text("#loss-value")

@@ -49,6 +49,17 @@ function rows() {
   return { X: [], y: [] };
 }
 
+// The rows an animation frame moves (predicted vs actual), kept while the same table is shown.
+function animationSample() {
+  const { X, y } = rows();
+  const cached = state.sample;
+  if (cached && cached.source === X && cached.target === y) return cached;
+  const every = Math.ceil(X.length / ANIMATED_ROWS), sample = { source: X, target: y, X: [], y: [] };
+  for (let i = 0; i < X.length; i += every) { sample.X.push(X[i]); sample.y.push(y[i]); }
+  state.sample = sample;
+  return sample;
+}
+
 function currentTheta() {
   const run = state.runs[0];
   if (run) return run.path[Math.min(state.frame, run.path.length - 1)];
@@ -314,14 +325,17 @@ function drawFrame() {
     data.line(2, (i) => (i ? hi : lo), (i) => theta[0] * (i ? hi : lo) + theta[1], COLORS[0], 2.5);
   } else {
     // A frame moves an even sample of the rows drawn (the plot shows all of them once the
-    // animation stops): a frame's cost stays that of a small table however many rows.
-    const { X, y } = rows();
-    const every = Math.ceil(X.length / ANIMATED_ROWS), xs = [], ys = [];
-    for (let i = 0; i < X.length; i += every) {
-      xs.push(y[i]);
-      ys.push(dot(X[i], theta) + theta[theta.length - 1]);
+    // animation stops): a frame's cost stays that of a small table however many rows. The
+    // sample and its actual values are taken once per animation.
+    const sample = animationSample();
+    const d = theta.length - 1, ys = new Float64Array(sample.X.length);
+    for (let i = 0; i < ys.length; i++) {
+      const r = sample.X[i];
+      let v = theta[d];
+      for (let j = 0; j < d; j++) v += r[j] * theta[j];
+      ys[i] = v;
     }
-    data.dots(xs, ys, "rgba(31,119,180,0.7)", 2.5);
+    data.dots(sample.y, ys, "rgba(31,119,180,0.7)", 2.5);
   }
   data.done();
   const hist = overlay("history-plot");
