@@ -244,3 +244,17 @@ def test_formula_with_a_penalty_equals_from_formula(houses, capsys, tmp_path):
     assert main(["plot", str(tmp_path / "f.json"), "--data", str(path), "-o",
                  str(tmp_path / "figs"), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["plots"]) == 3  # fit, residuals, path
+
+
+@pytest.mark.parametrize("penalty", [["--penalty", "l2", "--alpha", "cv"],
+                                     ["--penalty", "l1", "--alpha", "0.5"]])
+def test_streamed_text_columns_standardized_equal_whole(houses, capsys, penalty):
+    path, _ = houses
+    args = [path, *penalty, "-y", "price", "-x", "area,age,region", "--missing", "drop",
+            "--standardize"]
+    whole = _fit_json(capsys, *args)
+    streamed = _fit_json(capsys, *args, "--stream")
+    assert streamed["streamed"] and not whole["streamed"]
+    np.testing.assert_allclose(list(streamed["coef"].values()), list(whole["coef"].values()),
+                               rtol=1e-9)
+    assert streamed["intercept"] == pytest.approx(whole["intercept"], rel=1e-9)

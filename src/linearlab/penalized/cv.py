@@ -24,7 +24,7 @@ from linearlab.penalized.folds import (
     validation_rss,
     warn_at_grid_edge,
 )
-from linearlab.penalized.inputs import INPUT_CONSTRAINTS
+from linearlab.penalized.inputs import INPUT_CONSTRAINTS, scaled_folds
 from linearlab.penalized.path import enet_path, gram_path, resolve_alphas
 
 
@@ -158,6 +158,7 @@ class ElasticNetCV(PenalizedBase):
 
         ``folds`` comes from :func:`~linearlab.penalized.folds.stream_fold_statistics` (or
         ``fold_statistics``); ``n_features_in_`` is set from them, feature names are not known.
+        With ``standardize=True`` the statistics are standardized here.
         """
         self._validate_params()
         if folds.total.n_targets != 1:
@@ -165,6 +166,8 @@ class ElasticNetCV(PenalizedBase):
                             f"{folds.total.n_targets}.")
         self._y_ndim = 1
         self.n_features_in_ = folds.total.n_features
+        self.design_, self.n_dropped_ = None, 0
+        folds, self._scaling = scaled_folds(self, folds)
         return self._fit_statistics(folds)
 
     def _fit_statistics(self, folds: FoldStatistics) -> ElasticNetCV:

@@ -163,6 +163,30 @@ def scaled_statistics(model, gram):
     return gram.rescaled(*scaling), scaling
 
 
+def scaled_folds(model, folds):
+    """``(folds, scaling)``: every fold's statistics standardized by the scales of all the rows
+    (the same as standardizing X before gathering them), for ``fit_folds``; ``(folds, None)``
+    without ``standardize``."""
+    from linearlab.penalized.folds import FoldStatistics
+
+    if not getattr(model, "standardize", False):
+        return folds, None
+    scaling = folds.total.feature_scaling(model.fit_intercept)
+    return FoldStatistics([g.rescaled(*scaling) for g in folds.train],
+                          [g.rescaled(*scaling) for g in folds.test],
+                          folds.total.rescaled(*scaling)), scaling
+
+
+def scaled_blocks(blocks, scaling):
+    """``(X, Y, w)`` blocks with X standardized by ``scaling`` (unchanged when None)."""
+    if scaling is None:
+        yield from blocks
+        return
+    shift, scale = scaling
+    for X, Y, w in blocks:
+        yield (X - shift) / scale, Y, w
+
+
 def predict_table(model, X: Any) -> np.ndarray:
     """Predictions with the model's design applied; rows missing a feature get NaN when the
     model drops missing values (``missing="drop"``)."""

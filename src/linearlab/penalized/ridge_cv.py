@@ -29,7 +29,12 @@ from linearlab.penalized.folds import (
     validation_rss,
     warn_at_grid_edge,
 )
-from linearlab.penalized.inputs import INPUT_CONSTRAINTS
+from linearlab.penalized.inputs import (
+    INPUT_CONSTRAINTS,
+    scaled_blocks,
+    scaled_folds,
+    scaled_statistics,
+)
 from linearlab.stats.metrics import r2_scores
 
 _BLOCK_BYTES = 16 * 2**20
@@ -158,13 +163,19 @@ class RidgeCV(PenalizedBase):
         """Fit from statistics gathered elsewhere (a streamed file), in bounded memory.
 
         Leave-one-out (``cv=None``) needs ``gram`` and a second pass: ``blocks``, an iterable
-        of ``(X, Y, None)`` blocks in any order. k-fold needs the ``folds`` statistics.
+        of ``(X, Y, None)`` blocks in any order. k-fold needs the ``folds`` statistics. With
+        ``standardize=True`` the statistics and blocks are standardized here.
         """
         self._validate_params()
         alphas = self._alphas()
         self._y_ndim = 1 if y_ndim == 1 and gram.n_targets == 1 else 2
         self.n_features_in_ = gram.n_features
+        self.design_, self.n_dropped_ = None, 0
+        gram, self._scaling = scaled_statistics(self, gram)
+        if folds is not None:
+            folds, _ = scaled_folds(self, folds)
         if self.cv is None:
+            blocks = scaled_blocks(blocks, self._scaling)
             return self._finish(gram, self._fit_loo(blocks, gram, alphas))
         self._check_kfold()
         return self._fit_folds(folds, alphas)

@@ -21,16 +21,14 @@ from linearlab.errors import ConvergenceWarning, UsageError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.estimators import ElasticNet
 from linearlab.penalized.folds import GridEdgeWarning, stream_fold_statistics
-from linearlab.penalized.inputs import original_scale
 from linearlab.penalized.ridge_cv import RidgeCV
 from linearlab.pipeline import streaming
 
 
-def _blocks(source: Source, columns: list[str], d: int, progress, task: str, scaling=None):
+def _blocks(source: Source, columns: list[str], d: int, progress, task: str):
     report = None if progress is None else (lambda done, total: progress(task, done, total))
     for block in ChunkStream(source, columns, progress=report):
-        X = block[:, :d]
-        yield (X if scaling is None else (X - scaling[0]) / scaling[1]), block[:, d:]
+        yield block[:, :d], block[:, d:]
 
 
 def _fit_streamed(model, source: Source, columns: list[str], d: int, progress) -> Gram:
@@ -39,55 +37,31 @@ def _fit_streamed(model, source: Source, columns: list[str], d: int, progress) -
     ``Lasso``/``ElasticNet``: one Gram pass. ``RidgeCV`` leave-one-out: the Gram pass, then a
     pass for the rows' leverages. k-fold CV (unshuffled ``KFold``, as scikit-learn's default):
     a pass to count the rows, then one that gathers every fold's statistics. With
-    ``standardize`` cross-validation takes one more pass first, for the columns' scales.
+    ``standardize`` the estimators standardize the statistics (and blocks) themselves.
     """
     y_ndim = 1 if len(columns) - d == 1 else 2
-    if isinstance(model, ElasticNet):  # standardizes its statistics itself
+    if isinstance(model, ElasticNet):
         gram = streaming.gram_pass(source, columns, d, progress)
         model.fit_gram(gram, y_ndim=y_ndim)
         return gram
-    gram = scaling = None
-    if model.standardize:  # a first pass for the columns' scales; the blocks are scaled
-        gram = streaming.gram_pass(source, columns, d, progress)
-        scaling = gram.feature_scaling(model.fit_intercept)
     if isinstance(model, RidgeCV) and model.cv is None:
-        if gram is None:
-            gram = streaming.gram_pass(source, columns, d, progress)
-        if scaling is not None:
-            gram = gram.rescaled(*scaling)
-        blocks = ((X, Y, None) for X, Y in _blocks(source, columns, d, progress, "leverages",
-                                                    scaling))
+        gram = streaming.gram_pass(source, columns, d, progress)
+        blocks = ((X, Y, None) for X, Y in _blocks(source, columns, d, progress, "leverages"))
         model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
-        return _original_scale(model, scaling)
+        return gram
     if model.cv is not None and not isinstance(model.cv, Integral):
         raise UsageError(
             f"{source.name!r} is read in chunks, where cross-validation uses contiguous "
             "folds (KFold without shuffling); pass cv as a number of folds."
         )
     rows = sum(X.shape[0] for X, _ in _blocks(source, columns, d, progress, "counting"))
-    folds = stream_fold_statistics(_blocks(source, columns, d, progress, "folds", scaling),
-                                   rows, model.cv)
+    folds = stream_fold_statistics(_blocks(source, columns, d, progress, "folds"), rows,
+                                   model.cv)
     if isinstance(model, RidgeCV):
         model.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
     else:
         model.fit_folds(folds)
-    return _original_scale(model, scaling)
-
-
-def _original_scale(model, scaling) -> Gram:
-    """A fit on standardized blocks, reported on the original scale (through
-    ``set_fitted_state``); returns the training statistics of the original columns."""
-    state = model.fitted_state()
-    if scaling is None:
-        return state.gram
-    coef = np.atleast_2d(state.coef)
-    coef, intercept, gram = original_scale(scaling, coef, np.atleast_1d(state.intercept),
-                                           state.gram)
-    single = np.ndim(state.coef) == 1
-    model.set_fitted_state(replace(
-        state, coef=coef[0] if single else coef,
-        intercept=float(intercept[0]) if single else intercept, gram=gram))
-    return gram
+    return folds.total
 
 
 def fit_source(model, source: Source, features: list[str], targets: list[str], *,
