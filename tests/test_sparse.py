@@ -219,6 +219,18 @@ def test_sgd_kernel_matches_loop(sparse_x, kw):
         np.testing.assert_allclose(runs[1].history, runs[0].history, rtol=1e-12)
 
 
+def test_wide_sparse_descent_with_a_given_step():
+    X, y, _ = problem(n=3000, d=GRAM_MAX_FEATURES + 200, density=0.005)
+    with pytest.raises(ParameterError, match="automatic step size needs"):
+        ll.LinearRegression(solver="gd").fit(X, y)
+    params = dict(solver="gd", batch_size=1, epochs=2, lr=0.01, shuffle=False, average=False)
+    model = ll.LinearRegression(**params).fit(X, y)
+    loop = ll.LinearRegression(engine="loop", **params).fit(X, y)
+    np.testing.assert_allclose(model.coef_, loop.coef_, atol=1e-12)
+    with pytest.raises(UsageError, match="d×d statistics"):
+        model.diagnosis_  # noqa: B018 (computed when read: it needs the Gram)
+
+
 def test_per_sample_sgd_is_sklearns_update_rule():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 8))

@@ -94,10 +94,10 @@ class ArrayData:
     def gram(self, eager: bool):
         X, Y, w = self.X, self.Y, self.w
         if self.sparse:
-            from linearlab.sparse.gram import sparse_gram
+            from linearlab.sparse.gram import gram_for
 
-            def compute():
-                return sparse_gram(X, Y, w)
+            def compute():  # wide X: one paragraph when something reads it (lr="auto", ...)
+                return gram_for(X, Y, w, "gradient descent (its step size or diagnosis)")
         else:
             def compute():
                 return Gram.from_arrays(X, Y, w)

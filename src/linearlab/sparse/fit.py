@@ -46,11 +46,12 @@ def _refuse_dense_only(model: Any, d: int) -> None:
     if model.solver == "gd" and model.standardize:
         refuse_option(name, "standardize=True", "standardizing centres X, which makes it dense",
                       "Scale the columns yourself (e.g. MaxAbsScaler keeps X sparse).")
-    if model.solver == "gd" and d > GRAM_MAX_FEATURES:
-        refuse_option(name, "solver='gd'", f"X has {d} columns, more than the "
-                      f"{GRAM_MAX_FEATURES} whose d×d statistics gradient descent needs for its "
-                      "step size and convergence check",
-                      "Use solver='lsqr' (exact, never dense) for wide sparse X.")
+    if model.solver == "gd" and d > GRAM_MAX_FEATURES and (
+            model.lr == "auto" or model.optimizer == "adam"):
+        refuse_option(name, "solver='gd', lr='auto'", f"X has {d} columns, more than the "
+                      f"{GRAM_MAX_FEATURES} whose d×d statistics the automatic step size needs",
+                      "Give the step (lr=0.01, ...): descent then never forms them (its "
+                      "diagnosis_ says why it cannot be computed), or use solver='lsqr'.")
 
 
 def uses_lsqr(model: Any, d: int) -> bool:
