@@ -114,7 +114,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         if is_sparse(Xa):  # the sparse Gram (small d only)
             from linearlab.sparse.gram import gram_for
 
-            return gram_for(Xa, ya, w, type(self).__name__), ya.ndim
+            return gram_for(Xa, ya, w, f"{type(self).__name__}.partial_fit"), ya.ndim
         return Gram.from_arrays(Xa, ya, w), ya.ndim
 
     def _set_coefficients(self, coef: np.ndarray, intercept: np.ndarray) -> None:

@@ -54,11 +54,10 @@ def gram_for(X: sp.spmatrix, Y: np.ndarray, sample_weight: np.ndarray | None,
 
     if X.shape[1] > GRAM_MAX_FEATURES:
         raise UsageError(
-            f"{model} on this sparse X needs its d×d statistics (cross-validation folds, "
-            f"partial_fit or leave-one-out), but X has {X.shape[1]} columns, more than "
-            f"{GRAM_MAX_FEATURES}: that matrix would hold {X.shape[1] ** 2:,} numbers. Fit "
-            "Lasso/ElasticNet (coordinate descent over the sparse columns) or "
-            "LinearRegression(alpha=..., solver='lsqr') for each candidate penalty, or select "
-            "fewer columns."
+            f"{model} needs the d×d statistics of this sparse X, but X has {X.shape[1]} "
+            f"columns, more than {GRAM_MAX_FEATURES}: that matrix would hold "
+            f"{X.shape[1] ** 2:,} numbers. Lasso/ElasticNet (coordinate descent over the sparse "
+            "columns) and LinearRegression(solver='lsqr', alpha=...) fit wide sparse X without "
+            "it; or select fewer columns."
         )
     return sparse_gram(X, Y, sample_weight)
