@@ -72,7 +72,7 @@ REFUSALS: dict[tuple[str, str, str], str] = {
     # k-fold statistics over designed blocks would need linearlab.penalized.folds in the
     # pipeline (an import circle today); read the file whole instead
     **{("LassoCV", feature, "csv streamed"): "cross-validates on the rows of each fold"
-       for feature in ("text column", "missing drop", "sample_weight")},
+       for feature in ("formula", "text column", "missing drop", "sample_weight")},
     ("RidgeCV", "sample_weight", "csv streamed"): "cross-validates on the rows of each fold",
 }
 
@@ -81,9 +81,6 @@ PENDING: dict[tuple[str, str, str], str] = {
     **{(estimator, feature, "dask"): "penalized fit has no is_dask branch yet (one line: "
        "linearlab.distributed.penalized.fit(self, X, y, sample_weight), tested in test_dask)"
        for estimator in PENALIZED for feature in FEATURES},
-    **{(estimator, "formula", path): "penalized estimators have no from_formula (and "
-       "fit --penalty refuses --formula)"
-       for estimator in PENALIZED for path in PATHS if path != "dask"},
     **{(estimator, "sample_weight", "cli"): "the command line has no --weights COL option "
        "(cli/options.py)" for estimator in ESTIMATORS},
 }

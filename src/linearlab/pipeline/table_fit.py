@@ -223,7 +223,8 @@ def source_frames(source: Source, columns: list[str], block_bytes: int | None = 
 
 
 def _fit_formula(model, source: Source, formula: str, context, weight, stream, progress):
-    """``(model, state, metrics, streamed, rows)`` of a formula fit on ``source``."""
+    """``(model, state, metrics, streamed, rows)`` of a formula fit on ``source`` (any
+    estimator with ``from_formula``)."""
     import pandas as pd
 
     from linearlab.design.formula import FormulaDesign
@@ -240,7 +241,7 @@ def _fit_formula(model, source: Source, formula: str, context, weight, stream, p
         X, Y, _ = model.design_.apply(frame, model.missing, response=True)
         pred = X @ np.asarray(model.coef_).reshape(Y.shape[1], -1).T + model.intercept_
         metrics = streaming.regression_metrics(Y, pred)
-        return model, model.fitted_state_, metrics, False, X.shape[0]
+        return model, fitted_state(model), metrics, False, X.shape[0]
     design = FormulaDesign(formula, context)
     text = [c for c in columns if c not in source.numeric]
     variables = formula_variables(design, columns)
@@ -265,7 +266,7 @@ def _fit_formula(model, source: Source, formula: str, context, weight, stream, p
         log_w += log_weight_sum(w)
     reader = DesignBlocks(rows_of_blocks, weight is not None)
     state = _solve(model, gram, design, reader, list(design.names), list(design.target_names),
-                   progress)
+                   progress, source)
     state = replace(state, weighted=weight is not None, log_weight_sum=log_w,
                     n_dropped=rows - gram.count)
     return model, state, _gram_metrics(gram, model), True, gram.count
