@@ -440,8 +440,9 @@ def test_wide_uploads_are_refused_before_parsing(server):
         status, out = upload(server.url, f"{header}\n{row}\n{row}\n")
         assert status == 400 and f"{columns} columns" in out["error"]
         assert "200 columns" in out["error"]
-    status, out = upload(server.url, "a,b\n" + "1,2\n" * 2_600_000)
-    assert status == 400 and "5,000,000 values" in out["error"]
+    for end in ("\n", "\r"):
+        status, out = upload(server.url, f"a,b{end}" + f"1,2{end}" * 2_600_000)
+        assert status == 400 and "5,000,000 values" in out["error"]
 
 
 def test_total_work_is_bounded_with_a_message(server):

@@ -145,9 +145,9 @@ class TableStore:
 def check_shape(name: str, body: bytes) -> None:
     """Refuse an upload with too many columns or values before parsing it (an upper bound:
     every comma of the header and every line count)."""
-    header = body.split(b"\n", 1)[0]
+    header = body.split(b"\n", 1)[0].split(b"\r", 1)[0]
     columns = header.count(b",") + 1
-    rows = body.count(b"\n") + (not body.endswith(b"\n"))
+    rows = max(body.count(b"\n"), body.count(b"\r")) + 1  # any line ending
     if columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
         raise DataError(
             f"The uploaded file {name!r} has {columns} columns and about {rows} rows, over the "
