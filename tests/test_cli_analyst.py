@@ -230,3 +230,16 @@ def test_evaluate_missing_drop_scores_the_complete_rows(files, capsys, policy):
         resid = used["y"].to_numpy() - pred
         assert out["rows"] == len(used) and out["dropped"] == len(holes) - len(used)
         assert out["rmse"] == pytest.approx(np.sqrt(np.mean(resid**2)), rel=1e-12)
+
+
+def test_figures_of_a_designed_model_read_only_the_first_rows(files, capsys, monkeypatch):
+    from linearlab.cli import plots
+
+    root, _, _, _ = files
+    assert run("fit", root / "holes.csv", "-x", "x,city", "--missing", "drop",
+               "-o", root / "head.json") == 0
+    monkeypatch.setattr(plots, "MAX_PLOT_ROWS", 40)
+    capsys.readouterr()
+    assert run("plot", root / "head.json", "--data", root / "holes.csv", "--kind", "fit",
+               "-o", root / "headfigs", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["rows_drawn"] == 40

@@ -61,8 +61,9 @@ def file_lines(source: io.Source, exact: bool = True):
 
 
 # --------------------------------------------------------------------------- reading
-def read_table(source: io.Source) -> pa.Table:
-    """The whole table, every cell as written (CSV/TSV: text; Parquet: its types)."""
+def read_table(source: io.Source, rows: int | None = None) -> pa.Table:
+    """The whole table, every cell as written (CSV/TSV: text; Parquet: its types); with
+    ``rows``, its first rows only (and little more is read: figures of a large file)."""
     if source.format == "dataset":
         ds = source.dataset
         arrays = [pa.array(ds.X[:, j]) for j in range(ds.X.shape[1])]
@@ -70,18 +71,33 @@ def read_table(source: io.Source) -> pa.Table:
         return pa.Table.from_arrays(arrays, names=[*ds.feature_names, ds.target_name])
     try:
         if source.format == "parquet":
-            return pq.read_table(source.path)
+            if rows is None:
+                return pq.read_table(source.path)
+            return _head(pq.ParquetFile(source.path).iter_batches(batch_size=65536), rows)
         names = source.columns
-        return pacsv.read_csv(
-            source.path,
+        options = dict(
             parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
+        if rows is None:
+            return pacsv.read_csv(source.path, **options)
+        return _head(pacsv.open_csv(source.path, **options), rows)
     except (pa.ArrowException, OSError) as exc:
         raise DataFileError(f"Cannot read {source.name!r}: {exc}", path=source.path) from None
+
+
+def _head(batches, rows: int) -> pa.Table:
+    """The first ``rows`` rows of a stream of record batches."""
+    kept, count = [], 0
+    for batch in batches:
+        kept.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            break
+    return pa.Table.from_batches(kept).slice(0, rows)
 
 
 def _is_text(source: io.Source, table: pa.Table, name: str) -> bool:
@@ -317,7 +333,7 @@ def design_table(model, source: io.Source, targets: list[str], rows: int | None 
     as its fit read them: for a formula the whole table as a DataFrame (``Y`` None: the formula
     reads it), else the model's input columns (text kept as text) and the ``targets``; only
     the first ``rows`` rows when given (``clipped`` says whether rows were left out)."""
-    table = read_table(source)
+    table = read_table(source, None if rows is None else rows + 1)  # one more: clipped?
     clipped = rows is not None and table.num_rows > rows
     if clipped:
         table = table.slice(0, rows)
