@@ -9,6 +9,7 @@ bounds each request's work; every refusal is a 4xx answer with a one-paragraph m
 from __future__ import annotations
 
 import json
+import warnings
 import webbrowser
 from functools import partial
 from pathlib import Path
@@ -337,6 +338,12 @@ def serve(data: str | None = None, *, host: str = "127.0.0.1", port: int = 8765,
             "requests addressed to the one address it serves. Give that address (127.0.0.1, "
             "the default, or this machine's address on your network)."
         )
+    # The page shows every run's diagnosis; fits on two threads would otherwise leak their
+    # warnings to this console (warnings.catch_warnings is not thread-safe).
+    from linearlab.errors import ConditioningWarning, ConvergenceWarning
+
+    for category in (ConvergenceWarning, ConditioningWarning):
+        warnings.filterwarnings("ignore", category=category)
     store = TableStore()
     initial = load_initial(store, data)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
