@@ -277,10 +277,8 @@ def held_out_loss(spec, setup, held, dev):
         W_t = torch.as_tensor(np.asarray(W, dtype=np.float64), device=dev)
         b_t = torch.as_tensor(np.asarray(b, dtype=np.float64), device=dev)
         r = torch.addmm(b_t, Xv, W_t).sub_(Yv)
-        terms, _ = pointwise(torch, spec.loss, r)
+        terms, _ = pointwise(torch, spec.loss, r)  # the loss table's formula, on the device
         total = terms.sum() if wv is None else (wv @ terms).sum()
-        share = float(r.shape[0]) if wv is None else float(wv.sum())
-        norm = 1.0 if loss_fn.reduction == "sum" else 1.0 / (share * r.shape[1])
-        return float(total) * norm
+        return float(total) * loss_fn.normaliser(r, wv)
 
     return loss
