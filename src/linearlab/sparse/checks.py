@@ -53,7 +53,7 @@ def check_stored_values(M: sp.csr_matrix | sp.csc_matrix, what: str = "X") -> No
     pos = int(np.argmax(bad))
     major = int(np.searchsorted(M.indptr, pos, side="right") - 1)
     minor = int(M.indices[pos])
-    row, col = (major, minor) if sp.isspmatrix_csr(M) or M.format == "csr" else (minor, major)
+    row, col = (major, minor) if M.format == "csr" else (minor, major)
     value = data[pos]
     kind = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
     raise DataError(
