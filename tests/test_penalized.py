@@ -333,3 +333,19 @@ def test_from_formula_fits_the_smf_design_with_the_penalty(name, tmp_path):
                                equal_nan=True, rtol=1e-12)
     with pytest.raises(Exception, match="takes the intercept from the formula"):
         type(ours).from_formula(formula, df, fit_intercept=False)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_dask_collections_are_fitted_on_the_cluster(name):
+    dd = pytest.importorskip("dask.dataframe")
+    dask = pytest.importorskip("dask")
+    df = _houses()
+    df.loc[[3, 8], "area"] = np.nan
+    ours, _ = _penalized(name)
+    ours.set_params(missing="drop", standardize=True)
+    memory = type(ours)(**ours.get_params()).fit(df[["area", "age", "region"]], df["price"])
+    ddf = dd.from_pandas(df, npartitions=3)
+    with dask.config.set(scheduler="synchronous"):
+        ours.fit(ddf[["area", "age", "region"]], ddf["price"])
+    assert ours.design_.names == memory.design_.names and ours.n_dropped_ == 2
+    np.testing.assert_allclose(ours.coef_, memory.coef_, rtol=1e-8, atol=1e-10)

@@ -15,6 +15,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 
+from linearlab.data.lazy import is_dask
 from linearlab.errors import DataError
 from linearlab.penalized.base import PenalizedBase
 from linearlab.penalized.estimators import ElasticNet
@@ -132,6 +133,10 @@ class ElasticNetCV(PenalizedBase):
         -------
         self
         """
+        if is_dask(X, y, sample_weight):  # statistics computed on the cluster
+            from linearlab.distributed.penalized import fit as fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
         self._validate_params()
         Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
         if ya.ndim == 2 and ya.shape[1] != 1:

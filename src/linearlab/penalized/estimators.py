@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 
+from linearlab.data.lazy import is_dask
 from linearlab.errors import ConvergenceWarning, DataError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.base import PenalizedBase
@@ -132,6 +133,10 @@ class ElasticNet(PenalizedBase):
         -------
         self
         """
+        if is_dask(X, y, sample_weight):  # statistics computed on the cluster
+            from linearlab.distributed.penalized import fit as fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
         self._validate_params()
         if self.alpha == 0:
             warnings.warn(

@@ -20,6 +20,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from linearlab.data.lazy import is_dask
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.base import PenalizedBase
@@ -121,6 +122,10 @@ class RidgeCV(PenalizedBase):
         -------
         self
         """
+        if is_dask(X, y, sample_weight):  # statistics computed on the cluster
+            from linearlab.distributed.penalized import fit as fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
         self._validate_params()
         alphas = self._alphas()
         Xa, ya, w = self._validate_X_y(X, y, sample_weight, reset=True)
