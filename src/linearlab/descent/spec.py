@@ -20,9 +20,9 @@ import numpy as np
 from linearlab.descent.batches import initial_parameters
 from linearlab.descent.config import DescentConfig, DescentResult
 from linearlab.descent.diagnosis import Diagnosis
+from linearlab.descent.record import TrainingRecord
 from linearlab.errors import DataError
 from linearlab.exact.gram import Gram
-from linearlab.models.fitted import TrainingRecord
 
 # tol of early stopping when the model's tol is None (scikit-learn's SGDRegressor uses 1e-3)
 EARLY_STOPPING_TOL = 1e-4
