@@ -27,13 +27,12 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.data.tensors import is_tensor, require_torch, resolve_device, stream_blocks
-from linearlab.errors import NumericalError
 from linearlab.exact import solvers
 from linearlab.exact.accuracy import TARGET_ERROR, normal_equation_errors
 from linearlab.exact.device_gram import DeviceGram, block_gram, device_gram, host, host_gram
 from linearlab.exact.device_qr import device_r, gram_from_r, solve_qr, solve_svd
 from linearlab.exact.fastpath import PassResult, describe, refine_normal
-from linearlab.exact.gram import Gram
+from linearlab.exact.gram import Gram, require_finite
 from linearlab.exact.solvers import ExactSolution
 
 __all__ = ["DeviceGram", "block_gram", "device_gram", "host_gram", "predict", "solve"]
@@ -118,13 +117,13 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
     d = X.shape[1]
     if solver in ("qr", "svd"):
         R, count = device_r(X, Y, sample_weight, device=dev)
-        gram = _finite(gram_from_r(R, count, d).to_host(), check_x)
+        gram = require_finite(gram_from_r(R, count, d).to_host(), check_x)
         solution = solve_qr(R, count, d, alpha, fit_intercept, where) if solver == "qr" else None
         if solution is None:
             solution = solve_svd(R, count, d, alpha, fit_intercept, where)
     else:
         stats = device_gram(X, Y, sample_weight, device=dev)
-        gram = _finite(stats.to_host(), check_x)
+        gram = require_finite(stats.to_host(), check_x)
         coef, condition, usable = _cholesky(stats, alpha, fit_intercept)
         limit = np.inf if solver == "normal" else solvers.NORMAL_SAFE_CONDITION
         solution = None
@@ -156,25 +155,6 @@ def solve(solver: str, X, Y, sample_weight=None, *, alpha: float = 0.0,
     elif np.isnan(solution.raw_condition_number):
         solution.raw_condition_number = solvers.raw_condition_number(gram, fit_intercept)
     return solution, gram
-
-
-def _finite(gram: Gram, check_x: Callable[[], None] | None) -> Gram:
-    """``gram`` when its statistics are finite; else the located error of ``check_x``.
-
-    A NaN or inf anywhere in the data, or a square that overflows, makes the statistics
-    non-finite (IEEE arithmetic propagates them through every sum), so this one look at
-    (d + k)² numbers replaces a pass over X on the host.
-    """
-    parts = (gram.weight_sum, gram.mean_x, gram.mean_y, gram.sxx, gram.sxy, gram.syy)
-    if all(np.isfinite(p).all() for p in parts):
-        return gram
-    if check_x is not None:
-        check_x()  # raises the host checks' error, located
-    raise NumericalError(
-        "The Gram statistics XᵀX of the data are not finite: X or y holds NaN or inf, or "
-        "values whose squares overflow float64. Check the data for missing or huge values "
-        "(or rescale them, e.g. standardize=True)."
-    )
 
 
 def _measured(X, Y, sample_weight, gram: Gram, fit_intercept: bool, dev):

@@ -16,6 +16,7 @@ distributed fitting — reads it from here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +153,9 @@ class Gram:
         def block_gram(bounds: tuple[int, int]) -> Gram:
             start, stop = bounds
             w = None if sample_weight is None else sample_weight[start:stop]
-            return Gram._from_block(X[start:stop], Y2[start:stop], w)
+            # NaN, inf and overflow come out as non-finite statistics (require_finite)
+            with np.errstate(over="ignore", invalid="ignore"):
+                return Gram._from_block(X[start:stop], Y2[start:stop], w)
 
         workers = min(len(blocks), os.cpu_count() or 1)
         if d > _PARALLEL_MAX_FEATURES:
@@ -301,3 +304,24 @@ def equivalent_design(gram: Gram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = np.vstack([Z, -Z]) + np.concatenate([gram.mean_x, gram.mean_y])
     weights = np.full(2 * m, n / (2 * m))
     return rows[:, :d].copy(), rows[:, d:].copy(), weights
+
+
+def require_finite(gram: Gram, check_x: Callable[[], None] | None) -> Gram:
+    """``gram`` when its statistics are finite; else the located error of ``check_x``.
+
+    A NaN or inf anywhere in the data, or a square that overflows, makes the statistics
+    non-finite (IEEE arithmetic propagates them through every sum), so this one look at
+    (d + k)² numbers replaces a pass over X on the host.
+    """
+    parts = (gram.weight_sum, gram.mean_x, gram.mean_y, gram.sxx, gram.sxy, gram.syy)
+    if all(np.isfinite(p).all() for p in parts):
+        return gram
+    if check_x is not None:
+        check_x()  # raises the host checks' error, located
+    from linearlab.errors import NumericalError
+
+    raise NumericalError(
+        "The Gram statistics XᵀX of the data are not finite: X or y holds NaN or inf, or "
+        "values whose squares overflow float64. Check the data for missing or huge values "
+        "(or rescale them, e.g. standardize=True)."
+    )

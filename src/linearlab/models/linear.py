@@ -20,7 +20,7 @@ from linearlab.design.table import DesignMixin, validate_input, validate_predict
 from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError
 from linearlab.exact import solvers as exact
 from linearlab.exact.conditioning import conditioning_message
-from linearlab.exact.gram import Gram
+from linearlab.exact.gram import Gram, require_finite
 from linearlab.models.fitted import (
     FittedState,
     FittedStateMixin,
@@ -276,10 +276,10 @@ default="auto"
         elif keeps_tensors(self, X):  # torch tensors are checked and used on their device
             Xa, ya, w, prepared = validate_tensors(self, X, y, sample_weight, reset=True)
         else:
-            # exact on a torch device: its Gram pass finds NaN, inf or overflow in X (no host pass)
+            # exact solvers: their Gram pass finds NaN, inf or overflow in X (no extra pass)
             Xa, ya, w, prepared = validate_input(
                 self, X, y, sample_weight, reset=True, labels=self._given_names,
-                defer_x_values=self.backend == "torch" and self.solver != "gd")
+                defer_x_values=self.solver in exact.SOLVERS)
         Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
         if self.solver == "gd":
             coef, intercept, gram, record = self._fit_descent(Xa, Y, w, None, partial=False)
@@ -297,6 +297,7 @@ default="auto"
             )
         else:
             gram = Gram.from_arrays(Xa, Y, w)  # summary() reads its statistics from it
+            require_finite(gram, getattr(prepared, "check_x", None))  # else the located error
             solution = exact.solve(
                 self.solver, Xa, Y, w, alpha=self.alpha, fit_intercept=self.fit_intercept,
                 gram=gram,
