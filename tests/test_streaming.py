@@ -217,3 +217,15 @@ def test_dask_early_stopping_and_full_batch_mae_equal_in_memory(rng):
             reference = LinearRegression(solver="gd", **params).fit(X, y, sample_weight=w)
             model = LinearRegression(solver="gd", **params).fit(Xd, yd, sample_weight=wd)
         _assert_same_run(model, reference, rtol=1e-9)
+
+
+def test_streamed_early_stopping_refuses_held_out_rows_past_the_memory_budget(csv_source,
+                                                                               monkeypatch):
+    from linearlab.descent import blocks
+    from linearlab.errors import DataError
+
+    source, _, _ = csv_source
+    monkeypatch.setattr(blocks, "VALIDATION_BYTES", 1024)
+    model = LinearRegression(solver="gd", early_stopping=True, random_state=0)
+    with pytest.raises(DataError, match=r"holds out 400 rows .* validation_fraction"):
+        streaming.fit_source(model, source, ["a", "b", "c"], ["y"], stream=True)
