@@ -573,7 +573,7 @@ CASES = [
     Case("cv-streamed-text", MESSAGES,
          "`--alpha cv` over a file read in chunks, with a text column (or --missing drop)",
          ("fit", "data.csv", "-x", "a,name", "-y", "y", "--penalty", "l1", "--alpha", "cv",
-          "--stream"), 2, "cross-validates on the rows of each fold", numeric),
+          "--stream", "--json"), 0, '"streamed": true', numeric),
     Case("formula-stateful-streamed", MESSAGES,
          "a formula with `center()` over a file read in chunks (or on Dask)",
          ("fit", "data.csv", "--formula", "y ~ center(a) + b", "--stream"), 2,
@@ -766,6 +766,8 @@ _DOES = {
     "datasets-80": "a four-column table, then one paragraph per dataset",
     "interrupt-at-start": "prints “interrupted”, no traceback",
     "backend-torch": "trains with torch.optim",
+    "cv-streamed-text": "streams: k-fold statistics split block by block, the coefficients "
+                        "of the fit read whole",
     "init-seed-002": "W = 2.051653, b = 0.7791867, the seed's printed numbers; the epoch log "
                      "shows x and b after each epoch",
 }

@@ -62,25 +62,14 @@ FEATURES = {
 }
 PATHS = ["numpy", "dataframe", "csv", "csv streamed", "dask", "cli"]
 
-PENALIZED = ["Lasso", "ElasticNet", "LassoCV", "RidgeCV"]
-
 #: (estimator, feature, path) -> words of the refusal (its message and docs/errors.md hold them)
 REFUSALS: dict[tuple[str, str, str], str] = {
     # as scikit-learn's: one target per cross-validated lasso (MultiTaskLassoCV is another model)
-    **{("LassoCV", "two targets", path): "LassoCV fits one target"
-       for path in ("numpy", "dataframe", "csv", "csv streamed", "cli")},
-    # k-fold statistics over designed blocks would need linearlab.penalized.folds in the
-    # pipeline (an import circle today); read the file whole instead
-    **{("LassoCV", feature, "csv streamed"): "cross-validates on the rows of each fold"
-       for feature in ("formula", "text column", "missing drop", "sample_weight")},
-    ("RidgeCV", "sample_weight", "csv streamed"): "cross-validates on the rows of each fold",
+    **{("LassoCV", "two targets", path): "LassoCV fits one target" for path in PATHS},
 }
 
 #: (estimator, feature, path) -> why the cell fails today (work pending elsewhere)
 PENDING: dict[tuple[str, str, str], str] = {
-    **{(estimator, feature, "dask"): "penalized fit has no is_dask branch yet (one line: "
-       "linearlab.distributed.penalized.fit(self, X, y, sample_weight), tested in test_dask)"
-       for estimator in PENALIZED for feature in FEATURES},
     **{(estimator, "sample_weight", "cli"): "the command line has no --weights COL option "
        "(cli/options.py)" for estimator in ESTIMATORS},
 }

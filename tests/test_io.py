@@ -462,3 +462,25 @@ def test_growing_gram_encodes_in_bounded_pieces_and_caps_its_width(monkeypatch, 
     monkeypatch.setattr(growing, "MAX_COLUMNS", 3)
     with pytest.raises(DataError, match="'g' brings the design past 3 columns"):
         growing.GrowingGram(spec).absorb(block, lambda c, r: AssertionError((c, r)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("linearlab").LassoCV(cv=4, missing="drop", standardize=True),
+    lambda: __import__("linearlab").RidgeCV(alphas=np.logspace(-3, 3, 13), missing="drop"),
+    lambda: __import__("linearlab").RidgeCV(alphas=np.logspace(-3, 3, 13), cv=3,
+                                            missing="drop", standardize=True),
+])
+def test_streamed_cross_validation_with_text_missing_and_weights(tmp_path, mixed_frame, make):
+    from linearlab.pipeline import table_fit
+
+    path = tmp_path / "mixed.csv"
+    mixed_frame.to_csv(path, index=False)
+    features = ["x1", "g", "x2"]
+    reference = make().fit(mixed_frame[features], mixed_frame["y"],
+                           sample_weight=mixed_frame["w"])
+    source = io.open_source(str(path))
+    source.block_bytes = 2048  # the folds cut across blocks
+    outcome = table_fit.fit_source(make(), source, features, ["y"], weight="w", stream=True)
+    assert outcome.streamed
+    np.testing.assert_allclose(outcome.model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    assert outcome.model.alpha_ == reference.alpha_

@@ -8,8 +8,8 @@ Dask collections: they solve from Gram statistics, which the partitions compute 
 - k-fold (``LassoCV``, ``ElasticNetCV``, ``RidgeCV(cv=k)``; unshuffled ``KFold`` as
   scikit-learn's default): the Gram pass gives the row count, hence the fold boundaries; one more
   pass counts each partition's rows, one more splits every partition at the boundaries where it
-  lives and returns a (weighted) Gram per fold, summed in the tree. Other splitters, and
-  weights with leave-one-out, are refused.
+  lives and returns a (weighted) Gram per fold, summed in the tree. Other splitters are
+  refused.
 
 The estimator calls :func:`fit` when its input is a Dask collection.
 """
@@ -79,15 +79,15 @@ def fold_statistics(parts, gram: Gram, cv):
 
 
 def _blocks(parts, scaling):
-    """Every partition's rows on the client, one at a time: ``(X, Y, None)``."""
+    """Every partition's rows on the client, one at a time: ``(X, Y, w)``."""
     from dask import delayed
 
     for i, xb, yb, wb in parts.blocks():
-        X, Y, _ = compute(delayed(validated)(xb, yb, wb, i))
-        yield (X if scaling is None else (X - scaling[0]) / scaling[1]), Y, None
+        X, Y, w = compute(delayed(validated)(xb, yb, wb, i))
+        yield (X if scaling is None else (X - scaling[0]) / scaling[1]), Y, w
 
 
-def _cross_validated(estimator, parts, gram: Gram, y_ndim: int, weighted: bool) -> None:
+def _cross_validated(estimator, parts, gram: Gram, y_ndim: int) -> None:
     """RidgeCV leave-one-out, or k-fold from the partitions' fold statistics; with
     ``standardize`` on the columns scaled by the whole table, reported on the original scale
     (as in memory)."""
@@ -95,11 +95,6 @@ def _cross_validated(estimator, parts, gram: Gram, y_ndim: int, weighted: bool) 
 
     cv = getattr(estimator, "cv", None)
     loo = cv is None and hasattr(estimator, "fit_streamed")
-    if weighted and loo:
-        raise ParameterError(
-            "RidgeCV's leave-one-out on Dask collections takes no sample_weight; pass cv=5 "
-            "(k-fold statistics are weighted), or fit the weighted rows in memory."
-        )
     scaling = (gram.feature_scaling(estimator.fit_intercept)
                if getattr(estimator, "standardize", False) else None)
     scaled = gram if scaling is None else gram.rescaled(*scaling)
@@ -133,7 +128,7 @@ def fit(estimator, X, y=None, sample_weight=None):
     if hasattr(estimator, "fit_gram"):  # Lasso, ElasticNet: standardize themselves
         estimator.fit_gram(gram, y_ndim=parts.y_ndim)
     else:
-        _cross_validated(estimator, parts, gram, parts.y_ndim, sample_weight is not None)
+        _cross_validated(estimator, parts, gram, parts.y_ndim)
     names = plan.input_names if plan is not None else parts.feature_names
     if plan is not None and plan.design is not None and plan.design.kind == "formula":
         names = list(plan.design.input_names)

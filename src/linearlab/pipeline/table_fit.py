@@ -33,7 +33,6 @@ from linearlab.errors import (
     ConvergenceWarning,
     DataError,
     DataFileError,
-    UsageError,
 )
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.fitted import log_weight_sum
@@ -47,6 +46,7 @@ from linearlab.pipeline.formula_blocks import (
     merge_levels,
 )
 from linearlab.pipeline.growing import GrowingGram, TableSpec, arrow_block
+from linearlab.pipeline.penalized_blocks import solve_penalized
 
 
 def needs_design(source: Source, features: list[str], missing: str = "error",
@@ -177,29 +177,11 @@ def _gram_metrics(gram: Gram, model) -> dict:
     return streaming.metrics_from_sums(gram.weight_sum, rss, np.diag(gram.syy).copy(), None)
 
 
-def _solve_penalized(model, gram: Gram, reader: DesignBlocks, source: Source):
-    """A penalized model from the statistics: ``fit_gram`` (Lasso, ElasticNet), or RidgeCV's
-    leave-one-out with one more pass over the blocks; k-fold CV refused."""
-    y_ndim = 1 if gram.n_targets == 1 else 2
-    if hasattr(model, "fit_gram"):
-        return model.fit_gram(gram, y_ndim=y_ndim)
-    if getattr(model, "cv", 0) is None and hasattr(model, "fit_streamed") and not (
-            reader.weighted):
-        blocks = ((X, Y, None) for _, X, Y, _ in reader.blocks())
-        return model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
-    raise UsageError(
-        f"{type(model).__name__} cross-validates on the rows of each fold, which linearlab "
-        f"does not gather from {source.name!r} read in chunks when it has text columns, "
-        "missing values, weights or a formula. Read it whole (leave out --stream), or choose "
-        "the penalty with --alpha A."
-    )
-
-
 def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
            targets: list[str], progress, source: Source | None = None):
     """The fitted state from the statistics (exact, full-batch) or the blocks (descent)."""
     if not isinstance(model, LinearRegression):
-        _solve_penalized(model, gram, reader, source)
+        solve_penalized(model, gram, reader, repr(source.name))
         return replace(fitted_state(model), gram=gram, design=design)
     if streaming._needs_rows(model):
         state = streaming._train_over_file(model, None, [*names, *targets], len(names), gram,

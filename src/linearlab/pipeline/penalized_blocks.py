@@ -1,0 +1,97 @@
+"""Penalized estimators over a table read in blocks through its design (text columns, dropped
+rows, weights, a formula): they solve from Gram statistics, gathered block by block.
+
+- ``Lasso`` / ``ElasticNet``: ``fit_gram`` on the statistics of the one pass already made.
+- ``RidgeCV`` leave-one-out (``cv=None``): one more pass over the blocks for the leverages.
+- k-fold (``LassoCV``, ``ElasticNetCV``, ``RidgeCV(cv=k)``; unshuffled ``KFold``, as
+  scikit-learn's default): the row count (after dropping) fixes the fold boundaries, and one
+  more pass splits every block at them into a (weighted) Gram per fold.
+
+With ``standardize=True`` the cross-validation runs on the columns scaled by the whole table
+and the answer is reported on the original scale, as the in-memory fit does. The estimators are
+used through their public statistics methods only (``fit_gram``, ``fit_streamed``,
+``fit_folds``), so this layer does not import them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from numbers import Integral
+
+import numpy as np
+
+from linearlab.errors import ParameterError, UsageError
+from linearlab.exact.gram import Gram
+
+
+@dataclass
+class Folds:
+    """Per split: training and validation statistics; ``total`` is every row's (the fields
+    the estimators' ``fit_folds`` / ``fit_streamed(folds=...)`` read)."""
+
+    train: list[Gram]
+    test: list[Gram]
+    total: Gram
+
+
+def kfold_statistics(blocks, gram: Gram, cv, scaling=None) -> Folds:
+    """Fold statistics of unshuffled ``KFold(cv)`` (None: 5) from ``(first row, X, Y, w)``
+    blocks in row order; ``gram`` holds every row's statistics (its count fixes the folds)."""
+    k, n = 5 if cv is None else int(cv), gram.count
+    if not 2 <= k <= n:
+        raise ParameterError(f"k-fold cross-validation needs between 2 and {n} folds (the "
+                             f"rows), got cv={cv!r}.")
+    bounds = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+    test = [Gram.empty(gram.n_features, gram.n_targets) for _ in range(k)]
+    for start, X, Y, w in blocks:
+        if scaling is not None:
+            X = (X - scaling[0]) / scaling[1]
+        for f in range(k):
+            lo, hi = max(int(bounds[f]) - start, 0), min(int(bounds[f + 1]) - start, len(X))
+            if lo < hi:
+                test[f].update(X[lo:hi], Y[lo:hi], None if w is None else w[lo:hi])
+    train = []
+    for f in range(k):
+        others = Gram.empty(gram.n_features, gram.n_targets)
+        for j, g in enumerate(test):
+            if j != f:
+                others = others.merge(g)
+        train.append(others)
+    return Folds(train, test, gram if scaling is None else gram.rescaled(*scaling))
+
+
+def solve_penalized(model, gram: Gram, reader, where: str) -> None:
+    """Fit the penalized ``model`` from ``gram`` and, for cross-validation, the blocks of
+    ``reader`` (``DesignBlocks``); ``where`` names the data in messages."""
+    y_ndim = 1 if gram.n_targets == 1 else 2
+    if hasattr(model, "fit_gram"):  # Lasso, ElasticNet: standardize their statistics
+        model.fit_gram(gram, y_ndim=y_ndim)
+        return
+    cv = getattr(model, "cv", None)
+    if cv is not None and not isinstance(cv, Integral):
+        raise UsageError(
+            f"{where} is read in chunks, where cross-validation uses contiguous folds (KFold "
+            "without shuffling); pass cv as a number of folds."
+        )
+    scaling = (gram.feature_scaling(model.fit_intercept)
+               if getattr(model, "standardize", False) else None)
+    if cv is None and hasattr(model, "fit_streamed"):  # RidgeCV's leave-one-out
+        blocks = (((X if scaling is None else (X - scaling[0]) / scaling[1]), Y, w)
+                  for _, X, Y, w in reader.blocks())
+        scaled = gram if scaling is None else gram.rescaled(*scaling)
+        model.fit_streamed(scaled, blocks=blocks, y_ndim=y_ndim)
+    else:
+        folds = kfold_statistics(reader.blocks(), gram, cv, scaling)
+        if hasattr(model, "fit_streamed"):
+            model.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
+        else:
+            model.fit_folds(folds)
+    if scaling is not None:  # solved on the standardized columns: back to the original scale
+        state = model.fitted_state()
+        shift, scale = scaling
+        coef = np.atleast_2d(np.asarray(state.coef, dtype=np.float64)) / scale
+        intercept = np.atleast_1d(np.asarray(state.intercept, dtype=np.float64)) - coef @ shift
+        single = np.ndim(state.coef) == 1
+        model.set_fitted_state(replace(
+            state, coef=coef[0] if single else coef,
+            intercept=float(intercept[0]) if single else intercept, gram=gram))
