@@ -42,7 +42,9 @@ def _is_formula(design) -> bool:
     return getattr(design, "kind", None) == "formula"
 
 
-def _may_hold_categories(X: Any) -> bool:
+def may_hold_categories(X: Any) -> bool:
+    """Whether ``X`` may hold text or category columns (a DataFrame with non-numeric dtypes,
+    an object array), which the categorical design encodes."""
     dtypes = getattr(X, "dtypes", None)
     if dtypes is not None and hasattr(X, "iloc"):
         return any(getattr(dt, "kind", "O") not in "fiucb" for dt in np.atleast_1d(dtypes))
@@ -112,7 +114,7 @@ def prepare_fit(
     X, y, sample_weight, n_dropped = handle_missing(X, y, sample_weight, missing, x_names=names)
     if refit:
         design = (CategoricalDesign.detect(X, names, fit_intercept)
-                  if _may_hold_categories(X) else None)
+                  if may_hold_categories(X) else None)
     if design is None:
         return Prepared(X, y, sample_weight, None, n_dropped, None)
     return Prepared(design.transform(X), y, sample_weight, design, n_dropped,

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from linearlab.data.missing import check_policy, expand_rows
 from linearlab.data.validation import check_fit_magnitudes, check_sample_weight, check_X, check_y
-from linearlab.design.table import prepare_fit, validate_predict_input
+from linearlab.design.table import may_hold_categories, prepare_fit, validate_predict_input
 from linearlab.errors import DataError, ParameterError
 
 #: The constructor parameters this step reads (scikit-learn constraints).
@@ -29,18 +29,6 @@ INPUT_CONSTRAINTS: dict = {"missing": [StrOptions({"error", "drop"})], "standard
 
 def _is_sparse(X: Any) -> bool:
     return type(X).__module__.startswith("scipy.sparse")
-
-
-def _may_hold_categories(X: Any) -> bool:
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is not None and hasattr(X, "iloc"):
-        return any(getattr(dt, "kind", "O") not in "fiucb" for dt in np.atleast_1d(dtypes))
-    if hasattr(X, "detach") or type(X).__module__.startswith("dask"):
-        return False
-    try:
-        return np.asarray(X).dtype.kind == "O"
-    except (ValueError, TypeError):
-        return False
 
 
 def _formula(model):
@@ -61,7 +49,7 @@ def takes_table_step(model, X: Any, reset: bool, y: Any = None) -> bool:
     return (getattr(model, "standardize", False) or getattr(model, "missing", "error") != "error"
             or (not reset and getattr(model, "design_", None) is not None)
             or (_formula(model) is not None and y is None)  # a formula reads y from X
-            or _may_hold_categories(X))
+            or may_hold_categories(X))
 
 
 @dataclass
