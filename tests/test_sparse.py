@@ -188,6 +188,21 @@ def test_sparse_cd_kernel_matches_reference():
         np.testing.assert_array_equal(fast.n_iter, ref.n_iter)
 
 
+def test_without_numba_the_numpy_reference_runs(monkeypatch):
+    from linearlab.descent import kernels as sgd_kernels
+    from linearlab.sparse import kernels as cd_kernels
+
+    X, y, _ = problem(n=500, d=GRAM_MAX_FEATURES + 20, density=0.01)
+    params = dict(solver="gd", batch_size=1, epochs=2, lr=0.01, shuffle=False, average=False)
+    compiled = ll.LinearRegression(**params).fit(X, y), ll.Lasso(alpha=1e-3).fit(X, y)
+    monkeypatch.setattr(cd_kernels, "available", lambda: False)
+    monkeypatch.setattr(sgd_kernels, "available", lambda: False)
+    monkeypatch.setattr(sgd_kernels, "_epoch_csr", None)  # the compiled epoch must not run
+    reference = ll.LinearRegression(**params).fit(X, y), ll.Lasso(alpha=1e-3).fit(X, y)
+    for a, b in zip(compiled, reference, strict=True):
+        np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
+
+
 @pytest.mark.parametrize("sparse_x", [False, True])
 @pytest.mark.parametrize("kw", [dict(batch_size=1), dict(batch_size=7, alpha=0.3),
                                 dict(batch_size=5, loss="sse", alpha=0.1, lr=0.002),
