@@ -134,14 +134,14 @@ class ArrayData:
                      engine=spec.engine, validation=validation)
 
     def objective(self, spec: DescentSpec, setup: DescentSetup):
-        """The trained objective on every row (float64, training scale)."""
-        X64 = self.training_rows().astype(np.float64, copy=False)
-        Y, w = self.Y, self.w
+        """The trained objective on every row (float64, training scale; a float64 copy of
+        float32 rows is made only when the diagnosis is read)."""
+        Xt, Y, w = self.training_rows(), self.Y, self.w
         loss_fn = get_loss(spec.loss)
         factor = penalty_factor(setup.config, Y.shape[1], self.total_weight())
 
         def objective(W, b):
-            value = loss_fn.value(X64 @ W + b - Y, w)
+            value = loss_fn.value(Xt.astype(np.float64, copy=False) @ W + b - Y, w)
             return value + factor * float((W * W).sum())
 
         return objective
@@ -149,7 +149,8 @@ class ArrayData:
     def exact_rows(self, spec: DescentSpec):
         if self.sparse:  # refinement reads dense rows: the Gram suffices
             return None
-        return self.training_rows().astype(np.float64, copy=False), self.Y, self.w
+        Xt, Y, w = self.training_rows(), self.Y, self.w
+        return lambda: (Xt.astype(np.float64, copy=False), Y, w)  # when the diagnosis is read
 
 
 def _max_row_norm2(X: np.ndarray, fit_intercept: bool, batch_size: int | None = None) -> float:

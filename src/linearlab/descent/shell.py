@@ -154,7 +154,8 @@ def finish(spec: DescentSpec, setup: DescentSetup, gram: Gram | LazyGram,
 
     ``objective(W, b)`` is the trained objective on the training scale; None computes it from
     the Gram statistics (a fit over a file, where the rows are gone). ``rows`` = (X on the
-    training scale, Y, w) lets the exact solver refine the optimum on ill-conditioned data.
+    training scale, Y, w), or a function giving them, lets the exact solver refine the optimum
+    on ill-conditioned data.
     """
     coef, intercept = _to_original(result.coef, result.intercept, setup)
     path = result.params_history
@@ -178,7 +179,7 @@ def finish(spec: DescentSpec, setup: DescentSetup, gram: Gram | LazyGram,
                 rss = train_gram.residual_sum_of_squares(W, b).sum()
                 return norm * float(rss) + factor * float((W * W).sum())
 
-        Xr, Yr, wr = rows if rows is not None else (None, None, None)
+        Xr, Yr, wr = (rows() if callable(rows) else rows) if rows is not None else (None,) * 3
         best = exact.solve_auto(Xr, Yr, wr, alpha=spec.alpha, gram=train_gram,
                                 fit_intercept=spec.fit_intercept)
         W_star = best.coef
