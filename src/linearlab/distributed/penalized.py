@@ -26,6 +26,7 @@ from linearlab.distributed.design import designed, needs_design
 from linearlab.distributed.reduce import compute, compute_stats, tree_reduce
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
+from linearlab.pipeline.penalized_blocks import folds_from_tests, kfold_bounds, on_original_scale
 
 
 def _rows(xb, yb, wb, index):
@@ -56,8 +57,6 @@ def fold_statistics(parts, gram: Gram, cv):
     """Fold statistics of unshuffled ``KFold(cv)`` over the partitions (see the notes)."""
     from dask import delayed
 
-    from linearlab.penalized.folds import FoldStatistics, kfold_bounds
-
     if cv is not None and not isinstance(cv, Integral):
         raise ParameterError("On Dask collections cross-validation uses contiguous folds "
                              "(KFold without shuffling); pass cv as a number of folds.")
@@ -67,15 +66,7 @@ def fold_statistics(parts, gram: Gram, cv):
     leaves = [delayed(_fold_grams, name="linearlab-folds")(xb, yb, wb, i, int(starts[i]),
                                                             bounds)
               for i, xb, yb, wb in parts.blocks()]
-    test = compute(tree_reduce(leaves, _merge_folds))
-    train = []
-    for k in range(len(test)):
-        others = Gram.empty(gram.n_features, gram.n_targets)
-        for j, g in enumerate(test):
-            if j != k:
-                others = others.merge(g)
-        train.append(others)
-    return FoldStatistics(train=train, test=test, total=gram)
+    return folds_from_tests(compute(tree_reduce(leaves, _merge_folds)), gram)
 
 
 def _blocks(parts, scaling):
@@ -91,8 +82,6 @@ def _cross_validated(estimator, parts, gram: Gram, y_ndim: int) -> None:
     """RidgeCV leave-one-out, or k-fold from the partitions' fold statistics; with
     ``standardize`` on the columns scaled by the whole table, reported on the original scale
     (as in memory)."""
-    from linearlab.penalized.inputs import original_scale
-
     cv = getattr(estimator, "cv", None)
     loo = cv is None and hasattr(estimator, "fit_streamed")
     scaling = (gram.feature_scaling(estimator.fit_intercept)
@@ -110,13 +99,7 @@ def _cross_validated(estimator, parts, gram: Gram, y_ndim: int) -> None:
         else:
             estimator.fit_folds(folds)
     if scaling is not None:
-        state = estimator.fitted_state()
-        coef, intercept, _ = original_scale(scaling, np.atleast_2d(state.coef),
-                                            np.atleast_1d(state.intercept), state.gram)
-        single = np.ndim(state.coef) == 1
-        estimator.set_fitted_state(replace(
-            state, coef=coef[0] if single else coef,
-            intercept=float(intercept[0]) if single else intercept))
+        on_original_scale(estimator, scaling, gram)
 
 
 def fit(estimator, X, y=None, sample_weight=None):

@@ -34,14 +34,32 @@ class Folds:
     total: Gram
 
 
-def kfold_statistics(blocks, gram: Gram, cv, scaling=None) -> Folds:
-    """Fold statistics of unshuffled ``KFold(cv)`` (None: 5) from ``(first row, X, Y, w)``
-    blocks in row order; ``gram`` holds every row's statistics (its count fixes the folds)."""
-    k, n = 5 if cv is None else int(cv), gram.count
+def kfold_bounds(n: int, cv) -> np.ndarray:
+    """Row boundaries of scikit-learn's unshuffled ``KFold(cv)`` (None: 5) over ``n`` rows."""
+    k = 5 if cv is None else int(cv)
     if not 2 <= k <= n:
         raise ParameterError(f"k-fold cross-validation needs between 2 and {n} folds (the "
                              f"rows), got cv={cv!r}.")
-    bounds = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+    return np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])
+
+
+def folds_from_tests(test: list[Gram], total: Gram) -> Folds:
+    """The folds whose validation statistics are ``test`` (each training set: the others)."""
+    train = []
+    for f in range(len(test)):
+        others = Gram.empty(total.n_features, total.n_targets)
+        for j, g in enumerate(test):
+            if j != f:
+                others = others.merge(g)
+        train.append(others)
+    return Folds(train, test, total)
+
+
+def kfold_statistics(blocks, gram: Gram, cv, scaling=None) -> Folds:
+    """Fold statistics of unshuffled ``KFold(cv)`` (None: 5) from ``(first row, X, Y, w)``
+    blocks in row order; ``gram`` holds every row's statistics (its count fixes the folds)."""
+    bounds = kfold_bounds(gram.count, cv)
+    k = len(bounds) - 1
     test = [Gram.empty(gram.n_features, gram.n_targets) for _ in range(k)]
     for start, X, Y, w in blocks:
         if scaling is not None:
@@ -50,14 +68,7 @@ def kfold_statistics(blocks, gram: Gram, cv, scaling=None) -> Folds:
             lo, hi = max(int(bounds[f]) - start, 0), min(int(bounds[f + 1]) - start, len(X))
             if lo < hi:
                 test[f].update(X[lo:hi], Y[lo:hi], None if w is None else w[lo:hi])
-    train = []
-    for f in range(k):
-        others = Gram.empty(gram.n_features, gram.n_targets)
-        for j, g in enumerate(test):
-            if j != f:
-                others = others.merge(g)
-        train.append(others)
-    return Folds(train, test, gram if scaling is None else gram.rescaled(*scaling))
+    return folds_from_tests(test, gram if scaling is None else gram.rescaled(*scaling))
 
 
 def solve_penalized(model, gram: Gram, reader, where: str) -> None:
@@ -86,12 +97,18 @@ def solve_penalized(model, gram: Gram, reader, where: str) -> None:
             model.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
         else:
             model.fit_folds(folds)
-    if scaling is not None:  # solved on the standardized columns: back to the original scale
-        state = model.fitted_state()
-        shift, scale = scaling
-        coef = np.atleast_2d(np.asarray(state.coef, dtype=np.float64)) / scale
-        intercept = np.atleast_1d(np.asarray(state.intercept, dtype=np.float64)) - coef @ shift
-        single = np.ndim(state.coef) == 1
-        model.set_fitted_state(replace(
-            state, coef=coef[0] if single else coef,
-            intercept=float(intercept[0]) if single else intercept, gram=gram))
+    if scaling is not None:
+        on_original_scale(model, scaling, gram)
+
+
+def on_original_scale(model, scaling, gram: Gram) -> None:
+    """A penalized ``model`` solved on columns standardized by ``scaling`` (shift, scale),
+    reported on the original scale with the statistics ``gram`` of the original columns."""
+    state = model.fitted_state()
+    shift, scale = scaling
+    coef = np.atleast_2d(np.asarray(state.coef, dtype=np.float64)) / scale
+    intercept = np.atleast_1d(np.asarray(state.intercept, dtype=np.float64)) - coef @ shift
+    single = np.ndim(state.coef) == 1
+    model.set_fitted_state(replace(
+        state, coef=coef[0] if single else coef,
+        intercept=float(intercept[0]) if single else intercept, gram=gram))
