@@ -169,6 +169,10 @@ COST = [
     "poly(area, 200000)", "poly(area, degree=10**6)", "bs(area, df=100000)",
     "cr(area, df=100000)", "I(area + 10**1000000)", "I(area + " + "9" * 5000 + ")",
     "I(area + ((((7**99)**99)**99)**99))", "I(area * 'a' * 10**9)", "I([0] * 10**10)",
+    # Wilkinson operators that formulaic expands into every product (2**29 terms, ...)
+    "(area + rooms)**30", "*".join(f"I(area + {i})" for i in range(30)),
+    "((area + rooms + g)**5)**5", "(" + "+".join(f"I(area + {i})" for i in range(500)) + ")**3",
+    " + ".join(f"I(area + {i})" for i in range(3000)), "(area + rooms)^x",
 ]
 FRAGMENTS = ['"\'\\\\"', '"\\x60\'"', "'\\x60\"'", '"`"', "'`'", "`", "'\\\\'", '"\\\\\\\\"',
              "\\x5d\\x29#", "\\x60", '"\\""', "'\\''", "PAYLOAD", '" + PAYLOAD + "',

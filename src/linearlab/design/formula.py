@@ -321,13 +321,20 @@ class FormulaDesign:
             encoder_state_from_json,
             from_json,
         )
-        from linearlab.design.safety import MAX_FORMULA_CHARS, check_formula_terms, check_term
+        from linearlab.design.safety import (
+            MAX_FORMULA_CHARS,
+            check_formula_shape,
+            check_formula_terms,
+            check_term,
+        )
 
         try:
             texts = [doc["formula"], doc["rhs"]]
             if not all(isinstance(t, str) and len(t) <= MAX_FORMULA_CHARS for t in texts):
                 raise ValueError(f"the formula must be text of at most {MAX_FORMULA_CHARS} "
                                  "characters")
+            for text in texts:
+                check_formula_shape(quote_keywords(text))
             design = cls(doc["formula"])
             design.input_names = [str(n) for n in doc["input_names"]]
             check_formula_terms(design._parsed.lhs)  # evaluated by `evaluate`
