@@ -236,7 +236,7 @@ class ElasticNet(PenalizedBase):
         self._set_coefficients(fit.coef, fit.intercept)
         self.dual_gap_ = float(fit.gap[0]) if self._y_ndim == 1 else fit.gap
         self.n_iter_ = int(fit.n_iter[0]) if self._y_ndim == 1 else fit.n_iter.tolist()
-        if self.tol > 0 and np.any(fit.gap > fit.limit):
+        if np.any(fit.gap > fit.limit):
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} sweeps: "
                 f"duality gap {float(np.max(fit.gap)):.3e} > tolerance "
