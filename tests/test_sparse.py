@@ -144,6 +144,22 @@ def test_lasso_elastic_net_match_sklearn(d, name, kw, no_dense_rows):
         assert "Lasso" in str(ours.summary()) or "Elastic" in str(ours.summary())
 
 
+def test_penalized_partial_fit_and_descent_partial_fit(no_dense_rows):
+    X, y, _ = problem()
+    chunked = ll.ElasticNet(alpha=1e-3, tol=1e-12)
+    for start in range(0, X.shape[0], 200):
+        chunked.partial_fit(X[start:start + 200], y[start:start + 200])
+    whole = ll.ElasticNet(alpha=1e-3, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(chunked.coef_, whole.coef_, atol=1e-10)
+    params = dict(solver="gd", batch_size=10, lr=0.05, random_state=0, engine="loop")
+    sparse, dense = ll.LinearRegression(**params), ll.LinearRegression(**params)
+    for start in range(0, X.shape[0], 200):
+        rows = slice(start, start + 200)
+        sparse.partial_fit(X[rows], y[rows])
+        dense.partial_fit(densify(X[rows]), y[rows])
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-12)
+
+
 def test_cv_estimators_match_dense(no_dense_rows):
     X, y, _ = problem(n=900, d=15, density=0.3)
     dense = densify(X)
