@@ -14,7 +14,6 @@ writes; and no temporary file left anywhere.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import stat
@@ -22,11 +21,11 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 from cli_cases import CASES, Case, expand_model_text
+from cli_runner import run_cli
 
 TIMEOUT = 120
 
@@ -65,41 +64,10 @@ def needs_process(case: Case) -> bool:
 
 def run_in_process(case: Case, root: Path) -> dict:
     """``linearlab ARGV`` as a call of ``main``, with its own stdout/stderr files and folder."""
-    from linearlab.cli.main import main
-
-    cwd = root / case.env.get("cwd", ".")
-    streams = root.parent / f"{root.name}-streams"
-    streams.mkdir()
-    saved = sys.stdout, sys.stderr, os.getcwd(), os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = case.env.get("COLUMNS", "200")
-    try:
-        with open(streams / "out", "w+b") as out, open(streams / "err", "w+b") as err:
-            sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-            sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
-            os.chdir(cwd)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    status = main(list(case.argv))
-            except SystemExit as exc:
-                status = exc.code if isinstance(exc.code, int) else 1
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                sys.stdout.detach()
-                sys.stderr.detach()
-            out.seek(0)
-            err.seek(0)
-            raw_out, raw_err = out.read(), err.read()
-    finally:
-        sys.stdout, sys.stderr = saved[0], saved[1]
-        os.chdir(saved[2])
-        if saved[3] is None:
-            os.environ.pop("COLUMNS", None)
-        else:
-            os.environ["COLUMNS"] = saved[3]
-    return {"status": status, "stdout": raw_out.decode("utf-8", "replace"),
-            "stderr": raw_err.decode("utf-8", "replace"), "raw_err": raw_err}
+    result = run_cli(case.argv, cwd=root / case.env.get("cwd", "."),
+                     columns=case.env.get("COLUMNS", "200"))
+    return {"status": result.status, "stdout": result.stdout, "stderr": result.stderr,
+            "raw_err": result.raw_err}
 
 
 def run_case(case: Case, root: Path) -> dict:
