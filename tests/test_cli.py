@@ -1,4 +1,8 @@
-"""End to end through a subprocess: fit → predict → evaluate equal the Python API."""
+"""End to end: fit → predict → evaluate equal the Python API.
+
+The command runs in this process (:func:`cli_runner.run_cli`: its own stdout/stderr files and
+folder), except where the process itself is under test (Ctrl-C).
+"""
 
 from __future__ import annotations
 
@@ -16,16 +20,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from cli_runner import run_cli
 
 from linearlab import LinearRegression, cli, load, load_dataset
 
 
 def run(*args, check=True, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "linearlab", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
+    result = run_cli(args, cwd=cwd)
     if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+        assert result.status == 0, result.stderr
+    return result
 
 
 @pytest.fixture(scope="module")
