@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -27,6 +27,7 @@ class CliResult:
     stdout: str
     stderr: str
     raw_err: bytes
+    warnings: list = field(default_factory=list)
 
     @property
     def returncode(self) -> int:
@@ -36,7 +37,11 @@ class CliResult:
 
 def run_cli(argv, cwd: str | Path | None = None, columns: str = "200",
             ignore_warnings: bool = True) -> CliResult:
-    """``linearlab ARGV`` (items turned into ``str``) as a call of ``main``, in folder ``cwd``."""
+    """``linearlab ARGV`` (items turned into ``str``) as a call of ``main``, in folder ``cwd``.
+
+    Warnings are ignored, as ``PYTHONWARNINGS=ignore`` would; with ``ignore_warnings=False`` the
+    ones a fresh interpreter's default filters would print are kept in ``.warnings`` instead.
+    """
     from linearlab.cli.main import main
 
     saved = sys.stdout, sys.stderr, os.getcwd(), os.environ.get("COLUMNS")
@@ -49,9 +54,14 @@ def run_cli(argv, cwd: str | Path | None = None, columns: str = "200",
             if cwd is not None:
                 os.chdir(cwd)
             try:
-                with warnings.catch_warnings():
-                    if ignore_warnings:  # as PYTHONWARNINGS=ignore would
+                with warnings.catch_warnings(record=True) as seen:
+                    warnings.resetwarnings()
+                    if ignore_warnings:
                         warnings.simplefilter("ignore")
+                    else:  # a fresh interpreter's defaults
+                        for category in (DeprecationWarning, PendingDeprecationWarning,
+                                         ImportWarning, ResourceWarning):
+                            warnings.simplefilter("ignore", category)
                     status = main([str(arg) for arg in argv])
             except SystemExit as exc:
                 status = exc.code if isinstance(exc.code, int) else 1
@@ -70,4 +80,4 @@ def run_cli(argv, cwd: str | Path | None = None, columns: str = "200",
         else:
             os.environ["COLUMNS"] = saved[3]
     return CliResult(status, raw_out.decode("utf-8", "replace"),
-                     raw_err.decode("utf-8", "replace"), raw_err)
+                     raw_err.decode("utf-8", "replace"), raw_err, [str(w.message) for w in seen])

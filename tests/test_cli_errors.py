@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -125,16 +126,19 @@ def test_bad_input(files, tmp_path, capsys, name, argv, status, pieces):
 
 
 def test_subprocess_exit_status_and_no_traceback(files, tmp_path):
-    for argv, status in [(["fit", files["text.csv"], "-o", files["out"]], 2),
-                         (["fit", "salary", "--solver", "gd", "--lr", "10"], 1)]:
-        proc = subprocess.run([sys.executable, "-m", "linearlab", *argv], capture_output=True,
-                              text=True, timeout=120)
-        assert proc.returncode == status
-        assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
-        assert proc.stdout == ""
-    proc = subprocess.run([sys.executable, "-m", "linearlab", "fit", files["header.csv"],
-                           "--debug"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "Traceback" in proc.stderr
+    # one real process: `python -m linearlab` hands main's status to the shell, stdout empty
+    proc = subprocess.run([sys.executable, "-m", "linearlab", "fit", files["text.csv"], "-o",
+                           files["out"]], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    # the rest in-process (the same main, no interpreter start-up): status 1, --debug
+    diverged = run_cli(["fit", "salary", "--solver", "gd", "--lr", "10"], ignore_warnings=False)
+    assert diverged.status == 1 and not diverged.warnings, diverged.warnings
+    assert diverged.stderr.startswith("error: ") and "Traceback" not in diverged.stderr
+    assert diverged.stdout == ""
+    debug = run_cli(["fit", files["header.csv"], "--debug"])
+    assert debug.status == 2 and "Traceback" in debug.stderr
     assert not os.path.exists(files["out"])
 
 
