@@ -11,7 +11,9 @@ Dask collections: they solve from Gram statistics, which the partitions compute 
   lives and returns a (weighted) Gram per fold, summed in the tree. Other splitters are
   refused.
 
-The estimator calls :func:`fit` when its input is a Dask collection.
+With ``standardize=True`` the estimators scale these statistics themselves (on the whole
+table's scale, as in memory). The estimator calls :func:`fit` when its input is a Dask
+collection.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from linearlab.distributed.design import designed, needs_design
 from linearlab.distributed.reduce import compute, compute_stats, tree_reduce
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
-from linearlab.pipeline.penalized_blocks import folds_from_tests, kfold_bounds, on_original_scale
+from linearlab.pipeline.penalized_blocks import folds_from_tests, kfold_bounds
 
 
 def _rows(xb, yb, wb, index):
@@ -69,37 +71,24 @@ def fold_statistics(parts, gram: Gram, cv):
     return folds_from_tests(compute(tree_reduce(leaves, _merge_folds)), gram)
 
 
-def _blocks(parts, scaling):
+def _blocks(parts):
     """Every partition's rows on the client, one at a time: ``(X, Y, w)``."""
     from dask import delayed
 
     for i, xb, yb, wb in parts.blocks():
-        X, Y, w = compute(delayed(validated)(xb, yb, wb, i))
-        yield (X if scaling is None else (X - scaling[0]) / scaling[1]), Y, w
+        yield compute(delayed(validated)(xb, yb, wb, i))
 
 
 def _cross_validated(estimator, parts, gram: Gram, y_ndim: int) -> None:
-    """RidgeCV leave-one-out, or k-fold from the partitions' fold statistics; with
-    ``standardize`` on the columns scaled by the whole table, reported on the original scale
-    (as in memory)."""
+    """RidgeCV leave-one-out, or k-fold from the partitions' fold statistics (the estimators
+    apply ``standardize`` to them themselves, on the whole table's scale)."""
     cv = getattr(estimator, "cv", None)
-    loo = cv is None and hasattr(estimator, "fit_streamed")
-    scaling = (gram.feature_scaling(estimator.fit_intercept)
-               if getattr(estimator, "standardize", False) else None)
-    scaled = gram if scaling is None else gram.rescaled(*scaling)
-    if loo:
-        estimator.fit_streamed(scaled, blocks=_blocks(parts, scaling), y_ndim=y_ndim)
+    if cv is None and hasattr(estimator, "fit_streamed"):
+        estimator.fit_streamed(gram, blocks=_blocks(parts), y_ndim=y_ndim)
+    elif hasattr(estimator, "fit_streamed"):
+        estimator.fit_streamed(gram, folds=fold_statistics(parts, gram, cv), y_ndim=y_ndim)
     else:
-        folds = fold_statistics(parts, gram, cv)
-        if scaling is not None:
-            folds = replace(folds, train=[g.rescaled(*scaling) for g in folds.train],
-                            test=[g.rescaled(*scaling) for g in folds.test], total=scaled)
-        if hasattr(estimator, "fit_streamed"):
-            estimator.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
-        else:
-            estimator.fit_folds(folds)
-    if scaling is not None:
-        on_original_scale(estimator, scaling, gram)
+        estimator.fit_folds(fold_statistics(parts, gram, cv))
 
 
 def fit(estimator, X, y=None, sample_weight=None):

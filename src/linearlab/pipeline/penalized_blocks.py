@@ -7,15 +7,14 @@ rows, weights, a formula): they solve from Gram statistics, gathered block by bl
   scikit-learn's default): the row count (after dropping) fixes the fold boundaries, and one
   more pass splits every block at them into a (weighted) Gram per fold.
 
-With ``standardize=True`` the cross-validation runs on the columns scaled by the whole table
-and the answer is reported on the original scale, as the in-memory fit does. The estimators are
-used through their public statistics methods only (``fit_gram``, ``fit_streamed``,
-``fit_folds``), so this layer does not import them.
+The estimators are used through their public statistics methods only (``fit_gram``,
+``fit_streamed``, ``fit_folds``; they apply ``standardize=True`` themselves, on the whole
+table's scale), so this layer does not import them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -55,20 +54,18 @@ def folds_from_tests(test: list[Gram], total: Gram) -> Folds:
     return Folds(train, test, total)
 
 
-def kfold_statistics(blocks, gram: Gram, cv, scaling=None) -> Folds:
+def kfold_statistics(blocks, gram: Gram, cv) -> Folds:
     """Fold statistics of unshuffled ``KFold(cv)`` (None: 5) from ``(first row, X, Y, w)``
     blocks in row order; ``gram`` holds every row's statistics (its count fixes the folds)."""
     bounds = kfold_bounds(gram.count, cv)
     k = len(bounds) - 1
     test = [Gram.empty(gram.n_features, gram.n_targets) for _ in range(k)]
     for start, X, Y, w in blocks:
-        if scaling is not None:
-            X = (X - scaling[0]) / scaling[1]
         for f in range(k):
             lo, hi = max(int(bounds[f]) - start, 0), min(int(bounds[f + 1]) - start, len(X))
             if lo < hi:
                 test[f].update(X[lo:hi], Y[lo:hi], None if w is None else w[lo:hi])
-    return folds_from_tests(test, gram if scaling is None else gram.rescaled(*scaling))
+    return folds_from_tests(test, gram)
 
 
 def solve_penalized(model, gram: Gram, reader, where: str) -> None:
@@ -84,31 +81,11 @@ def solve_penalized(model, gram: Gram, reader, where: str) -> None:
             f"{where} is read in chunks, where cross-validation uses contiguous folds (KFold "
             "without shuffling); pass cv as a number of folds."
         )
-    scaling = (gram.feature_scaling(model.fit_intercept)
-               if getattr(model, "standardize", False) else None)
     if cv is None and hasattr(model, "fit_streamed"):  # RidgeCV's leave-one-out
-        blocks = (((X if scaling is None else (X - scaling[0]) / scaling[1]), Y, w)
-                  for _, X, Y, w in reader.blocks())
-        scaled = gram if scaling is None else gram.rescaled(*scaling)
-        model.fit_streamed(scaled, blocks=blocks, y_ndim=y_ndim)
+        blocks = ((X, Y, w) for _, X, Y, w in reader.blocks())
+        model.fit_streamed(gram, blocks=blocks, y_ndim=y_ndim)
+    elif hasattr(model, "fit_streamed"):
+        model.fit_streamed(gram, folds=kfold_statistics(reader.blocks(), gram, cv),
+                           y_ndim=y_ndim)
     else:
-        folds = kfold_statistics(reader.blocks(), gram, cv, scaling)
-        if hasattr(model, "fit_streamed"):
-            model.fit_streamed(folds.total, folds=folds, y_ndim=y_ndim)
-        else:
-            model.fit_folds(folds)
-    if scaling is not None:
-        on_original_scale(model, scaling, gram)
-
-
-def on_original_scale(model, scaling, gram: Gram) -> None:
-    """A penalized ``model`` solved on columns standardized by ``scaling`` (shift, scale),
-    reported on the original scale with the statistics ``gram`` of the original columns."""
-    state = model.fitted_state()
-    shift, scale = scaling
-    coef = np.atleast_2d(np.asarray(state.coef, dtype=np.float64)) / scale
-    intercept = np.atleast_1d(np.asarray(state.intercept, dtype=np.float64)) - coef @ shift
-    single = np.ndim(state.coef) == 1
-    model.set_fitted_state(replace(
-        state, coef=coef[0] if single else coef,
-        intercept=float(intercept[0]) if single else intercept, gram=gram))
+        model.fit_folds(kfold_statistics(reader.blocks(), gram, cv))
