@@ -1,15 +1,27 @@
-"""Each example script redoes its seed document and prints what the seed printed."""
+"""Each example script redoes its seed document and prints what the seed printed.
+
+The scripts run in this process (``runpy``, as ``__main__``, from the repository's root, with
+``examples/`` first on ``sys.path`` as ``python examples/NAME.py`` puts it), which spares an
+interpreter and a PyTorch import per script; one of them also runs as a real ``python`` process,
+concurrently, to show the scripts work standalone.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import runpy
 import subprocess
 import sys
+import traceback
+import warnings
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = [
@@ -19,22 +31,48 @@ SCRIPTS = [
     "seed003_doubling.py",
     "seed004_arange_line.py",
 ]
+STANDALONE = "seed003_doubling.py"  # the cheapest, run as a real process too
+
+
+def run_in_process(name: str) -> tuple[int, str, str]:
+    """``python examples/NAME`` as ``runpy.run_path``: exit status, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.getcwd(), list(sys.path), torch.get_default_dtype()
+    code = 0
+    try:
+        os.chdir(EXAMPLES.parent)
+        sys.path.insert(0, str(EXAMPLES))
+        torch.set_default_dtype(torch.float32)  # a fresh interpreter's
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+            warnings.resetwarnings()
+            try:
+                runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except Exception:  # reported as the process would report it
+                traceback.print_exc(file=err)
+                code = 1
+    finally:
+        os.chdir(saved[0])
+        sys.path[:] = saved[1]
+        torch.set_default_dtype(saved[2])
+        sys.modules.pop("_common", None)  # the scripts' helper module, examples/_common.py
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
 def outputs():
-    """Run every script once (concurrently) and keep its stdout."""
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, str(EXAMPLES / name)], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, cwd=EXAMPLES.parent,
-        )
-        for name in SCRIPTS
-    }
-    results = {}
-    for name, proc in procs.items():
+    """Run every script once and keep its stdout; STANDALONE also as a process, meanwhile."""
+    proc = subprocess.Popen([sys.executable, str(EXAMPLES / STANDALONE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=EXAMPLES.parent)
+    try:
+        results = {name: run_in_process(name) for name in SCRIPTS}
         out, err = proc.communicate(timeout=300)
-        results[name] = (proc.returncode, out, err)
+    finally:
+        proc.kill()
+    results["standalone"] = (proc.returncode, out, err)
     return results
 
 
@@ -53,6 +91,10 @@ def sections(out: str) -> dict[str, str]:
 def by_backend(out: str) -> tuple[str, str]:
     found = {title.split(":")[0]: body for title, body in sections(out).items()}
     return found["backend='numpy'"], found["backend='torch'"]
+
+
+def test_a_script_run_as_a_process_prints_what_it_prints_in_process(outputs):
+    assert run(outputs, "standalone") == run(outputs, STANDALONE)
 
 
 def test_every_seed_has_an_example():
