@@ -118,8 +118,9 @@ class _Checker:
         if isinstance(node, ast.Name):
             return self.value_name(node.id) if node.id not in _CONTRAST_VALUES else None
         if isinstance(node, ast.Attribute):
-            ok = isinstance(node.value, ast.Name) and node.value.id == "np" and (
-                node.attr in _NP_VALUES or _np_ufunc(node.attr))
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            ok = (owner == "np" and (node.attr in _NP_VALUES or _np_ufunc(node.attr))) or (
+                owner == "contr" and node.attr in _CONTR_ATTRS)
             if not ok:
                 raise self.fail(f"uses the attribute {ast.unparse(node)!r}")
             return None
@@ -189,8 +190,6 @@ class _Checker:
         for keyword in node.keywords:
             self.size(name, None, keyword.arg, keyword.value)
             self.check(keyword.value, argument=True)
-        if isinstance(node.func, ast.Attribute):
-            self.check(node.func)
 
     def size(self, name: str, position: int | None, keyword: str | None, arg: ast.expr) -> None:
         for callee, index, word in _SIZES:
