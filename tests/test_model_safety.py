@@ -348,3 +348,14 @@ def test_local_cluster_has_no_dashboard_and_workers_are_capped():
             if port:  # and no dashboard page there
                 with pytest.raises(urllib.error.HTTPError, match="404"):
                     urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10)
+
+
+@pytest.mark.parametrize("term", ["np.multiply(area, [[1.0]] * 500)",
+                                  "np.multiply(area, [[1.0], [2.0], [3.0]])",
+                                  "bs(area, knots=[" + ", ".join(["100.0"] * 60) + "])",
+                                  "np.add(area, 'x')"])
+def test_terms_cannot_broadcast_the_data(base, tmp_path, term):
+    """A list given to a NumPy function would broadcast the data to the list's size."""
+    model = hostile_model(base, tmp_path, term, tmp_path / "owned")
+    with alarm(), pytest.raises(ModelFileError):
+        load(model)

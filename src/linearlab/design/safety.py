@@ -54,6 +54,7 @@ _CALLS: dict[str, frozenset[str]] = {
         "Poly": "scores", "abs": "", "round": "ndigits",
     }.items()
 }
+_TAKES_LISTS = {"C", "Treatment", "Poly", "bs", "cr", "cs", "cc"}
 _CONTRAST_VALUES = {"Treatment", "Sum", "Helmert", "Diff", "Poly"}
 _CONTR_ATTRS = {"treatment", "sum", "helmert", "diff", "poly", "SAS"}
 _NP_VALUES = {"pi", "e"}
@@ -182,14 +183,20 @@ class _Checker:
                     or not isinstance(node.args[0].value, str):
                 raise self.fail("uses Q() other than as Q('column')")
             return self.value_name(node.args[0].value)
+        # strings and lists only where they are levels, contrasts, knots or scores (a list
+        # given to a NumPy function would broadcast the data to its size)
+        takes_lists = name in _TAKES_LISTS or name.startswith("contr.")
         for position, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
                 raise self.fail("passes *arguments")
             self.size(name, position, None, arg)
-            self.check(arg, argument=position > 0 or name.startswith(("contr.", "Treatment")))
+            self.check(arg, argument=takes_lists and (position > 0 or name != "C"))
         for keyword in node.keywords:
             self.size(name, None, keyword.arg, keyword.value)
-            self.check(keyword.value, argument=True)
+            self.check(keyword.value, argument=takes_lists)
+            if keyword.arg == "knots" and isinstance(keyword.value, (ast.List, ast.Tuple)) \
+                    and len(keyword.value.elts) > MAX_DEGREE:
+                raise self.fail(f"gives {name} more than {MAX_DEGREE} knots")
 
     def size(self, name: str, position: int | None, keyword: str | None, arg: ast.expr) -> None:
         for callee, index, word in _SIZES:
