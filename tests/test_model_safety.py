@@ -104,9 +104,13 @@ def _cli(*argv) -> int:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            return main([str(a) for a in argv])
+            status = main([str(a) for a in argv])
         except SystemExit as exc:
-            return int(exc.code or 0)
+            status = int(exc.code or 0)
+    message = err.getvalue()
+    assert "Traceback" not in message and message.strip().count("\n\n") == 0, message
+    assert status in (0, 1, 2), (status, message)
+    return status
 
 
 def _all_three(model: Path, data: Path, df: pd.DataFrame) -> list:
