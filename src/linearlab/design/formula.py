@@ -12,7 +12,11 @@ built. The intercept column itself is not part of the design: the estimator fits
 The fitted design keeps formulaic's model spec (categorical levels, contrasts, the state of
 stateful transforms such as ``center(x)``), applies it to new data, refuses levels it has not
 seen, and stores itself as plain JSON (:meth:`FormulaDesign.to_dict`): nothing is pickled, and
-loading rebuilds the spec from the formula text and the stored levels.
+loading rebuilds the spec from the formula text and the stored levels. A model file is data:
+its terms are checked by :mod:`linearlab.design.safety` as formulaic will evaluate them (and
+again right before each evaluation), its stored numbers by :mod:`.formula_state`. A formula
+passed to :meth:`FormulaDesign.fit_transform` (``from_formula``, ``--formula``) is the user's
+own Python, evaluated as statsmodels evaluates it.
 
 ``formulaic`` (and pandas) are needed only here and are imported when a formula is used:
 ``pip install "linearlab[formula]"``.
