@@ -30,19 +30,21 @@ from typing import Any
 
 import numpy as np
 
-from linearlab.data.missing import check_policy, missing_error
+from linearlab.data.missing import check_policy
 from linearlab.design.formula_terms import (
+    INTERCEPT,
+    apply_missing,
     check_one_hot,
     check_sizes,
+    drop_nan_rows,
     patsy_names,
     patsy_order,
     quote_keywords,
     rhs_text,
     sniff_rows,
+    without_intercept,
 )
 from linearlab.errors import BackendUnavailableError, ColumnError, DataError, ModelFileError
-
-INTERCEPT = "Intercept"
 
 
 def _formulaic():
@@ -151,7 +153,7 @@ class FormulaDesign:
         check_policy(missing)
         frame = _frame(data)
         variables = sorted(v for v in self._parsed.required_variables if v in frame.columns)
-        frame, keep = _apply_missing(frame, variables, missing)
+        frame, keep = apply_missing(frame, variables, missing)
         check_sizes(self._parsed, len(frame))
         check_one_hot(self._parsed, frame, variables)
         # which factors are categorical: a few rows tell, with every level of every column
@@ -166,7 +168,7 @@ class FormulaDesign:
         )
         matrices = self._materialize(formula, frame)
         self.model_spec = matrices.rhs.model_spec
-        X, names = _without_intercept(matrices.rhs)
+        X, names = without_intercept(matrices.rhs)
         names = patsy_names(names, self.model_spec.encoder_state)
         self.names = names
         self.target_names = [str(c) for c in matrices.lhs.columns]
@@ -174,7 +176,7 @@ class FormulaDesign:
             v for v in self.model_spec.required_variables if v in frame.columns
         )
         Y = np.asarray(matrices.lhs, dtype=np.float64)
-        return _drop_nan_rows(X, Y, keep, missing)
+        return drop_nan_rows(X, Y, keep, missing)
 
     def apply(self, data: Any, missing: str = "error", response: bool = True):
         """Design (and left-hand side) of more data by the fitted spec: ``(X, Y, keep)``.
@@ -190,13 +192,13 @@ class FormulaDesign:
         if response:
             lhs_vars = self._lhs_formula().required_variables
             variables += sorted(v for v in lhs_vars if v in frame.columns)
-        frame, keep = _apply_missing(frame, variables, "drop" if missing == "keep" else missing,
+        frame, keep = apply_missing(frame, variables, "drop" if missing == "keep" else missing,
                                      predicting=not response)
         X = self.transform(frame)
         if not response:
             return X, None, keep
         Y = self.response(frame)
-        X, Y, keep = _drop_nan_rows(X, Y, keep, missing)
+        X, Y, keep = drop_nan_rows(X, Y, keep, missing)
         return X, Y, keep
 
     def _lhs_formula(self):
@@ -258,7 +260,7 @@ class FormulaDesign:
         self._check_columns(frame)
         self._check_levels(frame)
         matrix = self._materialize(None, frame, spec=self.model_spec)
-        X, names = _without_intercept(matrix)
+        X, names = without_intercept(matrix)
         names = patsy_names(names, self.model_spec.encoder_state)
         if names != self.names:
             raise DataError(
@@ -374,44 +376,6 @@ class FormulaDesign:
 
     def __repr__(self) -> str:
         return f"FormulaDesign({self.formula!r}, columns={self.names})"
-
-
-def _apply_missing(frame, variables: list[str], missing: str, predicting: bool = False):
-    """``frame`` without rows missing a value in ``variables`` (``missing="drop"``), or the
-    error (``"error"``); with the boolean mask of the rows kept (None: all)."""
-    if not variables:
-        return frame, None
-    mask = np.asarray(frame[variables].isna(), dtype=bool)
-    if not mask.any():
-        return frame, None
-    if missing == "error":
-        raise missing_error(mask, "The formula's data", variables, predicting)
-    keep = ~mask.any(axis=1)
-    if not keep.any():
-        raise DataError(
-            f"Every row has a missing value in the formula's variables ({', '.join(variables)}), "
-            "so missing='drop' leaves no data."
-        )
-    return frame.iloc[np.flatnonzero(keep)], keep
-
-
-def _drop_nan_rows(X, Y, keep, missing: str):
-    """With ``missing="drop"``, also drop rows that a transform made NaN (np.log(-1))."""
-    if missing != "drop":
-        return X, Y, keep
-    bad = np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1)
-    if not bad.any():
-        return X, Y, keep
-    full = np.ones(len(bad), dtype=bool) if keep is None else keep.copy()
-    full[np.flatnonzero(full)[bad]] = False
-    return X[~bad], Y[~bad], full
-
-
-def _without_intercept(matrix) -> tuple[np.ndarray, list[str]]:
-    names = [str(c) for c in matrix.columns]
-    keep = [j for j, n in enumerate(names) if n != INTERCEPT]
-    X = np.asarray(matrix, dtype=np.float64)[:, keep]
-    return np.ascontiguousarray(X), [names[j] for j in keep]
 
 
 def _single_variable(factor: str, frame) -> str | None:

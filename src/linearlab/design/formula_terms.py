@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from linearlab.data.missing import missing_error
 from linearlab.errors import DataError
+
+#: The name of the intercept column formulaic (and statsmodels) gives.
+INTERCEPT = "Intercept"
 
 
 def quote_keywords(text: str) -> str:
@@ -141,3 +145,42 @@ def check_one_hot(parsed, frame, variables: list[str]) -> None:
         if values.dtype.kind not in "iuf" or column in coded:
             levels[column] = int(values.nunique())
     check_design_width(levels, len(variables) - len(levels))
+
+
+def apply_missing(frame, variables: list[str], missing: str, predicting: bool = False):
+    """``frame`` without rows missing a value in ``variables`` (``missing="drop"``), or the
+    error (``"error"``); with the boolean mask of the rows kept (None: all)."""
+    if not variables:
+        return frame, None
+    mask = np.asarray(frame[variables].isna(), dtype=bool)
+    if not mask.any():
+        return frame, None
+    if missing == "error":
+        raise missing_error(mask, "The formula's data", variables, predicting)
+    keep = ~mask.any(axis=1)
+    if not keep.any():
+        raise DataError(
+            f"Every row has a missing value in the formula's variables ({', '.join(variables)}), "
+            "so missing='drop' leaves no data."
+        )
+    return frame.iloc[np.flatnonzero(keep)], keep
+
+
+def drop_nan_rows(X, Y, keep, missing: str):
+    """With ``missing="drop"``, also drop rows that a transform made NaN (np.log(-1))."""
+    if missing != "drop":
+        return X, Y, keep
+    bad = np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1)
+    if not bad.any():
+        return X, Y, keep
+    full = np.ones(len(bad), dtype=bool) if keep is None else keep.copy()
+    full[np.flatnonzero(full)[bad]] = False
+    return X[~bad], Y[~bad], full
+
+
+def without_intercept(matrix) -> tuple[np.ndarray, list[str]]:
+    """formulaic's matrix as float64 without its ``Intercept`` column, and the column names."""
+    names = [str(c) for c in matrix.columns]
+    keep = [j for j, n in enumerate(names) if n != INTERCEPT]
+    X = np.asarray(matrix, dtype=np.float64)[:, keep]
+    return np.ascontiguousarray(X), [names[j] for j in keep]
