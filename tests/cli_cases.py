@@ -737,6 +737,9 @@ CASES = [
     Case("predict-into-input-folder", DATA_LOSS, "`predict MODEL dd -o dd/out` (dd: the input "
          "folder)", ("predict", "model.json", "dd", "-o", "dd/out", "--workers", "1"), 2,
          "lies inside the input folder", _partition_folder),
+    Case("playground-port-99999", MESSAGES, "`playground --port 99999` (issue 21)",
+         ("playground", "--port", "99999"), 2, "99999 is not a TCP port: give 0 to 65535",
+         check=_said_once("usage: linearlab playground")),
 ]
 
 # What the cases that succeed do, in words (docs/errors.md).
