@@ -79,10 +79,10 @@ def test_device_solvers_equal_the_cpu_solvers(device, solver, fit_intercept, alp
 def test_auto_keeps_the_fast_path_on_the_device_when_the_cpu_does(device):
     X, Y, _ = problem(n=20_000, offset=0.0, k=1)
     want = solvers.solve("auto", X, Y)
-    assert want.solver == "normal"
+    assert want.solver.startswith("normal")  # the fast path, maybe with a refinement pass
     got, _ = exact_device.solve("auto", torch.from_numpy(X).to(device),
                                 torch.from_numpy(Y).to(device), device=device)
-    assert got.solver == f"normal ({torch.empty(0, device=device).device})"
+    assert got.solver == f"{want.solver} ({torch.empty(0, device=device).device})"
     assert got.error_estimate == pytest.approx(want.error_estimate, rel=1e-3)
     np.testing.assert_allclose(got.coef, want.coef, rtol=1e-12)
 
@@ -226,7 +226,7 @@ def test_host_arrays_skip_the_host_pass_over_x_values(device, monkeypatch):
                                rtol=1e-10)
     checked.clear()
     LinearRegression().fit(X, Y[:, 0])
-    assert "X" in checked  # the NumPy backend keeps its pass
+    assert "X" not in checked  # nor the NumPy backend: its Gram pass finds bad values
 
 
 @pytest.mark.parametrize("device", DEVICES)

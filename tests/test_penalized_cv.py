@@ -279,7 +279,7 @@ def test_elasticnetcv_alphas_shape_is_scikit_learn_s():
 
 def test_a_penalty_chosen_at_the_edge_of_its_grid_warns():
     """Issue 18: on raw-scale data LassoCV picked the smallest alpha of its grid silently."""
-    from linearlab.penalized.folds import GridEdgeWarning
+    from linearlab.errors import GridEdgeWarning
 
     X, y, _ = _data()
     noise = np.random.default_rng(5).standard_normal(len(y))  # unrelated to X: shrink all

@@ -108,6 +108,11 @@ class BackendUnavailableError(LinearLabError, ImportError):
     """An optional backend (PyTorch) or device is not available."""
 
 
+class GridEdgeWarning(UserWarning):
+    """A cross-validated penalty was chosen at the edge of its grid (LassoCV, ElasticNetCV,
+    RidgeCV): the best value may lie beyond it. Filter it like any warning category."""
+
+
 class ConditioningWarning(UserWarning):
     """The problem is ill-conditioned or rank-deficient; results may be sensitive."""
 

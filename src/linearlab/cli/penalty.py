@@ -26,10 +26,9 @@ from rich.table import Table
 from linearlab.cli import analyst
 from linearlab.cli import output as cli_output
 from linearlab.data import sources as io
-from linearlab.errors import ConvergenceWarning, UsageError
+from linearlab.errors import ConvergenceWarning, GridEdgeWarning, UsageError
 from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from linearlab.penalized.base import PenalizedBase
-from linearlab.penalized.folds import GridEdgeWarning
 from linearlab.penalized.source import fit_source
 from linearlab.pipeline import streaming
 

@@ -18,15 +18,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import check_cv
 
-from linearlab.errors import ParameterError
+from linearlab.errors import GridEdgeWarning, ParameterError
 from linearlab.exact.gram import Gram
 
 _GATHER_ROWS = 65_536  # rows gathered per block when a fold is not a contiguous range
-
-
-class GridEdgeWarning(UserWarning):
-    """A cross-validated penalty was chosen at the edge of its grid (LassoCV, ElasticNetCV,
-    RidgeCV): the best value may lie beyond it. Filter it like any warning category."""
 
 
 def warn_at_grid_edge(estimator: str, alphas, chosen: float, *, extend: str,

@@ -17,10 +17,10 @@ from numbers import Integral
 import numpy as np
 
 from linearlab.data.sources import ChunkStream, Source, read_columns
-from linearlab.errors import ConvergenceWarning, UsageError
+from linearlab.errors import ConvergenceWarning, GridEdgeWarning, UsageError
 from linearlab.exact.gram import Gram
 from linearlab.penalized.estimators import ElasticNet
-from linearlab.penalized.folds import GridEdgeWarning, stream_fold_statistics
+from linearlab.penalized.folds import stream_fold_statistics
 from linearlab.penalized.ridge_cv import RidgeCV
 from linearlab.pipeline import streaming
 
