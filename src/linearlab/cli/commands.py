@@ -117,12 +117,7 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source,
         raise UsageError("--formula names the target, the features and the intercept itself; "
                          "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
     features, targets = (None, None) if formula else cli_analyst.chosen_columns(args, source)
-    if args.solver in ("qr", "svd"):
-        raise UsageError(
-            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
-            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
-            "equations) or gd."
-        )
+    cli_options.in_memory_solver(args, repr(source.name))  # qr, svd, lsqr: whole table
     model = _model_from_args(args) if model is None else model
     if "missing" in model.get_params():
         model.set_params(missing=getattr(args, "missing", "error"))
@@ -152,6 +147,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         with _progress(args) as report:
             return source, cli_penalty.fit(args, source, report, model)
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
+        cli_options.in_memory_solver(args, "the data on a Dask cluster", ("lsqr",))
         from linearlab.distributed.commands import fit_from_args
 
         return fit_from_args(args, _model_from_args(args))
@@ -173,12 +169,8 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         model.init = cli_options.checked_start(args.init, features, len(targets),
                                                model.fit_intercept)
     stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
-    if stream and args.solver in ("qr", "svd"):
-        raise UsageError(
-            f"--solver {args.solver} needs the whole table in memory, but {source.name!r} is "
-            "read in chunks. Use --solver auto or normal (one pass over the file, normal "
-            "equations) or gd."
-        )
+    if stream:  # qr, svd, lsqr need the whole table
+        cli_options.in_memory_solver(args, repr(source.name))
     with _progress(args) as report:
         outcome = streaming.fit_source(model, source, features, targets, stream=stream,
                                        progress=report)

@@ -86,6 +86,30 @@ def learning_rate(text: str) -> float | str:
     return value
 
 
+#: ``--solver`` choices: ``LinearRegression(solver=...)``'s values.
+SOLVERS = ("auto", "normal", "qr", "svd", "lsqr", "gd")
+#: Solvers that need the whole table in memory (refused for files read in chunks and on Dask).
+IN_MEMORY_SOLVERS = ("qr", "svd", "lsqr")
+
+
+def in_memory_solver(args: argparse.Namespace, name: str,
+                     solvers: tuple[str, ...] = IN_MEMORY_SOLVERS) -> None:
+    """Refuse, in one paragraph, ``--solver qr|svd|lsqr`` (``solvers``) for data read in
+    chunks: the file ``name``, or Dask partitions (where only LSQR is refused: qr and svd
+    run as TSQR there)."""
+    solver = getattr(args, "solver", "auto")
+    if solver not in solvers:
+        return
+    how = ("runs SciPy's LSQR over the whole matrix" if solver == "lsqr"
+           else "factors the whole matrix")
+    if solvers == ("lsqr",):  # Dask: TSQR serves qr and svd
+        advice = "auto, normal, qr or svd (statistics or TSQR over the partitions)"
+    else:
+        advice = "auto or normal (one pass over the data, normal equations)"
+    raise UsageError(f"--solver {solver} {how} in memory, but {name} is read in chunks. "
+                     f"Use --solver {advice} or gd.")
+
+
 #: ``--init`` names Python's ``init`` strategies too.
 INIT_NAMES = ("zeros", "uniform", "normal")
 
@@ -182,9 +206,11 @@ def add_fit_options(fit: argparse.ArgumentParser, model_output: bool = True) -> 
     cols.add_argument("-x", "--features", metavar="COL,...",
                       help="feature columns, comma-separated (default: every other numeric column)")
     model = fit.add_argument_group("model")
-    model.add_argument("--solver", choices=["auto", "normal", "qr", "svd", "gd"], default="auto",
-                       help="exact: auto (normal equations when well conditioned, else QR/SVD), "
-                       "normal, qr, svd; or gd for gradient descent (default: auto)")
+    model.add_argument("--solver", choices=SOLVERS, default="auto",
+                       help="exact: auto (normal equations when well conditioned, else QR/SVD; "
+                       "LSQR for wide svmlight files), normal, qr, svd, lsqr (SciPy's iterative "
+                       "least squares: never forms X'X, for sparse or wide data); or gd for "
+                       "gradient descent (default: auto)")
     model.add_argument("--no-intercept", action="store_true", help="fit a line through the origin")
     model.add_argument("--alpha", type=alpha_value, default=0.0, metavar="A|cv",
                        help="penalty strength (L2 unless --penalty says otherwise); 0 = ordinary "

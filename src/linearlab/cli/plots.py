@@ -19,16 +19,17 @@ from rich.console import Console
 
 from linearlab.cli.parser import KIND_NAMES
 from linearlab.data import sources as io
+from linearlab.data import svmlight
 from linearlab.data.datasets import list_datasets
 from linearlab.errors import UsageError
 from linearlab.io import persist
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
+#: Figures drawn from the model alone (its loss history, its regularization path): no data read.
+NO_DATA_KINDS = ("history", "path")
 
 
-
-# --------------------------------------------------------------------------- options
 # --------------------------------------------------------------------------- data
 def read_for_plots(source: io.Source, features: list[str], targets: list[str]):
     """``(X, Y, rows_total_or_None)``: the first :data:`MAX_PLOT_ROWS` rows of the columns."""
@@ -157,7 +158,42 @@ def _recorded_source(model_path: str, model, console: Console) -> io.Source:
     return io.open_source(recorded)
 
 
-def _model_and_data(args: argparse.Namespace, console: Console):
+def _sparse_data(model, args: argparse.Namespace) -> str | None:
+    """The LIBSVM/svmlight file a model file would be drawn on (``--data``, else the training
+    data it records), or None when that is a table."""
+    recorded = (getattr(model, "training_", None) or {}).get("data")
+    data = args.plot_data or (recorded if isinstance(recorded, str) else None)
+    return data if data and svmlight.is_svmlight(data) else None
+
+
+def data_free_kinds(model, kinds: list[str] | None, why: str) -> list[str]:
+    """The figures of ``model`` drawn without its data (:data:`NO_DATA_KINDS`): ``kinds``, or
+    by default those that apply. A kind that needs the data is refused in one paragraph, as is
+    a model with none of these figures; ``why`` says why there are no rows to draw."""
+    from linearlab.viz.files import applicable_kinds
+
+    available = [k for k in applicable_kinds(model) if k in NO_DATA_KINDS]
+    wanted = available if kinds is None else kinds
+    refused = [k for k in wanted if k not in NO_DATA_KINDS]
+    if wanted and not refused:
+        return wanted
+    if available:
+        advice = (f"Draw --kind {','.join(available)}, which needs no data, or draw on a "
+                  "CSV/TSV/Parquet table")
+    else:
+        advice = ("This model has no figure drawn without data (the loss history needs "
+                  "--solver gd, the path a penalized model): draw on a CSV/TSV/Parquet table")
+    shown = ", ".join(refused) if refused else "the figures that apply"
+    raise UsageError(
+        f"Cannot draw {shown}: {'they draw' if len(refused) != 1 else 'it draws'} the model on "
+        f"its data rows, but {why}. {advice} with the same columns (--data TABLE)."
+    )
+
+
+def _model_and_data(args: argparse.Namespace, console: Console, kinds: list[str] | None):
+    """``(model, source or None, features, targets, kinds)`` for ``plot MODEL.json``; no source
+    (nothing read) when every kind asked for needs no data, or when the data is an svmlight
+    file (only those kinds can be drawn then)."""
     model = persist.load(args.data)
     given = _fit_options_given(args)
     if given:
@@ -166,33 +202,59 @@ def _model_and_data(args: argparse.Namespace, console: Console):
             f"fitting DATA, but {args.data!r} is a fitted model. Drop "
             f"{'it' if len(given) == 1 else 'them'}, or pass DATA instead of the model file."
         )
+    # set by persist.load, named or x0, x1, ... (not on a penalized model fitted on sparse X)
+    d = int(getattr(model, "n_features_in_", 0) or 0)
+    features = list(getattr(model, "feature_names_", None) or [f"x{j}" for j in range(d)])
+    targets = list(getattr(model, "target_names_", None) or ["y"])
+    sparse = _sparse_data(model, args)
+    if sparse is not None:
+        why = (f"{os.path.basename(sparse)!r} is a LIBSVM/svmlight file (sparse rows, which "
+               "the figures do not read)")
+        return model, None, features, targets, data_free_kinds(model, kinds, why)
+    if kinds and all(k in NO_DATA_KINDS for k in kinds) and not args.plot_data:
+        return model, None, features, targets, kinds  # the model file alone
     source = io.open_source(args.plot_data) if args.plot_data else _recorded_source(
         args.data, model, console)
-    features = list(model.feature_names_)  # set by persist.load, named or x0, x1, ...
-    targets = list(model.target_names_)
     formula = getattr(getattr(model, "design_", None), "kind", None) == "formula"
     needed = features if formula else [*features, *targets]  # a formula reads its target
     io.require_columns(source, needed, f"the model {args.data!r}")
-    return model, source, features, targets
+    return model, source, features, targets, kinds
+
+
+def _fit_sparse(args: argparse.Namespace, kinds: list[str] | None, fit_from_args):
+    """``plot DATA.svm``: fit the svmlight file (as ``fit`` does; ``-o`` names the figures'
+    folder, not fit's ``--plots``), then only the figures that need no rows."""
+    fit_args = argparse.Namespace(**{**vars(args), "plots": None})
+    source, outcome = fit_from_args(fit_args)
+    why = (f"{os.path.basename(args.data)!r} is a LIBSVM/svmlight file (sparse rows, which the "
+           "figures do not read)")
+    return source, outcome, data_free_kinds(outcome.model, kinds, why)
 
 
 def cmd_plot(args: argparse.Namespace, console: Console, fit_from_args) -> int:
     """``linearlab plot MODEL_OR_DATA``: fit DATA (or load the model) and draw figures."""
     kinds = _kinds(args.kind)
     if _is_model_file(args.data):
-        model, source, features, targets = _model_and_data(args, console)
+        model, source, features, targets, kinds = _model_and_data(args, console, kinds)
     else:
         if args.plot_data:
             raise UsageError("--data goes with a model file; DATA itself is the positional "
                              "argument here.")
-        source, outcome = fit_from_args(args)
+        if svmlight.is_svmlight(args.data):
+            source, outcome, kinds = None, *_fit_sparse(args, kinds, fit_from_args)[1:]
+        else:
+            source, outcome = fit_from_args(args)
         model, targets = outcome.model, outcome.targets
         features = list(getattr(model, "feature_names_", None) or outcome.features)
-    X, Y, names, clipped = data_for_plots(model, source, features, targets)
+    if source is None:  # the loss history, the path: from the model alone
+        X, Y, names, clipped = None, None, features, False
+    else:
+        X, Y, names, clipped = data_for_plots(model, source, features, targets)
     paths = write_plots(model, X, Y, names, targets, args.plots, kinds, args.frames)
     if args.json:
         sys.stdout.write(json.dumps({"plots": [str(p) for p in paths],
-                                     "rows_drawn": int(len(X))}, indent=2) + "\n")
+                                     "rows_drawn": 0 if X is None else int(len(X))},
+                                    indent=2) + "\n")
         return 0
     if clipped:
         console.print(f"Drew the first {MAX_PLOT_ROWS} rows of {source.name}.")

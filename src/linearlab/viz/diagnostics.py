@@ -106,6 +106,37 @@ def _qq(ax, resid: np.ndarray, exact_fit: bool) -> None:
     ax.set_title("Normal Q-Q")
 
 
+def history_epochs(model: Any, n: int) -> np.ndarray:
+    """The epoch (0-based) of each of the ``n`` entries of ``model.history_``.
+
+    ``history_[i]`` is epoch ``i * history_stride_`` and the last entry the last epoch
+    (``n_iter_ - 1``), as :class:`linearlab.descent.history.EpochRecord` keeps them. A model
+    file does not store the stride: it is the power of two that gives ``n`` entries over
+    ``n_iter_`` epochs. Without ``n_iter_`` (or when the counts disagree) entry ``i`` is
+    drawn at ``i * stride``."""
+    stride = getattr(model, "history_stride_", None)
+    n_iter = getattr(model, "n_iter_", None)
+    try:
+        epochs = int(np.max(n_iter)) if n_iter is not None else n
+    except (TypeError, ValueError):
+        epochs = n
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        stride = 1
+        while epochs > n and _kept(epochs, stride * 2) >= n and stride < epochs:
+            stride *= 2  # the stride whose thinning leaves n entries
+    if _kept(epochs, stride) != n:
+        return np.arange(n) * stride
+    kept = np.arange(0, epochs, stride)
+    if (epochs - 1) % stride:
+        kept = np.append(kept, epochs - 1)
+    return kept
+
+
+def _kept(epochs: int, stride: int) -> int:
+    """Entries a history of ``epochs`` epochs keeps at ``stride`` (the last always)."""
+    return -(-epochs // stride) + (1 if epochs and (epochs - 1) % stride else 0)
+
+
 def plot_loss_history(
     model: Any,
     X: Any = None,
@@ -134,7 +165,9 @@ def plot_loss_history(
     Returns
     -------
     matplotlib.figure.Figure
-        One line with one point per recorded epoch.
+        One line with one point per recorded epoch, at its epoch number (0-based): a thinned
+        history (``history_stride_`` > 1, runs past 100,000 epochs) keeps every
+        ``history_stride_``-th epoch and the last (:func:`history_epochs`).
     """
     view = model_view(model, target)
     history = np.asarray(view.history, dtype=float)
@@ -154,7 +187,8 @@ def plot_loss_history(
     positive = history[history > 0]
     if log is None:
         log = positive.size == history.size and positive.max() >= LOG_SCALE_RATIO * positive.min()
-    epochs = np.arange(history.size)
+    epochs = history_epochs(model, history.size)
+    stride = int(epochs[1] - epochs[0]) if history.size > 2 else 1
     from matplotlib.ticker import MaxNLocator
 
     with style():
@@ -174,13 +208,16 @@ def plot_loss_history(
                     label=f"least-squares optimum: {fmt(floor, 3)} (exact fit)")
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch" if stride == 1 else f"epoch (1 in {stride:,} kept, and the last)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if epochs[-1] >= 1e4:  # 250k, not 250000 crowded on the axis
+            compact_ticks(ax, y=False)
         loss_name = LOSS_LABELS.get(view.loss, view.loss)
         ax.set_ylabel(f"loss ({loss_name}{', log scale' if log else ''})")
         converged = getattr(model, "converged_", None)
         status = "" if converged is None else (" — converged" if converged else
                                                 " — not converged")
-        ax.set_title(f"Loss history: {history.size} epochs, final {fmt(history[-1], 5)}{status}")
+        ax.set_title(f"Loss history: {int(epochs[-1]) + 1} epochs, final {fmt(history[-1], 5)}"
+                     f"{status}")
         ax.legend(loc="upper right")
     return fig
