@@ -142,9 +142,11 @@ def _whole(model, source: Source, spec: TableSpec, progress=None):
     y = Y[:, 0] if Y.shape[1] == 1 else Y
     if isinstance(model, LinearRegression):
         model.fit(X, y, sample_weight=w, feature_names=spec.features)
-    else:
-        model.feature_names_ = list(spec.features)  # names of the unnamed table's columns
-        model.fit(X, y, sample_weight=w)
+    else:  # the penalized estimators take the names from a frame, as from a user's
+        import pandas as pd
+
+        model.fit(pd.DataFrame({name: joined[name] for name in spec.features}), y,
+                  sample_weight=w)
     metrics = streaming.regression_metrics(y, model.predict(X))
     return replace(fitted_state(model), n_dropped=dropped), metrics, X.shape[0]
 
