@@ -199,6 +199,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _bytes_read(pid: int) -> int | None:
+    """The bytes process ``pid`` has read so far (``rchar``), or None where we may not look."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("rchar"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
 def test_ctrl_c_during_fit_says_the_epoch_exits_130_and_saves_nothing(tmp_path):
     argv = [sys.executable, "-m", "linearlab", "fit", "noisy-line", "--solver", "gd",
@@ -208,10 +217,17 @@ def test_ctrl_c_during_fit_says_the_epoch_exits_130_and_saves_nothing(tmp_path):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        for _ in range(1200):  # until it has trained a while (imports take about 1.5 s of CPU)
-            if proc.poll() is not None or _cpu_seconds(proc.pid) > 5:
+        # until it has trained a while: the imports read a file every few ms (no stretch of
+        # 0.1 s of CPU without one), training reads none, so 1 s of CPU with no read is training
+        # (where /proc/PID/io is closed to us: 5 s of CPU, the imports taking about 3)
+        deadline, last_read, read_at = time.monotonic() + 120, None, 0.0
+        while proc.poll() is None and time.monotonic() < deadline:
+            cpu, read = _cpu_seconds(proc.pid), _bytes_read(proc.pid)
+            if read != last_read:
+                last_read, read_at = read, cpu
+            if (cpu - read_at >= 1.0) if read is not None else (cpu > 5):
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
