@@ -69,10 +69,7 @@ REFUSALS: dict[tuple[str, str, str], str] = {
 }
 
 #: (estimator, feature, path) -> why the cell fails today (work pending elsewhere)
-PENDING: dict[tuple[str, str, str], str] = {
-    **{(estimator, "sample_weight", "cli"): "the command line has no --weights COL option "
-       "(cli/options.py)" for estimator in ESTIMATORS},
-}
+PENDING: dict[tuple[str, str, str], str] = {}
 
 
 # --------------------------------------------------------------------------- the data

@@ -199,8 +199,13 @@ def chosen_columns(args: argparse.Namespace, source: io.Source) -> tuple[list[st
     """``(features, targets)``: ``-y`` or the last column; ``-x`` or the default features
     (:func:`_default_features`: text columns included, to be encoded as categories)."""
     targets = _split(args.target) or [source.columns[-1]]
-    features = _split(args.features) or _default_features(source, targets)
-    io.require_columns(source, [*targets, *features], "the command line")
+    weights = _split(getattr(args, "weights", None))
+    features = _split(args.features) or [c for c in _default_features(source, targets)
+                                         if c not in weights]
+    io.require_columns(source, [*targets, *features, *weights], "the command line")
+    if set(weights) & {*targets, *features}:
+        raise UsageError(f"The weight column {weights[0]!r} is also a target or a feature; a "
+                         "column can only be one of them.")
     overlap = [c for c in features if c in targets]
     if overlap:
         raise UsageError(f"Column(s) {overlap} are both target and feature; a column can only "

@@ -99,17 +99,19 @@ def _check_finite_metrics(metrics: dict) -> None:
 
 
 def _streams_table(args: argparse.Namespace, source: io.Source) -> bool:
-    """Whether a fit takes a formula, text columns or ``--missing drop`` over a file read in
-    chunks (``--stream``, or too large to read whole): :func:`_fit_streamed_table`."""
+    """Whether a fit takes a formula, text columns, ``--missing drop`` or ``--weights`` over a
+    file read in chunks (``--stream``, or too large to read whole): :func:`_fit_streamed_table`."""
     large = getattr(args, "stream", False) or streaming.should_stream(source,
                                                                       len(source.columns))
-    return large and cli_analyst.wants_table(args, source)
+    return large and (cli_analyst.wants_table(args, source)
+                      or bool(getattr(args, "weights", None)))
 
 
 def _fit_streamed_table(args: argparse.Namespace, source: io.Source,
-                        model=None) -> streaming.FitOutcome:
-    """A formula, text columns or ``--missing drop`` over a file read in chunks (table_fit);
-    ``model``: a penalized estimator (default: the options' ``LinearRegression``)."""
+                        model=None, stream: bool = True) -> streaming.FitOutcome:
+    """A formula, text columns, ``--missing drop`` or ``--weights`` through table_fit, over a
+    file read in chunks (or whole, ``stream=False``); ``model``: a penalized estimator
+    (default: the options' ``LinearRegression``)."""
     from linearlab.pipeline import table_fit
 
     formula = getattr(args, "formula", None)
@@ -117,13 +119,15 @@ def _fit_streamed_table(args: argparse.Namespace, source: io.Source,
         raise UsageError("--formula names the target, the features and the intercept itself; "
                          "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
     features, targets = (None, None) if formula else cli_analyst.chosen_columns(args, source)
-    cli_options.in_memory_solver(args, repr(source.name))  # qr, svd, lsqr: whole table
+    if stream:
+        cli_options.in_memory_solver(args, repr(source.name))  # qr, svd, lsqr: whole table
     model = _model_from_args(args) if model is None else model
     if "missing" in model.get_params():
         model.set_params(missing=getattr(args, "missing", "error"))
     with _progress(args) as report:
         return table_fit.fit_source(model, source, features, targets, formula=formula,
-                                    stream=True, progress=report)
+                                    weight=getattr(args, "weights", None), stream=stream,
+                                    progress=report)
 
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
@@ -144,9 +148,15 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         source = io.open_source(args.data)
         if _streams_table(args, source):  # text columns, --missing drop over chunks
             return source, _fit_streamed_table(args, source, model)
+        if getattr(args, "weights", None):  # a weight column, read whole
+            return source, _fit_streamed_table(args, source, model, stream=False)
         with _progress(args) as report:
             return source, cli_penalty.fit(args, source, report, model)
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
+        if getattr(args, "weights", None):
+            raise UsageError("--weights is not read on a Dask cluster from the command line; "
+                             "fit in Python with sample_weight= (a Dask column), or drop "
+                             "--scheduler/--workers.")
         cli_options.in_memory_solver(args, "the data on a Dask cluster", ("lsqr",))
         from linearlab.distributed.commands import fit_from_args
 
@@ -154,6 +164,9 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
     source = io.open_source(args.data)
     if _streams_table(args, source):  # --formula, text columns, --missing drop over chunks
         return source, _fit_streamed_table(args, source)
+    if getattr(args, "weights", None):  # a weight column: table_fit, read whole
+        with cli_options.init_errors(args):
+            return source, _fit_streamed_table(args, source, stream=False)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         with cli_options.init_errors(args):  # --init counted against the design's columns
             return source, cli_analyst.fit_table(args, source, _model_from_args(args))

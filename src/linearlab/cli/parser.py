@@ -46,6 +46,9 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
                        "C(g) + x1:x3', '- 1' for no intercept (needs linearlab[formula])")
     group.add_argument("--missing", choices=["error", "drop"], default="error",
                        help="rows with missing values: an error (default) or dropped")
+    group.add_argument("--weights", metavar="COLUMN",
+                       help="a column of non-negative row weights: weighted least squares, as "
+                       "sample_weight= in Python (never a feature)")
 
 
 def add_predict_options(parser: argparse.ArgumentParser) -> None:

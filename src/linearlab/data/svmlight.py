@@ -172,6 +172,8 @@ _TABLE_OPTIONS = (
     ("init", "--init", "give the start in Python: LinearRegression(init=(coef, b))"),
     ("scheduler", "--scheduler", "Dask fits read tables"),
     ("workers", "--workers", "Dask fits read tables"),
+    ("weights", "--weights", "a LIBSVM file has no weight column; fit in Python with "
+     "sample_weight="),
 )
 
 
