@@ -228,3 +228,16 @@ def test_history_epochs_follow_the_record(n_iter, stride):
     np.testing.assert_array_equal(got, expected)
     Model.history_stride_ = stride
     np.testing.assert_array_equal(history_epochs(Model(), len(record.losses())), expected)
+
+
+# --------------------------------------------------------------------------- svmlight fit report
+def test_svmlight_fit_reports_warnings_as_the_table_fits_do_and_names_columns_x1(svm, tmp_path):
+    path, _, _ = svm
+    result = run_cli(["fit", path, "--solver", "gd", "--epochs", "5", "-o", "m.json"],
+                     cwd=tmp_path, ignore_warnings=False)
+    assert result.status == 0, result.stderr
+    assert "Not converged" in result.stdout  # the diagnosis, once, in the report
+    assert not result.warnings and "ConvergenceWarning" not in result.stderr
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["feature_names"][:2] == ["x1", "x2"]  # as the report and the reader name them
+    assert run_cli(["predict", "m.json", path], cwd=tmp_path).status == 0

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import math
 import os
+import warnings
 from collections.abc import Iterator
 
 from rich.console import Console
@@ -136,10 +137,14 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         svmlight.check_options(args)  # -x/-y, --formula, --plots... read tables
         model = cli_penalty.build(args) if cli_penalty.wanted(args) else _model_from_args(args)
         data = svmlight.read(args.data)
-        model.fit(data.X, data.y)
+        with warnings.catch_warnings(record=True) as seen:  # reported with the fit, not raw
+            warnings.simplefilter("always")
+            model.fit(data.X, data.y, **({"feature_names": data.features}  # x1.. in the file
+                                         if isinstance(model, LinearRegression) else {}))
         source = io.Source(data.name, "svmlight", path=args.data, columns=[*data.features, "y"])
         return source, streaming.FitOutcome(model, data.features, [data.target], svmlight.metrics(
-            model, data.X, data.y), streamed=False, rows=len(data.y))
+            model, data.X, data.y), streamed=False, rows=len(data.y), warnings=[
+            str(w.message) for w in seen if w.category.__module__ == "linearlab.errors"])
     if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
         if getattr(args, "init", None) is not None:
             raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
