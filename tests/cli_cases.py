@@ -737,6 +737,12 @@ CASES = [
     Case("predict-into-input-folder", DATA_LOSS, "`predict MODEL dd -o dd/out` (dd: the input "
          "folder)", ("predict", "model.json", "dd", "-o", "dd/out", "--workers", "1"), 2,
          "lies inside the input folder", _partition_folder),
+    Case("weights-on-dask", MESSAGES, "`--weights COLUMN` with `--workers` (a Dask cluster)",
+         ("fit", "data.csv", "--weights", "a", "--workers", "1"), 2,
+         "--weights is not read on a Dask cluster", numeric),
+    Case("weights-also-feature", MESSAGES, "`--weights a -x a,b` (the weight column as a feature)",
+         ("fit", "data.csv", "--weights", "a", "-x", "a,b"), 2,
+         "The weight column 'a' is also a target or a feature", numeric),
     Case("playground-port-99999", MESSAGES, "`playground --port 99999` (issue 21)",
          ("playground", "--port", "99999"), 2, "99999 is not a TCP port: give 0 to 65535",
          check=_said_once("usage: linearlab playground")),
