@@ -241,3 +241,12 @@ def test_svmlight_fit_reports_warnings_as_the_table_fits_do_and_names_columns_x1
     saved = json.loads((tmp_path / "m.json").read_text())
     assert saved["feature_names"][:2] == ["x1", "x2"]  # as the report and the reader name them
     assert run_cli(["predict", "m.json", path], cwd=tmp_path).status == 0
+
+
+def test_plot_help_names_the_kinds_drawn_without_data_and_model_files_refuse_weights(tmp_path):
+    text = " ".join(run_cli(["plot", "--help"], cwd=tmp_path).stdout.split())
+    assert "history and path are drawn from the model file alone" in text
+    assert "svmlight" in " ".join(run_cli(["fit", "--help"], cwd=tmp_path).stdout.split())
+    assert run_cli(["fit", "salary", "-o", "m.json"], cwd=tmp_path).status == 0
+    result = run_cli(["plot", "m.json", "--weights", "w", "-o", "figs"], cwd=tmp_path)
+    _one_paragraph(result, "--weights is an option for fitting DATA")

@@ -285,7 +285,8 @@ def add_force_option(parser: argparse.ArgumentParser) -> None:
 
 FIT_HELP = """Fit a linear model to DATA and print the equation, coefficients and R²/RMSE/MAE.
 
-DATA is a CSV, TSV or Parquet file, or a built-in dataset name (see `linearlab datasets`).
+DATA is a CSV, TSV or Parquet file, a LIBSVM/svmlight file (.svm, .svmlight, .libsvm: read
+whole as a sparse matrix), or a built-in dataset name (see `linearlab datasets`).
 Files larger than memory are read in chunks: exact solvers combine per-chunk statistics and
 gradient descent runs its epochs over the chunks.
 
@@ -296,4 +297,5 @@ examples:
   linearlab fit three-points --solver gd --init 0.97213265,0.28608494 --loss sse \\
       --lr 0.001 --epochs 100
   linearlab fit big.parquet --solver gd --batch-size 1024 --optimizer adam --epochs 5
+  linearlab fit text-features.svm --solver lsqr --alpha 0.1 -o model.json
 """

@@ -29,7 +29,9 @@ MODEL_OR_DATA is a model file written by `linearlab fit -o` (drawn on --data, or
 it was trained on), or DATA to fit first with the same options as `linearlab fit`.
 
 kinds: {", ".join(KIND_NAMES)} (comma-separated; default: every one that applies —
-the history, trajectories and the animation need --solver gd).
+the history, trajectories and the animation need --solver gd, the path a penalized model).
+history and path are drawn from the model file alone; they are the only kinds for a model
+fitted on a LIBSVM/svmlight file (the others draw dense rows: draw them with --data TABLE).
 
 examples:
   linearlab plot three-points --solver gd --lr 0.01 --epochs 200 -o plots/
@@ -77,7 +79,8 @@ def _add_plot_parser(sub, parents: list[argparse.ArgumentParser]) -> None:
                           description=PLOT_HELP,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     plot.add_argument("data", metavar="MODEL_OR_DATA",
-                      help="model file (.json) or CSV/TSV/Parquet file or built-in dataset")
+                      help="model file (.json), CSV/TSV/Parquet/svmlight file or built-in "
+                      "dataset")
     plot.add_argument("--kind", default="all", metavar="KIND,...",
                       help="figures to draw, comma-separated (default: all that apply)")
     plot.add_argument("-o", "--output", dest="plots", default=PLOT_FOLDER, metavar="DIR",

@@ -118,7 +118,7 @@ def _is_model_file(text: str) -> bool:
 
 def _fit_options_given(args: argparse.Namespace) -> list[str]:
     names = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "seed", "target",
-             "features", "device", "formula")
+             "features", "device", "formula", "weights")
     given = [n for n in names if getattr(args, n, None) is not None]
     flags = (("solver", "auto"), ("alpha", 0.0), ("no_intercept", False),
              ("standardize", False), ("backend", "numpy"), ("missing", "error"))
