@@ -15,7 +15,7 @@ from sklearn.datasets import dump_svmlight_file
 
 import linearlab as ll
 from linearlab.data.datasets import load_dataset
-from linearlab.io import persist
+from linearlab.models import persist
 from linearlab.viz.diagnostics import history_epochs, plot_loss_history
 
 matplotlib.use("Agg")
@@ -160,6 +160,10 @@ def test_plot_table_model_history_needs_no_data_file(tmp_path):
     (tmp_path / "t.csv").write_text("x,y\n1,3\n2,5\n3,7.5\n4,8.8\n")
     assert run_cli(["fit", "t.csv", "--solver", "gd", "--epochs", "20", "-o", "m.json"],
                    cwd=tmp_path).status == 0
+    with_data = run_cli(["plot", "m.json", "--kind", "history", "-o", "figs", "--json"],
+                        cwd=tmp_path)  # the recorded data is there: the optimum's floor too
+    assert json.loads(with_data.stdout)["rows_drawn"] == 4
+    assert "Drawing on t.csv" in with_data.stderr
     (tmp_path / "t.csv").unlink()
     out = _json(run_cli(["plot", "m.json", "--kind", "history", "-o", "figs", "--json"],
                         cwd=tmp_path))

@@ -21,8 +21,8 @@ from linearlab.cli.parser import KIND_NAMES
 from linearlab.data import sources as io
 from linearlab.data import svmlight
 from linearlab.data.datasets import list_datasets
-from linearlab.errors import UsageError
-from linearlab.io import persist
+from linearlab.errors import LinearLabError, UsageError
+from linearlab.models import persist
 
 #: Rows of a data file drawn at most (the first ones; a fit may have streamed many more).
 MAX_PLOT_ROWS = 100_000
@@ -192,8 +192,9 @@ def data_free_kinds(model, kinds: list[str] | None, why: str) -> list[str]:
 
 def _model_and_data(args: argparse.Namespace, console: Console, kinds: list[str] | None):
     """``(model, source or None, features, targets, kinds)`` for ``plot MODEL.json``; no source
-    (nothing read) when every kind asked for needs no data, or when the data is an svmlight
-    file (only those kinds can be drawn then)."""
+    (nothing read) for ``--kind path``, for ``--kind history`` when the recorded data cannot be
+    read (the data only adds the optimum's floor), or when the data is an svmlight file (only
+    those kinds can be drawn then)."""
     model = persist.load(args.data)
     given = _fit_options_given(args)
     if given:
@@ -211,13 +212,20 @@ def _model_and_data(args: argparse.Namespace, console: Console, kinds: list[str]
         why = (f"{os.path.basename(sparse)!r} is a LIBSVM/svmlight file (sparse rows, which "
                "the figures do not read)")
         return model, None, features, targets, data_free_kinds(model, kinds, why)
-    if kinds and all(k in NO_DATA_KINDS for k in kinds) and not args.plot_data:
+    # history and path need no data: the recorded data only adds the history's optimum
+    data_free = bool(kinds) and all(k in NO_DATA_KINDS for k in kinds) and not args.plot_data
+    if data_free and "history" not in kinds:
         return model, None, features, targets, kinds  # the model file alone
-    source = io.open_source(args.plot_data) if args.plot_data else _recorded_source(
-        args.data, model, console)
-    formula = getattr(getattr(model, "design_", None), "kind", None) == "formula"
-    needed = features if formula else [*features, *targets]  # a formula reads its target
-    io.require_columns(source, needed, f"the model {args.data!r}")
+    try:
+        source = io.open_source(args.plot_data) if args.plot_data else _recorded_source(
+            args.data, model, console)
+        formula = getattr(getattr(model, "design_", None), "kind", None) == "formula"
+        needed = features if formula else [*features, *targets]  # a formula reads its target
+        io.require_columns(source, needed, f"the model {args.data!r}")
+    except LinearLabError:
+        if not data_free:
+            raise
+        return model, None, features, targets, kinds  # the history without its optimum's floor
     return model, source, features, targets, kinds
 
 
