@@ -63,7 +63,7 @@ def _model(path: Path, X, y, training: str | None = None, names=("a", "b")) -> N
     import pandas as pd
 
     from linearlab import LinearRegression
-    from linearlab.io import persist
+    from linearlab.models import persist
 
     model = LinearRegression().fit(pd.DataFrame(X, columns=list(names)), y)
     model.target_names_ = ["y"]

@@ -158,7 +158,7 @@ def fit_csv(estimator, feature, files, stream=False):
                 weight="w" if spec.get("weights") else None, formula=spec.get("formula"),
                 stream=stream)
         else:
-            from linearlab.penalized.source import fit_source
+            from linearlab.pipeline.penalized import fit_source
 
             outcome = fit_source(model, source, spec["x"], spec.get("y", ["y"]), stream=stream)
     assert outcome.streamed is stream

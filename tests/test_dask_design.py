@@ -112,7 +112,7 @@ def test_missing_value_on_dask_says_where_and_missing_drop_fits(client):
     lambda: __import__("linearlab").RidgeCV(alphas=np.logspace(-3, 3, 13), cv=3),
 ])
 def test_penalized_estimators_fit_from_partition_statistics(client, make):
-    from linearlab.distributed import penalized
+    from linearlab.penalized import dask as penalized
 
     df = _mixed(16)
     ddf = dd.from_pandas(df, npartitions=4)

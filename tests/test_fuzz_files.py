@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from linearlab import LinearRegression, load
 from linearlab.data import sources as io
 from linearlab.errors import LinearLabError, ModelFileError
-from linearlab.io import persist
+from linearlab.models import persist
 
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

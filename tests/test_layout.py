@@ -151,7 +151,7 @@ def test_the_checker_sees_function_level_and_relative_imports():
         "if TYPE_CHECKING:\n"
         "    from .design import Design\n"
         "def f():\n"
-        "    import linearlab.models.fitted\n"
+        "    import linearlab.state.fitted\n"
         "    from .stats.metrics import r2_scores\n"
         "    import numpy\n"
     )
@@ -160,7 +160,7 @@ def test_the_checker_sees_function_level_and_relative_imports():
     for node in _import_nodes(tree):
         edges |= _targets("linearlab.persist", path, node)
     assert edges == {"linearlab.errors", "linearlab.exact.solvers", "linearlab.exact",
-                     "linearlab.models.fitted", "linearlab.stats.metrics"}
+                     "linearlab.state.fitted", "linearlab.stats.metrics"}
     inside = SRC / PACKAGE / "exact" / "__init__.py"  # a package's own relative imports
     node = ast.parse("from .solvers import solve").body[0]
     assert _targets("linearlab.exact", inside, node) == {"linearlab.exact.solvers"}
@@ -188,3 +188,70 @@ def test_no_import_cycles():
 def test_modules_stay_small(module):
     lines = MODULES[module].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{module} has {lines} lines; split it along a seam"
+
+
+# --------------------------------------------------------------------------- packages
+def _unit(module: str) -> str:
+    """The top-level unit a module belongs to: ``linearlab.exact.gram`` -> ``linearlab.exact``;
+    a flat module (``linearlab.errors``) is its own unit, the package itself is ``linearlab``."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _all_import_nodes(tree: ast.AST):
+    """Every import statement, ``if TYPE_CHECKING:`` blocks included (a type-only import is
+    still a dependency between packages)."""
+    return (node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Top-level unit -> the units it imports from, at any level of its code."""
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        edges = graph.setdefault(_unit(module), set())
+        for node in _all_import_nodes(tree):
+            edges |= {_unit(target) for target in _targets(module, path, node)}
+    for unit, edges in graph.items():
+        edges.discard(unit)
+        edges.discard(PACKAGE)  # ``from linearlab import x`` names a unit, seen as its target
+    return graph
+
+
+def private_imports() -> list[str]:
+    """``from linearlab.a.b import _name`` or ``import linearlab.a._mod`` across units."""
+    found = []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _all_import_nodes(tree):
+            if isinstance(node, ast.Import):
+                pairs = [(alias.name, alias.name) for alias in node.names]
+            else:
+                source = _resolve(module, path, node)
+                pairs = [(f"{source}.{alias.name}", alias.name) for alias in node.names]
+            for target, name in pairs:
+                if (not _internal(target) or _unit(target) == _unit(module)
+                        or module == PACKAGE):  # the package's own __init__
+                    continue
+                private = [part for part in target.split(".")[1:] if part.startswith("_")
+                           and not part.startswith("__")]
+                if private or (name.startswith("_") and not name.startswith("__")):
+                    found.append(f"{module} imports {target}")
+    return sorted(found)
+
+
+def test_no_cycles_between_packages():
+    found = cycles(package_graph())
+    assert not found, "packages that import each other (type-only imports count):\n" + "\n".join(
+        " <-> ".join(component) for component in found)
+
+
+def test_no_private_names_across_packages():
+    found = private_imports()
+    assert not found, "private names used outside their package:\n" + "\n".join(found)
+
+
+def test_few_modules_flat_at_the_top():
+    flat = sorted(path.name for path in (SRC / PACKAGE).glob("*.py")
+                  if path.name not in ("__init__.py", "__main__.py"))
+    assert len(flat) <= 4, f"modules flat at the top of the package: {flat}"

@@ -13,9 +13,9 @@ import pytest
 
 from linearlab import LinearRegression, load
 from linearlab.errors import ModelFileError, NotFittedError, OutputError
-from linearlab.io import persist
 from linearlab.io.outputs import atomic_path
-from linearlab.io.persist import FORMAT, model_to_dict, save
+from linearlab.models import persist
+from linearlab.models.persist import FORMAT, model_to_dict, save
 
 
 @pytest.fixture

@@ -64,8 +64,8 @@ def test_streamed_text_and_missing_drop_equal_in_memory(tmp_path, mixed_frame, p
 
 
 def test_growing_gram_merge_aligns_levels(rng):
+    from linearlab.design.growing import GrowingGram, TableSpec
     from linearlab.exact.gram import Gram
-    from linearlab.pipeline.growing import GrowingGram, TableSpec
 
     spec = TableSpec(["x", "g"], ["y"], text=["g"])
     x, y = rng.normal(size=8), rng.normal(size=8)
@@ -130,8 +130,8 @@ def test_streamed_formula_equals_in_memory_and_refuses_stateful_transforms(tmp_p
 
 
 def test_growing_gram_encodes_in_bounded_pieces_and_caps_its_width(monkeypatch, rng):
+    from linearlab.design import growing
     from linearlab.exact.gram import Gram
-    from linearlab.pipeline import growing
 
     monkeypatch.setattr(growing, "ENCODE_CELLS", 12)  # pieces of 3 rows
     spec = growing.TableSpec(["x", "g"], ["y"], text=["g"])

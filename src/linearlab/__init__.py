@@ -27,10 +27,10 @@ _PUBLIC = {
     "Lasso": "linearlab.penalized",
     "LassoCV": "linearlab.penalized",
     "RidgeCV": "linearlab.penalized",
-    "FittedState": "linearlab.models.fitted",
+    "FittedState": "linearlab.state.fitted",
     "LinearRegression": "linearlab.models.linear",
     "gradcheck": "linearlab.descent.gradcheck",
-    "load": "linearlab.io.persist",
+    "load": "linearlab.models.persist",
     "list_datasets": "linearlab.data.datasets",
     "load_dataset": "linearlab.data.datasets",
 }

@@ -28,7 +28,8 @@ from linearlab.cli import predictions as cli_predictions
 from linearlab.data import sources as io
 from linearlab.data import svmlight
 from linearlab.errors import LinearLabError, NumericalError, UsageError
-from linearlab.io import outputs, persist
+from linearlab.io import outputs
+from linearlab.models import persist
 from linearlab.models.linear import LinearRegression
 from linearlab.pipeline import streaming
 
@@ -163,7 +164,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
                              "fit in Python with sample_weight= (a Dask column), or drop "
                              "--scheduler/--workers.")
         cli_options.in_memory_solver(args, "the data on a Dask cluster", ("lsqr",))
-        from linearlab.distributed.commands import fit_from_args
+        from linearlab.cli.distributed import fit_from_args
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
@@ -263,7 +264,7 @@ def _prediction_names(source: io.Source, targets: list[str]) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     if args.scheduler or args.workers:  # one output file per partition, on a Dask cluster
-        from linearlab.distributed.commands import predict_from_args
+        from linearlab.cli.distributed import predict_from_args
 
         return predict_from_args(args, console)
     inputs = _input_files(args.model, args.data)

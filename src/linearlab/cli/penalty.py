@@ -29,8 +29,8 @@ from linearlab.data import sources as io
 from linearlab.errors import ConvergenceWarning, GridEdgeWarning, UsageError
 from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
 from linearlab.penalized.base import PenalizedBase
-from linearlab.penalized.source import fit_source
 from linearlab.pipeline import streaming
+from linearlab.pipeline.penalized import fit_source
 
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # --penalty l2 --alpha cv: RidgeCV's candidates
 GD_OPTIONS = ("lr", "batch_size", "optimizer", "loss")  # --epochs is max_iter with gd

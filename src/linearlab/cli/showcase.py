@@ -13,7 +13,7 @@ from linearlab.cli import output as cli_output
 from linearlab.cli import plots as cli_plots
 from linearlab.data.datasets import load_dataset
 from linearlab.errors import ConvergenceWarning
-from linearlab.io import persist
+from linearlab.models import persist
 from linearlab.models.linear import LinearRegression
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset

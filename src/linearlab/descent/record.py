@@ -2,7 +2,7 @@
 
 It lives beside gradient descent, whose fits leave most of it (history, path, step size and a
 diagnosis computed when first read), so that :mod:`linearlab.descent` needs nothing from
-:mod:`linearlab.models`; :mod:`linearlab.models.fitted` re-exports it for every other fit.
+:mod:`linearlab.models`; :mod:`linearlab.state.fitted` re-exports it for every other fit.
 """
 
 from __future__ import annotations

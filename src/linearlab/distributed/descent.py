@@ -32,7 +32,7 @@ from linearlab.descent.spec import DescentSpec
 from linearlab.distributed.blocks import Partitions, validated
 from linearlab.distributed.reduce import compute, compute_stats, map_combine
 from linearlab.errors import ConvergenceWarning
-from linearlab.models.fitted import FittedState
+from linearlab.state.fitted import FittedState
 
 
 class PartitionBlocks:

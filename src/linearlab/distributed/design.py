@@ -1,13 +1,13 @@
 """The design step on Dask collections: text and category columns, ``missing="drop"``, formulas.
 
 - **Text or category columns, missing values** (no formula): one pass. Every partition builds
-  a :class:`~linearlab.pipeline.growing.GrowingGram` (its own levels, its rows after the
+  a :class:`~linearlab.design.growing.GrowingGram` (its own levels, its rows after the
   missing-value policy); the tree reduction merges them, aligning the levels; the result is
   the design the in-memory fit would learn (sorted levels, or a category's order; the same
   reference level) and the Gram of exactly its columns.
 - **Formulas** (``LinearRegression.from_formula(f, dask_frame)``): one light pass collects the
   levels of the categorical variables over the rows the fit keeps, then every partition is
-  turned into its design where it lives (:mod:`linearlab.pipeline.formula_blocks`; stateful
+  turned into its design where it lives (:mod:`linearlab.design.formula_blocks`; stateful
   transforms are refused there).
 
 Both give :class:`Designed`: partitions of design matrices (what the solvers and the descent
@@ -22,11 +22,7 @@ from typing import Any
 import numpy as np
 
 from linearlab.data.categorical import unseen_level_error
-from linearlab.distributed.blocks import Partitions, partitions, target_info
-from linearlab.distributed.reduce import compute, tree_reduce
-from linearlab.errors import DataError
-from linearlab.exact.gram import Gram
-from linearlab.pipeline.formula_blocks import (
+from linearlab.design.formula_blocks import (
     block_levels,
     block_rows,
     fit_formula,
@@ -34,7 +30,11 @@ from linearlab.pipeline.formula_blocks import (
     merge_levels,
     portable,
 )
-from linearlab.pipeline.growing import GrowingGram, TableSpec, frame_block
+from linearlab.design.growing import GrowingGram, TableSpec, frame_block
+from linearlab.distributed.blocks import Partitions, partitions, target_info
+from linearlab.distributed.reduce import compute, tree_reduce
+from linearlab.errors import DataError
+from linearlab.exact.gram import Gram
 
 
 @dataclass

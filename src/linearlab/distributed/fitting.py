@@ -24,7 +24,7 @@ from linearlab.errors import ConditioningWarning, DataError, ParameterError
 from linearlab.exact.conditioning import conditioning_message
 from linearlab.exact.gram import Gram
 from linearlab.exact.solvers import solve_auto
-from linearlab.models.fitted import FittedState, TrainingRecord
+from linearlab.state.fitted import FittedState, TrainingRecord
 from linearlab.stats.metrics import r2_scores
 
 
@@ -221,7 +221,7 @@ def predict(estimator, X):
     state = estimator.fitted_state_
     intercept = state.intercept if estimator.fit_intercept else np.zeros_like(state.intercept)
     if state.design is not None:
-        from linearlab.pipeline.formula_blocks import portable
+        from linearlab.design.formula_blocks import portable
 
         design = portable(state.design) if state.design.kind == "formula" else state.design
         fn = _design_map(state.coef, intercept, state.single_target, design,

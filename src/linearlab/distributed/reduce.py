@@ -18,7 +18,7 @@ import numpy as np
 from linearlab.distributed.blocks import Partitions, plain_float_blocks, validated
 from linearlab.errors import DataError
 from linearlab.exact.gram import Gram
-from linearlab.models.fitted import log_weight_sum
+from linearlab.state.fitted import log_weight_sum
 
 # Partition results merged per task of the tree (dask.array's reductions use 4-8 as well).
 SPLIT_EVERY = 8

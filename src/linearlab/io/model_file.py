@@ -2,7 +2,7 @@
 
 This half of the model-file format reads a fitted estimator (its parameters and
 ``fitted_state_``) and never builds one, so the estimators can save themselves without an
-import circle; :mod:`linearlab.io.persist` reads files back into estimators.
+import circle; :mod:`linearlab.models.persist` reads files back into estimators.
 """
 
 from __future__ import annotations

@@ -21,7 +21,10 @@ from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError
 from linearlab.exact import solvers as exact
 from linearlab.exact.conditioning import conditioning_message
 from linearlab.exact.gram import Gram, require_finite
-from linearlab.models.fitted import (
+from linearlab.models.linear_extras import EstimatorExtras
+from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
+from linearlab.sparse import is_sparse
+from linearlab.state.fitted import (
     FittedState,
     FittedStateMixin,
     exact_record,
@@ -29,9 +32,6 @@ from linearlab.models.fitted import (
     require_fitted,
     target_names,
 )
-from linearlab.models.linear_extras import EstimatorExtras
-from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
-from linearlab.sparse import is_sparse
 
 
 class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, RegressorMixin,

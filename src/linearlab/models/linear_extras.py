@@ -12,7 +12,7 @@ from linearlab.data.lazy import is_dask
 from linearlab.descent import torch_backend
 from linearlab.errors import DataError, NotFittedError
 from linearlab.exact import solvers as exact
-from linearlab.models.fitted import FittedState, TrainingRecord
+from linearlab.state.fitted import FittedState, TrainingRecord
 
 
 class EstimatorExtras:

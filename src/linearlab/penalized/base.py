@@ -17,7 +17,6 @@ from linearlab.data.validation import (
 )
 from linearlab.errors import DataError, NotFittedError
 from linearlab.exact.gram import Gram
-from linearlab.models.fitted import require_fitted
 from linearlab.penalized.inputs import (
     original_scale,
     predict_table,
@@ -25,6 +24,7 @@ from linearlab.penalized.inputs import (
     validate_table,
 )
 from linearlab.sparse import is_sparse
+from linearlab.state.fitted import require_fitted
 
 
 @dataclass

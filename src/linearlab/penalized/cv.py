@@ -134,7 +134,7 @@ class ElasticNetCV(PenalizedBase):
         self
         """
         if is_dask(X, y, sample_weight):  # statistics computed on the cluster
-            from linearlab.distributed.penalized import fit as fit_dask
+            from linearlab.penalized.dask import fit as fit_dask
 
             return fit_dask(self, X, y, sample_weight)
         self._validate_params()

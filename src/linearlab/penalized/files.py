@@ -1,6 +1,6 @@
 """The penalized estimators' parts of a model file (``linearlab.model/1``).
 
-:mod:`linearlab.io.persist` writes and reads the common parts (coefficients, names, Gram
+:mod:`linearlab.models.persist` writes and reads the common parts (coefficients, names, Gram
 statistics, atomically); a penalized model adds ``"estimator"`` (its class), its own
 ``"params"`` and a ``"penalized"`` object with the fitted penalty (``alpha_``, ``l1_ratio_``,
 ``alphas_``, ``mse_path_``, ...). Loading checks every field and never executes anything.

@@ -41,8 +41,8 @@ from linearlab.descent.shell import run as run_descent
 from linearlab.descent.spec import DescentSpec
 from linearlab.errors import ConditioningWarning, ConvergenceWarning
 from linearlab.exact.gram import Gram, equivalent_design
-from linearlab.models.fitted import FittedState
 from linearlab.models.linear import LinearRegression
+from linearlab.state.fitted import FittedState
 from linearlab.stats.metrics import r2_scores
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)

@@ -7,8 +7,8 @@ fit_source` unchanged. Otherwise:
 - **Read whole** (a small table): the blocks are joined after the missing-value policy into
   the table the estimator's ``fit`` takes (text as objects), so the fit is the in-memory one.
 - **Streamed** (a large table, or ``stream=True``): one pass of
-  :class:`~linearlab.pipeline.growing.GrowingGram` (levels grow the statistics as they
-  appear; a formula: :mod:`~linearlab.pipeline.formula_blocks`), then the solve on those
+  :class:`~linearlab.design.growing.GrowingGram` (levels grow the statistics as they
+  appear; a formula: :mod:`~linearlab.design.formula_blocks`), then the solve on those
   statistics as for numeric files — exact, ridge, ``Lasso``/``ElasticNet`` (``fit_gram``),
   ``RidgeCV`` leave-one-out (one more pass); gradient descent runs the one descent shell over
   :class:`DesignBlocks`, the blocks through the finished design. Memory stays bounded by one
@@ -28,6 +28,14 @@ import numpy as np
 
 from linearlab.data.reading import missing_value_error, table_batches
 from linearlab.data.sources import Source
+from linearlab.design.formula_blocks import (
+    block_levels,
+    block_rows,
+    fit_formula,
+    formula_variables,
+    merge_levels,
+)
+from linearlab.design.growing import GrowingGram, TableSpec, arrow_block
 from linearlab.errors import (
     ConditioningWarning,
     ConvergenceWarning,
@@ -35,18 +43,10 @@ from linearlab.errors import (
     DataFileError,
 )
 from linearlab.exact.gram import Gram, equivalent_design
-from linearlab.models.fitted import log_weight_sum
 from linearlab.models.linear import LinearRegression
+from linearlab.penalized.blocks import solve_penalized
 from linearlab.pipeline import streaming
-from linearlab.pipeline.formula_blocks import (
-    block_levels,
-    block_rows,
-    fit_formula,
-    formula_variables,
-    merge_levels,
-)
-from linearlab.pipeline.growing import GrowingGram, TableSpec, arrow_block
-from linearlab.pipeline.penalized_blocks import solve_penalized
+from linearlab.state.fitted import log_weight_sum
 
 
 def needs_design(source: Source, features: list[str], missing: str = "error",
@@ -164,7 +164,7 @@ def _streamed(model, source: Source, spec: TableSpec, progress):
 
 
 def fitted_state(model):
-    """What a fit recorded: ``LinearRegression``'s :class:`~linearlab.models.fitted.FittedState`
+    """What a fit recorded: ``LinearRegression``'s :class:`~linearlab.state.fitted.FittedState`
     or a penalized model's ``fitted_state()``; both take the names, metrics and design that
     :func:`fit_source` adds through ``set_fitted_state``."""
     state = getattr(model, "fitted_state", None)

@@ -367,7 +367,7 @@ def exact_fit(X: np.ndarray, y: np.ndarray, loss: str = "mse") -> dict:
 
 def model_file(model: Any, record: dict) -> bytes:
     """The model file (``linearlab.model/1`` JSON) of a finished run."""
-    from linearlab.io.persist import model_to_dict
+    from linearlab.models.persist import model_to_dict
 
     if model is None or record["diverged"]:
         raise ParameterError(

@@ -112,7 +112,7 @@ def predict_from_args(args, console) -> int:
     """``linearlab predict MODEL DATA -o DIR --scheduler ... | --workers N``."""
     import dask.dataframe as dd
 
-    from linearlab.io import persist
+    from linearlab.models import persist
 
     if not args.output or args.output == "-":
         raise UsageError("With --scheduler/--workers, predict writes one file per partition: "

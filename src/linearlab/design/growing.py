@@ -28,7 +28,7 @@ import numpy as np
 from linearlab.data.categorical import CategoricalDesign
 from linearlab.errors import DataError
 from linearlab.exact.gram import Gram
-from linearlab.models.fitted import log_weight_sum
+from linearlab.state.fitted import log_weight_sum
 
 #: A raw block: column name → float64 values (NaN: missing) or, for a categorical column,
 #: ``(codes, levels)`` with ``codes[i]`` the position of row i's value in ``levels`` (-1: missing).

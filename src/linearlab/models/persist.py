@@ -23,8 +23,8 @@ from linearlab.errors import LinearLabError, ModelFileError
 from linearlab.exact.gram import Gram
 from linearlab.exact.solution import ExactSolution
 from linearlab.io.model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
-from linearlab.models.fitted import FittedState, TrainingRecord
 from linearlab.models.linear import LinearRegression
+from linearlab.state.fitted import FittedState, TrainingRecord
 
 __all__ = ["FORMAT", "MAX_STORED_NUMBERS", "load", "model_from_dict", "model_to_dict", "save"]
 

@@ -28,7 +28,7 @@ from linearlab.distributed.design import designed, needs_design
 from linearlab.distributed.reduce import compute, compute_stats, tree_reduce
 from linearlab.errors import ParameterError
 from linearlab.exact.gram import Gram
-from linearlab.pipeline.penalized_blocks import folds_from_tests, kfold_bounds
+from linearlab.penalized.blocks import folds_from_tests, kfold_bounds
 
 
 def _rows(xb, yb, wb, index):

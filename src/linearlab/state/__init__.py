@@ -1,0 +1,1 @@
+"""The fitted state: what every fit leaves behind (coefficients, statistics, training record)."""
