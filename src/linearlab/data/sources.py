@@ -110,19 +110,24 @@ def open_source(data: str) -> Source:
         # A column of numbers with a typo is inferred as text; still count it as numeric so the
         # conversion error names the bad value instead of the column silently being left out.
         # A column empty throughout the first block has no type yet: the whole column decides.
+        _refuse_duplicates(data, schema.names)  # before reading any column by name
         later = _numeric_later(source, [f.name for f in schema if pa.types.is_null(f.type)])
         source.numeric = [f.name for i, f in enumerate(schema) if _is_numeric(f.type) or (
             pa.types.is_string(f.type) and _mostly_numbers(first.column(i))) or f.name in later]
         source.types = {f.name: f.type for f in schema}
     source.columns = [n for n in schema.names if n in source.types]
-    duplicates = sorted({c for c in source.columns if source.columns.count(c) > 1})
+    _refuse_duplicates(data, source.columns)
+    return source
+
+
+def _refuse_duplicates(data: str, names: list[str]) -> None:
+    duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
         raise DataFileError(
             f"{data!r} has duplicate column names {duplicates}; rename them so each column can be "
             "chosen by name.",
             path=data,
         )
-    return source
 
 
 def _block_for(line_bytes: int) -> int:
