@@ -319,7 +319,7 @@ def test_cli_unreachable_scheduler_is_a_clear_error(monkeypatch, tmp_path, capsy
 def test_interrupted_predict_leaves_nothing_half_written(client, parquet_dir, tmp_path,
                                                         monkeypatch):
     from linearlab.cli import main
-    from linearlab.distributed import commands
+    from linearlab.cli import distributed as commands
 
     folder, table = parquet_dir
     model_file = tmp_path / "model.json"
