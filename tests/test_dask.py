@@ -318,8 +318,8 @@ def test_cli_unreachable_scheduler_is_a_clear_error(monkeypatch, tmp_path, capsy
 
 def test_interrupted_predict_leaves_nothing_half_written(client, parquet_dir, tmp_path,
                                                         monkeypatch):
-    from linearlab.cli import main
     from linearlab.cli import distributed as commands
+    from linearlab.cli import main
 
     folder, table = parquet_dir
     model_file = tmp_path / "model.json"
