@@ -26,15 +26,19 @@ from linearlab.exact.refine import (
     CONVERGED,
     RANK_TOLERANCE,
     AccurateFit,
-    dd_matmul,
-    dd_rmatmul,
     split,
     two_prod,
     two_sum,
 )
 
 _EPS = np.finfo(np.float64).eps
-_BLOCK_ELEMENTS = 2**16  # elements of X per double-double block
+# Double-double products by exact BLAS products (Ozaki's splitting): each block of [1, X] is
+# scaled row by row by powers of two to entries below 1 and cut into slices of _BITS bits;
+# vectors are cut so that every sum of slice products fits 53 bits (the inner dimension is p
+# for A·x, _BLOCK_ROWS for Aᵀ·s), hence is computed exactly by any BLAS, in any order.
+_BITS = 26
+_BLOCK_ELEMENTS = 2**17  # elements per block (1 MiB), at most _BLOCK_ROWS rows
+_BLOCK_ROWS = 8192
 
 
 def _power_of_two(values: np.ndarray) -> np.ndarray:
@@ -109,47 +113,27 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
             out += x[0] / D[0]
         return out
 
-    rows = max(256, _BLOCK_ELEMENTS // max(1, d))
     Y = np.asarray(Y, dtype=np.float64)
     x = correct(Y, np.zeros((p, k)))
     s = Y - apply(x)
-    best, stalls, ratio, it = np.inf, 0, np.inf, 0
+    best, ratio, previous, it = np.inf, np.inf, np.inf, 0
+    row_exp = np.empty(n, dtype=np.int32)
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        f = np.empty_like(s)
-        g_hi, g_lo = np.zeros((p, k)), np.zeros((p, k))
-        for start in range(0, n, rows):
-            stop = min(n, start + rows)
-            block = X[start:stop]
-            if fit_intercept:
-                block = np.hstack([np.ones((stop - start, 1)), block])
-            As = split(block)  # this block of [1, X], split on the fly
-            hi, lo = two_sum(Y[start:stop], -s[start:stop])  # f = B − s − A x, double-double
-            hi, lo = dd_matmul(As, -(x / D[:, None]), start=(hi, lo))
-            f[start:stop] = hi + lo
-            sb = s[start:stop]  # g = Aᵀ W s, double-double
-            if w is None:
-                ws_hi, ws_lo = sb, np.zeros_like(sb)
-            else:
-                ws_hi, ws_lo = two_prod(split(w[start:stop, None]), split(sb))
-            part_hi, part_lo = dd_rmatmul(As, ws_hi, ws_lo)
-            g_hi, e = two_sum(g_hi, part_hi)
-            g_lo += e + part_lo
-        g = (-g_hi - g_lo) / D[:, None]
-        dx = correct(f, g)
+        f, g = _augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept, row_exp, it > 1)
+        dx = correct(f, g / D[:, None])
         s = s + (f - apply(dx))
         x = x + dx
         scale = np.abs(x).max(axis=0)
         step = np.abs(dx).max(axis=0)
         ratio = float(np.max(np.where(scale > 0, step / np.where(scale > 0, scale, 1.0), 0.0)))
-        if ratio <= _EPS / 4:
+        # stop once the next correction would not show: the iteration contracts by
+        # ratio/previous per step (≈ cond·ε), so what is left is about ratio²/previous
+        if ratio <= _EPS / 4 or (it > 1 and ratio * min(1.0, ratio / previous) <= _EPS / 4):
+            best = min(best, ratio)
             break
-        if ratio > 0.5 * best:
-            stalls += 1
-            if stalls >= 2:
-                break
-        else:
-            stalls = 0
-        best = min(best, ratio)
+        if ratio > 0.5 * best:  # no longer contracting: the rounding level is reached
+            break
+        best, previous = min(best, ratio), ratio
     best = min(best, ratio)
     if not best <= CONVERGED:
         return None
@@ -165,6 +149,105 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
         condition_number=_condition(R), raw_condition_number=_condition(R @ K_inv * D),
         converged=True, iterations=it, cov_refined=False,
     )
+
+
+def _slices(v: np.ndarray, bits: int, count: int) -> list[np.ndarray]:
+    """``v`` (|v| ≤ 1) as ``count`` slices on the grids 2^-bits, 2^-2bits, … (each from
+    rounding the remainder: error-free, Rump's ExtractScalar) and the exact remainder."""
+    out = []
+    for i in range(1, count + 1):
+        sigma = 1.5 * 2.0 ** (52 - i * bits)
+        hi = (v + sigma) - sigma
+        v = v - hi
+        out.append(hi)
+    out.append(v)
+    return out
+
+
+def _vector_slices(v: np.ndarray, inner: int) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Columns of ``v`` scaled by powers of two to max 1 (``scale``), cut into slices whose
+    products with _BITS-bit slices sum exactly over ``inner`` terms; returns (slices side by
+    side, the scale, each slice's magnitude bound)."""
+    top = np.abs(v).max(axis=0)
+    _, e = np.frexp(np.where(np.isfinite(top), top, 1.0))
+    scaled = np.ldexp(v, -e)
+    bits = 52 - _BITS - int(np.ceil(np.log2(max(2, inner)))) - 1
+    count = -(-64 // bits)
+    parts = _slices(scaled, bits, count)
+    bounds = [2.0 ** (-i * bits) for i in range(count + 1)]
+    return np.hstack(parts), np.ldexp(1.0, e), bounds
+
+
+_A_BOUNDS = np.array([1.0, 2.0**-_BITS, 2.0 ** (-2 * _BITS)])  # |slices| of a scaled block
+
+
+def _dd_products(prod, bounds, k):
+    """Σ_ij prod[i, :, j-th k columns] (the products of slice i of A with slice j of a vector)
+    as hi + lo: the exact products added by TwoSum, those below 2^-55 (rounding below 2^-105)
+    in plain double."""
+    big = np.outer(_A_BOUNDS, bounds) >= 2.0**-55
+    terms = prod.reshape(prod.shape[0], prod.shape[1], len(bounds), k)
+    hi, lo = terms[0, :, 0].copy(), np.einsum("imjk,ij->mk", terms, (~big).astype(float))
+    for i, j in zip(*np.nonzero(big), strict=True):
+        if i or j:
+            hi, e = two_sum(hi, terms[i, :, j])
+            lo += e
+    return hi, lo
+
+
+def _augmented_residuals(X, Y, s, xr, w, fit_intercept, row_exp, known):
+    """f = Y − s − [1, X]·xr and g = −[1, X]ᵀ·W·s, each computed in double-double (as
+    Ogita, Rump & Oishi's Dot2 would) and rounded; block by block, no copy of X.
+
+    ``row_exp`` holds each row's power-of-two scale (filled here unless ``known``)."""
+    n, d = X.shape
+    k = Y.shape[1]
+    p = xr.shape[0]
+    x_parts, x_scale, x_bounds = _vector_slices(xr, p)
+    f = np.empty_like(s)
+    g_hi, g_lo = np.zeros((p, k)), np.zeros((p, k))
+    rows = min(n, _BLOCK_ROWS, max(256, _BLOCK_ELEMENTS // p))
+    buf = np.empty((3, rows, p))  # the block's two slices and its remainder
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        m = stop - start
+        Xb = X[start:stop]
+        # this block of [1, X], each row scaled by a power of two to a maximum below 1
+        if not known:
+            top = np.abs(Xb).max(axis=1)
+            if fit_intercept:
+                top = np.maximum(top, 1.0)
+            row_exp[start:stop] = np.frexp(np.where(np.isfinite(top), top, 1.0))[1]
+        e = row_exp[start:stop, None]
+        parts = buf[:, :m]
+        rest = parts[2]
+        if fit_intercept:
+            rest[:, :1] = np.ldexp(1.0, -e)
+        np.ldexp(Xb, -e, out=rest[:, int(fit_intercept):])
+        for i in (0, 1):  # error-free slices (ExtractScalar), in place
+            sigma = 1.5 * 2.0 ** (52 - (i + 1) * _BITS)
+            np.add(rest, sigma, out=parts[i])
+            parts[i] -= sigma
+            rest -= parts[i]
+        # A·xr, scaled back row by row (exact), subtracted from Y − s in double-double
+        p_hi, p_lo = _dd_products(parts @ x_parts, x_bounds, k)
+        row_scale = np.ldexp(x_scale, e)
+        b_hi, b_lo = two_sum(Y[start:stop], -s[start:stop])
+        f_hi, err = two_sum(b_hi, -(p_hi * row_scale))
+        f[start:stop] = f_hi + (err + b_lo - p_lo * row_scale)
+        # Aᵀ·W·s: W·s exact in double-double, rows scaled as A's were (exact)
+        sb = s[start:stop]
+        if w is None:
+            ws_hi, ws_lo = sb, None
+        else:
+            ws_hi, ws_lo = two_prod(split(w[start:stop, None]), split(sb))
+        v_parts, v_scale, v_bounds = _vector_slices(np.ldexp(ws_hi, e), m)
+        blk_hi, blk_lo = _dd_products(parts.transpose(0, 2, 1) @ v_parts, v_bounds, k)
+        if ws_lo is not None:  # second order: the top slices suffice
+            blk_lo += (parts[0] + parts[1]).T @ (np.ldexp(ws_lo, e) / v_scale)
+        g_hi, err = two_sum(g_hi, blk_hi * v_scale)
+        g_lo += err + blk_lo * v_scale
+    return f, -g_hi - g_lo
 
 
 def _condition(M: np.ndarray) -> float:
