@@ -117,9 +117,8 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
     x = correct(Y, np.zeros((p, k)))
     s = Y - apply(x)
     best, ratio, previous, it = np.inf, np.inf, np.inf, 0
-    row_exp = np.empty(n, dtype=np.int32)
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        f, g = _augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept, row_exp, it > 1)
+        f, g = _augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept)
         dx = correct(f, g / D[:, None])
         s = s + (f - apply(dx))
         x = x + dx
@@ -181,29 +180,39 @@ def _vector_slices(v: np.ndarray, inner: int) -> tuple[np.ndarray, np.ndarray, l
 _A_BOUNDS = np.array([1.0, 2.0**-_BITS, 2.0 ** (-2 * _BITS)])  # |slices| of a scaled block
 
 
-def _dd_products(prod, bounds, k):
-    """Σ_ij prod[i, :, j-th k columns] (the products of slice i of A with slice j of a vector)
-    as hi + lo: the exact products added by TwoSum, those below 2^-55 (rounding below 2^-105)
-    in plain double."""
-    big = np.outer(_A_BOUNDS, bounds) >= 2.0**-55
-    terms = prod.reshape(prod.shape[0], prod.shape[1], len(bounds), k)
-    hi, lo = terms[0, :, 0].copy(), np.einsum("imjk,ij->mk", terms, (~big).astype(float))
-    for i, j in zip(*np.nonzero(big), strict=True):
-        if i or j:
-            hi, e = two_sum(hi, terms[i, :, j])
-            lo += e
+def _dd_products(prod, bounds, k, transposed=False):
+    """Σ_ij of the products of slice i of A with slice j of a vector, ``prod[i]`` holding
+    those of slice i side by side (k columns each; ``transposed``: k rows each), as hi + lo:
+    the exact products added by TwoSum, those below 2^-55 (rounding below 2^-105) in double."""
+    hi = lo = None
+    for i, ab in enumerate(_A_BOUNDS):
+        for j, vb in enumerate(bounds):
+            term = prod[i, j * k:(j + 1) * k].T if transposed else prod[i, :, j * k:(j + 1) * k]
+            if hi is None:
+                hi, lo = term.copy(), np.zeros(term.shape)
+            elif ab * vb >= 2.0**-55:
+                hi, e = two_sum(hi, term)
+                lo += e
+            else:
+                lo += term
     return hi, lo
 
 
-def _augmented_residuals(X, Y, s, xr, w, fit_intercept, row_exp, known):
+def _augmented_residuals(X, Y, s, xr, w, fit_intercept):
     """f = Y − s − [1, X]·xr and g = −[1, X]ᵀ·W·s, each computed in double-double (as
     Ogita, Rump & Oishi's Dot2 would) and rounded; block by block, no copy of X.
 
-    ``row_exp`` holds each row's power-of-two scale (filled here unless ``known``)."""
+    Column j of [1, X] is scaled by 2^c_j, the exponent of xr_j, and each row of the block
+    then by 2^-e_i to a maximum below 1: the products a_ij·xr_j are then balanced, so the
+    slices' bounds (relative to the largest product in the row) are those of Dot2."""
     n, d = X.shape
     k = Y.shape[1]
     p = xr.shape[0]
-    x_parts, x_scale, x_bounds = _vector_slices(xr, p)
+    size = np.abs(xr).max(axis=1)
+    c = np.frexp(np.maximum(size, 2.0**-60 * size.max()))[1].astype(np.float64)
+    c = np.where(np.isfinite(c) & (size.max() > 0), c, 0.0)
+    col_scale = np.ldexp(1.0, c.astype(np.int64))
+    x_parts, x_scale, x_bounds = _vector_slices(xr / col_scale[:, None], p)
     f = np.empty_like(s)
     g_hi, g_lo = np.zeros((p, k)), np.zeros((p, k))
     rows = min(n, _BLOCK_ROWS, max(256, _BLOCK_ELEMENTS // p))
@@ -211,19 +220,17 @@ def _augmented_residuals(X, Y, s, xr, w, fit_intercept, row_exp, known):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         m = stop - start
-        Xb = X[start:stop]
-        # this block of [1, X], each row scaled by a power of two to a maximum below 1
-        if not known:
-            top = np.abs(Xb).max(axis=1)
-            if fit_intercept:
-                top = np.maximum(top, 1.0)
-            row_exp[start:stop] = np.frexp(np.where(np.isfinite(top), top, 1.0))[1]
-        e = row_exp[start:stop, None]
         parts = buf[:, :m]
         rest = parts[2]
+        # this block of [1, X]·2^c, each row scaled by a power of two to a maximum below 1
         if fit_intercept:
-            rest[:, :1] = np.ldexp(1.0, -e)
-        np.ldexp(Xb, -e, out=rest[:, int(fit_intercept):])
+            rest[:, 0] = col_scale[0]
+        np.multiply(X[start:stop], col_scale[int(fit_intercept):], out=rest[:, int(fit_intercept):])
+        top = np.abs(rest[:, 0])
+        for col in rest.T[1:]:  # (faster than a reduction along rows of p entries)
+            np.maximum(top, np.abs(col), out=top)
+        e = np.frexp(np.where(np.isfinite(top), top, 1.0))[1][:, None]
+        rest *= np.ldexp(1.0, -e)
         for i in (0, 1):  # error-free slices (ExtractScalar), in place
             sigma = 1.5 * 2.0 ** (52 - (i + 1) * _BITS)
             np.add(rest, sigma, out=parts[i])
@@ -242,12 +249,12 @@ def _augmented_residuals(X, Y, s, xr, w, fit_intercept, row_exp, known):
         else:
             ws_hi, ws_lo = two_prod(split(w[start:stop, None]), split(sb))
         v_parts, v_scale, v_bounds = _vector_slices(np.ldexp(ws_hi, e), m)
-        blk_hi, blk_lo = _dd_products(parts.transpose(0, 2, 1) @ v_parts, v_bounds, k)
+        blk_hi, blk_lo = _dd_products(v_parts.T @ parts, v_bounds, k, transposed=True)
         if ws_lo is not None:  # second order: the top slices suffice
             blk_lo += (parts[0] + parts[1]).T @ (np.ldexp(ws_lo, e) / v_scale)
         g_hi, err = two_sum(g_hi, blk_hi * v_scale)
         g_lo += err + blk_lo * v_scale
-    return f, -g_hi - g_lo
+    return f, (-g_hi - g_lo) / col_scale[:, None]
 
 
 def _condition(M: np.ndarray) -> float:
