@@ -120,7 +120,11 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         f, g = _augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept)
         dx = correct(f, g / D[:, None])
-        s = s + (f - apply(dx))
+        step_s = apply(dx)  # s += f − A·dx, in place (each n-vector is 1/d of X)
+        np.subtract(f, step_s, out=step_s)
+        del f
+        s += step_s
+        del step_s
         x = x + dx
         scale = np.abs(x).max(axis=0)
         step = np.abs(dx).max(axis=0)
@@ -215,7 +219,8 @@ def _augmented_residuals(X, Y, s, xr, w, fit_intercept):
     x_parts, x_scale, x_bounds = _vector_slices(xr / col_scale[:, None], p)
     f = np.empty_like(s)
     g_hi, g_lo = np.zeros((p, k)), np.zeros((p, k))
-    rows = min(n, _BLOCK_ROWS, max(256, _BLOCK_ELEMENTS // p))
+    # blocks of ≤ 1 MiB, and their three slices below ~5% of X
+    rows = min(n, _BLOCK_ROWS, max(256, min(_BLOCK_ELEMENTS // p, n // 60)))
     buf = np.empty((3, rows, p))  # the block's two slices and its remainder
     for start in range(0, n, rows):
         stop = min(n, start + rows)
