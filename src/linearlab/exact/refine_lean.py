@@ -184,14 +184,14 @@ def _vector_slices(v: np.ndarray, inner: int) -> tuple[np.ndarray, np.ndarray, l
 _A_BOUNDS = np.array([1.0, 2.0**-_BITS, 2.0 ** (-2 * _BITS)])  # |slices| of a scaled block
 
 
-def _dd_products(prod, bounds, k, transposed=False):
+def _dd_products(prod, bounds, k):
     """Σ_ij of the products of slice i of A with slice j of a vector, ``prod[i]`` holding
-    those of slice i side by side (k columns each; ``transposed``: k rows each), as hi + lo:
+    those of slice i side by side (k columns each), as hi + lo:
     the exact products added by TwoSum, those below 2^-55 (rounding below 2^-105) in double."""
     hi = lo = None
     for i, ab in enumerate(_A_BOUNDS):
         for j, vb in enumerate(bounds):
-            term = prod[i, j * k:(j + 1) * k].T if transposed else prod[i, :, j * k:(j + 1) * k]
+            term = prod[i, :, j * k:(j + 1) * k]
             if hi is None:
                 hi, lo = term.copy(), np.zeros(term.shape)
             elif ab * vb >= 2.0**-55:
@@ -218,7 +218,7 @@ def _augmented_residuals(X, Y, s, xr, w, fit_intercept):
     col_scale = np.ldexp(1.0, c.astype(np.int64))
     x_parts, x_scale, x_bounds = _vector_slices(xr / col_scale[:, None], p)
     f = np.empty_like(s)
-    g_hi, g_lo = np.zeros((p, k)), np.zeros((p, k))
+    g_terms, g_lo = [], np.zeros((p, k))
     # blocks of ≤ 1 MiB, and their three slices below ~5% of X
     rows = min(n, _BLOCK_ROWS, max(256, min(_BLOCK_ELEMENTS // p, n // 60)))
     buf = np.empty((3, rows, p))  # the block's two slices and its remainder
@@ -253,13 +253,28 @@ def _augmented_residuals(X, Y, s, xr, w, fit_intercept):
             ws_hi, ws_lo = sb, None
         else:
             ws_hi, ws_lo = two_prod(split(w[start:stop, None]), split(sb))
-        v_parts, v_scale, v_bounds = _vector_slices(np.ldexp(ws_hi, e), m)
-        blk_hi, blk_lo = _dd_products(v_parts.T @ parts, v_bounds, k, transposed=True)
-        if ws_lo is not None:  # second order: the top slices suffice
-            blk_lo += (parts[0] + parts[1]).T @ (np.ldexp(ws_lo, e) / v_scale)
-        g_hi, err = two_sum(g_hi, blk_hi * v_scale)
-        g_lo += err + blk_lo * v_scale
-    return f, (-g_hi - g_lo) / col_scale[:, None]
+        v_parts, v_scale, v_bounds = _vector_slices(np.ldexp(ws_hi, e), rows)
+        g_terms.append((v_parts.T @ parts) * np.repeat(v_scale, len(v_bounds))[:, None])
+        if ws_lo is not None:  # second order: the top slices suffice in double
+            g_lo += (parts[0] + parts[1]).T @ np.ldexp(ws_lo, e)
+    # the exact slice products of all blocks, added pairwise by TwoSum in a few array calls
+    terms = np.stack(g_terms).reshape(len(g_terms), 3, len(v_bounds), k, p)
+    big = np.outer(_A_BOUNDS, v_bounds) >= 2.0**-55
+    g_hi, err = _pairwise_dd(terms[:, big].reshape(-1, k, p))
+    g_lo += (err + terms[:, ~big].sum(axis=(0, 1))).T
+    return f, (-g_hi.T - g_lo) / col_scale[:, None]
+
+
+def _pairwise_dd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum over axis 0 as hi + lo: pairwise TwoSum, the errors summed in double."""
+    lo = np.zeros(values.shape[1:])
+    while values.shape[0] > 1:
+        if values.shape[0] % 2:
+            values = np.concatenate([values, np.zeros((1,) + values.shape[1:])])
+        half = values.shape[0] // 2
+        values, err = two_sum(values[:half], values[half:])
+        lo += err.sum(axis=0)
+    return values[0], lo
 
 
 def _condition(M: np.ndarray) -> float:
