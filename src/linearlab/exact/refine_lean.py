@@ -118,7 +118,7 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
     s = Y - apply(x)
     best, ratio, previous, it = np.inf, np.inf, np.inf, 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        f, g = _augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept)
+        f, g = augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept)
         dx = correct(f, g / D[:, None])
         step_s = apply(dx)  # s += f − A·dx, in place (each n-vector is 1/d of X)
         np.subtract(f, step_s, out=step_s)
@@ -202,7 +202,7 @@ def _dd_products(prod, bounds, k):
     return hi, lo
 
 
-def _augmented_residuals(X, Y, s, xr, w, fit_intercept):
+def augmented_residuals(X, Y, s, xr, w, fit_intercept):
     """f = Y − s − [1, X]·xr and g = −[1, X]ᵀ·W·s, each computed in double-double (as
     Ogita, Rump & Oishi's Dot2 would) and rounded; block by block, no copy of X.
 
