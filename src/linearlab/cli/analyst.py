@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import warnings
 from collections.abc import Iterator
-from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -26,8 +24,6 @@ from linearlab.data import sources as io
 from linearlab.data.missing import expand_rows, handle_missing, take_rows
 from linearlab.design.table import prepare_predict, training_rows
 from linearlab.errors import (
-    ConditioningWarning,
-    ConvergenceWarning,
     DataError,
     DataFileError,
     LinearLabError,
@@ -224,54 +220,6 @@ def wants_table(args: argparse.Namespace, source: io.Source) -> bool:
     return any(c in source.columns and c not in source.numeric for c in features)
 
 
-def fit_table(args: argparse.Namespace, source: io.Source,
-              model: LinearRegression) -> streaming.FitOutcome:
-    """Fit on the whole table: a formula, or named columns with text encoded as categories."""
-    table = read_table(source)
-    missing = getattr(args, "missing", "error")  # commands that fit but lack the options
-    with warnings.catch_warnings(record=True) as seen, file_lines(source):
-        warnings.simplefilter("always")
-        if getattr(args, "formula", None):
-            model = _fit_formula(args, source, table, model)
-            design = model.design_
-            X, Y, _ = design.apply(_frame(source, table), "drop", response=True)
-            features, targets = list(design.names), list(design.target_names)
-            inputs = list(design.input_names)
-        else:
-            inputs, targets = chosen_columns(args, source)
-            X_all, Y_all = _matrix(source, table, inputs), _matrix(source, table, targets)
-            model.set_params(missing=missing)
-            model.fit(X_all, Y_all[:, 0] if len(targets) == 1 else Y_all, feature_names=inputs)
-            design = model.design_
-            features = list(design.names) if design is not None else list(inputs)
-            X, keep = prepare_predict(X_all, design, "keep")
-            Y = Y_all if keep is None else take_rows(Y_all, keep)
-            good = ~np.isnan(Y).any(axis=1)
-            X, Y = X[good], Y[good]
-        pred = (np.asarray(X, float) @ np.asarray(model.coef_).reshape(len(targets), -1).T
-                + model.intercept_)
-        metrics = streaming.regression_metrics(Y, pred)
-    state = replace(model.fitted_state_, feature_names=inputs, features_named=True,
-                    target_names=targets, metrics=metrics)
-    model.set_fitted_state(state)
-    caught = [str(w.message) for w in seen
-              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning))]
-    return streaming.FitOutcome(model, features, targets, metrics, False, int(Y.shape[0]), caught)
-
-
-def _fit_formula(args, source, table, model: LinearRegression) -> LinearRegression:
-    if args.features or args.target:
-        raise UsageError("--formula names the target and the features itself; drop -x/-y.")
-    if args.no_intercept:
-        raise UsageError("With --formula, write '- 1' in the formula to fit without an "
-                         "intercept instead of --no-intercept.")
-    params = model.get_params()
-    params.pop("fit_intercept")
-    params["missing"] = args.missing
-    return LinearRegression.from_formula(args.formula, _frame(source, table), **params)
-
-
-# --------------------------------------------------------------------------- predicting
 def wants_table_predict(model: LinearRegression, args: argparse.Namespace) -> bool:
     """Whether ``predict`` takes the analyst path (a design, intervals or --missing keep)."""
     return (getattr(model, "design_", None) is not None or args.interval is not None

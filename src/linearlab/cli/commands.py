@@ -175,7 +175,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
             return source, _fit_streamed_table(args, source, stream=False)
     if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
         with cli_options.init_errors(args):  # --init counted against the design's columns
-            return source, cli_analyst.fit_table(args, source, _model_from_args(args))
+            return source, _fit_streamed_table(args, source, stream=False)
     features, targets = io.select_columns(source, args.target, args.features)
     if len(features) > MAX_FEATURES:
         raise UsageError(

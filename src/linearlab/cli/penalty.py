@@ -126,21 +126,18 @@ def _fit_formula(args: argparse.Namespace, source: io.Source, model):
 
 def _fit_table(args: argparse.Namespace, source: io.Source, model):
     """Fit on the named columns of the whole table (text encoded, rows dropped as
-    ``--missing`` says), or by ``--formula``, as ``LinearRegression`` fits them: a
-    ``FitOutcome``."""
+    ``--missing`` says, through :func:`linearlab.pipeline.table_fit.fit_source`), or by
+    ``--formula`` (the estimator's ``from_formula``): a ``FitOutcome``."""
     if getattr(args, "formula", None):
         model, X, Y, targets, seen = _fit_formula(args, source, model)
         k = len(targets)
         pred = X @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
         inputs = list(model.design_.input_names)
         return _table_outcome(model, inputs, targets, Y, pred, seen)
-    inputs, targets = analyst.chosen_columns(args, source)
-    frame = analyst.read_frame(source, [*inputs, *targets])
-    X, Y = frame[inputs], frame[targets].to_numpy(dtype=np.float64)
-    with warnings.catch_warnings(record=True) as seen, analyst.file_lines(source):
-        warnings.simplefilter("always")
-        model.fit(X, frame[targets[0]] if len(targets) == 1 else frame[targets])
-    return _table_outcome(model, inputs, targets, Y, model.predict(X), seen)
+    from linearlab.pipeline import table_fit  # the one whole-table fit, as LinearRegression's
+
+    features, targets = analyst.chosen_columns(args, source)
+    return table_fit.fit_source(model, source, features, targets, stream=False)
 
 
 def _table_outcome(model, inputs, targets, Y, pred, seen):

@@ -41,6 +41,7 @@ from linearlab.errors import (
     ConvergenceWarning,
     DataError,
     DataFileError,
+    GridEdgeWarning,
 )
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.linear import LinearRegression
@@ -284,6 +285,7 @@ def fit_source(model, source: Source, features: list[str] | None = None,
     model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
                                    target_names=list(targets), metrics=metrics))
     caught = [str(w.message) for w in seen
-              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning))]
+              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning,
+                                         GridEdgeWarning))]
     names = list(state.design.names) if state.design is not None else list(features)
     return streaming.FitOutcome(model, names, list(targets), metrics, streamed, rows, caught)
