@@ -414,3 +414,22 @@ def test_lean_residuals_are_double_double_against_exact_rationals(weighted, spre
     for got, want, scale in ((f[:, 0], exact_f, f_scale), (g[:, 0], exact_g, g_scale)):
         error = np.array([abs(float(Fraction(a) - b)) for a, b in zip(got, want, strict=True)])
         assert np.all(error <= 1.2e-16 * np.abs(got) + 1e-28 * scale)
+
+
+def test_lean_path_with_several_targets_solves_each_as_alone():
+    """Several targets on the tall-data QR path (a noise target beside a fitted one: their
+    coefficients differ by orders of magnitude) converge, each as when fitted alone."""
+    from linearlab.exact.refine_lean import solve_accurate_lean
+
+    rng = np.random.default_rng(5)
+    n = 30_001
+    a = rng.standard_normal(n)
+    X = np.column_stack([a + 1e-7 * rng.standard_normal(n), a,
+                         rng.standard_normal((n, 5)) * 1e3 + 5e3])
+    Y = np.column_stack([X @ rng.standard_normal(7) + 1 + rng.standard_normal(n),
+                         rng.standard_normal(n)])
+    both = solve_accurate_lean(X, Y)
+    assert both is not None and both.iterations <= 3
+    for i in range(2):
+        alone = solve_accurate_lean(X, Y[:, i:i + 1])
+        np.testing.assert_allclose(both.params[:, i], alone.params[:, 0], rtol=1e-15, atol=0)

@@ -212,6 +212,10 @@ def augmented_residuals(X, Y, s, xr, w, fit_intercept):
     n, d = X.shape
     k = Y.shape[1]
     p = xr.shape[0]
+    if k > 1:  # the column scaling balances one target's products: one target at a time
+        parts = [augmented_residuals(X, Y[:, i:i + 1], s[:, i:i + 1], xr[:, i:i + 1], w,
+                                     fit_intercept) for i in range(k)]
+        return np.hstack([f for f, _ in parts]), np.hstack([g for _, g in parts])
     size = np.abs(xr).max(axis=1)
     c = np.frexp(np.maximum(size, 2.0**-60 * size.max()))[1].astype(np.float64)
     c = np.where(np.isfinite(c) & (size.max() > 0), c, 0.0)
