@@ -9,12 +9,16 @@ refinement with
   blocked Householder QR (``dgeqrf``); Q is applied from its reflectors (``dormqr``), never
   formed;
 - the residuals of the augmented system evaluated in double-double block by block from X
-  itself (each block split on the fly), with the parameters scaled by the same powers of two
-  D, so the problem solved is exactly the one given.
+  itself (:func:`augmented_residuals`) by exact BLAS products of slices (Ozaki's splitting,
+  Rump's ExtractScalar) added by TwoSum, instead of element-wise Dot2 in NumPy (~5x fewer
+  passes over each block), with the parameters scaled by the same powers of two D, so the
+  problem solved is exactly the one given.
 
-The iteration, its stopping rule and the statistics returned are those of ``solve_accurate``
-(:class:`~linearlab.exact.refine.AccurateFit`); the covariance comes from the factor (relative
-error ≈ cond·ε), as ``solve_accurate`` gives it above its refinement budget.
+The iteration and the statistics returned are those of ``solve_accurate``
+(:class:`~linearlab.exact.refine.AccurateFit`), except that it stops as soon as the next
+correction would not show (two passes on every accuracy problem, against 2-5); the covariance
+comes from the factor (relative error ≈ cond·ε), as ``solve_accurate`` gives it above its
+refinement budget. The caller (``solvers.solve_refined``) runs it on one BLAS thread.
 """
 
 from __future__ import annotations
