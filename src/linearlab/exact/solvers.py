@@ -31,7 +31,7 @@ from linearlab.exact.fastpath import (  # noqa: F401 - re-exported for their imp
     measured_solution,
 )
 from linearlab.exact.gram import Gram, one_blas_thread
-from linearlab.exact.refine import solve_accurate
+from linearlab.exact.refine import COVARIANCE_REFINE_BUDGET, solve_accurate
 from linearlab.exact.refine_lean import solve_accurate_lean
 from linearlab.exact.solution import ExactSolution, raw_condition_number, residual_ssr
 
@@ -324,8 +324,12 @@ def solve_refined(
     """
     # one BLAS thread: a tall, narrow Householder QR is mostly panel (matrix-vector) work that
     # threads slow down (dgeqrf of 100,000 x 21: 0.04 s on one thread, 0.4 s on two busy cores)
+    n, p = X.shape[0], X.shape[1] + int(fit_intercept)
+    # tall, or too big for the small path to refine the covariance (which is then its only
+    # difference): one copy of X, Q never formed, instead of ~9 copies
+    lean = n * X.shape[1] >= LEAN_ELEMENTS or n * p * p > COVARIANCE_REFINE_BUDGET
     with one_blas_thread():
-        if X.shape[0] * X.shape[1] >= LEAN_ELEMENTS:  # tall: one copy of X, Q never formed
+        if lean:
             fit = solve_accurate_lean(X, Y, sample_weight, fit_intercept=fit_intercept)
         else:
             fit = solve_accurate(X, Y, sample_weight, fit_intercept=fit_intercept)
