@@ -535,3 +535,16 @@ def test_progress_bar_shows_epoch_loss_and_eta_once_a_fit_passes_the_threshold(m
     quiet = EpochDriver(DescentConfig(lr=0.1, epochs=5), np.zeros((1, 1)), np.zeros(1))
     with driver.quiet_progress(), quiet:
         assert quiet._progress is None
+
+
+def test_stopped_by_is_none_when_the_epochs_run_out_and_says_tol_otherwise():
+    import warnings
+
+    X = np.arange(10.0).reshape(-1, 1)
+    y = 2 * X.ravel() + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ran_out = LinearRegression(solver="gd", lr=0.01, epochs=5).fit(X, y)
+        stopped = LinearRegression(solver="gd", lr=0.01, epochs=5000, tol=1e-6).fit(X, y)
+    assert ran_out.stopped_by_ is None
+    assert stopped.stopped_by_ == "tol"

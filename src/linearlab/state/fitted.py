@@ -168,11 +168,12 @@ class FittedStateMixin:
                             ("condition_number_", record.condition_number),
                             ("singular_", record.singular_values), ("aliased_", record.aliased),
                             ("metrics_", state.metrics),
-                            ("stopped_by_", record.stopped_by),
                             ("history_stride_", record.history_stride),
                             ("training_", state.training_options)):
             if value is not None:
                 setattr(self, name, value)
+        if record.history is not None:  # gradient descent: None when the epochs ran out
+            self.stopped_by_ = record.stopped_by
         if record.interrupted:  # Ctrl-C during training: the finished epochs are kept
             record.interrupted = False
             raise_interrupted(self)
