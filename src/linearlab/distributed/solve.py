@@ -7,7 +7,7 @@
 - digits lost to large column offsets on well-conditioned data: the Gram's answer refined, each
   step one distributed pass that evaluates the residuals in double-double arithmetic and the
   gradient Ãᵀ W r, the correction solved with the Cholesky factor of the column-scaled Gram
-  (corrected semi-normal equations); ``solver_ = "normal-refined"``.
+  (corrected semi-normal equations); ``solver_ = "normal, N refinement pass(es)"``.
 - ill-conditioned data, and ``"qr"``: a TSQR of the centred, column-scaled, √w-weighted design
   with the targets appended — each partition's R factor, stacked and re-factored in the
   reduction tree, so only (d + k)² numbers travel — then the same refinement with R (the
@@ -170,8 +170,8 @@ def _raw_condition(R: np.ndarray, frame: _Frame) -> float:
 def _refine(parts, R, frame, gram, coef, intercept):
     """Corrected semi-normal iterations: one distributed pass each, residuals in double-double.
 
-    Returns (coef, intercept, ssr, converged)."""
-    ssr, ratio, best = None, np.inf, np.inf
+    Returns (coef, intercept, ssr, converged, passes)."""
+    ssr, ratio, best, passes = None, np.inf, np.inf, 0
     # rounding in the gradient is amplified by cond(R)²: double-double only where it matters
     precise = float(np.linalg.cond(R)) ** 2 * _EPS > 1e-14
     for _ in range(MAX_REFINEMENTS):
@@ -179,6 +179,7 @@ def _refine(parts, R, frame, gram, coef, intercept):
             parts, _residual_gradient, _sum_dd, frame.fit_intercept, coef, intercept, precise,
             frame.shift_x, frame.E, name="refine",
         )
+        passes += 1
         if not precise:  # already the centred, scaled gradient
             g = (g_hi + g_lo)[1:] if frame.fit_intercept else g_hi + g_lo
             g_int = (g_hi + g_lo)[0]
@@ -198,11 +199,11 @@ def _refine(parts, R, frame, gram, coef, intercept):
         step = np.abs(delta_coef).max(axis=0)
         ratio = float(np.max(np.where(size > 0, step / np.where(size > 0, size, 1.0), 0.0)))
         if ratio <= 4 * _EPS:
-            return coef, intercept, ssr, True
+            return coef, intercept, ssr, True, passes
         if ratio > 0.5 * best:  # no longer contracting: the rounding level is reached
             break
         best = min(best, ratio)
-    return coef, intercept, ssr, min(best, ratio) <= 1e-12
+    return coef, intercept, ssr, min(best, ratio) <= 1e-12, passes
 
 
 def solve_orthogonal(parts, gram, solver, alpha, fit_intercept, refine=True) -> ExactSolution:
@@ -221,7 +222,7 @@ def solve_orthogonal(parts, gram, solver, alpha, fit_intercept, refine=True) -> 
     coef, intercept = _from_phi(gamma, frame, gram)
     ssr, refined = None, False
     if refine and not alpha:
-        coef, intercept, ssr, refined = _refine(parts, R, frame, gram, coef, intercept)
+        coef, intercept, ssr, refined, _ = _refine(parts, R, frame, gram, coef, intercept)
     return ExactSolution(
         coef=coef, intercept=intercept, solver="tsqr", rank=d,
         condition_number=float(np.linalg.cond(R)),
@@ -239,15 +240,17 @@ GRAM_REFINE_LIMIT = 100.0
 def _refine_normal(parts, gram: Gram, solution: ExactSolution, fit_intercept: bool):
     """The normal equations' answer refined with the Cholesky factor of the column-scaled
     Gram matrix (≈ R of the TSQR, without its pass): for well-conditioned data whose Gram lost
-    digits to large offsets. Reported as ``solver_ = "normal-refined"``."""
+    digits to large offsets. Reported as ``solver_ = "normal, N refinement pass(es)"``."""
     frame = _Frame(gram, fit_intercept)
     G = gram.cross_products(fit_intercept)[0]
     R = sla.cholesky(G / np.outer(frame.E, frame.E), lower=False, check_finite=False)
-    coef, intercept, ssr, refined = _refine(
+    coef, intercept, ssr, refined, passes = _refine(
         parts, R, frame, gram, solution.coef, solution.intercept
     )
+    # named as the in-memory fast path names its residual passes
+    name = f"normal, {passes} refinement pass{'es' if passes > 1 else ''}"
     return ExactSolution(
-        coef=coef, intercept=intercept, solver="normal-refined" if refined else "normal",
+        coef=coef, intercept=intercept, solver=name if refined else "normal",
         rank=gram.n_features, condition_number=solution.condition_number,
         raw_condition_number=raw_condition_number(gram, fit_intercept), ssr=ssr,
         refined=refined, error_estimate=(
