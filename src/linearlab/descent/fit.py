@@ -66,14 +66,13 @@ def _is_sparse(X) -> bool:
     return type(X).__module__.startswith("scipy.sparse")
 
 
-class ArrayData:
-    """In-memory rows for the shell: NumPy arrays, or a SciPy sparse CSR matrix (never
-    densified; standardization is refused for it upstream)."""
+class HostRows:
+    """Rows held by the caller (``X``, ``Y`` of shape (n, k), weights ``w``): their sizes, the
+    held-out split and the total weight, shared by the NumPy and torch data of the shell."""
 
-    def __init__(self, X, Y: np.ndarray, w: np.ndarray | None, dtype):
-        self.X, self.Y, self.w, self.dtype = X, Y, w, dtype
-        self.sparse = _is_sparse(X)
-        self.Xt = None  # the rows on the training scale, in the training dtype
+    X: object
+    Y: np.ndarray
+    w: np.ndarray | None
 
     @property
     def n_rows(self) -> int:
@@ -91,6 +90,19 @@ class ArrayData:
         self.X, self.Y, self.w, held = hold_out(spec, self.X, self.Y, self.w)
         return held
 
+    def total_weight(self) -> float:
+        return float(self.n_rows) if self.w is None else float(self.w.sum())
+
+
+class ArrayData(HostRows):
+    """In-memory rows for the shell: NumPy arrays, or a SciPy sparse CSR matrix (never
+    densified; standardization is refused for it upstream)."""
+
+    def __init__(self, X, Y: np.ndarray, w: np.ndarray | None, dtype):
+        self.X, self.Y, self.w, self.dtype = X, Y, w, dtype
+        self.sparse = _is_sparse(X)
+        self.Xt = None  # the rows on the training scale, in the training dtype
+
     def gram(self, eager: bool):
         X, Y, w = self.X, self.Y, self.w
         if self.sparse:
@@ -102,9 +114,6 @@ class ArrayData:
             def compute():
                 return Gram.from_arrays(X, Y, w)
         return compute() if eager else LazyGram(compute)
-
-    def total_weight(self) -> float:
-        return float(self.n_rows) if self.w is None else float(self.w.sum())
 
     def standardize(self, shift: np.ndarray, scale: np.ndarray) -> None:
         self.Xt = ((self.X - shift) / scale).astype(self.dtype, copy=False)

@@ -298,19 +298,7 @@ class DesignMixin:
         """
         import sys
 
-        from linearlab.design.formula import FormulaDesign
-        from linearlab.errors import ParameterError
-
-        if "fit_intercept" in params:
-            raise ParameterError(
-                "from_formula() takes the intercept from the formula: drop fit_intercept and "
-                "write '- 1' (or '0 +') in the formula to fit without one."
-            )
-        caller = sys._getframe(1)  # names the formula may use, as statsmodels' eval_env=0
-        design = FormulaDesign(formula, {**caller.f_globals, **caller.f_locals})
-        model = cls(fit_intercept=design.has_intercept, **params)
-        model.design_ = design  # the formula that fit() materializes; fit sets the fitted one
-        return model.fit(data)
+        return formula_model(cls, formula, sys._getframe(1), params).fit(data)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """R² of the predictions on ``X`` against ``y``, as scikit-learn's ``score``.
@@ -330,3 +318,21 @@ class DesignMixin:
             return float("nan")
         pred = Xa @ np.asarray(self.coef_).T + self.intercept_
         return r_squared(ya, pred, sample_weight=w)
+
+
+def formula_model(cls, formula: str, caller, params: dict):
+    """An unfitted ``cls`` for ``cls.from_formula``: ``params`` with the intercept the formula
+    says, ``design_`` the formula (which ``fit`` materializes); ``caller`` is the frame whose
+    names the formula may use, as statsmodels' ``eval_env=0``."""
+    from linearlab.design.formula import FormulaDesign
+    from linearlab.errors import ParameterError
+
+    if "fit_intercept" in params:
+        raise ParameterError(
+            "from_formula() takes the intercept from the formula: drop fit_intercept and "
+            "write '- 1' (or '0 +') in the formula to fit without one."
+        )
+    design = FormulaDesign(formula, {**caller.f_globals, **caller.f_locals})
+    model = cls(fit_intercept=design.has_intercept, **params)
+    model.design_ = design
+    return model

@@ -30,6 +30,7 @@ from linearlab.exact.refine import (
     CONVERGED,
     RANK_TOLERANCE,
     AccurateFit,
+    _tree_sum,
     split,
     two_prod,
     two_sum,
@@ -268,21 +269,9 @@ def augmented_residuals(X, Y, s, xr, w, fit_intercept):
     # the exact slice products of all blocks, added pairwise by TwoSum in a few array calls
     terms = np.stack(g_terms).reshape(len(g_terms), 3, len(v_bounds), k, p)
     big = np.outer(_A_BOUNDS, v_bounds) >= 2.0**-55
-    g_hi, err = _pairwise_dd(terms[:, big].reshape(-1, k, p))
+    g_hi, err = _tree_sum(terms[:, big].reshape(-1, k, p))
     g_lo += (err + terms[:, ~big].sum(axis=(0, 1))).T
     return f, (-g_hi.T - g_lo) / col_scale[:, None]
-
-
-def _pairwise_dd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum over axis 0 as hi + lo: pairwise TwoSum, the errors summed in double."""
-    lo = np.zeros(values.shape[1:])
-    while values.shape[0] > 1:
-        if values.shape[0] % 2:
-            values = np.concatenate([values, np.zeros((1,) + values.shape[1:])])
-        half = values.shape[0] // 2
-        values, err = two_sum(values[:half], values[half:])
-        lo += err.sum(axis=0)
-    return values[0], lo
 
 
 def _condition(M: np.ndarray) -> float:

@@ -165,19 +165,9 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
         """
         import sys
 
-        from linearlab.design.formula import FormulaDesign
-        from linearlab.errors import ParameterError
+        from linearlab.design.table import formula_model
 
-        if "fit_intercept" in params:
-            raise ParameterError(
-                "from_formula() takes the intercept from the formula: drop fit_intercept and "
-                "write '- 1' (or '0 +') in the formula to fit without one."
-            )
-        caller = sys._getframe(1)  # names the formula may use, as statsmodels' eval_env=0
-        design = FormulaDesign(formula, {**caller.f_globals, **caller.f_locals})
-        model = cls(fit_intercept=design.has_intercept, **params)
-        model.design_ = design  # the formula that fit() materializes; fit keeps the fitted one
-        return model.fit(data, None)
+        return formula_model(cls, formula, sys._getframe(1), params).fit(data, None)
 
     def fitted_state(self) -> PenalizedState:
         """The fitted model as the :class:`PenalizedState` that :meth:`set_fitted_state`

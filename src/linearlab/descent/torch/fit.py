@@ -60,7 +60,7 @@ def fit_descent(model: Any, X, Y, w, *, warm_start=None, partial: bool = False,
     return run(spec, data, warm_start=warm_start, partial=partial, feature_names=feature_names)
 
 
-class TensorData:
+class TensorData(host_fit.HostRows):
     """Rows on a torch device for the shell: host arrays cross once (with the Gram pass when
     training needs the statistics), tensors already there are used in place."""
 
@@ -69,22 +69,6 @@ class TensorData:
         self.dev, self.dtype, self.tdtype = dev, dtype, torch_dtype(dtype)
         self.Xd = self.Yd = self.wd = None
         self.eager = True
-
-    @property
-    def n_rows(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def n_targets(self) -> int:
-        return self.Y.shape[1]
-
-    def hold_out(self, spec: DescentSpec):
-        self.X, self.Y, self.w, held = host_fit.hold_out(spec, self.X, self.Y, self.w)
-        return held
 
     def gram(self, eager: bool):
         X, Y, w, dev = self.X, self.Y, self.w, self.dev
@@ -96,9 +80,6 @@ class TensorData:
         if dev.type == "cpu":
             return LazyGram(lambda: host_gram(X, Y, w))
         return LazyGram(lambda: device_gram(X, Y, w, device=dev).to_host())
-
-    def total_weight(self) -> float:
-        return float(self.n_rows) if self.w is None else float(self.w.sum())
 
     def standardize(self, shift: np.ndarray, scale: np.ndarray) -> None:
         # in place only on a copy of ours, never on the caller's memory
