@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS", "EpochRecord"]
+__all__ = ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS", "EpochRecord", "kept_count", "stride_of"]
 
 #: Losses kept before the record is thinned (≈ 3 MB of history, ≈ 1.6 MB of a 1-feature path).
 HISTORY_BUDGET = 100_000
@@ -149,3 +149,18 @@ class EpochRecord:
         if self.epochs and (self.epochs - 1) % self.stride:
             kept = np.append(kept, self.epochs - 1)
         return kept
+
+
+def kept_count(epochs: int, stride: int) -> int:
+    """Losses a record of ``epochs`` epochs keeps at ``stride`` (the last epoch always)."""
+    return -(-epochs // stride) + (1 if epochs and (epochs - 1) % stride else 0)
+
+
+def stride_of(entries: int, epochs: int) -> int:
+    """The stride that leaves ``entries`` losses after ``epochs`` epochs (a power of two; 1
+    when the history is not thinned or the counts fit no stride). For records that did not
+    store their stride, such as model files written before it was."""
+    stride = 1
+    while epochs > entries and kept_count(epochs, stride * 2) >= entries and stride < epochs:
+        stride *= 2
+    return stride if kept_count(epochs, stride) == entries else 1

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from linearlab.descent.history import stride_of
 from linearlab.io import outputs
 
 FORMAT = "linearlab.model/1"
-__all__ = ["FORMAT", "MAX_STORED_NUMBERS", "model_to_dict", "save"]
+__all__ = ["FORMAT", "MAX_STORED_NUMBERS", "model_to_dict", "read_history_stride", "save"]
 
 
 # --------------------------------------------------------------------------- saving
@@ -76,6 +77,9 @@ def model_to_dict(
             "converged": bool(getattr(model, "converged_", True)),
             "diagnosis": getattr(model, "diagnosis_", None),
             "learning_rate": getattr(model, "learning_rate_", None),
+            # gradient descent: history[i] is epoch i * history_stride (and the last entry the
+            # last epoch) once a long run's history was thinned
+            "history_stride": _history_stride(model),
             "rank": _json_value(getattr(model, "rank_", None)),
             "condition_number": _finite_or_none([getattr(model, "condition_number_", math.nan)])[0],
         },
@@ -91,6 +95,29 @@ def model_to_dict(
     if extra is not None:
         document.update(extra())
     return document
+
+
+def _history_stride(model) -> int | None:
+    """``history_stride_`` (None for models without a descent history)."""
+    stride = getattr(model, "history_stride_", None)
+    return int(stride) if isinstance(stride, (int, np.integer)) and stride >= 1 else None
+
+
+def read_history_stride(fit: dict, history: list, fail) -> int | None:
+    """The stride of a model file's ``history`` (``fit.history_stride``), None without one.
+
+    Files written before the stride was stored get the stride their history's length implies
+    over ``fit.n_iter`` epochs: 1 unless the history was thinned. ``fail(problem)`` makes the
+    error for a value that is not a positive whole number."""
+    stride = fit.get("history_stride")
+    if stride is None:
+        n_iter = fit.get("n_iter")
+        if not history or not isinstance(n_iter, int) or isinstance(n_iter, bool):
+            return None
+        return stride_of(len(history), n_iter)
+    if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
+        raise fail(f"'fit.history_stride' must be a positive whole number, not {stride!r}")
+    return stride
 
 
 # Optional parts are stored only while they stay small next to the rest of the file.

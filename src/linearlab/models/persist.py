@@ -22,6 +22,7 @@ import numpy as np
 from linearlab.errors import LinearLabError, ModelFileError
 from linearlab.exact.gram import Gram
 from linearlab.exact.solution import ExactSolution
+from linearlab.io import model_file
 from linearlab.io.model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
 from linearlab.models.linear import LinearRegression
 from linearlab.state.fitted import FittedState, TrainingRecord
@@ -169,6 +170,7 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         if isinstance(fit.get("learning_rate"), (int, float)) else None,
         history=[math.nan if v is None else float(v) for v in history],
         params_history=_load_parameter_history(path, doc.get("parameter_history"), d, k),
+        history_stride=model_file.read_history_stride(fit, history, lambda p: _fail(path, p)),
     )
     coef = coef.reshape(d, 1) if single else coef.T
     solution = _read_refined(path, doc.get("statistics"), record, coef, intercept,

@@ -27,7 +27,7 @@ from linearlab.viz._common import (
     require_path,
     style,
 )
-from linearlab.viz.diagnostics import LOSS_LABELS
+from linearlab.viz.diagnostics import LOSS_LABELS, path_epochs
 from linearlab.viz.landscape import _extent, _span, draw_contour, make_plane, parameter_names
 
 DEFAULT_FRAMES = 60
@@ -36,10 +36,12 @@ MOVING_POINTS = 2000
 
 
 def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None = None,
-                 spacing: str = "auto") -> np.ndarray:
+                 spacing: str = "auto", epochs: np.ndarray | None = None) -> np.ndarray:
     """Indices of the recorded snapshots to draw.
 
-    ``every=k``: epochs 0, k, 2k, ... and the last. Otherwise exactly ``frames`` distinct
+    ``every=k``: epochs 0, k, 2k, ... and the last; ``epochs`` (the epoch count behind each
+    snapshot, :func:`~linearlab.viz.diagnostics.path_epochs`) maps them onto a thinned path,
+    each to the first snapshot at or after it. Otherwise exactly ``frames`` distinct
     snapshots (default: all of them, at most :data:`DEFAULT_FRAMES`), from the start to the
     end, spaced evenly (``spacing="linear"``) or geometrically (``"log"``: dense while the loss
     falls fast, sparse in the slow tail); ``"auto"`` is ``"log"`` when there are more than four
@@ -51,6 +53,9 @@ def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None 
     if every is not None:
         if int(every) < 1:
             raise ParameterError(f"every must be a positive number of epochs, got {every}.")
+        if epochs is not None and len(epochs) == n_snapshots:
+            wanted = np.append(np.arange(0, epochs[-1], int(every)), epochs[-1])
+            return np.unique(np.searchsorted(epochs, wanted))
         idx = np.arange(0, n_snapshots, int(every))
         return idx if idx[-1] == n_snapshots - 1 else np.append(idx, n_snapshots - 1)
     if frames is None:
@@ -59,7 +64,7 @@ def frame_epochs(n_snapshots: int, frames: int | None = None, every: int | None 
     if not 2 <= frames <= n_snapshots:
         raise ParameterError(
             f"frames={frames} is not possible: the model recorded {n_snapshots} parameter "
-            f"snapshots (the start and {n_snapshots - 1} epochs); ask for 2 to {n_snapshots} "
+            f"snapshots (the start and {n_snapshots - 1} more); ask for 2 to {n_snapshots} "
             "frames, or use every=k."
         )
     if spacing == "auto":
@@ -141,7 +146,8 @@ def animate_training(
     snapshots = require_path(view, "animation")
     data = plot_data(model, X, y, target=target, feature_names=feature_names,
                      target_name=target_name)
-    idx = frame_epochs(snapshots.shape[0], frames, every, spacing)
+    done = path_epochs(model, snapshots.shape[0])  # epochs behind each snapshot (thinned)
+    idx = frame_epochs(snapshots.shape[0], frames, every, spacing, epochs=done)
     thetas = snapshots[idx]
     losses = loss_at(view, data, thetas)
     images = []
@@ -149,8 +155,8 @@ def animate_training(
         fig, (ax_fit, ax_loss) = new_figure(*figsize, ncols=2, dpi=dpi)
         update_fit, moving_fit = _fit_panel(ax_fit, view, data, thetas)
         update_loss, moving_loss = _loss_panel(ax_loss, view, data, snapshots, idx)
-        total = snapshots.shape[0] - 1
-        captions = [f"Gradient descent ({view.label}): epoch {t} of {total}, "
+        total = int(done[-1])
+        captions = [f"Gradient descent ({view.label}): epoch {int(done[t]):,} of {total:,}, "
                     f"loss {fmt(loss, 5)}" for t, loss in zip(idx, losses, strict=True)]
         title = fig.suptitle(max(captions, key=len), fontsize=13)
         update_fit(len(idx) - 1)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from linearlab.descent.history import kept_count, stride_of
 from linearlab.viz._common import (
     DATA_COLOR,
     OPTIMUM_COLOR,
@@ -106,25 +107,36 @@ def _qq(ax, resid: np.ndarray, exact_fit: bool) -> None:
     ax.set_title("Normal Q-Q")
 
 
-def history_epochs(model: Any, n: int) -> np.ndarray:
-    """The epoch (0-based) of each of the ``n`` entries of ``model.history_``.
+def history_stride(model: Any, n: int | None = None) -> tuple[int, int]:
+    """``(stride, epochs)``: every how many epochs ``model.history_`` (and ``params_history_``)
+    kept one, and how many epochs ran (``n_iter_``).
 
-    ``history_[i]`` is epoch ``i * history_stride_`` and the last entry the last epoch
-    (``n_iter_ - 1``), as :class:`linearlab.descent.history.EpochRecord` keeps them. A model
-    file does not store the stride: it is the power of two that gives ``n`` entries over
-    ``n_iter_`` epochs. Without ``n_iter_`` (or when the counts disagree) entry ``i`` is
-    drawn at ``i * stride``."""
-    stride = getattr(model, "history_stride_", None)
+    The stride is ``history_stride_`` when the model has it (every fit by gradient descent and
+    model files written since it was stored); otherwise it is the power of two that leaves the
+    ``n`` (default: ``len(history_)``) entries the history has over ``n_iter_`` epochs, as
+    :class:`linearlab.descent.history.EpochRecord` thins."""
+    if n is None:
+        n = len(getattr(model, "history_", None) or [])
     n_iter = getattr(model, "n_iter_", None)
     try:
         epochs = int(np.max(n_iter)) if n_iter is not None else n
     except (TypeError, ValueError):
         epochs = n
+    stride = getattr(model, "history_stride_", None)
     if not isinstance(stride, (int, np.integer)) or stride < 1:
-        stride = 1
-        while epochs > n and _kept(epochs, stride * 2) >= n and stride < epochs:
-            stride *= 2  # the stride whose thinning leaves n entries
-    if _kept(epochs, stride) != n:
+        stride = stride_of(n, epochs)  # the stride whose thinning leaves n entries
+    return int(stride), epochs
+
+
+def history_epochs(model: Any, n: int) -> np.ndarray:
+    """The epoch (0-based) of each of the ``n`` entries of ``model.history_``.
+
+    ``history_[i]`` is epoch ``i * history_stride_`` and the last entry the last epoch
+    (``n_iter_ - 1``), as :class:`linearlab.descent.history.EpochRecord` keeps them (the stride
+    as :func:`history_stride` finds it). Without ``n_iter_`` (or when the counts disagree)
+    entry ``i`` is drawn at ``i * stride``."""
+    stride, epochs = history_stride(model, n)
+    if kept_count(epochs, stride) != n:
         return np.arange(n) * stride
     kept = np.arange(0, epochs, stride)
     if (epochs - 1) % stride:
@@ -132,9 +144,16 @@ def history_epochs(model: Any, n: int) -> np.ndarray:
     return kept
 
 
-def _kept(epochs: int, stride: int) -> int:
-    """Entries a history of ``epochs`` epochs keeps at ``stride`` (the last always)."""
-    return -(-epochs // stride) + (1 if epochs and (epochs - 1) % stride else 0)
+def path_epochs(model: Any, rows: int) -> np.ndarray:
+    """The number of finished epochs behind each of the ``rows`` snapshots of
+    ``model.params_history_``: row ``i`` is θ after ``i * history_stride_`` epochs (row 0 the
+    start) and the last row θ after all ``n_iter_`` epochs. When the counts disagree (a path
+    recorded otherwise) row ``i`` counts ``i * stride`` epochs."""
+    stride, epochs = history_stride(model)
+    kept = np.arange(0, epochs + 1, stride)
+    if epochs % stride:
+        kept = np.append(kept, epochs)
+    return kept if kept.size == rows else np.arange(rows) * stride
 
 
 def plot_loss_history(

@@ -30,7 +30,7 @@ from linearlab.viz._common import (
     plot_data,
     style,
 )
-from linearlab.viz.diagnostics import LOSS_LABELS
+from linearlab.viz.diagnostics import LOSS_LABELS, history_stride, path_epochs
 from linearlab.viz.surface import (
     Plane,
     contour_levels,
@@ -145,7 +145,7 @@ def plot_loss_curve(
                         label="actual loss at each epoch", zorder=2)
             ax.plot(path[:, p], values, color=PATH_COLOR, ls="none", marker="o", ms=5,
                     alpha=0.75, gid="iterates",
-                    label=f"{len(path) - 1} epochs of GD ({view.label})", zorder=5)
+                    label=f"{epochs_label(view, len(path))} of GD ({view.label})", zorder=5)
             ax.plot(path[0, p], values[0], marker="o", ms=10, mfc="none", mec="black", mew=1.5,
                     ls="none", label=f"start ({fmt(path[0, p])})", zorder=6)
         ax.set_xlim(lo, hi)
@@ -297,6 +297,14 @@ def plot_landscape(
     return fig
 
 
+def epochs_label(view: ModelView, rows: int) -> str:
+    """``"40 epochs"`` for a path of ``rows`` snapshots; a thinned path (runs past 100,000
+    epochs) says which epochs it shows: ``"200,000 epochs (1 in 4 drawn)"``."""
+    epochs = int(path_epochs(view.model, rows)[-1])
+    stride = history_stride(view.model)[0]
+    return f"{epochs:,} epochs" + (f" (1 in {stride:,} drawn)" if stride > 1 else "")
+
+
 def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b, rtol=1e-7, atol=1e-9 * (np.abs(b).max() + 1.0)))
 
@@ -313,7 +321,7 @@ def draw_path(ax, plane: Plane, view: ModelView, color: str = PATH_COLOR,
     pts = plane.project(view.path)
     marker = "o" if len(pts) <= MARKER_LIMIT else None
     line, = ax.plot(pts[:, 0], pts[:, 1], color=color, lw=1.6, marker=marker, ms=3.2,
-                    label=f"{label or view.label}: {len(pts) - 1} epochs", zorder=4,
+                    label=f"{label or view.label}: {epochs_label(view, len(pts))}", zorder=4,
                     gid=f"trajectory:{label or view.label}")
     ax.plot(*pts[0], marker="o", ms=9, mfc="none", mec=color, mew=1.8, ls="none", zorder=5)
     ax.plot(*pts[-1], marker="s", ms=6, color=color, mec="white", ls="none", zorder=5)
