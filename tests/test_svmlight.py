@@ -97,7 +97,7 @@ def test_cli_bad_line_exits_2(tmp_path, capsys):
     assert "'bad.svm', line 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag", [["--plots", "out"], ["-x", "x1"], ["--stream"]])
+@pytest.mark.parametrize("flag", [["-x", "x1"], ["--stream"]])  # --plots: test_sparse_plots
 def test_cli_table_options_are_refused(files, capsys, flag):
     assert main(["fit", str(files[3]), *flag]) == 2
     assert "does not apply to the LIBSVM/svmlight file 'train.svm'" in capsys.readouterr().err

@@ -63,13 +63,51 @@ def data_for_plots(model, source: io.Source, features: list[str], targets: list[
     return X, Y, list(design.names) if design is not None else list(features), clipped
 
 
+def svmlight_for_plots(model, path: str):
+    """``(X, Y, names, clipped)``: the first :data:`MAX_PLOT_ROWS` rows of a LIBSVM/svmlight
+    file, X still sparse (CSR), with the model's number of columns."""
+    d = int(getattr(model, "n_features_in_", 0) or 0) or None
+    data = svmlight.read(path, n_features=d)
+    clipped = data.X.shape[0] > MAX_PLOT_ROWS
+    X, y = data.X[:MAX_PLOT_ROWS], data.y[:MAX_PLOT_ROWS]
+    return X, y.reshape(-1, 1), list(data.features), clipped
+
+
+def _sparse_kinds(model, X, kinds: list[str] | None) -> list[str] | None:
+    """The figures drawn on sparse rows too wide to make dense: those of the model's
+    predictions; the ones that evaluate the loss over a parameter grid are left out, and said
+    so in one line (refused when nothing else was asked for)."""
+    from linearlab.viz.files import applicable_kinds
+    from linearlab.viz.view import DENSE_KINDS, DENSE_PLOT_NUMBERS, stays_sparse
+
+    if not stays_sparse(X):
+        return kinds
+    wanted = applicable_kinds(model) if kinds is None else kinds
+    left = [k for k in wanted if k in DENSE_KINDS]
+    if not left:
+        return kinds
+    n, d = X.shape
+    why = (f"{'it evaluates' if len(left) == 1 else 'they evaluate'} the loss over a grid of "
+           f"parameters on dense rows, and {n:,} rows x {d:,} sparse features would be "
+           f"{n * d:,} numbers dense, over the {DENSE_PLOT_NUMBERS:,} drawn at most")
+    drawn = [k for k in wanted if k not in DENSE_KINDS]
+    if not drawn:
+        raise UsageError(f"Cannot draw {', '.join(left)}: {why}. Draw --kind fit,residuals "
+                         "(or history for --solver gd) instead.")
+    Console(stderr=True).print(f"Not drawn: {', '.join(left)} ({why}).", markup=False,
+                               highlight=False, soft_wrap=True)
+    return drawn
+
+
 def write_plots(model, X, Y, features: list[str], targets: list[str],
                 directory: str, kinds: list[str] | None = None,
                 frames: int | None = None) -> list[Path]:
     """Every requested figure (default: all that apply) of ``model`` on ``(X, Y)`` (``Y`` None:
-    a formula model reads its target from the table ``X``)."""
+    a formula model reads its target from the table ``X``). A sparse ``X`` is drawn as it is
+    when small and, when too wide to make dense, without the figures that need dense rows."""
     from linearlab import viz
 
+    kinds = _sparse_kinds(model, X, kinds)
     y = Y[:, 0] if Y is not None and Y.ndim == 2 and Y.shape[1] == 1 else Y
     return viz.save_plots(model, X, y, directory, kinds=kinds, frames=frames,
                           feature_names=list(features), target_name=targets[0])
@@ -80,7 +118,10 @@ def plots_after_fit(args: argparse.Namespace, source: io.Source, outcome) -> lis
     if not getattr(args, "plots", None):
         return []
     features = list(getattr(outcome.model, "feature_names_", None) or outcome.features)
-    X, Y, names, _ = data_for_plots(outcome.model, source, features, outcome.targets)
+    if source.format == "svmlight":  # sparse rows, read again (the fit kept none)
+        X, Y, names, _ = svmlight_for_plots(outcome.model, source.path)
+    else:
+        X, Y, names, _ = data_for_plots(outcome.model, source, features, outcome.targets)
     return write_plots(outcome.model, X, Y, names, outcome.targets, args.plots)
 
 

@@ -168,7 +168,6 @@ _TABLE_OPTIONS = (
     ("formula", "--formula", "a formula names table columns"),
     ("missing", "--missing drop", "a LIBSVM file has no missing values"),
     ("stream", "--stream", "the file is read whole, as a sparse matrix"),
-    ("plots", "--plots", "the figures draw dense rows; fit a CSV table to draw them"),
     ("init", "--init", "give the start in Python: LinearRegression(init=(coef, b))"),
     ("scheduler", "--scheduler", "Dask fits read tables"),
     ("workers", "--workers", "Dask fits read tables"),

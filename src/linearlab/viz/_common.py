@@ -22,6 +22,8 @@ from linearlab.design.table import training_rows
 from linearlab.equations import format_equation
 from linearlab.errors import BackendUnavailableError, NotFittedError, ParameterError
 from linearlab.io.outputs import atomic_path
+from linearlab.sparse import is_sparse
+from linearlab.sparse.checks import as_sparse
 
 PATH_COLOR = "#d62728"  # the seed's red dot
 DATA_COLOR = "#1f77b4"
@@ -45,6 +47,12 @@ GRID_CHUNK_NUMBERS = 2_000_000
 DIRECT_GRID_NUMBERS = 5_000_000
 # Other losses: at most about this many grid points × rows (coarser grids for big data).
 GRID_BUDGET_NUMBERS = 60_000_000
+#: Sparse X (scipy.sparse) is made dense for the figures while rows × features stay under this
+#: (and always with one feature); a larger one stays sparse: its predictions are drawn (fit,
+#: residuals), the figures that evaluate the loss over a grid refuse it (:func:`require_dense`).
+DENSE_PLOT_NUMBERS = 5_000_000
+#: The figures that evaluate the loss on the rows for a grid of parameters: dense rows only.
+DENSE_KINDS = ("loss-curve", "landscape", "animation")
 
 
 def matplotlib_modules():
@@ -190,7 +198,7 @@ def require_path(view: ModelView, what: str) -> np.ndarray:
 class PlotData:
     """Validated training data for one target column, with display names."""
 
-    X: np.ndarray  # (n, d)
+    X: Any  # (n, d): an ndarray, or scipy.sparse CSR when too large to make dense
     y: np.ndarray  # (n,)
     feature_names: list[str]
     target_name: str
@@ -222,7 +230,12 @@ def plot_data(
         X, y, _ = training_rows(model, X, y)
         if design is not None and feature_names is None:
             feature_names = list(design.names)
-    Xa = check_X(X, dtype="float64")
+    if is_sparse(X):  # kept sparse when large: never a dense copy of a wide matrix here
+        Xa = as_sparse(X)
+        if not stays_sparse(Xa):
+            Xa = Xa.toarray()
+    else:
+        Xa = check_X(X, dtype="float64")
     ya = check_y(y, Xa.shape[0], dtype="float64")
     Y = ya.reshape(-1, 1) if ya.ndim == 1 else ya
     d = np.asarray(model.coef_).shape[-1]
@@ -246,6 +259,25 @@ def plot_data(
         if not isinstance(target_name, str):
             target_name = "y" if Y.shape[1] == 1 else f"y{target + 1}"
     return PlotData(Xa, Y[:, target].copy(), [str(n) for n in names], str(target_name))
+
+
+def stays_sparse(X: Any) -> bool:
+    """Whether the figures keep ``X`` sparse (see :data:`DENSE_PLOT_NUMBERS`)."""
+    if not is_sparse(X):
+        return False
+    n, d = X.shape
+    return d > 1 and n * d > DENSE_PLOT_NUMBERS
+
+
+def require_dense(data: PlotData, what: str) -> None:
+    """Refuse, in one paragraph, to draw ``what`` on rows that stayed sparse."""
+    if is_sparse(data.X):
+        n, d = data.X.shape
+        raise ParameterError(
+            f"The {what} evaluates the loss over a grid of parameters on dense rows, but X is "
+            f"a sparse {n:,} x {d:,} matrix (over {DENSE_PLOT_NUMBERS:,} numbers dense). Pass "
+            "fewer rows (e.g. X[:1000]), or draw kind='fit', 'residuals' or 'history'."
+        )
 
 
 # --------------------------------------------------------------------------- loss values
@@ -303,8 +335,9 @@ def quadratic_loss(loss_fn, fit_intercept: bool, data: PlotData, thetas: np.ndar
 
 
 def least_squares_optimum(view: ModelView, data: PlotData) -> np.ndarray | None:
-    """``[coef, intercept]`` minimising the model's loss when it is quadratic, else None."""
-    if not get_loss(view.loss).quadratic:
+    """``[coef, intercept]`` minimising the model's loss when it is quadratic, else None (also
+    for rows that stayed sparse)."""
+    if not get_loss(view.loss).quadratic or is_sparse(data.X):
         return None
     from linearlab.exact.solvers import solve_auto
 

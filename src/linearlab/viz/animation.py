@@ -24,6 +24,7 @@ from linearlab.viz._common import (
     model_view,
     new_figure,
     plot_data,
+    require_dense,
     require_path,
     style,
 )
@@ -146,6 +147,7 @@ def animate_training(
     snapshots = require_path(view, "animation")
     data = plot_data(model, X, y, target=target, feature_names=feature_names,
                      target_name=target_name)
+    require_dense(data, "animation")
     done = path_epochs(model, snapshots.shape[0])  # epochs behind each snapshot (thinned)
     idx = frame_epochs(snapshots.shape[0], frames, every, spacing, epochs=done)
     thetas = snapshots[idx]

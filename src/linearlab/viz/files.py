@@ -8,7 +8,13 @@ from typing import Any
 
 from linearlab.errors import ParameterError
 from linearlab.io.outputs import prepare_directory
-from linearlab.viz._common import atomic_write, check_kind, model_view
+from linearlab.viz._common import (
+    DENSE_KINDS,
+    atomic_write,
+    check_kind,
+    model_view,
+    stays_sparse,
+)
 from linearlab.viz.animation import animate_training
 from linearlab.viz.diagnostics import plot_loss_history, plot_residuals
 from linearlab.viz.fit import plot_fit
@@ -106,7 +112,8 @@ def save_plots(
     directory : str or path-like
     kinds : list of str, optional
         Which figures (names of :data:`KINDS` and ``"animation"``); default: every one that
-        applies (loss history, trajectory plots and the GIF need ``solver="gd"``).
+        applies (loss history, trajectory plots and the GIF need ``solver="gd"``; a sparse X
+        too large to make dense gets the fit, residuals, history and path only).
     frames, every : int, optional
         Frames of the animation (see :func:`animate_training`).
     dpi : int, default=110
@@ -121,6 +128,8 @@ def save_plots(
         ``loss-curve.png``, ``landscape.png``, ``training.gif``.
     """
     wanted = applicable_kinds(model) if kinds is None else list(kinds)
+    if kinds is None and stays_sparse(X):  # wide sparse rows: the figures of predictions
+        wanted = [k for k in wanted if k not in DENSE_KINDS]
     for kind in wanted:
         check_kind("plot kind", kind, (*KINDS, ANIMATION))
     available = set(applicable_kinds(model))

@@ -28,6 +28,7 @@ from linearlab.viz._common import (
     model_view,
     new_figure,
     plot_data,
+    require_dense,
     style,
 )
 from linearlab.viz.diagnostics import LOSS_LABELS, history_stride, path_epochs
@@ -110,6 +111,7 @@ def plot_loss_curve(
     """
     view = model_view(model, target)
     data = plot_data(model, X, y, target=target, feature_names=feature_names)
+    require_dense(data, "loss curve")
     p = _resolve_param(param, view, data)
     if show_actual is None:
         show_actual = view.n_features == 1
@@ -251,6 +253,7 @@ def plot_landscape(
         raise ParameterError(f"labels has {len(labels)} entries for {len(models)} models.")
     views = [model_view(m, target) for m in models]
     data = plot_data(models[0], X, y, target=target, feature_names=feature_names)
+    require_dense(data, "loss landscape")
     for vw in views[1:]:
         if (vw.loss, vw.alpha, vw.fit_intercept, vw.n_features) != (
             views[0].loss, views[0].alpha, views[0].fit_intercept, views[0].n_features
