@@ -128,6 +128,8 @@ def test_model_file_keeps_the_stride(thinned, tmp_path):
                                   [0, 8, 16, 24, 32, 40, 44])
     ax = viz.plot_loss_history(loaded).axes[0]
     assert ax.get_lines()[0].get_xdata()[-1] == EPOCHS - 1
+    np.testing.assert_array_equal(path_epochs(loaded, len(loaded.params_history_)),
+                                  [0, 8, 16, 24, 32, 40, 45])
 
 
 def test_old_model_files_without_the_stride(thinned, tmp_path):
