@@ -103,16 +103,44 @@ def test_zero_weight_rows_count_but_do_not_contribute(rng):
 
 
 @pytest.mark.parametrize("offset", [0.0, 3.0, 1e3, 1e8])
-def test_uncentred_shortcut_only_when_accurate(offset):
-    # Small offsets take the raw-cross-product shortcut, large ones the explicit centring;
-    # both must agree with two-pass centred sums.
+def test_summed_cross_products_agree_with_two_pass_centring(offset):
+    # Small offsets sum raw cross-products, large ones shift every block by the first block's
+    # mean; both must agree with two-pass centred sums.
     rng = np.random.default_rng(7)
     X = rng.standard_normal((5000, 3)) + offset
     Y = X @ [[1.0], [2.0], [3.0]] + rng.standard_normal((5000, 1))
-    shortcut = Gram._from_block_uncentred(X, Y)
-    assert (shortcut is not None) == (offset < 10)
+    assert Gram._summed(X, Y, 512, *Gram._shift(X[:512], Y[:512])) is not None
     g = Gram.from_arrays(X, Y)
     Xc, Yc = X - X.mean(0), Y - Y.mean(0)
     np.testing.assert_allclose(g.sxx, Xc.T @ Xc, rtol=1e-11)
     np.testing.assert_allclose(g.sxy, Xc.T @ Yc, rtol=1e-11)
     np.testing.assert_allclose(g.syy, Yc.T @ Yc, rtol=1e-11)
+
+
+def test_drifting_level_falls_back_to_centring_every_block():
+    # A level that moves far from the first block's mean would lose digits in shifted sums:
+    # those are refused, and the blockwise centred merge gives the two-pass answer.
+    rng = np.random.default_rng(3)
+    n = 200_000
+    X = rng.standard_normal((n, 2)) + np.where(np.arange(n) < 512, 0.0, 1e6)[:, None]
+    Y = X[:, :1] * 2 + rng.standard_normal((n, 1))
+    assert Gram._summed(X, Y, 512, *Gram._shift(X[:512], Y[:512])) is None
+    g = Gram.from_arrays(X, Y)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    np.testing.assert_allclose(g.sxx, Xc.T @ Xc, rtol=1e-9)
+    np.testing.assert_allclose(g.sxy, Xc.T @ Yc, rtol=1e-9)
+
+
+@pytest.mark.parametrize("rows", [100, 5_000, 300_000])
+def test_the_pass_does_not_depend_on_the_thread_count(monkeypatch, rows):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((rows, 7)) + 50.0
+    X[:, 3] = 4.0  # a constant column
+    Y = rng.standard_normal((rows, 2))
+    many = Gram.from_arrays(X, Y)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    one = Gram.from_arrays(X, Y)
+    for a, b in zip(vars(many).values(), vars(one).values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    Xc = X - X.mean(0)
+    np.testing.assert_allclose(many.sxx, Xc.T @ Xc, rtol=1e-10, atol=1e-8)

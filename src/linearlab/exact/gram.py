@@ -29,9 +29,10 @@ _BLOCK_BYTES = 2 * 2**20
 # blocks are reduced in parallel threads with one BLAS thread each (7x faster on 16 cores for
 # 1e6 x 100), then merged in block order, so the numbers do not depend on the thread count.
 _PARALLEL_MAX_FEATURES = 512
-# Up to this many blocks (8 MiB) one thread: the pool and thread limits cost ~3 ms, more than
-# they save (cubic on 200,000 rows: 11 ms -> 8.5 ms on the loaded 2-core machine).
-_SEQUENTIAL_MAX_BLOCKS = 4
+# Blocks per task of the pass: a task sums its blocks' raw cross-products (no merge per block)
+# and is merged once; up to this many blocks (8 MiB) the pass runs on one thread, since a pool
+# costs ~3 ms. The split into tasks does not depend on the thread count, nor do the numbers.
+_BLOCKS_PER_TASK = 4
 # Raw cross-products are centred afterwards only while n·x̄²/S stays below this (≤ 2 digits lost).
 _MAX_CANCELLATION = 100.0
 
@@ -93,9 +94,6 @@ class Gram:
     @classmethod
     def _from_block(cls, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> Gram:
         if w is None:
-            fast = cls._from_block_uncentred(X, Y)
-            if fast is not None:
-                return fast
             weight_sum = float(X.shape[0])
             mean_x = X.mean(axis=0, dtype=np.float64)
             mean_y = Y.mean(axis=0, dtype=np.float64)
@@ -123,28 +121,77 @@ class Gram:
         )
 
     @classmethod
-    def _from_block_uncentred(cls, X: np.ndarray, Y: np.ndarray) -> Gram | None:
-        """Centred statistics from raw cross-products, XᵀX - n x̄x̄ᵀ, without a centred copy.
+    def _from_task(cls, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, step: int,
+                   shift: tuple[np.ndarray | None, np.ndarray] | None) -> Gram:
+        """Statistics of the rows of one task (a few blocks of ``step`` rows): the sums of
+        :meth:`_summed` about ``shift`` when they are accurate, else each block centred and
+        merged."""
+        if w is None and shift is not None:
+            summed = cls._summed(X, Y, step, *shift)
+            if summed is not None:
+                return summed
+        gram = cls.empty(X.shape[1], Y.shape[1], np.result_type(X.dtype, np.float64))
+        for start in range(0, X.shape[0], step):
+            stop = start + step
+            gram._absorb(cls._from_block(X[start:stop], Y[start:stop],
+                                         None if w is None else w[start:stop]))
+        return gram
 
-        This loses about log10(1 + n x̄²/S) digits per column to cancellation, so it is used
-        only when every column's offset is small next to its spread (at most 2 digits lost);
-        otherwise it returns None and the block is centred explicitly.
-        """
-        n = X.shape[0]
-        mean_x = X.mean(axis=0, dtype=np.float64)
-        mean_y = Y.mean(axis=0, dtype=np.float64)
-        sxx = X.T @ X
-        sxx -= n * np.outer(mean_x, mean_x)
-        syy = Y.T @ Y
-        syy -= n * np.outer(mean_y, mean_y)
+    @staticmethod
+    def _shift(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """The shift (s, t) that :meth:`_summed` sums about, from the rows ``X``, ``Y`` (the
+        first block): s is None (sum X as it is: no copy) when X is float64 and its offsets
+        are small beside its spread, else the rows' mean; t is always their mean."""
+        shift_x = X.mean(axis=0, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            loss_x = n * mean_x**2 / np.diag(sxx)
-            loss_y = n * mean_y**2 / np.diag(syy)
+            offset = shift_x**2 / X.var(axis=0, dtype=np.float64)
+        # NaN (a constant column) shifts too; other dtypes are summed in a float64 copy
+        keep = X.dtype == np.float64 and bool(np.all(offset < 1.0))
+        return (None if keep else shift_x), Y.mean(axis=0, dtype=np.float64)
+
+    @classmethod
+    def _summed(cls, X: np.ndarray, Y: np.ndarray, step: int, shift_x: np.ndarray | None,
+                shift_y: np.ndarray) -> Gram | None:
+        """Centred statistics from cross-products summed block by block about a shift s, then
+        Σ(x − s)(x − s)ᵀ − n(x̄ − s)(x̄ − s)ᵀ: one BLAS product per block and no merge.
+
+        With ``shift_x`` None, s = 0 (no copy of X); else each block is shifted into one reused
+        float64 buffer (see :meth:`_shift`). The sums lose about log10(1 + n(x̄ − s)²/S) digits
+        per column to cancellation: above 2 digits (data whose level drifts) this returns None
+        and the caller centres every block explicitly.
+        """
+        n, d = X.shape
+        shifted = shift_x is not None
+        if not shifted:
+            shift_x = np.zeros(d)
+        k = Y.shape[1]
+        # [y − t, 1] per block: one product gives Σ(x − s)(y − t)ᵀ and Σ(x − s) together (a
+        # separate column sum costs half as much as the syrk itself at d = 50)
+        targets = np.ones((min(n, step), k + 1))
+        buffer = np.empty((min(n, step), d)) if shifted else None
+        sxx, sxz, szz = np.zeros((d, d)), np.zeros((d, k + 1)), np.zeros((k, k + 1))
+        for start in range(0, n, step):
+            block = X[start:start + step]
+            rows = block.shape[0]
+            if buffer is not None:
+                block = np.subtract(block, shift_x, out=buffer[:rows])
+            z = targets[:rows]
+            np.subtract(Y[start:start + step], shift_y, out=z[:, :k])
+            sxx += block.T @ block  # numpy dispatches AᵀA to BLAS syrk
+            sxz += block.T @ z
+            szz += z[:, :k].T @ z
+        sxy, sum_x = sxz[:, :k], sxz[:, k]
+        syy, sum_y = szz[:, :k], szz[:, k]
+        mean_x, mean_y = sum_x / n, sum_y / n
+        sxx -= n * np.outer(mean_x, mean_x)
+        sxy = sxy - n * np.outer(mean_x, mean_y)
+        syy = syy - n * np.outer(mean_y, mean_y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss_x = np.where(mean_x == 0, 0.0, n * mean_x**2 / np.diag(sxx))
+            loss_y = np.where(mean_y == 0, 0.0, n * mean_y**2 / np.diag(syy))
         if not (np.all(loss_x < _MAX_CANCELLATION) and np.all(loss_y < _MAX_CANCELLATION)):
             return None
-        sxy = X.T @ Y
-        sxy -= n * np.outer(mean_x, mean_y)
-        return cls(n, float(n), mean_x, mean_y, sxx, sxy, syy)
+        return cls(n, float(n), shift_x + mean_x, shift_y + mean_y, sxx, sxy, syy)
 
     # ------------------------------------------------------------------ updating
     def update(self, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> Gram:
@@ -152,35 +199,37 @@ class Gram:
         Y2 = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         n, d = X.shape
         step = max(256, _BLOCK_BYTES // max(1, 8 * (d + Y2.shape[1])))
-        blocks = [(start, min(n, start + step)) for start in range(0, n, step)]
+        span = step * _BLOCKS_PER_TASK
+        tasks = [(start, min(n, start + span)) for start in range(0, n, span)]
 
-        def block_gram(bounds: tuple[int, int]) -> Gram:
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift = None if sample_weight is not None or n == 0 else Gram._shift(X[:step],
+                                                                                 Y2[:step])
+
+        def task_gram(bounds: tuple[int, int]) -> Gram:
             start, stop = bounds
             w = None if sample_weight is None else sample_weight[start:stop]
             # NaN, inf and overflow come out as non-finite statistics (require_finite)
             with np.errstate(over="ignore", invalid="ignore"):
-                return Gram._from_block(X[start:stop], Y2[start:stop], w)
+                return Gram._from_task(X[start:stop], Y2[start:stop], w, step, shift)
 
-        workers = min(len(blocks), os.cpu_count() or 1)
-        if len(blocks) <= _SEQUENTIAL_MAX_BLOCKS:  # a pool's start-up costs more than it saves
-            workers = 1
-        if d > _PARALLEL_MAX_FEATURES:
-            for bounds in blocks:
-                self._absorb(block_gram(bounds))
+        if d > _PARALLEL_MAX_FEATURES:  # a wide syrk keeps BLAS's own threads busy
+            for bounds in tasks:
+                self._absorb(task_gram(bounds))
             return self
         from concurrent.futures import ThreadPoolExecutor
 
         # thin products on one BLAS thread each: XᵀY with few targets is 50x slower spread over
-        # threads on a loaded 2-core machine, and the blocks themselves run in parallel
+        # threads on a loaded 2-core machine, and the tasks themselves run in parallel
         with one_blas_thread():
+            workers = min(len(tasks), os.cpu_count() or 1)
             if workers < 2:
-                for bounds in blocks:
-                    self._absorb(block_gram(bounds))
+                for bounds in tasks:
+                    self._absorb(task_gram(bounds))
                 return self
             with ThreadPoolExecutor(workers) as pool:
-                for wave in range(0, len(blocks), workers):  # bounded: one wave at a time
-                    for part in pool.map(block_gram, blocks[wave : wave + workers]):
-                        self._absorb(part)  # in block order: the same numbers as sequentially
+                for part in pool.map(task_gram, tasks):
+                    self._absorb(part)  # in task order: the same numbers as sequentially
         return self
 
     def _absorb(self, other: Gram) -> None:
