@@ -13,12 +13,12 @@ import argparse
 import contextlib
 import math
 import os
-import warnings
 from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from linearlab import pipeline
 from linearlab.cli import analyst as cli_analyst
 from linearlab.cli import options as cli_options
 from linearlab.cli import output as cli_output
@@ -100,64 +100,31 @@ def _check_finite_metrics(metrics: dict) -> None:
         )
 
 
-def _streams_table(args: argparse.Namespace, source: io.Source) -> bool:
-    """Whether a fit takes a formula, text columns, ``--missing drop`` or ``--weights`` over a
-    file read in chunks (``--stream``, or too large to read whole): :func:`_fit_streamed_table`."""
-    large = getattr(args, "stream", False) or streaming.should_stream(source,
-                                                                      len(source.columns))
-    return large and (cli_analyst.wants_table(args, source)
-                      or bool(getattr(args, "weights", None)))
-
-
-def _fit_streamed_table(args: argparse.Namespace, source: io.Source,
-                        model=None, stream: bool = True) -> streaming.FitOutcome:
-    """A formula, text columns, ``--missing drop`` or ``--weights`` through table_fit, over a
-    file read in chunks (or whole, ``stream=False``); ``model``: a penalized estimator
-    (default: the options' ``LinearRegression``)."""
-    from linearlab.pipeline import table_fit
-
-    formula = getattr(args, "formula", None)
-    if formula and (args.features or args.target or args.no_intercept):
+def _table_columns(args: argparse.Namespace,
+                   source: io.Source) -> tuple[list[str] | None, list[str] | None]:
+    """``(features, targets)`` of a fit that takes the design step: none with ``--formula``
+    (it names them itself), else ``-x``/``-y`` or the defaults (text columns included)."""
+    if not getattr(args, "formula", None):
+        return cli_analyst.chosen_columns(args, source)
+    if args.features or args.target or args.no_intercept:
         raise UsageError("--formula names the target, the features and the intercept itself; "
                          "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
-    features, targets = (None, None) if formula else cli_analyst.chosen_columns(args, source)
-    if stream:
-        cli_options.in_memory_solver(args, repr(source.name))  # qr, svd, lsqr: whole table
-    model = _model_from_args(args) if model is None else model
-    if "missing" in model.get_params():
-        model.set_params(missing=getattr(args, "missing", "error"))
-    with _progress(args) as report:
-        return table_fit.fit_source(model, source, features, targets, formula=formula,
-                                    weight=getattr(args, "weights", None), stream=stream,
-                                    progress=report)
+    return None, None
 
 
 def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOutcome]:
-    """Open DATA, choose columns, fit the model the options describe (shared by commands)."""
+    """Open DATA, build the model and choose the columns the options describe, then fit
+    through the one entry :func:`linearlab.pipeline.fit_source` (shared by commands)."""
     if svmlight.is_svmlight(args.data):  # LIBSVM/svmlight: sparse X, scikit-learn's reader
         svmlight.check_options(args)  # -x/-y, --formula, --plots... read tables
         model = cli_penalty.build(args) if cli_penalty.wanted(args) else _model_from_args(args)
-        data = svmlight.read(args.data)
-        with warnings.catch_warnings(record=True) as seen:  # reported with the fit, not raw
-            warnings.simplefilter("always")
-            model.fit(data.X, data.y, **({"feature_names": data.features}  # x1.. in the file
-                                         if isinstance(model, LinearRegression) else {}))
-        source = io.Source(data.name, "svmlight", path=args.data, columns=[*data.features, "y"])
-        return source, streaming.FitOutcome(model, data.features, [data.target], svmlight.metrics(
-            model, data.X, data.y), streamed=False, rows=len(data.y), warnings=[
-            str(w.message) for w in seen if w.category.__module__ == "linearlab.errors"])
-    if cli_penalty.wanted(args):  # --penalty l1|elasticnet, --alpha cv: penalized estimators
-        if getattr(args, "init", None) is not None:
-            raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
-                             "penalized models start from zero. Drop --init.")
-        model = cli_penalty.build(args)  # refuses options that do not apply (Dask, formula...)
-        source = io.open_source(args.data)
-        if _streams_table(args, source):  # text columns, --missing drop over chunks
-            return source, _fit_streamed_table(args, source, model)
-        if getattr(args, "weights", None):  # a weight column, read whole
-            return source, _fit_streamed_table(args, source, model, stream=False)
-        with _progress(args) as report:
-            return source, cli_penalty.fit(args, source, report, model)
+        source = svmlight.source(args.data, [])  # its columns x1, x2, ... come from the file
+        return source, pipeline.fit_source(model, source)
+    penalized = cli_penalty.wanted(args)  # --penalty l1|elasticnet, --alpha cv
+    if penalized and getattr(args, "init", None) is not None:
+        raise UsageError("--init sets the start of --solver gd for an unpenalized fit; "
+                         "penalized models start from zero. Drop --init.")
+    model = cli_penalty.build(args) if penalized else None  # refuses what does not apply
     if getattr(args, "scheduler", None) or getattr(args, "workers", None):  # on a Dask cluster
         if getattr(args, "weights", None):
             raise UsageError("--weights is not read on a Dask cluster from the command line; "
@@ -168,31 +135,37 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 
         return fit_from_args(args, _model_from_args(args))
     source = io.open_source(args.data)
-    if _streams_table(args, source):  # --formula, text columns, --missing drop over chunks
-        return source, _fit_streamed_table(args, source)
-    if getattr(args, "weights", None):  # a weight column: table_fit, read whole
-        with cli_options.init_errors(args):
-            return source, _fit_streamed_table(args, source, stream=False)
-    if cli_analyst.wants_table(args, source):  # --formula, --missing drop, text columns
-        with cli_options.init_errors(args):  # --init counted against the design's columns
-            return source, _fit_streamed_table(args, source, stream=False)
-    features, targets = io.select_columns(source, args.target, args.features)
-    if len(features) > MAX_FEATURES:
-        raise UsageError(
-            f"{source.name!r} has {len(features):,} feature columns; a fit over more than "
-            f"{MAX_FEATURES:,} needs a {len(features):,} x {len(features):,} matrix, beyond "
-            "memory. Choose the features with -x/--features."
-        )
-    model = _model_from_args(args)
-    if getattr(args, "init", None) is not None:  # one value per coefficient, then the intercept
-        model.init = cli_options.checked_start(args.init, features, len(targets),
-                                               model.fit_intercept)
-    stream = args.stream or streaming.should_stream(source, len(features) + len(targets))
-    if stream:  # qr, svd, lsqr need the whole table
+    weight, formula = getattr(args, "weights", None), getattr(args, "formula", None) or None
+    table = bool(weight) or cli_analyst.wants_table(args, source)  # formula, text, drop
+    if table:
+        features, targets = _table_columns(args, source)
+    else:
+        features, targets = io.select_columns(source, args.target, args.features)
+        if not penalized and len(features) > MAX_FEATURES:
+            raise UsageError(
+                f"{source.name!r} has {len(features):,} feature columns; a fit over more than "
+                f"{MAX_FEATURES:,} needs a {len(features):,} x {len(features):,} matrix, "
+                "beyond memory. Choose the features with -x/--features."
+            )
+    if model is None:
+        model = _model_from_args(args)
+        if not table and getattr(args, "init", None) is not None:  # one value per coefficient
+            model.init = cli_options.checked_start(args.init, features, len(targets),
+                                                   model.fit_intercept)
+    if table and "missing" in model.get_params():
+        model.set_params(missing=getattr(args, "missing", "error"))
+    chunks = pipeline.reads_in_chunks(model, source, features, targets, weight=weight,
+                                      formula=formula, stream=args.stream)
+    if chunks:  # qr, svd, lsqr need the whole table
         cli_options.in_memory_solver(args, repr(source.name))
-    with _progress(args) as report:
-        outcome = streaming.fit_source(model, source, features, targets, stream=stream,
-                                       progress=report)
+    # --init is counted against the design's columns (a formula, text columns) when read whole;
+    # a penalized formula's errors name the file's lines
+    guard = (cli_options.init_errors(args) if table and not (penalized or chunks)
+             else cli_analyst.file_lines(source) if penalized and formula and not chunks
+             else contextlib.nullcontext())
+    with guard, _progress(args) as report:
+        outcome = pipeline.fit_source(model, source, features, targets, weight=weight,
+                                      formula=formula, stream=args.stream, progress=report)
     return source, outcome
 
 

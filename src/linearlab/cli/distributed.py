@@ -1,15 +1,16 @@
 """``fit`` and ``predict`` of the command line on a Dask cluster (``--scheduler``, ``--workers``).
 
-:func:`fit_from_args` returns what the in-memory path returns (a source and a
-:class:`~linearlab.pipeline.streaming.FitOutcome`), so the command line prints, saves and
-summarizes the model the same way. :func:`predict_from_args` writes one file per input partition.
+:func:`fit_from_args` connects and chooses the columns; the fit itself is
+:func:`linearlab.pipeline.fit_source`'s, as every command-line fit, and returns what the in-memory
+path returns (a source and a :class:`~linearlab.pipeline.FitOutcome`), so the command line
+prints, saves and summarizes the model the same way. :func:`predict_from_args` writes one file
+per input partition.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import warnings
 
 import numpy as np
 
@@ -19,65 +20,31 @@ from linearlab.distributed.cluster import (
     connect,
     open_files,
     read_file,
-    read_table,
     select_columns,
 )
 from linearlab.errors import ColumnError, UsageError
-from linearlab.exact.gram import Gram
 from linearlab.io import outputs
 
 
-def _metrics_leaf(X, Y, w, coef, intercept):
-    resid = Y - (X @ coef + intercept)
-    return Gram.from_arrays(resid, Y), np.abs(resid).sum(axis=0)
-
-
-def _merge_metrics(parts):
-    grams = [g for g, _ in parts]
-    merged = grams[0]
-    for g in grams[1:]:
-        merged = merged.merge(g)
-    return merged, sum(s for _, s in parts)
-
-
-def _metrics(model, X, y) -> dict:
-    """R², RMSE and MAE of the fitted model on the cluster data (one more pass)."""
-    from linearlab.distributed.blocks import partitions
-    from linearlab.distributed.reduce import map_combine
-    from linearlab.pipeline.streaming import metrics_from_sums
-
-    state = model.fitted_state_
-    gram, sae = map_combine(partitions(X, y), _metrics_leaf, _merge_metrics, state.coef,
-                            state.intercept, name="metrics")
-    sse = np.diag(gram.sxx) + gram.weight_sum * gram.mean_x**2
-    return metrics_from_sums(gram.count, sse, np.diag(gram.syy).copy(), sae)
-
-
 def fit_from_args(args, model):
-    """Fit ``model`` on DATA read by the cluster's workers; returns (source, FitOutcome)."""
-    from linearlab.pipeline.streaming import FitOutcome
+    """Connect, open DATA and choose its columns, and fit ``model`` on the cluster's
+    partitions through :func:`linearlab.pipeline.fit_source`; returns (source, FitOutcome)."""
+    from linearlab import pipeline
 
     for flag, value in (("--plots", getattr(args, "plots", None)),
-                        ("--formula", getattr(args, "formula", None)),
                         ("--stream", getattr(args, "stream", False))):
         if value:
             raise UsageError(f"{flag} cannot be combined with --scheduler/--workers; drop it.")
-    if getattr(args, "missing", "error") not in (None, "error"):
-        raise UsageError("--missing drop cannot be combined with --scheduler/--workers: "
-                         "clean the files first.")
+    formula = getattr(args, "formula", None) or None
+    if formula and (args.features or args.target or args.no_intercept):
+        raise UsageError("--formula names the target, the features and the intercept itself; "
+                         "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
+    model.set_params(missing=getattr(args, "missing", None) or "error")  # drop: rows with gaps
     with connect(args.scheduler, args.workers):
         source = open_files(args.data)
-        features, targets = select_columns(source, args.target, args.features)
-        table = read_table(source, features + targets)
-        X = table[features]
-        y = table[targets[0]] if len(targets) == 1 else table[targets]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.fit(X, y)
-            metrics = _metrics(model, X, y)
-    notes = [str(w.message) for w in caught if w.category.__module__.startswith("linearlab")]
-    outcome = FitOutcome(model, features, targets, metrics, streamed=True,
-                         rows=int(model.fitted_state_.gram.count), warnings=notes)
+        features, targets = ((None, None) if formula
+                             else select_columns(source, args.target, args.features))
+        outcome = pipeline.fit_source(model, source, features, targets, formula=formula)
     return source, outcome
 
 

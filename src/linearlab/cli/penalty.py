@@ -1,5 +1,6 @@
 """``linearlab fit --penalty l1|l2|elasticnet --alpha A|cv [--l1-ratio R]``: options → estimator
-→ report. No math here: :mod:`linearlab.penalized` fits, this module chooses and prints.
+→ report. No math and no reading here: :func:`linearlab.pipeline.fit_source` fits the estimator
+that :func:`build` chooses (as every command-line fit), this module prints the result.
 
 ``--penalty l2`` with a number is ridge regression, solved exactly by ``LinearRegression``
 (``--alpha A`` alone means the same); everything else here builds a penalized estimator:
@@ -15,22 +16,19 @@
 from __future__ import annotations
 
 import argparse
-import warnings
-from dataclasses import replace
+import sys
 
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from linearlab.cli import analyst
 from linearlab.cli import output as cli_output
 from linearlab.data import sources as io
-from linearlab.errors import ConvergenceWarning, GridEdgeWarning, UsageError
-from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
-from linearlab.penalized.base import PenalizedBase
-from linearlab.pipeline import streaming
-from linearlab.pipeline.penalized import fit_source
+from linearlab.errors import UsageError
+
+# linearlab.penalized (scikit-learn's base classes) is imported where a penalized model is
+# built or shown, so that a plain `linearlab fit` does not pay for scikit-learn.
 
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # --penalty l2 --alpha cv: RidgeCV's candidates
 GD_OPTIONS = ("lr", "batch_size", "optimizer", "loss")  # --epochs is max_iter with gd
@@ -46,11 +44,14 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 def is_penalized(model) -> bool:
-    return isinstance(model, PenalizedBase)
+    base = sys.modules.get("linearlab.penalized.base")  # not imported: nothing is penalized
+    return base is not None and isinstance(model, base.PenalizedBase)
 
 
 def build(args: argparse.Namespace):
     """The estimator the options describe (after :func:`wanted` said yes)."""
+    from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV, RidgeCV
+
     penalty = args.penalty or "l2"
     given = [n for n in GD_OPTIONS if getattr(args, n, None) is not None]
     for flag, bad in (("--scheduler/--workers", getattr(args, "scheduler", None)
@@ -98,65 +99,9 @@ def build(args: argparse.Namespace):
     return ElasticNet(alpha=args.alpha, l1_ratio=ratio, fit_intercept=intercept, **tol, **inputs)
 
 
-def fit(args: argparse.Namespace, source: io.Source, progress, model=None):
-    """Choose columns, fit ``model`` (default: :func:`build`) whole or streamed: a
-    ``FitOutcome``."""
-    model = build(args) if model is None else model
-    if analyst.wants_table(args, source):  # text columns, --missing drop: the whole table
-        return _fit_table(args, source, model)
-    features, targets = io.select_columns(source, args.target, args.features)
-    return fit_source(model, source, features, targets, stream=args.stream, progress=progress)
-
-
-def _fit_formula(args: argparse.Namespace, source: io.Source, model):
-    """``--formula`` with a penalty: ``type(model).from_formula`` on the whole table."""
-    if args.features or args.target or args.no_intercept:
-        raise UsageError("--formula names the target, the features and the intercept itself; "
-                         "drop -x/-y/--no-intercept (write '- 1' for no intercept).")
-    frame = analyst.read_frame(source, list(source.columns))
-    params = model.get_params()
-    params.pop("fit_intercept")
-    with warnings.catch_warnings(record=True) as seen, analyst.file_lines(source):
-        warnings.simplefilter("always")
-        model = type(model).from_formula(args.formula, frame, **params)
-        design = model.design_
-        X, Y, _ = design.apply(frame, "drop", response=True)
-    return model, X, Y, list(design.target_names), seen
-
-
-def _fit_table(args: argparse.Namespace, source: io.Source, model):
-    """Fit on the named columns of the whole table (text encoded, rows dropped as
-    ``--missing`` says, through :func:`linearlab.pipeline.table_fit.fit_source`), or by
-    ``--formula`` (the estimator's ``from_formula``): a ``FitOutcome``."""
-    if getattr(args, "formula", None):
-        model, X, Y, targets, seen = _fit_formula(args, source, model)
-        k = len(targets)
-        pred = X @ np.asarray(model.coef_).reshape(k, -1).T + model.intercept_
-        inputs = list(model.design_.input_names)
-        return _table_outcome(model, inputs, targets, Y, pred, seen)
-    from linearlab.pipeline import table_fit  # the one whole-table fit, as LinearRegression's
-
-    features, targets = analyst.chosen_columns(args, source)
-    return table_fit.fit_source(model, source, features, targets, stream=False)
-
-
-def _table_outcome(model, inputs, targets, Y, pred, seen):
-    """The outcome of a whole-table fit: metrics over the complete rows, names recorded."""
-    Y = np.asarray(Y, dtype=np.float64).reshape(len(Y), -1)
-    pred = np.asarray(pred, dtype=np.float64).reshape(len(Y), -1)
-    used = ~(np.isnan(pred).any(axis=1) | np.isnan(Y).any(axis=1))
-    metrics = streaming.regression_metrics(Y[used], pred[used])
-    model.set_fitted_state(replace(model.fitted_state(), target_names=list(targets),
-                                   metrics=metrics))
-    design = getattr(model, "design_", None)
-    features = list(design.names) if design is not None else list(inputs)
-    caught = [str(w.message) for w in seen  # not converged; alpha at the grid's edge
-              if issubclass(w.category, (ConvergenceWarning, GridEdgeWarning))]
-    return streaming.FitOutcome(model, features, targets, metrics, False, int(used.sum()),
-                                caught)
-
-
 def _chosen(model) -> list[tuple[str, str]]:
+    from linearlab.penalized import ElasticNet, ElasticNetCV, Lasso, LassoCV
+
     alpha = np.atleast_1d(getattr(model, "alpha_", getattr(model, "alpha", None)))
     rows = [("alpha", ", ".join(f"{a:.6g}" for a in alpha)
              + (" (chosen by cross-validation)" if hasattr(model, "alpha_") else ""))]
@@ -201,7 +146,7 @@ def print_fit(console: Console, source: io.Source, outcome) -> None:
     if getattr(model, "solver", "cd") == "gd":
         console.print(f"Solver: [cyan]proximal gradient descent[/cyan] (FISTA, "
                       f"lr={model.learning_rate_:.6g}), {model.n_iter_} epochs")
-        cli_output.print_epoch_log(console, model.history_)
+        cli_output.print_epoch_log(console, model.history_, model)
         if model.converged_:
             console.print("[green]Converged[/green] to the penalized optimum.")
     else:
