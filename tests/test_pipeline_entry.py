@@ -205,15 +205,19 @@ def _called(function: ast.AST) -> set[str]:
     return names
 
 
+#: Calls that fit a model (``from_formula`` fits on the frame it is given).
+FITS = {"fit", "from_formula"}
+
+
 def readers_that_fit(root: Path) -> list[str]:
-    """``module:function`` of every function under ``root`` that calls a reader and ``.fit(``."""
+    """``module:function`` of every function under ``root`` that calls a reader and fits."""
     found = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 names = _called(node)
-                if "fit" in names and names & READERS:
+                if names & FITS and names & READERS:
                     found.append(f"{path.relative_to(root).as_posix()}:{node.name}")
     return found
 
@@ -222,8 +226,9 @@ def test_the_checker_finds_a_reader_that_fits(tmp_path):
     (tmp_path / "m.py").write_text(
         "def f(path, model):\n    X = read_columns(open_source(path), ['a'])\n"
         "    return model.fit(X, X[:, 0])\n"
-        "def g(model, X):\n    return model.fit(X, X[:, 0])\n")
-    assert readers_that_fit(tmp_path) == ["m.py:f"]
+        "def g(model, X):\n    return model.fit(X, X[:, 0])\n"
+        "def h(cls, source):\n    return cls.from_formula('y ~ a', read_frame(source))\n")
+    assert readers_that_fit(tmp_path) == ["m.py:f", "m.py:h"]
 
 
 def test_only_the_pipeline_turns_a_source_into_a_model():

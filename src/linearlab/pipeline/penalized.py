@@ -1,4 +1,5 @@
-"""Penalized fits on data sources (files, datasets): read whole, or streamed in bounded memory.
+"""Penalized fits on data sources (files, datasets): read whole, or streamed in bounded memory
+(a step of :func:`linearlab.pipeline.fit_source`).
 
 A table that fits in memory is read whole and handed to the estimator unchanged. A larger one
 is streamed: one pass accumulates the Gram statistics block by block (as
@@ -66,7 +67,9 @@ def _fit_streamed(model, source: Source, columns: list[str], d: int, progress) -
 
 def fit_source(model, source: Source, features: list[str], targets: list[str], *,
                stream: bool = False, progress=None) -> streaming.FitOutcome:
-    """Fit a penalized ``model`` on columns of ``source``; returns the command line's outcome.
+    """Fit a penalized ``model`` on numeric columns of ``source``: the step of
+    :func:`linearlab.pipeline.fit_source` (which callers use) for penalized estimators on
+    numbers without missing values or weights.
 
     Parameters
     ----------

@@ -125,7 +125,9 @@ def fit_source(
     model: LinearRegression, source: Source, features: list[str], targets: list[str], *,
     stream: bool = False, progress: Progress | None = None,
 ) -> FitOutcome:
-    """Fit ``model`` on the ``features``/``targets`` columns of ``source`` (see module notes)."""
+    """Fit ``model`` on the ``features``/``targets`` columns of ``source`` (see module notes):
+    the step of :func:`linearlab.pipeline.fit_source` (which callers use) for
+    ``LinearRegression`` on numbers without missing values or weights."""
     d = len(features)
     columns = [*features, *targets]
     caught: list[str] = []

@@ -263,7 +263,9 @@ def fit_source(model, source: Source, features: list[str] | None = None,
                stream: bool = False, progress: streaming.Progress | None = None,
                ) -> streaming.FitOutcome:
     """Fit ``model`` on columns of ``source``, text columns encoded and ``model.missing``
-    followed, whole or streamed (see the module notes).
+    followed, whole or streamed (see the module notes): the step of
+    :func:`linearlab.pipeline.fit_source` (which callers use) for a formula, text columns,
+    ``missing="drop"`` or weights, whatever the estimator.
 
     A ``weight`` column weights the rows; a ``formula`` (``LinearRegression`` only) names the
     target and the features itself (``context``: names its terms may use)."""
