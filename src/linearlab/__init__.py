@@ -28,7 +28,7 @@ _PUBLIC = {
     "LassoCV": "linearlab.penalized",
     "RidgeCV": "linearlab.penalized",
     "FittedState": "linearlab.state.fitted",
-    "LinearRegression": "linearlab.models.linear",
+    "LinearRegression": "linearlab.models.estimator",
     "gradcheck": "linearlab.descent.gradcheck",
     "load": "linearlab.models.persist",
     "list_datasets": "linearlab.data.datasets",

@@ -244,7 +244,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     target = (outputs.resolve(args.output, inputs=inputs, force=args.force)
               if args.output else None)
     fmt = cli_predictions.output_format(target, args.json)
-    model = persist.load(args.model)
+    model = persist.load(args.model, LinearRegression)  # the core class: no scikit-learn
     source = (svmlight.source(args.data, model.feature_names_) if svmlight.is_svmlight(args.data)
               else io.open_source(args.data))
     source.purpose = "predicting"
@@ -270,7 +270,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
-    model = persist.load(args.model)
+    model = persist.load(args.model, LinearRegression)  # the core class: no scikit-learn
     source = io.open_source(args.data)
     source.purpose = "evaluating"
     features = model.feature_names_

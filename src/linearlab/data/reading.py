@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from linearlab.data import probe
+from linearlab.data.arrow_arrays import column_values
 from linearlab.data.datasets import Dataset
 from linearlab.data.locate import csv_error as _csv_error
 from linearlab.data.locate import located as _located
@@ -194,7 +195,7 @@ def _to_float64(
         if pa.types.is_decimal(col.type):
             col = col.cast(pa.float64())
         try:
-            out[:, j] = col.to_numpy(zero_copy_only=False)
+            out[:, j] = column_values(col)
         except (pa.ArrowException, ValueError, TypeError) as exc:
             raise DataFileError(
                 f"Column {name!r} of {source.name!r} is not numeric ({exc}). Choose numeric "
@@ -374,8 +375,9 @@ def cast_text(values: pa.Array, to: pa.DataType) -> pa.Array:
     """Text values as type ``to``, empty strings becoming nulls (raises ArrowInvalid)."""
     if values.type == to:
         return values
-    empty = pc.equal(values, "")
-    return pc.if_else(empty, pa.scalar(None, values.type), values).cast(to)
+    # no Python scalars ("" or None): converting them imports pandas (data.arrow_arrays)
+    empty = pc.invert(pc.utf8_length(values).cast(pa.bool_()))
+    return pc.if_else(empty, pa.nulls(len(values), values.type), values).cast(to)
 
 
 def passthrough_types(source: Source, columns: list[str]) -> dict[str, pa.DataType]:

@@ -329,8 +329,7 @@ def validate_tensors(estimator, X, y, sample_weight, *, reset: bool):
     X and y stay tensors (never copied to NumPy); sample weights, one number per row, are
     checked on the host as for arrays.
     """
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
-
+    from linearlab.data.features import check_feature_names, check_n_features
     from linearlab.data.validation import check_sample_weight
     from linearlab.errors import DataError
 
@@ -338,11 +337,11 @@ def validate_tensors(estimator, X, y, sample_weight, *, reset: bool):
         raise DataError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
-    _check_feature_names(estimator, X, reset=reset)
+    check_feature_names(estimator, X, reset=reset)
     Xa = check_tensor(X, "X", ndims=(2,))
     ya = (check_tensor(y, "y", ndims=(1, 2), n_rows=Xa.shape[0]) if is_tensor(y)
           else to_device(_checked_y(y, Xa.shape[0]), Xa.device, Xa.dtype))
-    _check_n_features(estimator, Xa, reset=reset)
+    check_n_features(estimator, Xa, reset=reset)
     w = check_sample_weight(sample_weight, Xa.shape[0], np.dtype(np.float64))
     return Xa, ya, w, TensorInput(Xa, ya, w)
 

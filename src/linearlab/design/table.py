@@ -174,8 +174,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
     then raises the very errors these checks would have raised. ``labels`` name the columns
     of an unnamed X (``fit(..., feature_names=...)``).
     """
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
-
+    from linearlab.data.features import check_feature_names, check_n_features
     from linearlab.data.validation import (
         check_fit_magnitudes,
         check_sample_weight,
@@ -192,7 +191,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
         labels=labels if labels is not None else getattr(estimator, "feature_names_", None),
     )
     if not _is_formula(prepared.design):
-        _check_feature_names(estimator, X, reset=reset)
+        check_feature_names(estimator, X, reset=reset)
     if prepared.y is None:
         raise DataError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
@@ -200,7 +199,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
     Xa = check_X(prepared.X, dtype="float64", finite=not defer_x_values)
     ya = check_y(prepared.y, Xa.shape[0], dtype="float64")
     if prepared.design is None:
-        _check_n_features(estimator, Xa, reset=reset)
+        check_n_features(estimator, Xa, reset=reset)
     w = check_sample_weight(prepared.sample_weight, Xa.shape[0], Xa.dtype)
     labels = estimator._feature_labels()
     # squares must not overflow (X's are left to the device's pass when deferred)
@@ -217,17 +216,16 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
 def validate_predict_input(estimator, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """``(design matrix, keep)`` for ``predict``: rows ``keep`` marks (None: all) are in the
     matrix; the others miss a feature and get NaN (``missing="drop"``)."""
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
-
+    from linearlab.data.features import check_feature_names, check_n_features
     from linearlab.data.validation import check_X
 
     design = getattr(estimator, "design_", None)
     if not _is_formula(design):
-        _check_feature_names(estimator, X, reset=False)
+        check_feature_names(estimator, X, reset=False)
     X, keep = prepare_predict(X, design, getattr(estimator, "missing", "error"))
     Xa = check_X(X, dtype="float64")
     if design is None:
-        _check_n_features(estimator, Xa, reset=False)
+        check_n_features(estimator, Xa, reset=False)
     return Xa, keep
 
 

@@ -1,7 +1,10 @@
-"""``LinearRegression``: the scikit-learn face of linearlab.
+"""``LinearModel``: linear regression without scikit-learn, the core of ``LinearRegression``.
 
 ``fit`` validates, then dispatches: exact solvers (:mod:`linearlab.exact`) or gradient descent
-(:mod:`linearlab.descent`). Fitted attributes follow scikit-learn's ``LinearRegression``.
+(:mod:`linearlab.descent`). Fitted attributes follow scikit-learn's ``LinearRegression``. The
+public :class:`~linearlab.LinearRegression` (:mod:`linearlab.models.estimator`) adds
+scikit-learn's ``BaseEstimator`` and ``RegressorMixin``; the command line uses this class, so
+that a fit never imports scikit-learn (most of a second).
 """
 
 from __future__ import annotations
@@ -10,19 +13,19 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from linearlab import errors
 from linearlab.data.lazy import is_dask
 from linearlab.data.missing import expand_rows
 from linearlab.data.tensors import is_tensor, keeps_tensors, validate_tensors
-from linearlab.descent import fit as training
 from linearlab.design.table import DesignMixin, validate_input, validate_predict_input
-from linearlab.errors import ConditioningWarning, ConvergenceWarning, DataError
+from linearlab.errors import ConditioningWarning, DataError
 from linearlab.exact import solvers as exact
 from linearlab.exact.conditioning import conditioning_message
 from linearlab.exact.gram import Gram, require_finite
 from linearlab.models.linear_extras import EstimatorExtras
 from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
+from linearlab.models.params import ParamsMixin
 from linearlab.sparse import is_sparse
 from linearlab.state.fitted import (
     FittedState,
@@ -34,127 +37,15 @@ from linearlab.state.fitted import (
 )
 
 
-class LinearRegression(EstimatorExtras, FittedStateMixin, DesignMixin, RegressorMixin,
-                       BaseEstimator):
-    """Linear regression solved exactly or trained by gradient descent.
-
-    Parameters
-    ----------
-    solver : {"auto", "normal", "qr", "svd", "lsqr", "gd"}, default="auto"
-        Exact solvers: ``"normal"`` (Cholesky on the Gram matrix, one pass over the data),
-        ``"qr"``, ``"svd"`` (minimum-norm for rank-deficient data) or ``"auto"`` (normal equations
-        when safe, else QR/SVD). ``"lsqr"``: SciPy's LSQR, to ``tol`` (default 1e-10), with the
-        intercept by implicit centring; ``"auto"`` picks it for sparse X of more than 1000
-        columns (see :mod:`linearlab.sparse`). ``"gd"`` trains by gradient descent.
-    backend : {"numpy", "torch"}, default="numpy"
-        Engine for ``solver="gd"``: the from-scratch NumPy engine or PyTorch.
-    fit_intercept : bool, default=True
-        Whether to fit an intercept (handled by centring, never by adding a column of ones).
-    alpha : float, default=0.0
-        L2 penalty on the coefficients (ridge), as scikit-learn's ``Ridge(alpha)``.
-    loss : {"mse", "sse", "mae", "huber"}, default="mse"
-        Training loss for ``solver="gd"`` (``"sse"`` is ``MSELoss(reduction="sum")``). Exact
-        solvers always minimise squared error.
-    optimizer : {"sgd", "momentum", "nesterov", "adam"}, default="sgd"
-        Update rule for ``solver="gd"``, with torch.optim's formulas (momentum 0.9).
-    lr : float or "auto", default="auto"
-        Step size; ``"auto"`` derives a stable one from the largest curvature of the loss.
-    epochs : int, default=1000
-        Maximum number of passes over the data.
-    batch_size : int or None, default=None
-        None trains on the full batch; an int trains on mini-batches of that many rows.
-    shuffle : bool, default=True
-        Reshuffle mini-batches every epoch (else take them in order, as seed 001 does).
-    tol : float or None, default=None
-        Stop when an epoch improves the loss by less than ``tol``.
-    init : {"zeros", "uniform", "normal"} or (coef, intercept), default="zeros"
-        Starting parameters; ``"uniform"`` is ``nn.Linear``'s default initialisation.
-    standardize : bool, default=False
-        Train on standardized features and report coefficients on the original scale (GD only;
-        with ``alpha`` the penalty then applies to the standardized coefficients).
-    dtype : {"float64", "float32"}, default="float64"
-        Precision of gradient-descent training.
-    device : str, default="cpu"
-        Torch device for ``backend="torch"``.
-    random_state : int, RandomState or None, default=None
-        Seeds the initial values and the batch order.
-    log_every : int, default=0
-        When > 0, print epoch, loss and parameters every ``log_every`` epochs.
-    engine : {"auto", "loop"}, default="auto"
-        ``"loop"`` always runs the plain loop (forward, loss, gradient, update). ``"auto"`` may
-        instead evaluate plain SGD on a squared loss in closed form (full batch) or through
-        per-batch affine maps (small mini-batch problems): the loop's iterates to rounding, in
-        float64 only (float32 runs the loop), in blocks of epochs, stopping at ``tol`` as the
-        loop does.
-    callback : callable or None, default=None
-        ``callback(state)`` after every epoch; ``state`` has ``epoch``, ``loss``, ``coef``,
-        ``intercept`` (original feature scale, shaped like ``coef_``/``intercept_``) and
-        ``lr``. Returning ``False`` stops training.
-    lr_schedule : {"auto", "constant", "step", "exponential", "cosine", "invscaling"}, \
-default="auto"
-        Step size over training (see :mod:`linearlab.descent.schedules`): torch's StepLR
-        (γ=0.1 every ``epochs // 3`` epochs), ExponentialLR (γ = 0.01^(1/epochs)),
-        CosineAnnealingLR (T_max=epochs), or scikit-learn's invscaling (lr / t^0.25, t the
-        samples seen). ``"auto"`` is constant.
-    average : bool, int or "auto", default="auto"
-        Polyak-Ruppert averaging as ``SGDRegressor(average=...)``: True averages every step's
-        parameters, an int starts after that many samples. ``"auto"`` averages mini-batch runs
-        whose step is ``lr="auto"`` (so that they converge instead of stalling at the noise
-        floor of a constant step), from the second epoch on (the second half of a one-epoch
-        run), and nothing else.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when their loss has not improved
-        by ``tol`` (1e-4 when ``tol`` is None) for ``n_iter_no_change`` epochs.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=5
-        Patience of ``tol`` and of early stopping, as scikit-learn's SGDRegressor.
-    missing : {"error", "drop"}, default="error"
-        Rows with a missing value (NaN, None): an error giving their count and the first one,
-        or dropped, as statsmodels' ``missing=`` (``n_dropped_`` counts them; ``predict``
-        then gives such rows NaN).
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-    intercept_ : float or ndarray of shape (n_targets,)
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Set when X has string column names (DataFrame).
-    solver_ : str
-        The solver that produced the coefficients ("normal", "qr", "svd" or "gd").
-    rank_ : int
-        Numerical rank of the centred design (exact solvers).
-    condition_number_ : float
-        Condition number of the centred, column-scaled design (exact solvers).
-    history_ : list of float
-        Training loss per epoch (``solver="gd"``). Past 100,000 epochs it is thinned to one
-        epoch in every ``history_stride_`` (``history_[i]`` is epoch ``i * history_stride_``),
-        plus the last epoch, so memory stays bounded whatever ``epochs`` is.
-    params_history_ : ndarray of shape (n_iter_ + 1, n_features + 1, n_targets) or None
-        Parameters after every epoch (``[coef; intercept]``), the first row the start (GD);
-        thinned like ``history_`` (row ``i`` after ``i * history_stride_`` epochs, the last row
-        the final parameters).
-    history_stride_ : int
-        1, or the thinning of ``history_`` and ``params_history_`` on long runs (GD).
-    stopped_by_ : str or None
-        What ended gradient descent early: "tol", "early_stopping", "callback" or
-        "interrupted" (a KeyboardInterrupt: the model keeps the last finished epoch, a
-        ConvergenceWarning says so and the interrupt propagates); None when ``epochs`` ran out.
-    n_iter_ : int
-        Epochs run (GD) or 1 (exact).
-    converged_ : bool
-        Whether GD met its stopping rule or reached the exact optimum (always True for exact).
-    diagnosis_ : str or None
-        Why GD is not converged and what to change; None when converged.
-    learning_rate_ : float
-        The step size used (GD), after resolving ``lr="auto"``.
-    design_ : FormulaDesign, CategoricalDesign or None
-        How the input table becomes the design (a formula's model spec, or the levels of
-        categorical columns); ``design_.names`` name the coefficients.
-    n_dropped_ : int
-        Rows dropped for missing values (``missing="drop"``).
+class LinearModel(EstimatorExtras, FittedStateMixin, DesignMixin, ParamsMixin):
+    """:class:`~linearlab.LinearRegression` without scikit-learn: every parameter, method and
+    fitted attribute (see its docstring), with :class:`~linearlab.models.params.ParamsMixin`'s
+    ``get_params``/``set_params``. What the command line fits, predicts and evaluates with, so
+    that ``linearlab fit`` never imports scikit-learn; model files are the same whichever class
+    wrote them, and load into either. Messages name it ``LinearRegression``.
     """
 
+    display_name = "LinearRegression"  # in messages (data.features.estimator_name)
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
@@ -211,14 +102,6 @@ default="auto"
         self.n_iter_no_change = n_iter_no_change
         self.missing = missing
 
-    # ------------------------------------------------------------------ scikit-learn protocol
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = True  # scipy.sparse X is fitted as it is (linearlab.sparse)
-        return tags
-
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
         # missing values, then the design (formula, categorical columns), then validation
@@ -239,7 +122,7 @@ default="auto"
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, sample_weight=None, *,
-            feature_names: list[str] | None = None) -> LinearRegression:
+            feature_names: list[str] | None = None) -> LinearModel:
         """Fit the model.
 
         Parameters
@@ -320,9 +203,10 @@ default="auto"
 
     # ------------------------------------------------------------------ gradient descent
     def _fit_descent(self, X, Y, w, warm_start, partial):
-        fit_descent = training.fit_descent
         if self.backend == "torch":  # data, Gram, step size and diagnosis on the device
             from linearlab.descent.torch.fit import fit_descent
+        else:
+            from linearlab.descent.fit import fit_descent
         labels = self._feature_labels()  # the table's, not a new design's, columns: unused
         fit = fit_descent(
             self, X, Y, w, warm_start=warm_start, partial=partial,
@@ -330,10 +214,10 @@ default="auto"
         )
         # partial_fit runs one epoch a call; a diagnosis needing a Gram pass waits to be read
         if not partial and fit.ready and fit.diagnosis.message:
-            warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
+            warnings.warn(fit.diagnosis.message, errors.ConvergenceWarning, stacklevel=3)
         return fit.coef, fit.intercept, fit.gram, fit.record()
 
-    def partial_fit(self, X, y=None, sample_weight=None) -> LinearRegression:
+    def partial_fit(self, X, y=None, sample_weight=None) -> LinearModel:
         """Update the model with one more chunk of rows.
 
         Exact solvers merge the chunk's sufficient statistics into those seen so far and
@@ -443,3 +327,9 @@ default="auto"
 
         check_summary(self, X)
         return super().summary(cov_type, X, y, sample_weight)
+
+
+#: The command line's modules (``pipeline``, ``cli``) import ``LinearRegression`` from here for
+#: their type hints and ``isinstance`` checks: they get this core class, which the public
+#: :class:`~linearlab.LinearRegression` subclasses, and never import scikit-learn.
+LinearRegression = LinearModel

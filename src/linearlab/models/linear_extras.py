@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from linearlab import errors
 from linearlab.data.lazy import is_dask
-from linearlab.descent import torch_backend
-from linearlab.errors import DataError, NotFittedError
+from linearlab.errors import DataError
 from linearlab.exact import solvers as exact
 from linearlab.state.fitted import FittedState, TrainingRecord
 
@@ -67,7 +67,7 @@ class EstimatorExtras:
             data = (Xa, ya.reshape(-1, 1) if ya.ndim == 1 else ya, w)
         state = self.fitted_state_
         if state.gram is None:
-            raise NotFittedError(
+            raise errors.NotFittedError(
                 "summary() needs the statistics of the training data, which this model does "
                 "not have (a model file saved without them, or an nn.Linear); refit it with "
                 "fit() or partial_fit()."
@@ -158,6 +158,8 @@ class EstimatorExtras:
 
         ``dtype`` and ``device`` default to the estimator's ``dtype`` and ``device``.
         """
+        from linearlab.descent import torch_backend
+
         self._check_fitted()
         state = self.fitted_state_
         return torch_backend.to_linear(
@@ -173,6 +175,8 @@ class EstimatorExtras:
         ``coef_`` of shape (n_targets, n_features). The estimator is set up as
         ``solver="gd", backend="torch"``, so ``partial_fit`` continues training from it.
         """
+        from linearlab.descent import torch_backend
+
         params = torch_backend.from_linear(linear)
         model = cls(
             solver="gd", backend="torch", fit_intercept=params["fit_intercept"],

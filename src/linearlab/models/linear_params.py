@@ -1,17 +1,20 @@
 """The declared parameter constraints of :class:`~linearlab.LinearRegression`.
 
-scikit-learn's ``_validate_params`` checks them; ``fit`` calls it directly.
+Declared with :mod:`linearlab.models.params`' light ``Options`` and ``Range`` (no scikit-learn
+import): ``LinearModel`` checks them itself, the public ``LinearRegression`` hands them to
+scikit-learn as ``StrOptions`` and ``Interval`` (``_validate_params``, ``check_estimator``).
+``fit`` calls ``_validate_params`` directly.
 """
 
 from __future__ import annotations
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from linearlab.descent.losses import LOSSES
 from linearlab.descent.optimizers import OPTIMIZERS
 from linearlab.descent.schedules import LR_SCHEDULES
+from linearlab.models.params import Options as StrOptions
+from linearlab.models.params import Range as Interval
 
 PARAMETER_CONSTRAINTS: dict = {
     "solver": [StrOptions({"auto", "normal", "qr", "svd", "lsqr", "gd"})],

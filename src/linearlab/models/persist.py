@@ -24,7 +24,7 @@ from linearlab.exact.gram import Gram
 from linearlab.exact.solution import ExactSolution
 from linearlab.io import model_file
 from linearlab.io.model_file import FORMAT, MAX_STORED_NUMBERS, model_to_dict, save
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.state.fitted import FittedState, TrainingRecord
 
 __all__ = ["FORMAT", "MAX_STORED_NUMBERS", "load", "model_from_dict", "model_to_dict", "save"]
@@ -44,6 +44,13 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
 
 
 # --------------------------------------------------------------------------- loading
+def public_class() -> type:
+    """:class:`~linearlab.LinearRegression`, what :func:`load` gives (imports scikit-learn)."""
+    from linearlab.models.estimator import LinearRegression
+
+    return LinearRegression
+
+
 def _fail(path: str, problem: str) -> ModelFileError:
     return ModelFileError(
         f"{path!r} is not a valid linearlab model file: {problem}. Re-create it with "
@@ -106,7 +113,7 @@ def _params(path: str, doc: dict) -> dict[str, Any]:
     params = doc.get("params", {})
     if not isinstance(params, dict):
         raise _fail(path, "'params' must be an object")
-    unknown = sorted(set(params) - set(LinearRegression().get_params()))
+    unknown = sorted(set(params) - set(LinearModel().get_params()))
     if unknown:
         raise _fail(path, f"unknown parameter(s) {unknown} (written by a newer linearlab?)")
     for key, value in params.items():
@@ -119,8 +126,13 @@ def _params(path: str, doc: dict) -> dict[str, Any]:
     return params
 
 
-def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
-    """Rebuild a fitted :class:`LinearRegression` from a parsed model document."""
+def model_from_dict(doc: Any, path: str = "<model>", estimator: type | None = None) -> LinearModel:
+    """Rebuild a fitted :class:`~linearlab.LinearRegression` from a parsed model document.
+
+    ``estimator``: the class to build instead, e.g. :class:`~linearlab.models.linear.LinearModel`
+    (the command line's, which does not import scikit-learn); penalized models are always
+    their own class.
+    """
     if not isinstance(doc, dict):
         raise _fail(path, "the top level must be a JSON object")
     fmt = doc.get("format")
@@ -145,7 +157,7 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
 
         return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
                        lambda: _read_statistics(path, doc.get("statistics"), d, k))
-    model = LinearRegression()
+    model = (public_class() if estimator is None else estimator)()
     params = _params(path, doc)  # its own message, not wrapped in "invalid parameters"
     try:
         model.set_params(**params)
@@ -171,6 +183,9 @@ def model_from_dict(doc: Any, path: str = "<model>") -> LinearRegression:
         history=[math.nan if v is None else float(v) for v in history],
         params_history=_load_parameter_history(path, doc.get("parameter_history"), d, k),
         history_stride=model_file.read_history_stride(fit, history, lambda p: _fail(path, p)),
+        rank=fit["rank"] if type(fit.get("rank")) is int else None,  # saved again as read
+        condition_number=float(fit["condition_number"])
+        if type(fit.get("condition_number")) in (int, float) else None,
     )
     coef = coef.reshape(d, 1) if single else coef.T
     solution = _read_refined(path, doc.get("statistics"), record, coef, intercept,
@@ -369,8 +384,12 @@ def _parse(name: str, data: list[bytes]) -> Any:
                           "truncated or corrupt") from None
 
 
-def load(path: str | os.PathLike) -> LinearRegression:
+def load(path: str | os.PathLike, estimator: type | None = None) -> LinearModel:
     """Load a model saved by :func:`save` / ``LinearRegression.save``.
+
+    It is a :class:`~linearlab.LinearRegression` (or the penalized estimator that wrote it);
+    ``estimator=LinearModel`` gives the class the command line uses instead (same
+    attributes and predictions, no scikit-learn import).
 
     Only regular files of at most :data:`MAX_MODEL_BYTES` are read; the text is parsed as plain
     JSON (nothing is executed, pickles are recognised and refused) and every field is checked.
@@ -384,7 +403,7 @@ def load(path: str | os.PathLike) -> LinearRegression:
     name = os.fspath(path)
     doc = _parse(name, [_read_bytes(name)])
     try:
-        return model_from_dict(doc, name)
+        return model_from_dict(doc, name, estimator)
     except LinearLabError:
         raise
     except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError,

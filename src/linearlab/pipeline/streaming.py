@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from linearlab import errors  # errors.ConvergenceWarning imports scikit-learn: on use
+from linearlab.data.arrow_arrays import float64_array  # pa.array would import pandas
 from linearlab.data.sources import (
     IN_MEMORY_BYTES,
     ChunkStream,
@@ -39,7 +41,7 @@ from linearlab.data.sources import (
 from linearlab.descent.blocks import BlockData
 from linearlab.descent.shell import run as run_descent
 from linearlab.descent.spec import DescentSpec
-from linearlab.errors import ConditioningWarning, ConvergenceWarning
+from linearlab.errors import ConditioningWarning
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.linear import LinearRegression
 from linearlab.state.fitted import FittedState
@@ -160,7 +162,7 @@ def fit_source(
     model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
                                    target_names=list(targets), metrics=metrics))
     for w in seen:  # linearlab's own warnings are part of the report; others stay silent
-        if issubclass(w.category, (ConvergenceWarning, ConditioningWarning)):
+        if issubclass(w.category, (errors.ConvergenceWarning, ConditioningWarning)):
             caught.append(str(w.message))
     return FitOutcome(model, features, targets, metrics, streamed, rows, caught)
 
@@ -252,7 +254,7 @@ def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress |
     reader = FileBlocks(source, columns, d) if reader is None else reader
     fit = run_descent(spec, BlockData(reader, gram), feature_names=columns[:d])
     if fit.diagnosis.message:
-        warnings.warn(fit.diagnosis.message, ConvergenceWarning, stacklevel=3)
+        warnings.warn(fit.diagnosis.message, errors.ConvergenceWarning, stacklevel=3)
     return FittedState(coef=fit.coef, intercept=fit.intercept, single_target=gram.n_targets == 1,
                        training=fit.record(), gram=fit.gram)
 
@@ -284,5 +286,5 @@ def predict_batches(model: LinearRegression, source: Source, features: list[str]
 
     for batch, X in iter_record_batches(source, features):
         pred = _predict_quietly(model, X).reshape(X.shape[0], -1)
-        arrays = list(batch.columns) + [pa.array(pred[:, j]) for j in range(pred.shape[1])]
+        arrays = list(batch.columns) + [float64_array(pred[:, j]) for j in range(pred.shape[1])]
         yield pa.RecordBatch.from_arrays(arrays, names=[*batch.schema.names, *prediction_names])

@@ -26,6 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from linearlab import errors  # errors.ConvergenceWarning imports scikit-learn: on use
 from linearlab.data.reading import missing_value_error, table_batches
 from linearlab.data.sources import Source
 from linearlab.design.formula_blocks import (
@@ -38,14 +39,12 @@ from linearlab.design.formula_blocks import (
 from linearlab.design.growing import GrowingGram, TableSpec, arrow_block
 from linearlab.errors import (
     ConditioningWarning,
-    ConvergenceWarning,
     DataError,
     DataFileError,
     GridEdgeWarning,
 )
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.linear import LinearRegression
-from linearlab.penalized.blocks import solve_penalized
 from linearlab.pipeline import streaming
 from linearlab.state.fitted import log_weight_sum
 
@@ -184,6 +183,8 @@ def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
            targets: list[str], progress, source: Source | None = None):
     """The fitted state from the statistics (exact, full-batch) or the blocks (descent)."""
     if not isinstance(model, LinearRegression):
+        from linearlab.penalized.blocks import solve_penalized  # scikit-learn: penalized only
+
         solve_penalized(model, gram, reader, repr(source.name))
         return replace(fitted_state(model), gram=gram, design=design)
     if streaming._needs_rows(model):
@@ -287,7 +288,7 @@ def fit_source(model, source: Source, features: list[str] | None = None,
     model.set_fitted_state(replace(state, feature_names=list(features), features_named=True,
                                    target_names=list(targets), metrics=metrics))
     caught = [str(w.message) for w in seen
-              if issubclass(w.category, (ConvergenceWarning, ConditioningWarning,
+              if issubclass(w.category, (errors.ConvergenceWarning, ConditioningWarning,
                                          GridEdgeWarning))]
     names = list(state.design.names) if state.design is not None else list(features)
     return streaming.FitOutcome(model, names, list(targets), metrics, streamed, rows, caught)

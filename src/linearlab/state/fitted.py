@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from linearlab import errors
+from linearlab.data.features import estimator_name
 from linearlab.data.validation import check_fit_result
 from linearlab.descent.record import TrainingRecord  # re-exported: how a fit was obtained
-from linearlab.errors import ConvergenceWarning, NotFittedError
 from linearlab.exact.gram import Gram
 
 __all__ = [
@@ -188,7 +188,7 @@ def raise_interrupted(estimator) -> None:
     warnings.warn(
         f"Training was interrupted during epoch {n} (0-based): the model keeps the parameters "
         f"of the {n} finished epoch(s) (coef_, intercept_, history_) and stopped_by_ is "
-        "'interrupted'.", ConvergenceWarning, stacklevel=4,
+        "'interrupted'.", errors.ConvergenceWarning, stacklevel=4,
     )
     raise KeyboardInterrupt(f"interrupted at epoch {n}, after {n} finished epoch(s)")
 
@@ -205,11 +205,10 @@ def exact_record(solution, singular: bool = True) -> TrainingRecord:
 
 def require_fitted(estimator) -> None:
     """Raise linearlab's :class:`~linearlab.errors.NotFittedError` (scikit-learn's, too) unless
-    ``estimator`` has been fitted."""
-    try:
-        check_is_fitted(estimator, "coef_")
-    except Exception:
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+    ``estimator`` has been fitted (has ``coef_``, what scikit-learn's ``check_is_fitted(estimator,
+    "coef_")`` asks; scikit-learn is imported only to raise)."""
+    if not hasattr(estimator, "coef_"):
+        raise errors.NotFittedError(
+            f"This {estimator_name(estimator)} instance is not fitted yet. Call 'fit' with "
             "appropriate arguments before using this estimator."
         ) from None

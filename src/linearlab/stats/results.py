@@ -6,7 +6,6 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import stats as sps
 
 from linearlab.data.lazy import is_dask, map_interval, map_rows
 from linearlab.data.validation import check_X
@@ -128,6 +127,8 @@ class RegressionSummary:
         return pd.DataFrame(values, index=list(self.names), columns=columns)
 
     def _dist(self):
+        from scipy import stats as sps  # on use: scipy.stats costs ~1 s to import
+
         return sps.t(self.df_resid) if self.use_t else sps.norm()
 
     def _f_test(self) -> tuple[float, float]:
@@ -144,6 +145,8 @@ class RegressionSummary:
             scale = np.sqrt(np.diag(V))  # scaled to unit diagonal: a far better-conditioned solve
             bs = b / scale
             value = float(bs @ np.linalg.solve(V / np.outer(scale, scale), bs)) / b.size
+        from scipy import stats as sps
+
         return float(value), float(sps.f.sf(value, self.df_model, self.df_resid))
 
     # ------------------------------------------------------------------ public API
