@@ -59,7 +59,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k != "log_every")
     console.print(f"\n[bold]Gradient descent[/bold] with the seed's settings ({shown}):",
                   soft_wrap=True)
-    cli_output.print_epoch_log(console, gd.history_)
+    cli_output.print_epoch_log(console, gd.history_, gd)
     table = Table(title="Exact vs gradient descent")
     table.add_column("parameter")
     table.add_column("exact", justify="right")

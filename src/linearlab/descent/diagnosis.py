@@ -48,11 +48,14 @@ def diagnose_quadratic(
     feature_names: list[str] | None = None,
     standardized: bool = False,
     stochastic: bool = False,
+    history_stride: int = 1,
 ) -> Diagnosis:
     """Compare the final loss of a squared-loss run with the exact optimal loss.
 
     ``final_loss`` and ``optimal_loss`` are values of the objective trained (with its penalty,
     on the standardized scale when ``standardized``); ``optimum`` is on the original scale.
+    ``history[i]`` is the loss of epoch ``i * history_stride`` (a thinned history, see
+    :mod:`linearlab.descent.history`), its last entry that of epoch ``epochs_run - 1``.
     """
     start = history[0] if history else final_loss
     gap = max(final_loss - optimal_loss, 0.0)
@@ -70,7 +73,7 @@ def diagnose_quadratic(
     advice = []
     if suggested_lr is not None and suggested_lr > lr * 1.5:
         advice.append(f"try lr={suggested_lr:.4g} (lr='auto')")
-    rate = _observed_rate(history)
+    rate = _observed_rate(history, history_stride, epochs_run)
     if rate is not None and 0 < rate < 1:
         more = int(np.ceil(np.log(max(allowed, 1e-300) / gap) / np.log(rate)))
         if 0 < more < 10**9:
@@ -91,31 +94,49 @@ def diagnose_quadratic(
     return Diagnosis(False, final_loss, optimal_loss, message)
 
 
-def _observed_rate(history: list[float]) -> float | None:
-    """Per-epoch contraction of the loss at the end of the run (for an epochs estimate)."""
-    if len(history) < 3:
+def _observed_rate(history: list[float], stride: int = 1,
+                   epochs: int | None = None) -> float | None:
+    """Per-epoch contraction of the loss at the end of the run (for an epochs estimate).
+
+    ``history[i]`` is epoch ``i * stride``; a last entry off that grid (the final epoch of a
+    thinned history) is left out so the entries used are evenly spaced, ``stride`` epochs apart.
+    """
+    stride = max(1, int(stride))
+    on_grid = len(history)
+    if stride > 1 and epochs is not None and on_grid and (on_grid - 1) * stride != epochs - 1:
+        on_grid -= 1  # the last entry is the final epoch, not i * stride
+    if on_grid < 3:
         return None
-    tail = np.asarray(history[-min(len(history), 50) :])
+    tail = np.asarray(history[max(0, on_grid - 50) : on_grid])
     diffs = tail[:-1] - tail[1:]
     if diffs[0] <= 0 or diffs[-1] <= 0:
         return None
-    return float((diffs[-1] / diffs[0]) ** (1.0 / (len(diffs) - 1)))
+    return float((diffs[-1] / diffs[0]) ** (1.0 / (stride * (len(diffs) - 1))))
 
 
-def diagnose_plateau(history: list[float], stopped_by_tol: bool) -> Diagnosis:
-    """For losses without a closed-form optimum: converged when the loss stopped changing."""
+def diagnose_plateau(history: list[float], stopped_by_tol: bool, *,
+                     epochs_run: int | None = None, history_stride: int = 1) -> Diagnosis:
+    """For losses without a closed-form optimum: converged when the loss stopped changing.
+
+    ``epochs_run`` (default ``len(history)``) and ``history_stride`` describe a thinned history
+    (``history[i]`` is epoch ``i * history_stride``, the last entry epoch ``epochs_run - 1``): the
+    last change is then measured per epoch over the epochs between the last two entries.
+    """
     final = history[-1]
+    epochs = len(history) if epochs_run is None else int(epochs_run)
     if stopped_by_tol:
         return Diagnosis(True, final, None, None)
     if len(history) >= 2:
+        stride = max(1, int(history_stride))
+        apart = max(1, min(stride, epochs - 1 - (len(history) - 2) * stride))
         change = abs(history[-2] - history[-1]) / max(abs(history[-2]), np.finfo(float).tiny)
-        if change < 1e-8:
+        if change / apart < 1e-8:
             return Diagnosis(True, final, None, None)
     return Diagnosis(
         False,
         final,
         None,
-        f"Not converged: the loss was still changing after {len(history)} epochs "
+        f"Not converged: the loss was still changing after {epochs} epochs "
         f"(last value {final:.6g}). Run more epochs, set tol to stop on a plateau, or "
         "use lr='auto'.",
     )

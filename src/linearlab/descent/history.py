@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS", "EpochRecord", "kept_count", "stride_of"]
+__all__ = ["HISTORY_BUDGET", "MAX_RECORDED_NUMBERS", "EpochRecord", "ThinnedSeries", "kept_count",
+           "stride_of"]
 
 #: Losses kept before the record is thinned (≈ 3 MB of history, ≈ 1.6 MB of a 1-feature path).
 HISTORY_BUDGET = 100_000
@@ -143,12 +144,49 @@ class EpochRecord:
             path = np.concatenate([path, np.asarray(self.last_theta)[None]])
         return path
 
+    def series(self) -> ThinnedSeries:
+        """A record of another per-epoch value kept on this record's epochs (thinned with it)."""
+        return ThinnedSeries(self)
+
     def epoch_numbers(self) -> np.ndarray:
         """The epoch (0-based) of each entry of :meth:`losses`."""
         kept = np.arange(0, self.epochs, self.stride)
         if self.epochs and (self.epochs - 1) % self.stride:
             kept = np.append(kept, self.epochs - 1)
         return kept
+
+
+class ThinnedSeries:
+    """Another per-epoch value (a validation loss) kept on the same epochs as ``record``.
+
+    Call :meth:`add` after each ``record.add``: the series keeps the epochs the record keeps
+    and thins when the record does, so ``values()[i]`` belongs to the same epoch as
+    ``record.losses()[i]``.
+    """
+
+    def __init__(self, record: EpochRecord):
+        self.record = record
+        self.stride = record.stride
+        self.epochs = 0
+        self.last: float | None = None
+        self._values: list[float] = []
+
+    def add(self, value: float) -> None:
+        """Record the value of the epoch the record has just added."""
+        if self.epochs % self.stride == 0:
+            self._values.append(value)
+        self.epochs += 1
+        self.last = value
+        while self.stride < self.record.stride:
+            self.stride *= 2
+            self._values = self._values[::2]
+
+    def values(self) -> list[float]:
+        """The kept values, the last epoch's included."""
+        out = list(self._values)
+        if self.epochs and (self.epochs - 1) % self.stride:
+            out.append(float(self.last))
+        return out
 
 
 def kept_count(epochs: int, stride: int) -> int:

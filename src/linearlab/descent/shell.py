@@ -168,7 +168,9 @@ def finish(spec: DescentSpec, setup: DescentSetup, gram: Gram | LazyGram,
 
     def diagnose():
         if not quadratic:
-            return diagnose_plateau(result.history, result.stopped_by_tol), None
+            return diagnose_plateau(result.history, result.stopped_by_tol,
+                                    epochs_run=result.n_iter,
+                                    history_stride=result.history_stride), None
         train_gram = statistics(setup.train_gram)
         factor = penalty_factor(setup.config, k, train_gram.weight_sum)
         value = objective
@@ -193,6 +195,7 @@ def finish(spec: DescentSpec, setup: DescentSetup, gram: Gram | LazyGram,
             optimum=optimum, lr=setup.lr, epochs_run=result.n_iter,
             stopped_by_tol=result.stopped_by_tol, suggested_lr=setup.auto_lr,
             feature_names=feature_names, standardized=spec.standardize, stochastic=stochastic,
+            history_stride=result.history_stride,
         )
         return diagnosis, optimum
 

@@ -76,6 +76,10 @@ class ElasticNet(PenalizedBase):
     history_, params_history_, converged_, diagnosis_, optimum_, learning_rate_
         With ``solver="gd"``: the objective per epoch, the parameters per epoch, whether the
         duality gap reached ``tol``, why not, the exact optimum (d,) or (k, d), the step size.
+    history_stride_ : int
+        With ``solver="gd"``: past 100,000 epochs the history is thinned, ``history_[i]`` is
+        then the objective of epoch ``i * history_stride_`` (``history_[-1]`` the last epoch's),
+        as for :class:`~linearlab.LinearRegression`; 1 when every epoch is kept.
     """
 
     _parameter_constraints: dict = {
@@ -272,6 +276,7 @@ class ElasticNet(PenalizedBase):
         )
         self._set_coefficients(fit.coef.T, fit.intercept)
         self.history_, self.params_history_ = fit.history, fit.params_history
+        self.history_stride_ = fit.history_stride
         self.n_iter_ = fit.n_iter
         self.learning_rate_ = fit.learning_rate
         self.optimum_ = fit.optimum[:, 0] if self._y_ndim == 1 else fit.optimum.T

@@ -42,6 +42,8 @@ class ProximalFit:
     learning_rate: float
     optimum: np.ndarray  # (d, k): coordinate descent's exact penalized optimum
     diagnosis: Diagnosis
+    # history[i] is epoch i * history_stride, history[-1] the last (thinned past a budget)
+    history_stride: int = 1
 
 
 def _objective(Q, q, yy, W, l1, l2) -> np.ndarray:
@@ -122,7 +124,7 @@ def fista(
                           float(_objective(Q, q, yy, optimum, l1, l2).mean()),
                           converged=reached, lr=lr, epochs_run=driver.epoch)
     return ProximalFit(W, intercept(W), result.history, result.params_history, driver.epoch,
-                       lr, optimum, diagnosis)
+                       lr, optimum, diagnosis, history_stride=result.history_stride)
 
 
 def _diagnose(history: list[float], final: float, optimal: float, *, converged: bool,
