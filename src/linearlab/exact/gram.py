@@ -33,8 +33,11 @@ _PARALLEL_MAX_FEATURES = 512
 # and is merged once; up to this many blocks (8 MiB) the pass runs on one thread, since a pool
 # costs ~3 ms. The split into tasks does not depend on the thread count, nor do the numbers.
 _BLOCKS_PER_TASK = 4
-# Raw cross-products are centred afterwards only while n·x̄²/S stays below this (≤ 2 digits lost).
+# Raw cross-products are centred afterwards only while n·x̄²/S stays below this (≤ 2 digits lost;
+# exact.accuracy.UNCENTRED_LIMIT, the loss its error estimates then account for).
 _MAX_CANCELLATION = 100.0
+# Rows whose mean and spread choose the shift of the summed cross-products.
+_SHIFT_ROWS = 4096
 
 
 _CONTROLLER = []
@@ -140,13 +143,14 @@ class Gram:
     @staticmethod
     def _shift(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """The shift (s, t) that :meth:`_summed` sums about, from the rows ``X``, ``Y`` (the
-        first block): s is None (sum X as it is: no copy) when X is float64 and its offsets
-        are small beside its spread, else the rows' mean; t is always their mean."""
+        first block): s is None (sum X as it is: no copy) when X is float64 and no column's
+        n·x̄²/S passes the cancellation limit (the loss ``exact.accuracy.centring_loss``
+        accounts for), else the rows' mean; t is always their mean."""
         shift_x = X.mean(axis=0, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             offset = shift_x**2 / X.var(axis=0, dtype=np.float64)
         # NaN (a constant column) shifts too; other dtypes are summed in a float64 copy
-        keep = X.dtype == np.float64 and bool(np.all(offset < 1.0))
+        keep = X.dtype == np.float64 and bool(np.all(offset < _MAX_CANCELLATION))
         return (None if keep else shift_x), Y.mean(axis=0, dtype=np.float64)
 
     @classmethod
@@ -203,8 +207,9 @@ class Gram:
         tasks = [(start, min(n, start + span)) for start in range(0, n, span)]
 
         with np.errstate(over="ignore", invalid="ignore"):
-            shift = None if sample_weight is not None or n == 0 else Gram._shift(X[:step],
-                                                                                 Y2[:step])
+            head = min(step, _SHIFT_ROWS)
+            shift = None if sample_weight is not None or n == 0 else Gram._shift(X[:head],
+                                                                                 Y2[:head])
 
         def task_gram(bounds: tuple[int, int]) -> Gram:
             start, stop = bounds
