@@ -123,7 +123,7 @@ def test_moderately_conditioned_cubic_is_measured_on_the_fast_path():
     assert normal.error_estimate > TARGET_ERROR
     assert correct_digits(np.r_[normal.intercept, normal.coef[:, 0]], ref.params) < 12
     auto = exact.solve("auto", problem.X, Y)
-    assert auto.solver == "normal, 1 refinement pass, covariance pass"
+    assert auto.solver == "normal, 1 refinement pass, covariance refined"
     assert correct_digits(np.r_[auto.intercept, auto.coef[:, 0]], ref.params) >= 13
     _check(problem)
 
@@ -135,14 +135,14 @@ PATHS = {
     "degree-5 polynomial": "qr",
     "large offsets": "normal, 1 refinement pass",
     "nearly collinear": "qr",
-    "Longley": "normal, 1 refinement pass, covariance pass",
+    "Longley": "normal, 1 refinement pass, covariance refined",
     "degree-10 polynomial, x in [-9, -3]": "qr",
-    "degree-3 polynomial, x in [-9, -3]": "normal, 1 refinement pass, covariance pass",
+    "degree-3 polynomial, x in [-9, -3]": "normal, 1 refinement pass, covariance refined",
     "degree-6 polynomial, x in [3, 9]": "qr",
-    "degree-2 polynomial, x in [100, 110]": "normal, 1 refinement pass, covariance pass",
+    "degree-2 polynomial, x in [100, 110]": "normal, 1 refinement pass, covariance refined",
     "degree-4 polynomial, x in [100, 110]": "qr",
     "offsets 1e4, tight fit": "qr",  # the intercept is below the rounding of ȳ − x̄ᵀβ
-    "offsets, correlated": "normal, 1 refinement pass, covariance pass",
+    "offsets, correlated": "normal, 1 refinement pass, covariance refined",
     "offsets, mixed scales": "normal, 1 refinement pass",
 }
 

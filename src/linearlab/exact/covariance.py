@@ -37,21 +37,44 @@ def covariance_pass(X, w, inverse_scaled, scale, shift_x, centre: bool):
     n, d = X.shape
     rows = max(256, _BLOCK_ELEMENTS // max(1, d))
     product = np.zeros((d, d))
-    column_sum = np.zeros(d)  # Σ w x̃ (shifted, scaled): zero up to rounding when centred
-    C = inverse_scaled
+    column_sum = np.zeros(d)  # Σ w (x − s): zero up to rounding when centred
+    unscaled = inverse_scaled / scale[:, None]
     for start in range(0, n, rows):
         stop = min(n, start + rows)
-        Xb = (X[start:stop] - shift_x) / scale if centre else X[start:stop] / scale
-        Z = Xb @ C
-        if w is not None:
-            Z *= w[start:stop, None]
-        product += Xb.T @ Z
-        if not centre:
-            column_sum += (Xb.sum(axis=0) if w is None else w[start:stop] @ Xb)
+        Xb = X[start:stop] - shift_x if centre else X[start:stop]
+        part, part_sum = block_products(Xb, None if w is None else w[start:stop], unscaled)
+        product += part
+        column_sum += part_sum
+    W = float(n if w is None else w.sum())
+    return refine_inverse(product, column_sum, inverse_scaled, scale, shift_x, centre, W)
+
+
+def block_products(Xb, wb, unscaled) -> tuple[np.ndarray, np.ndarray]:
+    """One block's share of the semi-normal products: (Xbᵀ W (Xb D⁻¹C), Σ W xb), with
+    ``unscaled`` = D⁻¹C (D the column scale, C the scaled inverse); one product for both."""
+    Z = Xb @ unscaled
+    if wb is not None:
+        Z *= wb[:, None]
+        weights = wb[:, None]
+    else:
+        weights = np.ones((Xb.shape[0], 1))
+    both = Xb.T @ np.hstack([Z, weights])
+    return both[:, :-1], both[:, -1]
+
+
+def refine_inverse(product, column_sum, inverse_scaled, scale, shift_x, centre: bool,
+                   weight_sum: float):
+    """The Newton step of :func:`covariance_pass` from the summed :func:`block_products`
+    (``shift_x`` applied afterwards when the blocks were not centred): (refined scaled inverse,
+    its estimated relative error)."""
+    d = inverse_scaled.shape[0]
+    C = inverse_scaled
+    product = product / scale[:, None]  # X̃ᵀW(X̃C), X̃ = (X − s) D⁻¹
     if not centre and np.any(shift_x):  # the shift applied afterwards: X̃ − 1 x̄̃ᵀ
-        W = float(n if w is None else w.sum())
+        column_sum = column_sum / scale
         mean = shift_x / scale
-        product -= np.outer(column_sum - W * mean, mean @ C) + np.outer(mean, column_sum @ C)
+        product -= (np.outer(column_sum - weight_sum * mean, mean @ C)
+                    + np.outer(mean, column_sum @ C))
     refined = C + C @ (np.eye(d) - product)
     refined = (refined + refined.T) / 2
     diag = np.diag(refined)

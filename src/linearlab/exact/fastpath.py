@@ -32,7 +32,12 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, centring_loss
-from linearlab.exact.covariance import covariance_error, covariance_pass, with_intercept
+from linearlab.exact.covariance import (
+    block_products,
+    covariance_error,
+    refine_inverse,
+    with_intercept,
+)
 from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.solution import ExactSolution, residual_ssr
 
@@ -95,16 +100,21 @@ class PassResult:
     ssr: np.ndarray
     gradient: np.ndarray
     residual_sum: np.ndarray
+    product: np.ndarray | None = None  # the covariance's semi-normal products, when asked
+    column_sum: np.ndarray | None = None
 
 
-def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> PassResult:
+def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool,
+                  covariance: np.ndarray | None = None) -> PassResult:
     """Residuals r = (y − shift_y) − (x − shift_x)ᵀβ − offset, block by block.
 
     With ``centre`` the blocks are centred explicitly (exact in the leading digits when offsets
     are large); otherwise the shifts are applied to the products (cheaper: two BLAS calls per
     block). Blocks stay in cache between their two products; they are shared among threads
     (one BLAS thread each, as the Gram pass) and summed in block order, so the numbers do not
-    depend on the thread count. Returns the sums of one pass.
+    depend on the thread count. Returns the sums of one pass; with ``covariance`` (D⁻¹C, the
+    scaled inverse over the column scale) also the covariance pass's products from the same
+    blocks (:func:`linearlab.exact.covariance.block_products`): one pass over X for both.
     """
     n, d = X.shape
     k = coef.shape[1]
@@ -113,6 +123,7 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> Pass
 
     def chunk(bounds: tuple[int, int]):
         ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
+        product, column_sum = np.zeros((d, d)), np.zeros(d)
         for start in range(bounds[0], bounds[1], rows):
             stop = min(bounds[1], start + rows)
             Xb = X[start:stop]
@@ -126,7 +137,12 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> Pass
             ssr += np.einsum("ij,ij->j", wr, r)
             grad += Xb.T @ wr
             rsum += wr.sum(axis=0)
-        return ssr, grad, rsum
+            if covariance is not None:
+                part, part_sum = block_products(Xb, None if w is None else w[start:stop],
+                                                covariance)
+                product += part
+                column_sum += part_sum
+        return ssr, grad, rsum, product, column_sum
 
     span = rows * 16  # rows per task: a few cache blocks
     tasks = [(start, min(n, start + span)) for start in range(0, n, span)]
@@ -138,13 +154,18 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool) -> Pass
             with ThreadPoolExecutor(workers) as pool:
                 parts = list(pool.map(chunk, tasks))
     ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
+    product, column_sum = np.zeros((d, d)), np.zeros(d)
     for part in parts:  # in block order
         ssr += part[0]
         grad += part[1]
         rsum += part[2]
+        product += part[3]
+        column_sum += part[4]
     if not centre:
         grad -= np.outer(shift_x, rsum)
-    return PassResult(ssr, grad, rsum)
+    if covariance is None:
+        return PassResult(ssr, grad, rsum)
+    return PassResult(ssr, grad, rsum, product, column_sum)
 
 
 @dataclass
@@ -280,14 +301,27 @@ def _intercept_error(gram, coef, offset, delta, delta_offset, inverse, scale, si
 def describe(passes: int, covariance: bool) -> str:
     """``solver_`` of the measured fast path: what ran."""
     text = f"normal, {passes} refinement pass" + ("es" if passes > 1 else "")
-    return text + (", covariance pass" if covariance else "")
+    return text + (", covariance refined" if covariance else "")
 
 
 def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
                       coef: np.ndarray, fit_intercept: bool) -> ExactSolution | None:
-    """The fast path's :class:`ExactSolution`, or None when the caller must escalate."""
+    """The fast path's :class:`ExactSolution`, or None when the caller must escalate.
+
+    When the covariance from the factor misses :data:`TARGET` (known before any pass), the
+    first residual pass also makes the covariance pass's products: one pass over X for both.
+    """
+    d = X.shape[1]
+    inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
+    refine_covariance = covariance_error(inverse, max(centring_loss(gram))) > TARGET
+    first: list[PassResult] = []
+
     def run_pass(coef, offset, shift_x, shift_y, centre):
-        return residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre)
+        asked = inverse / scale[:, None] if refine_covariance and not first else None
+        sums = residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre, asked)
+        if asked is not None:
+            first.append(sums)
+        return sums
 
     with one_blas_thread():  # d × d solves: one BLAS thread is fastest
         fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
@@ -295,14 +329,12 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
         return None
     if not fast.ssr_accurate:  # a tight fit: the residuals in double-double
         fast.ssr = residual_ssr(X, Y, w, fast.coef, fast.intercept)
-    d = X.shape[1]
     cov, cov_error = None, fast.covariance_error
-    if cov_error > TARGET:
+    if refine_covariance:
         centre = fit_intercept and offset_ratio(gram) > CENTRE_LIMIT
         shift = gram.mean_x if fit_intercept else np.zeros(d)
-        inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False)
-        with one_blas_thread():
-            refined, cov_error = covariance_pass(X, w, inverse, scale, shift, centre)
+        refined, cov_error = refine_inverse(first[0].product, first[0].column_sum, inverse,
+                                            scale, shift, centre, gram.weight_sum)
         p = d + int(fit_intercept)
         if cov_error > TARGET and X.shape[0] * p * p <= COVARIANCE_REFINE_BUDGET:
             return None

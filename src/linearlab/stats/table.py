@@ -88,7 +88,7 @@ def render(summary) -> str:
     solver = str(s.solver)
     if len(solver) <= 17:
         lines.append(_pair(("Solver:", solver), condition))
-    else:  # e.g. "normal, 1 refinement pass, covariance pass": a line of its own
+    else:  # e.g. "normal, 1 refinement pass, covariance refined": a line of its own
         lines.append(_pair(("", ""), condition))
         lines.append(f"{'Solver:':<20}{solver}"[:WIDTH])
     lines.append("=" * WIDTH)
