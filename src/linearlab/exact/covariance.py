@@ -2,9 +2,10 @@
 
 The inverse from the Cholesky factor inherits the Gram's rounding. To first order its diagonal
 moves by at most ε·(c + centring loss)·(Σⱼ|Cᵢⱼ|)²/Cᵢᵢ (C the scaled inverse): :func:`
-covariance_error`, O(d²). When that misses 12 digits, :func:`covariance_pass` evaluates
-(XᵀWX)·C as X̃ᵀW(X̃C) over the data (semi-normal products: error ≈ cond(X)·ε instead of the
-Gram's cond(X)²·ε) and takes one Newton step C + C(I − (XᵀWX)C).
+covariance_error`, O(d²). When that misses 12 digits, the first residual pass over the data also
+sums :func:`block_products`, (XᵀWX)·C as X̃ᵀW(X̃C) (semi-normal products: error ≈ cond(X)·ε
+instead of the Gram's cond(X)²·ε), and :func:`refine_inverse` takes one Newton step
+C + C(I − (XᵀWX)C).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from linearlab.exact.gram import Gram
 
 #: Constant of the first-order covariance check (rounding of the Gram and of its factor).
 COVARIANCE_FACTOR = 4.0
-_BLOCK_ELEMENTS = 2**16  # rows × columns of X per block
 
 
 def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
@@ -28,25 +28,6 @@ def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(diag > 0, rows**2 / diag, np.inf)
     return float(EPS * (COVARIANCE_FACTOR + loss) * ratio.max())
-
-
-def covariance_pass(X, w, inverse_scaled, scale, shift_x, centre: bool):
-    """(XᵀWX)⁻¹ (scaled) refined by one Newton step C + C(I − G C), with G C evaluated as
-    X̃ᵀW(X̃C) over the data (semi-normal products: error ≈ cond(X)·ε instead of the Gram's
-    cond(X)²·ε). Returns the refined scaled inverse and its estimated relative error."""
-    n, d = X.shape
-    rows = max(256, _BLOCK_ELEMENTS // max(1, d))
-    product = np.zeros((d, d))
-    column_sum = np.zeros(d)  # Σ w (x − s): zero up to rounding when centred
-    unscaled = inverse_scaled / scale[:, None]
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        Xb = X[start:stop] - shift_x if centre else X[start:stop]
-        part, part_sum = block_products(Xb, None if w is None else w[start:stop], unscaled)
-        product += part
-        column_sum += part_sum
-    W = float(n if w is None else w.sum())
-    return refine_inverse(product, column_sum, inverse_scaled, scale, shift_x, centre, W)
 
 
 def block_products(Xb, wb, unscaled) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +45,7 @@ def block_products(Xb, wb, unscaled) -> tuple[np.ndarray, np.ndarray]:
 
 def refine_inverse(product, column_sum, inverse_scaled, scale, shift_x, centre: bool,
                    weight_sum: float):
-    """The Newton step of :func:`covariance_pass` from the summed :func:`block_products`
+    """The Newton step C + C(I − (XᵀWX)C) from the summed :func:`block_products`
     (``shift_x`` applied afterwards when the blocks were not centred): (refined scaled inverse,
     its estimated relative error)."""
     d = inverse_scaled.shape[0]
