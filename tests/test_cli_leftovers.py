@@ -72,14 +72,16 @@ def test_fit_solver_lsqr_with_ridge_on_an_svmlight_file_matches_python(svm, tmp_
 
 
 def test_fit_solver_lsqr_reaches_the_estimator(monkeypatch, tmp_path):
+    from linearlab.models.linear import LinearModel  # what the command line fits
+
     seen = []
-    original = ll.LinearRegression.fit
+    original = LinearModel.fit
 
     def spy(self, *args, **kwargs):
         seen.append(self.solver)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ll.LinearRegression, "fit", spy)
+    monkeypatch.setattr(LinearModel, "fit", spy)
     assert run_cli(["fit", "salary", "--solver", "lsqr"], cwd=tmp_path).status == 0
     assert seen == ["lsqr"]
 
