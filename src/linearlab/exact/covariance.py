@@ -3,8 +3,8 @@
 The inverse from the Cholesky factor inherits the Gram's rounding. To first order its diagonal
 moves by at most ε·(c + centring loss)·(Σⱼ|Cᵢⱼ|)²/Cᵢᵢ (C the scaled inverse): :func:`
 covariance_error`, O(d²). When that misses 12 digits, the first residual pass over the data also
-sums :func:`block_products`, (XᵀWX)·C as X̃ᵀW(X̃C) (semi-normal products: error ≈ cond(X)·ε
-instead of the Gram's cond(X)²·ε), and :func:`refine_inverse` takes one Newton step
+sums (XᵀWX)·C as X̃ᵀW(X̃C) (``exact.fastpath.residual_pass``; semi-normal products: error
+≈ cond(X)·ε instead of the Gram's cond(X)²·ε), and :func:`refine_inverse` takes one Newton step
 C + C(I − (XᵀWX)C).
 """
 
@@ -30,24 +30,12 @@ def covariance_error(inverse_scaled: np.ndarray, loss: float) -> float:
     return float(EPS * (COVARIANCE_FACTOR + loss) * ratio.max())
 
 
-def block_products(Xb, wb, unscaled) -> tuple[np.ndarray, np.ndarray]:
-    """One block's share of the semi-normal products: (Xbᵀ W (Xb D⁻¹C), Σ W xb), with
-    ``unscaled`` = D⁻¹C (D the column scale, C the scaled inverse); one product for both."""
-    Z = Xb @ unscaled
-    if wb is not None:
-        Z *= wb[:, None]
-        weights = wb[:, None]
-    else:
-        weights = np.ones((Xb.shape[0], 1))
-    both = Xb.T @ np.hstack([Z, weights])
-    return both[:, :-1], both[:, -1]
-
-
 def refine_inverse(product, column_sum, inverse_scaled, scale, shift_x, centre: bool,
                    weight_sum: float):
-    """The Newton step C + C(I − (XᵀWX)C) from the summed :func:`block_products`
-    (``shift_x`` applied afterwards when the blocks were not centred): (refined scaled inverse,
-    its estimated relative error)."""
+    """The Newton step C + C(I − (XᵀWX)C) from the semi-normal products summed over the data,
+    ``product`` = Σ (x − s)ᵀ W (x − s) D⁻¹C and ``column_sum`` = Σ w (x − s) (with s = 0 and
+    ``shift_x`` applied here when the blocks were not centred): (refined scaled inverse, its
+    estimated relative error)."""
     d = inverse_scaled.shape[0]
     C = inverse_scaled
     product = product / scale[:, None]  # X̃ᵀW(X̃C), X̃ = (X − s) D⁻¹

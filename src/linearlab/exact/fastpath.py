@@ -32,12 +32,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, centring_loss
-from linearlab.exact.covariance import (
-    block_products,
-    covariance_error,
-    refine_inverse,
-    with_intercept,
-)
+from linearlab.exact.covariance import covariance_error, refine_inverse, with_intercept
 from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.solution import ExactSolution, residual_ssr
 
@@ -109,40 +104,46 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool,
     """Residuals r = (y − shift_y) − (x − shift_x)ᵀβ − offset, block by block.
 
     With ``centre`` the blocks are centred explicitly (exact in the leading digits when offsets
-    are large); otherwise the shifts are applied to the products (cheaper: two BLAS calls per
-    block). Blocks stay in cache between their two products; they are shared among threads
+    are large); otherwise the shifts are applied to the products (cheaper: no copy). Blocks
+    stay in cache between their two products; they are shared among threads
     (one BLAS thread each, as the Gram pass) and summed in block order, so the numbers do not
     depend on the thread count. Returns the sums of one pass; with ``covariance`` (D⁻¹C, the
-    scaled inverse over the column scale) also the covariance pass's products from the same
-    blocks (:func:`linearlab.exact.covariance.block_products`): one pass over X for both.
+    scaled inverse over the column scale) also the covariance's semi-normal products
+    Xbᵀ W (Xb D⁻¹C) and Σ w xb from the same blocks and products, for
+    :func:`linearlab.exact.covariance.refine_inverse`: one pass over X for both.
     """
     n, d = X.shape
     k = coef.shape[1]
     rows = max(256, _BLOCK_ELEMENTS // max(1, d))
     const = offset + (0.0 if centre else shift_y - shift_x @ coef)  # (k,)
+    right = coef if covariance is None else np.hstack([coef, covariance])  # [β, D⁻¹C]
+    m = right.shape[1]
 
     def chunk(bounds: tuple[int, int]):
-        ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
-        product, column_sum = np.zeros((d, d)), np.zeros(d)
+        # per block two products: Xb·[β, D⁻¹C], then Xbᵀ·[W r, W Xb D⁻¹C, w]
+        ssr, rsum, sums = np.zeros(k), np.zeros(k), np.zeros((d, m + 1))
         for start in range(bounds[0], bounds[1], rows):
             stop = min(bounds[1], start + rows)
-            Xb = X[start:stop]
-            if centre:
-                Xb = Xb - shift_x
-                r = (Y[start:stop] - shift_y) - Xb @ coef
-            else:
-                r = Y[start:stop] - Xb @ coef
+            Xb = X[start:stop] - shift_x if centre else X[start:stop]
+            fitted = Xb @ right
+            R = np.empty((stop - start, m + 1))
+            r = R[:, :k]
+            np.subtract(Y[start:stop] - shift_y if centre else Y[start:stop], fitted[:, :k],
+                        out=r)
             r -= const
-            wr = r if w is None else r * w[start:stop, None]
-            ssr += np.einsum("ij,ij->j", wr, r)
-            grad += Xb.T @ wr
-            rsum += wr.sum(axis=0)
-            if covariance is not None:
-                part, part_sum = block_products(Xb, None if w is None else w[start:stop],
-                                                covariance)
-                product += part
-                column_sum += part_sum
-        return ssr, grad, rsum, product, column_sum
+            if w is None:
+                ssr += np.einsum("ij,ij->j", r, r)
+                R[:, m] = 1.0
+                R[:, k:m] = fitted[:, k:]
+            else:
+                wb = w[start:stop, None]
+                ssr += np.einsum("ij,ij->j", r * wb, r)
+                r *= wb
+                R[:, m] = wb[:, 0]
+                np.multiply(fitted[:, k:], wb, out=R[:, k:m])
+            rsum += r.sum(axis=0)
+            sums += Xb.T @ R
+        return ssr, rsum, sums
 
     span = rows * 16  # rows per task: a few cache blocks
     tasks = [(start, min(n, start + span)) for start in range(0, n, span)]
@@ -153,19 +154,17 @@ def residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre: bool,
         else:
             with ThreadPoolExecutor(workers) as pool:
                 parts = list(pool.map(chunk, tasks))
-    ssr, grad, rsum = np.zeros(k), np.zeros((d, k)), np.zeros(k)
-    product, column_sum = np.zeros((d, d)), np.zeros(d)
+    ssr, rsum, sums = np.zeros(k), np.zeros(k), np.zeros((d, m + 1))
     for part in parts:  # in block order
         ssr += part[0]
-        grad += part[1]
-        rsum += part[2]
-        product += part[3]
-        column_sum += part[4]
+        rsum += part[1]
+        sums += part[2]
+    grad = sums[:, :k]
     if not centre:
-        grad -= np.outer(shift_x, rsum)
+        grad = grad - np.outer(shift_x, rsum)
     if covariance is None:
         return PassResult(ssr, grad, rsum)
-    return PassResult(ssr, grad, rsum, product, column_sum)
+    return PassResult(ssr, grad, rsum, sums[:, k:m], sums[:, m])
 
 
 @dataclass
