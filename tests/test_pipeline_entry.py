@@ -153,6 +153,28 @@ def test_dask_takes_formulas_and_missing_drop_through_the_entry(data, entry, arg
     assert out["metrics"]["r2"] == pytest.approx(memory["metrics"]["r2"], rel=1e-9)
 
 
+def test_the_entry_fits_penalized_models_on_dask_partitions(data):
+    """The entry takes penalized estimators on a cluster source too (the command line still
+    refuses --penalty with --scheduler/--workers: tests/test_penalized_cli.py asks it to)."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("dask.dataframe")
+    from linearlab import ElasticNet, LassoCV
+    from linearlab.distributed.cluster import connect, open_files
+
+    memory = io.open_source(str(data / "holes.csv"))
+    for make, kwargs in ((LassoCV, {"features": ["a", "b"], "targets": ["y"]}),
+                         (ElasticNet, {"formula": "y ~ a + C(g)"})):
+        params = {"alpha": 0.05} if make is ElasticNet else {}
+        whole = pipeline.fit_source(make(missing="drop", **params), memory, **kwargs)
+        with connect(None, 1):
+            cluster = pipeline.fit_source(make(missing="drop", **params),
+                                          open_files(str(data / "holes.csv")), **kwargs)
+        assert cluster.streamed and cluster.features == whole.features
+        assert cluster.rows == whole.rows == 79
+        np.testing.assert_allclose(cluster.model.coef_, whole.model.coef_, rtol=1e-9)
+        assert cluster.metrics["r2"] == pytest.approx(whole.metrics["r2"], rel=1e-9)
+
+
 def test_dask_still_names_the_line_of_a_bad_value_with_missing_drop(data):
     pytest.importorskip("distributed")
     text = (data / "holes.csv").read_text().splitlines()

@@ -12,6 +12,9 @@ reduction, or gradient descent over the partitions). Call it inside
 - **A formula**: every column read as written (text stays text), then the estimator's
   ``from_formula`` on the Dask frame (:mod:`linearlab.distributed.design`); R² and RMSE from the
   fit's statistics (the response may be a transform of a column: MAE is not reported).
+
+``LinearRegression`` and the penalized estimators alike (``Lasso``... ``RidgeCV``: coordinate
+descent on the partitions' Gram statistics, :mod:`linearlab.penalized.dask`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from linearlab.distributed.cluster import ClusterSource, read_file, read_table
 from linearlab.errors import ColumnError, DataFileError
 from linearlab.exact.gram import Gram
-from linearlab.pipeline.streaming import FitOutcome, gram_metrics, metrics_from_sums
+from linearlab.pipeline.streaming import FitOutcome, metrics_from_sums
 
 
 def _metrics_leaf(X, Y, w, coef, intercept):
@@ -39,14 +42,20 @@ def _merge_metrics(parts):
     return merged, sum(s for _, s in parts)
 
 
+def _solution(model, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(coef (d, k), intercept (k,))`` of a fitted ``LinearRegression`` or penalized model."""
+    coef = np.asarray(model.coef_, dtype=np.float64).reshape(k, -1).T
+    return coef, np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
+
+
 def partition_metrics(model, X, y) -> dict:
     """R², RMSE and MAE of the fitted model on the cluster data (one more pass)."""
     from linearlab.distributed.blocks import partitions
     from linearlab.distributed.reduce import map_combine
 
-    state = model.fitted_state_
-    gram, sae = map_combine(partitions(X, y), _metrics_leaf, _merge_metrics, state.coef,
-                            state.intercept, name="metrics")
+    coef, intercept = _solution(model, 1 if y.ndim == 1 else len(y.columns))
+    gram, sae = map_combine(partitions(X, y), _metrics_leaf, _merge_metrics, coef, intercept,
+                            name="metrics")
     sse = np.diag(gram.sxx) + gram.weight_sum * gram.mean_x**2
     return metrics_from_sums(gram.count, sse, np.diag(gram.syy).copy(), sae)
 
@@ -105,10 +114,11 @@ def fit_partitions(model, source: ClusterSource, features: list[str] | None,
             params = model.get_params()
             params.pop("fit_intercept", None)
             model = type(model).from_formula(formula, _frame(source, _read_raw, None), **params)
-            state = model.fitted_state_
-            design = state.design
+            design, gram = model.design_, _fitted_state(model).gram
             features, targets = list(design.names), list(design.target_names)
-            metrics = gram_metrics(state.gram, state)
+            coef, intercept = _solution(model, len(targets))
+            rss = gram.residual_sum_of_squares(coef, intercept)
+            metrics = metrics_from_sums(gram.weight_sum, rss, np.diag(gram.syy).copy(), None)
         else:
             drop = getattr(model, "missing", "error") == "drop"
             table = (_frame(source, _read_with_gaps, features + targets) if drop
@@ -120,4 +130,10 @@ def fit_partitions(model, source: ClusterSource, features: list[str] | None,
                                         kept[targets[0]] if len(targets) == 1 else kept[targets])
     notes = [str(w.message) for w in caught if w.category.__module__.startswith("linearlab")]
     return FitOutcome(model, features, targets, metrics, streamed=True,
-                      rows=int(model.fitted_state_.gram.count), warnings=notes)
+                      rows=int(_fitted_state(model).gram.count), warnings=notes)
+
+
+def _fitted_state(model):
+    """``LinearRegression``'s ``fitted_state_`` or a penalized model's ``fitted_state()``."""
+    state = getattr(model, "fitted_state", None)
+    return state() if callable(state) else model.fitted_state_
