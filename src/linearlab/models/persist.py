@@ -44,13 +44,6 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
 
 
 # --------------------------------------------------------------------------- loading
-def public_class() -> type:
-    """:class:`~linearlab.LinearRegression`, what :func:`load` gives (imports scikit-learn)."""
-    from linearlab.models.estimator import LinearRegression
-
-    return LinearRegression
-
-
 def _fail(path: str, problem: str) -> ModelFileError:
     return ModelFileError(
         f"{path!r} is not a valid linearlab model file: {problem}. Re-create it with "
@@ -127,12 +120,8 @@ def _params(path: str, doc: dict) -> dict[str, Any]:
 
 
 def model_from_dict(doc: Any, path: str = "<model>", estimator: type | None = None) -> LinearModel:
-    """Rebuild a fitted :class:`~linearlab.LinearRegression` from a parsed model document.
-
-    ``estimator``: the class to build instead, e.g. :class:`~linearlab.models.linear.LinearModel`
-    (the command line's, which does not import scikit-learn); penalized models are always
-    their own class.
-    """
+    """Rebuild a fitted :class:`~linearlab.LinearRegression` (or ``estimator``, e.g. ``LinearModel``
+    which does not import scikit-learn) from a parsed model document."""
     if not isinstance(doc, dict):
         raise _fail(path, "the top level must be a JSON object")
     fmt = doc.get("format")
@@ -157,7 +146,9 @@ def model_from_dict(doc: Any, path: str = "<model>", estimator: type | None = No
 
         return restore(doc, coef, intercept, features, targets, lambda p: _fail(path, p),
                        lambda: _read_statistics(path, doc.get("statistics"), d, k))
-    model = (public_class() if estimator is None else estimator)()
+    if estimator is None:  # the public, scikit-learn class
+        from linearlab.models.estimator import LinearRegression as estimator
+    model = estimator()
     params = _params(path, doc)  # its own message, not wrapped in "invalid parameters"
     try:
         model.set_params(**params)
@@ -387,9 +378,8 @@ def _parse(name: str, data: list[bytes]) -> Any:
 def load(path: str | os.PathLike, estimator: type | None = None) -> LinearModel:
     """Load a model saved by :func:`save` / ``LinearRegression.save``.
 
-    It is a :class:`~linearlab.LinearRegression` (or the penalized estimator that wrote it);
-    ``estimator=LinearModel`` gives the class the command line uses instead (same
-    attributes and predictions, no scikit-learn import).
+    ``estimator=LinearModel`` gives the command line's class instead of ``LinearRegression``
+    (same attributes and predictions, no scikit-learn import); penalized models keep theirs.
 
     Only regular files of at most :data:`MAX_MODEL_BYTES` are read; the text is parsed as plain
     JSON (nothing is executed, pickles are recognised and refused) and every field is checked.
