@@ -74,6 +74,20 @@ def test_invalid_parameters_raise_scikit_learns_error_in_both_classes(params):
                                         "LinearRegression must be")
 
 
+@pytest.mark.parametrize("call", [
+    lambda m: m.fit(np.ones((3, 1)), None),
+    lambda m: m.predict(np.ones((3, 1))),
+    lambda m: m.fit(np.arange(3.0).reshape(3, 1), np.ones(3)).predict(np.ones((3, 2))),
+])
+def test_core_messages_name_linear_regression(call):
+    messages = []
+    for cls in (LinearRegression, LinearModel):
+        with pytest.raises(ValueError) as caught:  # DataError, NotFittedError: ValueErrors too
+            call(cls())
+        messages.append((type(caught.value), str(caught.value)))
+    assert messages[0] == messages[1] and "LinearRegression" in messages[0][1]
+
+
 def test_get_set_params_and_repr_match_the_public_class():
     core, public = LinearModel(alpha=0.5, solver="gd"), LinearRegression(alpha=0.5, solver="gd")
     assert core.get_params() == public.get_params()

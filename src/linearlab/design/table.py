@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from linearlab.data.categorical import CategoricalDesign
+from linearlab.data.features import estimator_name
 from linearlab.data.missing import (
     check_policy,
     handle_missing,
@@ -194,7 +195,7 @@ def validate_input(estimator, X: Any, y: Any, sample_weight: Any, reset: bool, *
         check_feature_names(estimator, X, reset=reset)
     if prepared.y is None:
         raise DataError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+            f"{estimator_name(estimator)} requires y to be passed, but the target y is None."
         )
     Xa = check_X(prepared.X, dtype="float64", finite=not defer_x_values)
     ya = check_y(prepared.y, Xa.shape[0], dtype="float64")
@@ -245,7 +246,7 @@ def training_rows(estimator, X: Any, y: Any = None, *,
         return Xd, _response(Y, design.target_names), keep
     if y is None:
         raise DataError(
-            f"{type(estimator).__name__} needs y with X here (only a from_formula model reads y "
+            f"{estimator_name(estimator)} needs y with X here (only a from_formula model reads y "
             "from the table by its formula)."
         )
     if drop is None:
