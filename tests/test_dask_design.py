@@ -123,6 +123,6 @@ def test_penalized_estimators_fit_from_partition_statistics(client, make):
     assert model.intercept_ == pytest.approx(reference.intercept_, abs=1e-10)
     assert model.design_.names == reference.design_.names
     assert model.n_dropped_ == reference.n_dropped_ == 4
-    for name in ("alpha_",):
+    for name in ("alpha_",):  # the grid comes from the Gram: equal up to its rounding
         if hasattr(reference, name):
-            assert getattr(model, name) == getattr(reference, name)
+            assert getattr(model, name) == pytest.approx(getattr(reference, name), rel=1e-12)
