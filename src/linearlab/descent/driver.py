@@ -180,13 +180,14 @@ class EpochDriver:
                  validation: Callable[[np.ndarray, np.ndarray], float] | None = None):
         self.config = config
         self.validation = validation
-        self.validation_history: list[float] | None = [] if validation is not None else None
         self.stopped_by: str | None = None
         self.lr = config.lr
         self._k = W.shape[1]
         self._fit_b = config.fit_intercept
         self.record = EpochRecord(_stack(W, b, self._fit_b), HISTORY_BUDGET,
                                   MAX_RECORDED_NUMBERS)
+        # validation losses, kept on the epochs the record keeps (thinned with it)
+        self.validation_series = None if validation is None else self.record.series()
         self._best = np.inf
         self._no_improvement = 0
         self._progress: ProgressBar | None = None
@@ -261,7 +262,7 @@ class EpochDriver:
         monitored = loss
         if self.validation is not None:
             monitored = float(self.validation(W, b))
-            self.validation_history.append(monitored)
+            self.validation_series.add(monitored)
         if config.log_every and epoch % config.log_every == 0:
             params = format_parameters(W, b, config.feature_names)
             width = len(str(config.epochs))
@@ -336,7 +337,8 @@ class EpochDriver:
             coef=W, intercept=b, history=record.losses(), n_iter=record.epochs,
             stopped_by_tol=self.stopped_by not in (None, "interrupted"),
             params_history=record.path(), stopped_by=self.stopped_by,
-            validation_history=self.validation_history, history_stride=record.stride,
+            validation_history=None if self.validation is None else self.validation_series.values(),
+            history_stride=record.stride,
         )
 
     def _warn_if_rose(self) -> None:
