@@ -16,9 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from linearlab.data import sources as io
 from linearlab.data.missing import expand_rows, handle_missing, take_rows
@@ -67,6 +65,8 @@ def read_table(source: io.Source, rows: int | None = None) -> pa.Table:
         return pa.Table.from_arrays(arrays, names=[*ds.feature_names, ds.target_name])
     try:
         if source.format == "parquet":
+            import pyarrow.parquet as pq  # here: a CSV fit never needs it
+
             if rows is None:
                 return pq.read_table(source.path)
             return _head(pq.ParquetFile(source.path).iter_batches(batch_size=65536), rows)
@@ -109,6 +109,8 @@ def column_values(source: io.Source, table: pa.Table, name: str) -> np.ndarray:
     if pa.types.is_dictionary(col.type):
         col = col.cast(pa.string())
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        import pyarrow.compute as pc  # text columns only
+
         col = pc.if_else(pc.is_in(col, value_set=pa.array(MISSING_TEXT)),
                          pa.scalar(None, col.type), col)
         if _is_text(source, table, name):

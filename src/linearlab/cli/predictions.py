@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from linearlab.data import sources as io
 from linearlab.errors import DataFileError, UsageError
@@ -95,6 +94,8 @@ def write_predictions(batches: Iterator[pa.RecordBatch], target: outputs.Target 
         sink = pa.PythonFile(f, mode="w")
         rows = 0
         if fmt == "parquet":
+            import pyarrow.parquet as pq  # Parquet output only
+
             writer = pq.ParquetWriter(sink, first.schema)
         else:
             options = pacsv.WriteOptions(delimiter="\t" if fmt == "tsv" else ",",

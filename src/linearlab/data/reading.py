@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+import pyarrow.csv as pacsv  # .compute, .parquet: imported where used (a CSV fit needs neither)
 
 from linearlab.data import probe
 from linearlab.data.arrow_arrays import column_values
@@ -66,6 +64,8 @@ class Source:
         if self.dataset is not None:
             return self.dataset.X.nbytes
         if self.format == "parquet":
+            import pyarrow.parquet as pq
+
             rows = pq.ParquetFile(self.path).metadata.num_rows
             return rows * n_columns * 8
         size = os.path.getsize(self.path)  # CSV text is about as large as its float64 values
@@ -159,12 +159,16 @@ class ChunkStream:
             block = _to_float64(batch, self.columns, source, rows)
             rows += block.shape[0]
             if self.progress is not None:
+                import pyarrow.parquet as pq
+
                 self.progress(rows, pq.ParquetFile(source.path).metadata.num_rows)
             yield block
 
 
 def _parquet_batches(source: Source, columns: list[str]) -> Iterator[pa.RecordBatch]:
     """The file's row groups as record batches of ``columns``; corrupt data is a clear error."""
+    import pyarrow.parquet as pq
+
     try:
         pfile = pq.ParquetFile(source.path)
         yield from pfile.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
@@ -375,6 +379,8 @@ def cast_text(values: pa.Array, to: pa.DataType) -> pa.Array:
     """Text values as type ``to``, empty strings becoming nulls (raises ArrowInvalid)."""
     if values.type == to:
         return values
+    import pyarrow.compute as pc
+
     # no Python scalars ("" or None): converting them imports pandas (data.arrow_arrays)
     empty = pc.invert(pc.utf8_length(values).cast(pa.bool_()))
     return pc.if_else(empty, pa.nulls(len(values), values.type), values).cast(to)

@@ -15,7 +15,6 @@ import os
 import re
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from linearlab.data import probe
 from linearlab.data.datasets import list_datasets, load_dataset
@@ -190,6 +189,8 @@ def _index_columns(schema: pa.Schema) -> set[str]:
 
 
 def _parquet_schema(path: str) -> pa.Schema:
+    import pyarrow.parquet as pq  # here: a CSV source never needs it
+
     try:
         pfile = pq.ParquetFile(path)
         schema, rows = pfile.schema_arrow, pfile.metadata.num_rows
