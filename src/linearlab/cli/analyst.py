@@ -27,7 +27,7 @@ from linearlab.errors import (
     LinearLabError,
     UsageError,
 )
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.pipeline import streaming
 
 #: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
@@ -222,7 +222,7 @@ def wants_table(args: argparse.Namespace, source: io.Source) -> bool:
     return any(c in source.columns and c not in source.numeric for c in features)
 
 
-def wants_table_predict(model: LinearRegression, args: argparse.Namespace) -> bool:
+def wants_table_predict(model: LinearModel, args: argparse.Namespace) -> bool:
     """Whether ``predict`` takes the analyst path (a design, intervals or --missing keep)."""
     return (getattr(model, "design_", None) is not None or args.interval is not None
             or args.missing == "keep")
@@ -241,7 +241,7 @@ def interval_names(source: io.Source, targets: list[str]) -> list[str]:
     return names
 
 
-def predict_batches(model: LinearRegression, source: io.Source, args: argparse.Namespace,
+def predict_batches(model: LinearModel, source: io.Source, args: argparse.Namespace,
                     names: list[str]) -> tuple[Iterator[pa.RecordBatch], list[str]]:
     """Batches of every input column plus the predictions (and the interval), and the names
     of the columns added."""
@@ -272,7 +272,7 @@ def predict_batches(model: LinearRegression, source: io.Source, args: argparse.N
     return iter(out.to_batches(max_chunksize=64 * 1024)), added
 
 
-def _summary_for_intervals(model: LinearRegression, args: argparse.Namespace):
+def _summary_for_intervals(model: LinearModel, args: argparse.Namespace):
     try:
         return model.summary()
     except LinearLabError as exc:
@@ -298,7 +298,7 @@ def design_table(model, source: io.Source, targets: list[str], rows: int | None 
             clipped)
 
 
-def evaluate_table(model: LinearRegression, source: io.Source, targets: list[str],
+def evaluate_table(model: LinearModel, source: io.Source, targets: list[str],
                    missing: str = "error") -> dict:
     """R², RMSE and MAE of a model on the whole table: its design (formula, text columns)
     applied; rows with a missing value are an error (naming the file and its line), or left

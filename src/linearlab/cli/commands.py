@@ -30,7 +30,7 @@ from linearlab.data import svmlight
 from linearlab.errors import LinearLabError, NumericalError, UsageError
 from linearlab.io import outputs
 from linearlab.models import persist
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.pipeline import streaming
 
 GD_ONLY = ("lr", "epochs", "batch_size", "optimizer", "loss", "tol", "engine", "lr_schedule",
@@ -61,7 +61,7 @@ def _progress(args: argparse.Namespace) -> Iterator[streaming.Progress | None]:
         yield report
 
 
-def _model_from_args(args: argparse.Namespace) -> LinearRegression:
+def _model_from_args(args: argparse.Namespace) -> LinearModel:
     given = [name for name in GD_ONLY if getattr(args, name) is not None]
     if given and args.solver != "gd":
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -78,7 +78,7 @@ def _model_from_args(args: argparse.Namespace) -> LinearRegression:
             raise UsageError(f"--device {args.device} applies to --backend torch; add "
                              "--backend torch, or drop --device.")
         settings["device"] = args.device
-    return LinearRegression(
+    return LinearModel(
         solver=args.solver, fit_intercept=not args.no_intercept, alpha=args.alpha,
         standardize=args.standardize, random_state=args.seed, backend=args.backend, **settings,
     )
@@ -170,7 +170,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
 
 
 # --------------------------------------------------------------------------- commands
-def _summary(args: argparse.Namespace, model: LinearRegression):
+def _summary(args: argparse.Namespace, model: LinearModel):
     """``(summary, note)``: the statistical summary, or a line saying why there is none."""
     if not args.summary:
         return None, None
@@ -244,7 +244,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
     target = (outputs.resolve(args.output, inputs=inputs, force=args.force)
               if args.output else None)
     fmt = cli_predictions.output_format(target, args.json)
-    model = persist.load(args.model, LinearRegression)  # the core class: no scikit-learn
+    model = persist.load(args.model, LinearModel)  # the core class: no scikit-learn
     source = (svmlight.source(args.data, model.feature_names_) if svmlight.is_svmlight(args.data)
               else io.open_source(args.data))
     source.purpose = "predicting"
@@ -270,7 +270,7 @@ def cmd_predict(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
-    model = persist.load(args.model, LinearRegression)  # the core class: no scikit-learn
+    model = persist.load(args.model, LinearModel)  # the core class: no scikit-learn
     source = io.open_source(args.data)
     source.purpose = "evaluating"
     features = model.feature_names_

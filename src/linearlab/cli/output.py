@@ -13,7 +13,7 @@ from rich.table import Table
 from linearlab.data import sources as io
 from linearlab.equations import format_equation
 from linearlab.errors import DivergenceError
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.pipeline import streaming
 
 EPOCH_LOG_ROWS = 11
@@ -59,7 +59,7 @@ def as_flags(message: str) -> str:
     return _PARAM.sub(_flag, message)
 
 
-def equation(model: LinearRegression, names: list[str], target: str, row: int | None = None):
+def equation(model: LinearModel, names: list[str], target: str, row: int | None = None):
     """The fitted equation as text, e.g. ``y = 2·x + 1`` (``row`` picks a target)."""
     coef = model.coef_ if row is None else model.coef_[row]
     intercept = model.intercept_ if row is None else model.intercept_[row]

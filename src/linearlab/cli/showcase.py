@@ -14,7 +14,7 @@ from linearlab.cli import plots as cli_plots
 from linearlab.data.datasets import load_dataset
 from linearlab.errors import ConvergenceWarning
 from linearlab.models import persist
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 
 SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
     "salary": dict(lr=0.001, epochs=10001, init="uniform", random_state=0, log_every=1000),
@@ -28,9 +28,9 @@ SEED_GD_SETTINGS = {  # the seed documents' own training settings, per dataset
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     data = load_dataset(args.dataset)
-    exact = LinearRegression()
+    exact = LinearModel()
     settings = SEED_GD_SETTINGS.get(data.name, dict(lr="auto", standardize=True, log_every=100))
-    gd = LinearRegression(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
+    gd = LinearModel(solver="gd", **{k: v for k, v in settings.items() if k != "log_every"})
     names = list(data.feature_names)  # the columns of the dataset's array
     exact.fit(data.X, data.y, feature_names=names)
     with warnings.catch_warnings():

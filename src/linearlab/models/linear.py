@@ -327,9 +327,3 @@ class LinearModel(EstimatorExtras, FittedStateMixin, DesignMixin, ParamsMixin):
 
         check_summary(self, X)
         return super().summary(cov_type, X, y, sample_weight)
-
-
-#: The command line's modules (``pipeline``, ``cli``) import ``LinearRegression`` from here for
-#: their type hints and ``isinstance`` checks: they get this core class, which the public
-#: :class:`~linearlab.LinearRegression` subclasses, and never import scikit-learn.
-LinearRegression = LinearModel

@@ -31,7 +31,7 @@ from __future__ import annotations
 import warnings
 
 from linearlab.data.sources import Source
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.pipeline.streaming import FitOutcome, Progress, should_stream
 
 __all__ = ["FitOutcome", "fit_source", "reads_in_chunks"]
@@ -76,7 +76,7 @@ def fit_source(model, source, features: list[str] | None = None,
 
     Parameters
     ----------
-    model : LinearRegression or a penalized estimator
+    model : LinearModel or a penalized estimator
         Its parameters (``solver``, ``missing``, ``alpha``...) say how it is fitted; with a
         ``formula`` a new estimator of the same type and parameters is built from it.
     source : Source or ClusterSource
@@ -115,7 +115,7 @@ def fit_source(model, source, features: list[str] | None = None,
         return table_fit.fit_source(model, source, features, targets, weight=weight,
                                     formula=formula, context=context, stream=chunks,
                                     progress=progress)
-    if not isinstance(model, LinearRegression):  # Lasso, ElasticNet, their CV, RidgeCV
+    if not isinstance(model, LinearModel):  # Lasso, ElasticNet, their CV, RidgeCV
         from linearlab.pipeline import penalized
 
         return penalized.fit_source(model, source, features, targets, stream=stream,
@@ -136,7 +136,7 @@ def _fit_sparse(model, source: Source) -> FitOutcome:
     with warnings.catch_warnings(record=True) as seen:  # reported with the fit, not raw
         warnings.simplefilter("always")
         model.fit(data.X, data.y, **({"feature_names": data.features}  # x1.. in the file
-                                     if isinstance(model, LinearRegression) else {}))
+                                     if isinstance(model, LinearModel) else {}))
     return FitOutcome(model, data.features, [data.target], svmlight.metrics(model, data.X, data.y),
                       streamed=False, rows=len(data.y), warnings=[
                           str(w.message) for w in seen

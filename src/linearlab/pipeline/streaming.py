@@ -43,7 +43,7 @@ from linearlab.descent.shell import run as run_descent
 from linearlab.descent.spec import DescentSpec
 from linearlab.errors import ConditioningWarning
 from linearlab.exact.gram import Gram, equivalent_design
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.state.fitted import FittedState
 from linearlab.stats.metrics import r2_scores
 
@@ -109,7 +109,7 @@ def gram_metrics(gram: Gram, state: FittedState) -> dict[str, float]:
 class FitOutcome:
     """A fitted model and what the command line reports about it."""
 
-    model: LinearRegression
+    model: LinearModel
     features: list[str]
     targets: list[str]
     metrics: dict[str, Any]
@@ -124,7 +124,7 @@ def should_stream(source: Source, n_columns: int, force: bool = False) -> bool:
 
 
 def fit_source(
-    model: LinearRegression, source: Source, features: list[str], targets: list[str], *,
+    model: LinearModel, source: Source, features: list[str], targets: list[str], *,
     stream: bool = False, progress: Progress | None = None,
 ) -> FitOutcome:
     """Fit ``model`` on the ``features``/``targets`` columns of ``source`` (see module notes):
@@ -167,7 +167,7 @@ def fit_source(
     return FitOutcome(model, features, targets, metrics, streamed, rows, caught)
 
 
-def _measured_over_file(model: LinearRegression, state: FittedState, source: Source,
+def _measured_over_file(model: LinearModel, state: FittedState, source: Source,
                         columns: list[str], gram: Gram, seen: list, mark: int) -> FittedState:
     """``solver="auto"`` over a file read in chunks. The statistics' normal equations stand
     while their error estimate promises 12 digits (no pass over the file beyond the Gram's);
@@ -204,7 +204,7 @@ def _measured_over_file(model: LinearRegression, state: FittedState, source: Sou
                    training=training)
 
 
-def _needs_rows(model: LinearRegression) -> bool:
+def _needs_rows(model: LinearModel) -> bool:
     """Whether a streamed fit of ``model`` runs the descent shell over the blocks (every
     gradient-descent fit: early stopping holds out rows of the file, not of a summary)."""
     return model.solver == "gd"
@@ -260,14 +260,14 @@ def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress |
 
 
 # --------------------------------------------------------------------------- predict / evaluate
-def _predict_quietly(model: LinearRegression, X: np.ndarray) -> np.ndarray:
+def _predict_quietly(model: LinearModel, X: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # columns were matched by name already
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         return model.predict(X)
 
 
 def evaluate_source(
-    model: LinearRegression, source: Source, features: list[str], targets: list[str],
+    model: LinearModel, source: Source, features: list[str], targets: list[str],
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """R², RMSE and MAE of ``model`` on ``source`` in one streaming pass."""
@@ -279,7 +279,7 @@ def evaluate_source(
     return acc.result()
 
 
-def predict_batches(model: LinearRegression, source: Source, features: list[str],
+def predict_batches(model: LinearModel, source: Source, features: list[str],
                     prediction_names: list[str]):
     """Yield record batches: every input column, then the prediction column(s)."""
     import pyarrow as pa

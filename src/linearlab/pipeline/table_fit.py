@@ -44,7 +44,7 @@ from linearlab.errors import (
     GridEdgeWarning,
 )
 from linearlab.exact.gram import Gram, equivalent_design
-from linearlab.models.linear import LinearRegression
+from linearlab.models.linear import LinearModel
 from linearlab.pipeline import streaming
 from linearlab.state.fitted import log_weight_sum
 
@@ -140,7 +140,7 @@ def _whole(model, source: Source, spec: TableSpec, progress=None):
     Y = np.column_stack([joined[name] for name in spec.targets])
     w = joined[spec.weight] if spec.weight else None
     y = Y[:, 0] if Y.shape[1] == 1 else Y
-    if isinstance(model, LinearRegression):
+    if isinstance(model, LinearModel):
         model.fit(X, y, sample_weight=w, feature_names=spec.features)
     else:  # the penalized estimators take the names from a frame, as from a user's
         import pandas as pd
@@ -182,7 +182,7 @@ def _gram_metrics(gram: Gram, model) -> dict:
 def _solve(model, gram: Gram, design, reader: DesignBlocks, names: list[str],
            targets: list[str], progress, source: Source | None = None):
     """The fitted state from the statistics (exact, full-batch) or the blocks (descent)."""
-    if not isinstance(model, LinearRegression):
+    if not isinstance(model, LinearModel):
         from linearlab.penalized.blocks import solve_penalized  # scikit-learn: penalized only
 
         solve_penalized(model, gram, reader, repr(source.name))

@@ -58,7 +58,7 @@ class Settings:
     start: list[float] | None = None  # [w..., b]; None starts at zero
 
     def estimator(self, n_features: int):
-        from linearlab.models.linear import LinearRegression
+        from linearlab.models.linear import LinearModel
 
         init: Any = "zeros"
         if self.start is not None:
@@ -68,7 +68,7 @@ class Settings:
                     "intercept."
                 )
             init = (list(self.start[:-1]), self.start[-1])
-        return LinearRegression(
+        return LinearModel(
             solver="gd", loss=self.loss, optimizer=self.optimizer, lr=self.lr,
             batch_size=self.batch_size, epochs=self.epochs, standardize=self.standardize,
             backend=self.backend, alpha=self.alpha, init=init, random_state=RANDOM_STATE,
@@ -348,13 +348,13 @@ def step(settings: Settings, X: np.ndarray, y: np.ndarray, theta: Any,
 def exact_fit(X: np.ndarray, y: np.ndarray, loss: str = "mse") -> dict:
     """The line that minimises ``loss`` (what the page draws live while points are dragged):
     least squares for the squared losses, the numerical optimum for mae and huber."""
-    from linearlab.models.linear import LinearRegression
+    from linearlab.models.linear import LinearModel
     from linearlab.playground.landscape import loss_optimum
 
     if get_loss(loss).quadratic:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = LinearRegression().fit(X, y)
+            model = LinearModel().fit(X, y)
         coef, intercept = np.atleast_1d(model.coef_), float(model.intercept_)
     else:
         theta = loss_optimum(X, y, loss)
