@@ -225,7 +225,7 @@ def check_fit_magnitudes(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
     """Refuse values whose squares or sums overflow float64 (the fit would be inf or NaN):
     weights are a :class:`DataError`, features and targets a failed fit (:class:`NumericalError`).
 
-    One BLAS pass (a dot product per array): cheap next to the fit, which forms XᵀX.
+    One pass (a sum of squares per array): cheap next to the fit, which forms XᵀX.
     """
     if w is not None:
         with np.errstate(over="ignore"):
@@ -239,7 +239,9 @@ def check_fit_magnitudes(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
     for arr, what in ((X, "X"), (Y, "y")):
         with np.errstate(over="ignore", invalid="ignore"):
             flat = arr.reshape(-1)
-            squares = float(np.dot(flat, flat)) if flat.size else 0.0
+            # einsum, not BLAS's dot: a threaded dot leaves BLAS's threads spinning for ~0.1 s,
+            # which slowed the fit's own threaded pass over X that follows by 50% (1e6 x 50)
+            squares = float(np.einsum("i,i->", flat, flat))
         if np.isfinite(squares):
             continue
         big = np.abs(arr) > _SQUARE_SAFE

@@ -311,7 +311,8 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
     first residual pass also makes the covariance pass's products: one pass over X for both.
     """
     d = X.shape[1]
-    inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
+    with one_blas_thread():
+        inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
     refine_covariance = covariance_error(inverse, max(centring_loss(gram))) > TARGET
     first: list[PassResult] = []
 
