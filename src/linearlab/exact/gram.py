@@ -173,7 +173,7 @@ class Gram:
         # separate column sum costs half as much as the syrk itself at d = 50)
         targets = np.ones((min(n, step), k + 1))
         buffer = np.empty((min(n, step), d)) if shifted else None
-        sxx, sxz, szz = np.zeros((d, d)), np.zeros((d, k + 1)), np.zeros((k, k + 1))
+        sxx, szx, szz = np.zeros((d, d)), np.zeros((k + 1, d)), np.zeros((k, k + 1))
         for start in range(0, n, step):
             block = X[start:start + step]
             rows = block.shape[0]
@@ -182,9 +182,9 @@ class Gram:
             z = targets[:rows]
             np.subtract(Y[start:start + step], shift_y, out=z[:, :k])
             sxx += block.T @ block  # numpy dispatches AᵀA to BLAS syrk
-            sxz += block.T @ z
+            szx += z.T @ block  # (zᵀX, not Xᵀz: 2.5x faster for C-ordered X)
             szz += z[:, :k].T @ z
-        sxy, sum_x = sxz[:, :k], sxz[:, k]
+        sxy, sum_x = szx[:k].T, szx[k]
         syy, sum_y = szz[:, :k], szz[:, k]
         mean_x, mean_y = sum_x / n, sum_y / n
         sxx -= n * np.outer(mean_x, mean_x)
