@@ -124,21 +124,28 @@ def _gram_pass_one_thread(X, y):
         return X.T @ X
 
 
-def measure(fn, X, y, repeats: int):
-    """(best seconds, extra peak bytes, last result)."""
-    times, result = [], None
+def measure(peers: dict[str, Callable], X, y, repeats: int) -> dict[str, tuple]:
+    """peer -> (best seconds, extra peak bytes, last result). The peers take turns within
+    each repeat (XᵀX, linearlab, scikit-learn, XᵀX, ...), so a change in the machine's load
+    during a row reaches all of them alike."""
+    times: dict[str, list[float]] = {peer: [] for peer in peers}
+    last = {}
     for _ in range(repeats):
+        for peer, fn in peers.items():
+            gc.collect()
+            start = time.perf_counter()
+            last[peer] = fn(X, y)
+            times[peer].append(time.perf_counter() - start)
+    results = {}
+    for peer, fn in peers.items():
         gc.collect()
-        start = time.perf_counter()
-        result = fn(X, y)
-        times.append(time.perf_counter() - start)
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    fn(X, y)
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return min(times), peak, result
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        fn(X, y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        results[peer] = (min(times[peer]), peak, last[peer])
+    return results
 
 
 def main() -> None:
@@ -171,7 +178,7 @@ def main() -> None:
             continue
         X, y = make()
         size = X.nbytes
-        results = {peer: measure(fn, X, y, args.repeats) for peer, fn in peers.items()}
+        results = measure(peers, X, y, args.repeats)
         floor = min(results["XtX"][0], results["XtX1"][0])
         ours = results["linearlab"][0]
         model = results["linearlab"][2]
