@@ -77,7 +77,6 @@ def test_table_shows_chosen_alpha_and_nonzero(table, capsys):
     (["--penalty", "l1", "--alpha", "1", "--solver", "qr"], "does not apply"),
     (["--penalty", "l1", "--alpha", "1", "--standardize", "--solver", "gd"],
      "drop --solver gd, or drop --standardize"),
-    (["--penalty", "l1", "--alpha", "1", "--workers", "2"], "does not apply"),
 ])
 def test_bad_combinations_are_usage_errors(table, capsys, flags, message):
     path, _, _ = table

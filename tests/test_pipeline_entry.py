@@ -136,8 +136,11 @@ def test_dask_fit_goes_through_the_one_entry(data, entry):
 @pytest.mark.parametrize("argv", [
     ["fit", "data.csv", "--formula", "y ~ a + np.log(b) + C(g)"],
     ["fit", "holes.csv", "-x", "a,b", "-y", "y", "--missing", "drop"],
-], ids=["formula", "missing-drop"])
-def test_dask_takes_formulas_and_missing_drop_through_the_entry(data, entry, argv):
+    ["fit", "data.csv", "-x", "a,b", "-y", "y", "--penalty", "l1", "--alpha", "cv"],
+    ["fit", "holes.csv", "--formula", "y ~ a + C(g)", "--penalty", "elasticnet",
+     "--alpha", "0.05", "--missing", "drop"],
+], ids=["formula", "missing-drop", "lasso-cv", "elasticnet-formula-drop"])
+def test_dask_takes_formulas_missing_drop_and_penalties_through_the_entry(data, entry, argv):
     """Refused before the one entry (the Dask path was separate); now as in memory."""
     pytest.importorskip("distributed")
     pytest.importorskip("dask.dataframe")
@@ -154,8 +157,8 @@ def test_dask_takes_formulas_and_missing_drop_through_the_entry(data, entry, arg
 
 
 def test_the_entry_fits_penalized_models_on_dask_partitions(data):
-    """The entry takes penalized estimators on a cluster source too (the command line still
-    refuses --penalty with --scheduler/--workers: tests/test_penalized_cli.py asks it to)."""
+    """The entry takes penalized estimators on a cluster source too (as the command line's
+    --penalty with --scheduler/--workers does)."""
     pytest.importorskip("distributed")
     pytest.importorskip("dask.dataframe")
     from linearlab import ElasticNet, LassoCV

@@ -133,7 +133,7 @@ def _fit_from_args(args: argparse.Namespace) -> tuple[io.Source, streaming.FitOu
         cli_options.in_memory_solver(args, "the data on a Dask cluster", ("lsqr",))
         from linearlab.cli.distributed import fit_from_args
 
-        return fit_from_args(args, _model_from_args(args))
+        return fit_from_args(args, model if penalized else _model_from_args(args))
     source = io.open_source(args.data)
     weight, formula = getattr(args, "weights", None), getattr(args, "formula", None) or None
     table = bool(weight) or cli_analyst.wants_table(args, source)  # formula, text, drop

@@ -54,9 +54,7 @@ def build(args: argparse.Namespace):
 
     penalty = args.penalty or "l2"
     given = [n for n in GD_OPTIONS if getattr(args, n, None) is not None]
-    for flag, bad in (("--scheduler/--workers", getattr(args, "scheduler", None)
-                       or getattr(args, "workers", None)),
-                      ("--solver " + str(args.solver), args.solver not in ("auto", "gd")),
+    for flag, bad in (("--solver " + str(args.solver), args.solver not in ("auto", "gd")),
                       ("--backend torch", args.backend != "numpy"),
                       (", ".join("--" + n.replace("_", "-") for n in given), bool(given))):
         if bad:
