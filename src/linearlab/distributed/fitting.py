@@ -13,8 +13,8 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from sklearn.utils.validation import _check_feature_names
 
+from linearlab.data.features import check_feature_names
 from linearlab.data.lazy import map_rows, n_columns
 from linearlab.data.validation import check_X
 from linearlab.distributed.blocks import partitions, validated
@@ -67,13 +67,13 @@ def fit(estimator, X, y, sample_weight=None):
     if needs_design(estimator, X, y):
         plan = designed(estimator, X, y, sample_weight)
         if plan.design is None or plan.design.kind != "formula":
-            _check_feature_names(estimator, _column_stub(X), reset=True)
+            check_feature_names(estimator, _column_stub(X), reset=True)
         parts, stats = plan.parts, plan.stats
     else:
         if y is None:
             raise DataError(
                 f"{type(estimator).__name__} requires y to be passed, but y is None.")
-        _check_feature_names(estimator, _column_stub(X), reset=True)
+        check_feature_names(estimator, _column_stub(X), reset=True)
         parts, stats = partitions(X, y, sample_weight), None
     if estimator.solver == "gd":
         from linearlab.distributed.descent import (
@@ -145,7 +145,7 @@ def partial_fit(estimator, X, y, sample_weight=None):
             "(mini-batches are the partitions) or an exact solver, whose partial_fit merges "
             "the statistics exactly."
         )
-    _check_feature_names(estimator, _column_stub(X), reset=previous is None)
+    check_feature_names(estimator, _column_stub(X), reset=previous is None)
     parts = partitions(X, y, sample_weight)
     if previous is not None:
         _check_same_shape(previous, parts)
@@ -183,7 +183,7 @@ def _check_columns(estimator, X) -> None:
     estimator._check_fitted()
     if getattr(estimator, "design_", None) is not None:
         return  # the design checks the columns of every partition
-    _check_feature_names(estimator, _column_stub(X), reset=False)
+    check_feature_names(estimator, _column_stub(X), reset=False)
     if n_columns(X) != estimator.n_features_in_:
         raise DataError(
             f"X has {n_columns(X)} features, but {type(estimator).__name__} is expecting "

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_feature_names, _check_n_features
 
+from linearlab.data.features import check_feature_names, check_n_features
 from linearlab.data.validation import (
     check_fit_magnitudes,
     check_sample_weight,
@@ -96,14 +96,14 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
             from linearlab.sparse.checks import sparse_inputs
 
             return sparse_inputs(self, X, y, sample_weight, reset)
-        _check_feature_names(self, X, reset=reset)
+        check_feature_names(self, X, reset=reset)
         if y is None:
             raise DataError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         Xa = check_X(X, dtype="float64")
         ya = check_y(y, Xa.shape[0], dtype="float64")
-        _check_n_features(self, Xa, reset=reset)
+        check_n_features(self, Xa, reset=reset)
         w = check_sample_weight(sample_weight, Xa.shape[0], Xa.dtype)
         check_fit_magnitudes(Xa, ya, w)  # squares beyond float64: NumericalError, as OLS
         return Xa, ya, w
@@ -221,9 +221,9 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
             from linearlab.sparse.checks import predict as predict_sparse
 
             return predict_sparse(self, X)
-        _check_feature_names(self, X, reset=False)
+        check_feature_names(self, X, reset=False)
         Xa = check_X(X, dtype="float64")
-        _check_n_features(self, Xa, reset=False)
+        check_n_features(self, Xa, reset=False)
         return Xa @ np.asarray(self.coef_).T + self.intercept_
 
     @property

@@ -67,7 +67,7 @@ def validate_table(model, X: Any, y: Any, sample_weight: Any, reset: bool):
     """``(X, y, w, step)``: float arrays after the missing-value policy, the design and, with
     ``standardize=True``, the scaling; ``reset`` (fit) learns the design and the scales, which
     ``step`` (:class:`TableStep`) hands back to the estimator."""
-    from sklearn.utils.validation import _check_feature_names, _check_n_features
+    from linearlab.data.features import check_feature_names, check_n_features
 
     name = type(model).__name__
     missing = check_policy(getattr(model, "missing", "error"))
@@ -83,11 +83,11 @@ def validate_table(model, X: Any, y: Any, sample_weight: Any, reset: bool):
         labels=None if reset else getattr(model, "feature_names_", None),
     )
     if getattr(prepared.design, "kind", None) != "formula":
-        _check_feature_names(model, X, reset=reset)
+        check_feature_names(model, X, reset=reset)
     Xa = check_X(prepared.X, dtype="float64")
     ya = check_y(prepared.y, Xa.shape[0], dtype="float64")
     if prepared.design is None:
-        _check_n_features(model, Xa, reset=reset)
+        check_n_features(model, Xa, reset=reset)
     w = check_sample_weight(prepared.sample_weight, Xa.shape[0], Xa.dtype)
     labels = None if prepared.design is None else list(prepared.design.names)
     check_fit_magnitudes(Xa, ya, w, labels)

@@ -87,15 +87,14 @@ def refuse_option(model: str, option: str, why: str, instead: str) -> None:
 def sparse_inputs(estimator: Any, X: Any, y: Any, sample_weight: Any, reset: bool,
                   fmt: str = "csr"):
     """``(X, y, w)`` checked for a fit on sparse ``X``; ``reset`` learns ``n_features_in_``."""
-    from sklearn.utils.validation import _check_feature_names
-
+    from linearlab.data.features import check_feature_names
     from linearlab.data.validation import check_sample_weight, check_y
 
     if y is None:
         raise DataError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
-    _check_feature_names(estimator, X, reset=reset)
+    check_feature_names(estimator, X, reset=reset)
     M = as_sparse(X, fmt=fmt)
     if not reset:
         check_columns(M, getattr(estimator, "n_features_in_", None), type(estimator).__name__)
