@@ -9,9 +9,7 @@ import json
 import matplotlib
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from cli_runner import run_cli
-from sklearn.datasets import dump_svmlight_file
 
 import linearlab as ll
 from linearlab.data.datasets import load_dataset
@@ -19,17 +17,6 @@ from linearlab.models import persist
 from linearlab.viz.diagnostics import history_epochs, plot_loss_history
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture
-def svm(tmp_path):
-    """A 200 x 30 sparse svmlight file, its X and y."""
-    rng = np.random.default_rng(0)
-    X = sp.random(200, 30, density=0.2, format="csr", random_state=0)
-    y = X @ rng.normal(size=30) + 0.1 * rng.normal(size=200) + 1.0
-    path = tmp_path / "d.svm"
-    dump_svmlight_file(X, y, str(path), zero_based=False)
-    return path, X, y
 
 
 def _json(result) -> dict:

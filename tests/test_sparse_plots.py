@@ -27,17 +27,6 @@ pytest.importorskip("PIL.Image")
 
 
 @pytest.fixture
-def svm(tmp_path):
-    """A 200 x 30 sparse svmlight file, its X and y."""
-    rng = np.random.default_rng(0)
-    X = sp.random(200, 30, density=0.2, format="csr", random_state=0)
-    y = X @ rng.normal(size=30) + 0.1 * rng.normal(size=200) + 1.0
-    path = tmp_path / "d.svm"
-    dump_svmlight_file(X, y, str(path), zero_based=False)
-    return path, X, y
-
-
-@pytest.fixture
 def wide(monkeypatch):
     """Make 200 x 30 "too wide to make dense", and fail on any dense copy of a CSR matrix."""
     monkeypatch.setattr(viz_common, "DENSE_PLOT_NUMBERS", 100)

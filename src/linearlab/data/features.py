@@ -119,3 +119,12 @@ def check_n_features(estimator: Any, X: Any, *, reset: bool) -> None:
             f"X has {n_features} features, but {estimator_name(estimator)} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
+
+
+def declare_inputs(tags):
+    """scikit-learn tags (``__sklearn_tags__``) of what every linearlab regressor takes: one or
+    several targets, and scipy.sparse X fitted as it is (:mod:`linearlab.sparse`)."""
+    tags.target_tags.multi_output = True
+    tags.target_tags.single_output = True
+    tags.input_tags.sparse = True
+    return tags

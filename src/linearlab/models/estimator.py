@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from linearlab.data.features import declare_inputs
 from linearlab.models.linear import LinearModel
 from linearlab.models.linear_params import PARAMETER_CONSTRAINTS
 from linearlab.models.params import sklearn_constraints
@@ -142,11 +143,7 @@ default="auto"
     _parameter_constraints: dict = sklearn_constraints(PARAMETER_CONSTRAINTS)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = True  # scipy.sparse X is fitted as it is (linearlab.sparse)
-        return tags
+        return declare_inputs(super().__sklearn_tags__())
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predictions (scikit-learn's ``RegressorMixin.score``), rows with missing

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from linearlab.data.features import check_feature_names, check_n_features
+from linearlab.data.features import check_feature_names, check_n_features, declare_inputs
 from linearlab.data.validation import (
     check_fit_magnitudes,
     check_sample_weight,
@@ -73,11 +73,7 @@ class PenalizedBase(RegressorMixin, BaseEstimator):
     """Shared machinery (not public): subclasses define ``__init__`` and the solve."""
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = True  # scipy.sparse X is fitted as it is (linearlab.sparse)
-        return tags
+        return declare_inputs(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ validation
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
