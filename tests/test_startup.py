@@ -15,12 +15,15 @@ from linearlab.data.datasets import LISTED_WITHOUT_LOADING, describe_dataset, lo
 HEAVY = ("sklearn", "scipy", "pandas", "pyarrow", "matplotlib", "torch", "dask")
 
 
-def modules_after(*argv: str) -> tuple[int, set[str]]:
+def modules_after(*argv: str, full: bool = False) -> tuple[int, set[str]]:
+    """The exit status and the top-level packages (``full``: every module) a fresh
+    interpreter holds after running the command."""
+    name = "m" if full else "m.split('.')[0]"
     code = ("import sys, json, contextlib, io\n"
             "from linearlab.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             f"    status = main({list(argv)!r})\n"
-            "print(json.dumps([status, sorted(m.split('.')[0] for m in sys.modules)]))\n")
+            f"print(json.dumps([status, sorted({name} for m in sys.modules)]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     status, modules = json.loads(out.strip().splitlines()[-1])
@@ -71,3 +74,15 @@ def test_datasets_listed_without_loading_match_the_data(name):
     rows, features, target, about = describe_dataset(name)
     assert (rows, features, target, about) == (data.X.shape[0], list(data.feature_names),
                                                 data.target_name, data.description)
+
+
+ENGINE = {"linearlab.descent.loop", "linearlab.descent.driver", "linearlab.descent.shell"}
+
+
+def test_an_exact_fit_does_not_load_the_gradient_descent_engine(small_csv, tmp_path):
+    status, modules = modules_after("fit", str(small_csv), "-o", str(tmp_path / "m.json"),
+                                    full=True)
+    assert status == 0 and not modules & ENGINE, sorted(modules & ENGINE)
+    status, modules = modules_after("fit", str(small_csv), "--solver", "gd", "--epochs", "5",
+                                    full=True)
+    assert status in (0, 1) and ENGINE <= modules  # (1: a run that has not converged)

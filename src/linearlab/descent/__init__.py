@@ -15,7 +15,18 @@ It reads like the seed documents' training loop: forward, loss, gradient, update
 - :mod:`.diagnosis`: how far a run ended from the exact optimum.
 """
 
-from linearlab.descent.config import DescentConfig, DescentResult
-from linearlab.descent.loop import train
-
 __all__ = ["DescentConfig", "DescentResult", "train"]
+
+
+def __getattr__(name: str):
+    """The engine's names, imported on first use: an exact fit that only reads
+    :mod:`.record` does not load the loop, the driver and the optimizers."""
+    if name in ("DescentConfig", "DescentResult"):
+        from linearlab.descent import config
+
+        return getattr(config, name)
+    if name == "train":
+        from linearlab.descent.loop import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,9 +38,6 @@ from linearlab.data.sources import (
     iter_record_batches,
     read_columns,
 )
-from linearlab.descent.blocks import BlockData
-from linearlab.descent.shell import run as run_descent
-from linearlab.descent.spec import DescentSpec
 from linearlab.errors import ConditioningWarning
 from linearlab.exact.gram import Gram, equivalent_design
 from linearlab.models.linear import LinearModel
@@ -242,6 +239,10 @@ def _train_over_file(model, source, columns, d, gram: Gram, progress: Progress |
     :class:`~linearlab.pipeline.table_fit.DesignBlocks` for text columns, dropped rows,
     weights or a formula; ``columns[:d]`` name the features."""
     model._validate_params()
+    from linearlab.descent.blocks import BlockData  # the engine, for gradient descent only
+    from linearlab.descent.shell import run as run_descent
+    from linearlab.descent.spec import DescentSpec
+
     spec = DescentSpec.of(model)
     if progress is not None:  # the command line's display replaces the driver's own
         user = spec.callback
