@@ -178,6 +178,22 @@ def test_the_entry_fits_penalized_models_on_dask_partitions(data):
         assert cluster.metrics["r2"] == pytest.approx(whole.metrics["r2"], rel=1e-9)
 
 
+def test_a_text_column_on_a_cluster_is_refused_with_the_formula_that_fits_it(data):
+    """Text columns are encoded without a formula only on one machine: on a cluster the
+    refusal names the column's line and the formula that encodes it; a stray word in a column
+    of numbers gets no such advice."""
+    pytest.importorskip("distributed")
+    result = run_cli(["fit", "data.csv", "-x", "a,g", "-y", "y", "--workers", "1"], cwd=data)
+    assert result.status == 2 and "Traceback" not in result.stderr
+    assert "column 'g'" in result.stderr and "line 2" in result.stderr
+    assert "--formula 'TARGET ~ ... + C(g)'" in result.stderr
+    text = (data / "data.csv").read_text().splitlines()
+    text[3] = "oops," + text[3].split(",", 1)[1]
+    (data / "typo.csv").write_text("\n".join(text) + "\n")
+    typo = run_cli(["fit", "typo.csv", "-x", "a,b", "-y", "y", "--workers", "1"], cwd=data)
+    assert typo.status == 2 and "line 4" in typo.stderr and "--formula" not in typo.stderr
+
+
 def test_dask_still_names_the_line_of_a_bad_value_with_missing_drop(data):
     pytest.importorskip("distributed")
     text = (data / "holes.csv").read_text().splitlines()

@@ -173,9 +173,11 @@ def read_file(path: str, kind: str, columns: list[str] | None, nrows: int | None
         return pd.read_csv(f, sep=sep, usecols=columns, nrows=nrows, skipinitialspace=True)
 
 
-def checked_numbers(frame, path: str, kind: str, columns: list[str]) -> dict:
+def checked_numbers(frame, path: str, kind: str, columns: list[str], *,
+                    missing_ok: bool = False) -> dict:
     """``columns`` of ``frame`` as float64 arrays; a value that is not a finite number (or is
-    missing) raises :class:`DataFileError` naming the file, the line (CSV) or row, and column."""
+    missing, unless ``missing_ok``: then NaN) raises :class:`DataFileError` naming the file, the
+    line (CSV) or row, and column."""
     import pandas as pd
 
     out = {}
@@ -183,19 +185,31 @@ def checked_numbers(frame, path: str, kind: str, columns: list[str]) -> dict:
         values = frame[name]
         numbers = pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()
         bad = ~np.isfinite(numbers)
+        if missing_ok:
+            bad &= values.notna().to_numpy()
         if bad.any():
             row = int(np.argmax(bad))
             line = row + 2 if kind != "parquet" else None  # the header is line 1
             where = f"line {line}" if line else f"row {row + 1}"
             raw = values.iloc[row]
             what = "a missing value" if pd.isna(raw) else f"{raw!r}, which is not a finite number"
-            raise DataFileError(
-                f"{path}, {where}, column {name!r}: {what}. Fix or drop that row (or choose "
-                "other columns with -x/-y).",
-                path=path, column=name, line=line,
-            )
+            advice = "Fix or drop that row (or choose other columns with -x/-y)."
+            present = values.dropna()
+            if isinstance(raw, str) and (~present.map(_is_number_text)).mean() > 0.5:  # text
+                advice += (" A text column is one-hot encoded on one machine; on a cluster, "
+                           f"through a formula: --formula 'TARGET ~ ... + C({name})'.")
+            raise DataFileError(f"{path}, {where}, column {name!r}: {what}. {advice}",
+                                path=path, column=name, line=line)
         out[name] = numbers
     return out
+
+
+def _is_number_text(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _read_numeric(path: str, kind: str, columns: list[str]):

@@ -23,8 +23,8 @@ import warnings
 
 import numpy as np
 
-from linearlab.distributed.cluster import ClusterSource, read_file, read_table
-from linearlab.errors import ColumnError, DataFileError
+from linearlab.distributed.cluster import ClusterSource, checked_numbers, read_file, read_table
+from linearlab.errors import ColumnError
 from linearlab.exact.gram import Gram
 from linearlab.pipeline.streaming import FitOutcome, metrics_from_sums
 
@@ -74,21 +74,8 @@ def _read_with_gaps(path: str, kind: str, columns: list[str]):
     import pandas as pd
 
     frame = _read_raw(path, kind, columns)
-    out = {}
-    for name in columns:
-        values = frame[name]
-        numbers = pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()
-        bad = ~np.isfinite(numbers) & values.notna().to_numpy()
-        if bad.any():
-            row = int(np.argmax(bad))
-            line = row + 2 if kind != "parquet" else None  # the header is line 1
-            where = f"line {line}" if line else f"row {row + 1}"
-            raise DataFileError(
-                f"{path}, {where}, column {name!r}: {values.iloc[row]!r}, which is not a finite "
-                "number. Fix or drop that row (or choose other columns with -x/-y).",
-                path=path, column=name, line=line)
-        out[name] = numbers
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(checked_numbers(frame, path, kind, columns, missing_ok=True),
+                        index=frame.index)
 
 
 def _frame(source: ClusterSource, reader, columns: list[str] | None):
