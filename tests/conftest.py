@@ -19,3 +19,15 @@ def svm(tmp_path):
     path = tmp_path / "d.svm"
     dump_svmlight_file(X, y, str(path), zero_based=False)
     return path, X, y
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask client: in-process workers (fast), behind a real TCP scheduler the command line
+    can reach; one cluster per test module."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client

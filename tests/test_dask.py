@@ -18,16 +18,6 @@ distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
 
-@pytest.fixture(scope="module")
-def client():
-    # in-process workers (fast), behind a real TCP scheduler the command line can reach
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-        dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
-
-
 def _problem(seed=0, n=3000, d=4, offset=0.0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)) * np.linspace(0.5, 3, d) + offset

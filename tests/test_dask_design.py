@@ -8,6 +8,7 @@ import pytest
 
 from linearlab import LinearRegression
 from linearlab.errors import DataError, ParameterError
+from tests.problems import mixed_table
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -15,27 +16,10 @@ distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
-
-
 def _mixed(seed=12, n=600):
     """Numbers, a text column whose reference level ('a') first appears in the last
     partition, missing cells in X and y, weights."""
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"x1": rng.normal(size=n), "g": rng.choice(["b", "c", "d"], n),
-                       "x2": rng.uniform(1, 3, size=n)})
-    df.loc[550, "g"] = "a"
-    df["y"] = 1 + 2 * df.x1 - df.x2 + (df.g == "c") * 0.5 + rng.normal(scale=0.1, size=n)
-    df["w"] = rng.uniform(0.5, 2.0, n)
-    df.loc[[3, 77], "x2"] = np.nan
-    df.loc[10, "g"] = None
-    df.loc[20, "y"] = np.nan
-    return df
+    return mixed_table(np.random.default_rng(seed), n, late=550, positive_x2=True)
 
 
 @pytest.mark.parametrize("params", [{}, {"fit_intercept": False}, {"solver": "qr"}])

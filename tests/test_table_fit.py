@@ -8,23 +8,13 @@ import pytest
 
 from linearlab.data import sources as io
 from linearlab.errors import DataError
+from tests.problems import mixed_table
 
 
 @pytest.fixture
 def mixed_frame(rng):
     """Numbers, a text column whose reference level ('a') first appears late, missing cells."""
-    import pandas as pd
-
-    n = 300
-    df = pd.DataFrame({"x1": rng.normal(size=n), "g": rng.choice(["b", "c", "d"], n),
-                       "x2": rng.normal(size=n)})
-    df.loc[200, "g"] = "a"
-    df["y"] = 1 + 2 * df.x1 - df.x2 + (df.g == "c") * 0.5 + rng.normal(scale=0.1, size=n)
-    df["w"] = rng.uniform(0.5, 2.0, n)
-    df.loc[[3, 77], "x2"] = np.nan
-    df.loc[10, "g"] = None
-    df.loc[20, "y"] = np.nan
-    return df
+    return mixed_table(rng, 300, late=200)
 
 
 @pytest.mark.parametrize("params", [

@@ -68,10 +68,7 @@ def _epoch_dense(X, Y, w, weighted, order, batch, lr, penalty, sse, total_weight
                 r = R[i, t]
                 for j in range(d):
                     G[t, j] += X[row, j] * r
-        for t in range(k):  # update: W -= lr (G + 2p W)
-            for j in range(d):
-                WT[t, j] -= lr * (G[t, j] + 2.0 * step_penalty * WT[t, j])
-                G[t, j] = 0.0
+        _update_weights(WT, G, lr, step_penalty)  # W -= lr (G + 2p W)
         _update_bias(R, m, k, lr, fit_b, b)
     return count
 
@@ -115,10 +112,7 @@ def _epoch_csr(indptr, indices, data, Y, w, weighted, order, batch, lr, penalty,
                         WT[t, j] -= lr * (G[t, j] + 0.0 * WT[t, j])
                         G[t, j] = 0.0
         else:
-            for t in range(k):
-                for j in range(d):
-                    WT[t, j] -= lr * (G[t, j] + 2.0 * step_penalty * WT[t, j])
-                    G[t, j] = 0.0
+            _update_weights(WT, G, lr, step_penalty)
         _update_bias(R, m, k, lr, fit_b, b)
     return count
 
@@ -150,6 +144,15 @@ def _batch_loss(R, m, k, w, weighted, order, start, share, penalty, sse, total_w
             if weighted:
                 R[i, t] *= wi
     return step_penalty
+
+
+@_jit
+def _update_weights(WT, G, lr, step_penalty):
+    """W -= lr (G + 2p W) on every weight, then G = 0 for the next batch."""
+    for t in range(WT.shape[0]):
+        for j in range(WT.shape[1]):
+            WT[t, j] -= lr * (G[t, j] + 2.0 * step_penalty * WT[t, j])
+            G[t, j] = 0.0
 
 
 @_jit

@@ -35,32 +35,33 @@ CHEAP_GRAM_WORK = 2e7
 class DescentSpec:
     """What one gradient-descent fit trains: the estimator's settings, read once.
 
-    The field names are :class:`~linearlab.LinearRegression`'s parameters (see its docstring);
+    The field names are :class:`~linearlab.LinearRegression`'s parameters (see its docstring),
+    their values read from the estimator by :meth:`of` (its defaults are the only ones);
     ``progress`` None shows a progress bar on a terminal, False never does.
     """
 
-    loss: str = "mse"
-    optimizer: str = "sgd"
-    lr: float | str = "auto"
-    epochs: int = 1000
-    batch_size: int | None = None
-    shuffle: bool = True
-    tol: float | None = None
-    init: Any = "zeros"
-    standardize: bool = False
-    dtype: str = "float64"
-    device: str = "cpu"
-    random_state: Any = None
-    log_every: int = 0
-    engine: str = "auto"
-    callback: Any = None
-    lr_schedule: str = "auto"
-    average: Any = "auto"
-    early_stopping: bool = False
-    validation_fraction: float = 0.1
-    n_iter_no_change: int = 5
-    alpha: float = 0.0
-    fit_intercept: bool = True
+    loss: str
+    optimizer: str
+    lr: float | str
+    epochs: int
+    batch_size: int | None
+    shuffle: bool
+    tol: float | None
+    init: Any
+    standardize: bool
+    dtype: str
+    device: str
+    random_state: Any
+    log_every: int
+    engine: str
+    callback: Any
+    lr_schedule: str
+    average: Any
+    early_stopping: bool
+    validation_fraction: float
+    n_iter_no_change: int
+    alpha: float
+    fit_intercept: bool
     progress: bool | None = None
 
     @classmethod
