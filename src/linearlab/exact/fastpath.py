@@ -205,6 +205,7 @@ def _moments(gram: Gram, centred: bool) -> tuple[np.ndarray, np.ndarray]:
 def refine_normal(
     run_pass: Callable[..., PassResult], gram: Gram, factor: np.ndarray, scale: np.ndarray,
     condition: float, coef: np.ndarray, fit_intercept: bool,
+    inverse: np.ndarray | None = None,
 ) -> Refined | None:
     """Refine the Cholesky answer by residual passes until the measured error is below
     :data:`TARGET`; None when it does not get there (the caller escalates).
@@ -212,7 +213,8 @@ def refine_normal(
     ``run_pass(coef, offset, shift_x, shift_y, centre)`` makes one pass over the data
     (:func:`residual_pass` for arrays; device blocks, file blocks and partitions have their
     own). ``factor`` is the upper Cholesky factor of the scaled Gram G / (s sᵀ), ``scale`` = s,
-    ``condition`` its condition number (``dpocon``).
+    ``condition`` its condition number (``dpocon``); ``inverse``, the scaled (XᵀWX)⁻¹ when the
+    caller has it already (else solved from the factor here).
     """
     d, k = coef.shape
     W = gram.weight_sum
@@ -223,7 +225,8 @@ def refine_normal(
         shift_x, shift_y = gram.mean_x, gram.mean_y
     else:
         shift_x, shift_y = np.zeros(d), np.zeros(k)
-    inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
+    if inverse is None:  # the scaled (XᵀWX)⁻¹ from the factor
+        inverse = sla.cho_solve((factor, False), np.eye(d), check_finite=False) if d else np.eye(0)
     c_diag = np.clip(np.diag(inverse), 0, None) / scale**2  # diag((XᵀWX)⁻¹)
     rms_x, rms_y = _moments(gram, centred=centre)
     m = np.sqrt(rms_y**2 + (coef**2).T @ rms_x**2)  # (k,) rms size of each residual's terms
@@ -325,7 +328,8 @@ def measured_solution(X, Y, w, gram: Gram, factor, scale, condition: float,
         return sums
 
     with one_blas_thread():  # d × d solves: one BLAS thread is fastest
-        fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept)
+        fast = refine_normal(run_pass, gram, factor, scale, condition, coef, fit_intercept,
+                             inverse)
     if fast is None:
         return None
     if not fast.ssr_accurate:  # a tight fit: the residuals in double-double
