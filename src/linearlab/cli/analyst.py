@@ -30,10 +30,6 @@ from linearlab.errors import (
 from linearlab.models.linear import LinearModel
 from linearlab.pipeline import streaming
 
-#: Cells read as missing in text files (pyarrow's defaults for numbers, minus the odd ones).
-MISSING_TEXT = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None",
-                "#N/A", "<NA>"]
-
 
 @contextlib.contextmanager
 def file_lines(source: io.Source, exact: bool = True):
@@ -111,7 +107,7 @@ def column_values(source: io.Source, table: pa.Table, name: str) -> np.ndarray:
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         import pyarrow.compute as pc  # text columns only
 
-        col = pc.if_else(pc.is_in(col, value_set=pa.array(MISSING_TEXT)),
+        col = pc.if_else(pc.is_in(col, value_set=pa.array(io.MISSING_TEXT)),
                          pa.scalar(None, col.type), col)
         if _is_text(source, table, name):
             return col.to_numpy(zero_copy_only=False).astype(object)

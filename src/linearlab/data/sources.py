@@ -17,6 +17,7 @@ import re
 import pyarrow as pa
 
 from linearlab.data import probe
+from linearlab.data.column_types import cast_text, passthrough_types
 from linearlab.data.datasets import list_datasets, load_dataset
 from linearlab.data.reading import (
     BLOCK_GROWTH,
@@ -29,9 +30,7 @@ from linearlab.data.reading import (
     _check_known,
     _csv_batches,
     _csv_reader,
-    cast_text,
     iter_record_batches,
-    passthrough_types,
     read_columns,
 )
 from linearlab.errors import ColumnError, DataError, DataFileError
