@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linearlab.exact.gram import Gram
+from linearlab.exact.fastpath import residual_pass
+from linearlab.exact.gram import Gram, Shifter
 
 
 def _direct(X, Y, w):
@@ -144,3 +145,37 @@ def test_the_pass_does_not_depend_on_the_thread_count(monkeypatch, rows):
         np.testing.assert_array_equal(a, b)
     Xc = X - X.mean(0)
     np.testing.assert_allclose(many.sxx, Xc.T @ Xc, rtol=1e-10, atol=1e-8)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_shifter_gives_the_numbers_of_broadcasting(rng, order):
+    """The tiled subtraction (fast for few columns) is the same elementwise x − s."""
+    X = np.asarray(rng.standard_normal((1000, 3)) * 1e3 + 7.0, order=order)
+    shift = X[:100].mean(axis=0)
+    shifter = Shifter(shift, 400)
+    for start in range(0, 1000, 400):
+        block = X[start:start + 400]
+        assert np.array_equal(shifter(block), block - shift)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_residual_pass_sums_what_it_says(rng, centre, weighted):
+    """One blockwise pass: Σw r², Xᵀ W r, Σ w r and the covariance's semi-normal products,
+    against the same sums written out on the whole arrays (several blocks and tasks)."""
+    n, d = 50_000, 3
+    X = rng.standard_normal((n, d)) + np.array([5.0, -2.0, 0.5])
+    Y = rng.standard_normal((n, 1))
+    w = rng.uniform(0.5, 2.0, n) if weighted else None
+    coef, offset = rng.standard_normal((d, 1)), np.array([0.3])
+    shift_x, shift_y = X.mean(axis=0), Y.mean(axis=0)
+    C = rng.standard_normal((d, d))
+    got = residual_pass(X, Y, w, coef, offset, shift_x, shift_y, centre, C)
+    ww = np.ones(n) if w is None else w
+    r = (Y - shift_y) - (X - shift_x) @ coef - offset
+    Xc = X - shift_x if centre else X
+    np.testing.assert_allclose(got.ssr, (ww[:, None] * r**2).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(got.residual_sum, (ww[:, None] * r).sum(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(got.gradient, (X - shift_x).T @ (ww[:, None] * r), atol=1e-9)
+    np.testing.assert_allclose(got.product, Xc.T @ (ww[:, None] * (Xc @ C)), rtol=1e-11)
+    np.testing.assert_allclose(got.column_sum, ww @ Xc, rtol=1e-12, atol=1e-8)
