@@ -32,8 +32,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from linearlab.exact.accuracy import EPS, centring_loss
+from linearlab.exact.blocks import Shifter, row_tasks
 from linearlab.exact.covariance import covariance_error, refine_inverse, with_intercept
-from linearlab.exact.gram import Gram, Shifter, one_blas_thread, row_tasks
+from linearlab.exact.gram import Gram, one_blas_thread
 from linearlab.exact.solution import ExactSolution, residual_ssr
 
 #: Relative error every coefficient (or its standard error, when larger) and the covariance
