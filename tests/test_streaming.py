@@ -207,7 +207,7 @@ def test_dask_early_stopping_and_full_batch_mae_equal_in_memory(rng):
     y = X @ [1.0, -2.0, 3.0] + 1.0 + rng.normal(size=1500)
     w = rng.uniform(0.5, 2.0, 1500)
     Xd, yd, wd = (da.from_array(v, chunks=400) for v in (X, y, w))
-    for params in (dict(early_stopping=True, epochs=300, lr=0.02, tol=1e-3, random_state=1),
+    for params in (dict(early_stopping=True, epochs=300, lr=0.1, tol=1e-3, random_state=1),
                    dict(early_stopping=True, epochs=30, lr=1e-3, batch_size=50, shuffle=False,
                         random_state=2),
                    dict(loss="mae", epochs=40, lr=0.05),
@@ -217,6 +217,8 @@ def test_dask_early_stopping_and_full_batch_mae_equal_in_memory(rng):
             reference = LinearRegression(solver="gd", **params).fit(X, y, sample_weight=w)
             model = LinearRegression(solver="gd", **params).fit(Xd, yd, sample_weight=wd)
         _assert_same_run(model, reference, rtol=1e-9)
+        if "tol" in params:  # the validation score did stop it (at 76 of 300 epochs)
+            assert model.converged_ and model.n_iter_ < params["epochs"]
 
 
 def test_streamed_early_stopping_refuses_held_out_rows_past_the_memory_budget(csv_source,
