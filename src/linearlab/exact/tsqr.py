@@ -25,8 +25,8 @@ MAX_COLUMNS = 64
 
 def block_buffers(n: int, p: int, rows: int = BLOCK_ROWS) -> list[np.ndarray]:
     """Fortran-ordered (rows, p) buffers that together hold n rows: one copy of an n x p
-    matrix, the last block possibly shorter. Blocks shorter than p rows are avoided by
-    merging the tail into the previous block. Wide matrices are one block."""
+    matrix. The last block takes the remainder too (fewer than 2·rows rows), so no block is
+    shorter than ``rows``; small or wide matrices (p > :data:`MAX_COLUMNS`) are one block."""
     if n <= 2 * rows or p > MAX_COLUMNS:
         return [np.empty((n, p), order="F")]
     count = n // rows
