@@ -60,6 +60,18 @@ def two_prod(a_split, b_split) -> tuple[np.ndarray, np.ndarray]:
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
+def centred_dd(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray):
+    """Tᵀg for a gradient g = hi + lo of the design [1, X] (rows: its columns): rows j ≥ 1 minus
+    shiftⱼ·row 0, in double-double. The refinement needs the gradient of the *centred* design;
+    rounded before centring, gⱼ ≈ x̄ⱼ·g₀ cancels its centred part away when columns sit far
+    from zero (offsets 1e9 times their spread: 7 digits lost, a pass contracting by 1e-2)."""
+    p_hi, p_lo = two_prod(split(shift[1:, None]), split(hi[:1]))
+    p_lo = p_lo + shift[1:, None] * lo[:1]
+    top, err = two_sum(hi[1:], -p_hi)
+    return (np.concatenate([hi[:1], top]),
+            np.concatenate([lo[:1], err + lo[1:] - p_lo]))
+
+
 def _tree_sum(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sum over axis 0 as an unevaluated pair (hi, lo), pairwise with TwoSum at every level."""
     lo = np.zeros(values.shape[1:])
@@ -131,6 +143,7 @@ def refine_least_squares(
     *,
     max_iter: int = 30,
     A_split=None,
+    shift: np.ndarray | None = None,
 ) -> Refinement:
     """Refine ``x0`` towards the solution of the weighted augmented system.
 
@@ -149,6 +162,10 @@ def refine_least_squares(
         Row weights W (weighted least squares).
     C : ndarray of shape (p, m), optional
         Right-hand side of the second block row (zero for least squares).
+    shift : ndarray of shape (p,), optional
+        With an intercept column first: ``correct`` takes the centred gradient Tᵀg (rows j ≥ 1
+        minus shiftⱼ·row 0), formed here in double-double (:func:`centred_dd`); ``C`` is then
+        given centred too.
 
     Returns
     -------
@@ -172,6 +189,8 @@ def refine_least_squares(
         else:
             ws_hi, ws_lo = two_prod(w_split, split(s))
         g_hi, g_lo = dd_rmatmul(A_split, ws_hi, ws_lo)
+        if shift is not None:
+            g_hi, g_lo = centred_dd(g_hi, g_lo, shift)
         g = (-g_hi - g_lo) if C is None else ((C - g_hi) - g_lo)
         dx = correct(f, g)
         ds = f - A @ dx
@@ -272,21 +291,22 @@ def solve_accurate(
             z[0] -= shift[1:] @ z[1:]
         return z
 
-    def K_t(g):  # Pᵀ E⁻¹ Tᵀ g
+    def T_t(g):  # Tᵀ g, in double (the passes form it in double-double: centred_dd)
         v = g.copy()
         if fit_intercept:
             v[1:] -= np.outer(shift[1:], g[0])
-        return (v / E[:, None])[perm]
+        return v
 
-    def correct(f, g):
+    def correct(f, g):  # g centred (Tᵀ applied): Pᵀ E⁻¹ is what is left of K_t
         wf = f if root_w is None else f * root_w[:, None]
-        rhs = Q.T @ wf - _solve_r(R, K_t(g), trans=True)
+        rhs = Q.T @ wf - _solve_r(R, (g / E[:, None])[perm], trans=True)
         return K(_solve_r(R, rhs))
 
     A_split = split(np.asfortranarray(A))  # column-major: the kernels walk columns
     Y2 = np.asarray(Y, dtype=np.float64)
     x0 = correct(Y2, np.zeros((p, Y2.shape[1])))
-    fit = refine_least_squares(A, Y2, x0, correct, sample_weight, A_split=A_split)
+    centre = shift if fit_intercept else None
+    fit = refine_least_squares(A, Y2, x0, correct, sample_weight, A_split=A_split, shift=centre)
     if not fit.converged:  # cond·ε too close to 1: the factor cannot even drive the refinement
         return None
     params = fit.x / D[:, None]
@@ -294,11 +314,12 @@ def solve_accurate(
     ssr = (resid**2).sum(axis=0) if sample_weight is None else sample_weight @ resid**2
 
     identity = np.eye(p)
-    cov0 = correct(np.zeros((n, p)), -identity)
+    cov0 = correct(np.zeros((n, p)), T_t(-identity))
     cov_refined = False
     if covariance and n * p * p <= COVARIANCE_REFINE_BUDGET:
         cov_fit = refine_least_squares(
-            A, np.zeros((n, p)), cov0, correct, sample_weight, C=-identity, A_split=A_split
+            A, np.zeros((n, p)), cov0, correct, sample_weight, C=T_t(-identity),
+            A_split=A_split, shift=centre,
         )
         if cov_fit.converged:
             cov0, cov_refined = cov_fit.x, True

@@ -39,6 +39,7 @@ from linearlab.exact.refine import (
     RANK_TOLERANCE,
     AccurateFit,
     _tree_sum,
+    centred_dd,
     split,
     two_prod,
     two_sum,
@@ -332,14 +333,8 @@ def augmented_residuals(X, Y, s, xr, w, fit_intercept, mean=None):
     g_hi, err = _tree_sum(terms[:, big].reshape(-1, k, p))
     g_lo += (err + terms[:, ~big].sum(axis=(0, 1))).T
     g_hi, g_lo = -g_hi.T / col_scale[:, None], -g_lo / col_scale[:, None]  # (exact scaling)
-    if fit_intercept and mean is not None:
-        # centred: gⱼ − x̄ⱼ·g₀ in double-double, before rounding. Rounded first, the uncentred
-        # gⱼ ≈ x̄ⱼ·g₀ would lose its centred part to cancellation (x̄/spread 1e9: 7 digits) and
-        # the refinement would contract by 1e-2 a pass instead of ε·cond.
-        p_hi, p_lo = two_prod(split(mean[:, None]), split(g_hi[:1]))
-        p_lo = p_lo + mean[:, None] * g_lo[:1]
-        hi, err = two_sum(g_hi[1:], -p_hi)
-        g_hi[1:], g_lo[1:] = hi, err + g_lo[1:] - p_lo
+    if fit_intercept and mean is not None:  # centred before rounding: gⱼ − x̄ⱼ·g₀
+        g_hi, g_lo = centred_dd(g_hi, g_lo, np.concatenate([[0.0], mean]))
     return f, g_hi + g_lo
 
 
