@@ -511,3 +511,18 @@ def test_centred_dd_is_the_exact_centring_rounded(seed):
             got = Fraction(c_hi[j, t]) + Fraction(c_lo[j, t])
             scale = abs(hi[j, t]) + abs(shift[j] * hi[0, t])
             assert abs(float(got - exact)) <= 1e-30 * scale
+
+
+def test_the_tall_qr_warning_blames_the_standard_errors_not_the_refined_coefficients():
+    """The tall QR path refines the coefficients but takes (XᵀX)⁻¹ from the factor: at cond
+    1e10 the warning says the standard errors lose digits, and the coefficients do not."""
+    X, y = _a_pair_at_cond_2e10()
+    X, y = np.repeat(X, 40, axis=0), np.repeat(y, 40)  # 200,000 rows: the tall path
+    with pytest.warns(ConditioningWarning) as record:
+        model = LinearRegression().fit(X, y)
+    message = str(record[0].message)
+    assert model.solver_ == "qr" and model.fitted_state_.solution.refined
+    assert "coefficients are refined (12 or more correct digits), but their standard errors" \
+        in message
+    reference_fit = LinearRegression().fit(X[::40], y[::40])  # the same rows, small path
+    np.testing.assert_allclose(model.coef_, reference_fit.coef_, rtol=1e-11)

@@ -54,9 +54,13 @@ def conditioning_message(solution, n_features: int, alpha: float,
         if solution.solver in ("normal", "qr", "svd") and not solution.refined and not alpha
         else "rescale the features, "
     )
+    # refined coefficients keep 12 digits or more: what is left of the estimate is the covariance
+    # from the double-precision factor (the tall QR path does not refine it)
+    what = ("The coefficients are refined (12 or more correct digits), but their standard errors"
+            if solution.refined else "The coefficients and standard errors")
     return (
         f"X is ill-conditioned for solver {solution.solver!r}: condition number "
         f"{solution.condition_number:.3g} after centring and scaling the columns{raw_text}. "
-        f"The coefficients and standard errors may keep only about {digits} correct "
+        f"{what} may keep only about {digits} correct "
         f"significant digits: {advice}remove nearly collinear columns, or set alpha > 0."
     )
