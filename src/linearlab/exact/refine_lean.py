@@ -162,9 +162,9 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
         return out
 
     identity = np.eye(p)
-    cov0 = K(sla.solve_triangular(R, -sla.solve_triangular(R, K_t(-identity), trans="T",
-                                                           check_finite=False),
-                                  check_finite=False))
+    R_inv = sla.solve_triangular(R, identity, check_finite=False)
+    C = R_inv @ R_inv.T  # (the centred, scaled design's (ÃᵀÃ)⁻¹)
+    cov0 = K(C @ K_t(identity))
     cov = (cov0 + cov0.T) / 2 / np.outer(D, D)
     Y = np.asarray(Y, dtype=np.float64)
     x, _ = correct(Y, np.zeros((p, k)))
@@ -175,11 +175,10 @@ def solve_accurate_lean(X, Y, sample_weight=None, *, fit_intercept: bool = True,
     # 4ε·‖A‖·(‖R⁻¹ row i‖·‖e‖ + ‖C row i‖·‖R e‖), with the pass's correction u for e. Rows
     # far from the near-collinear directions keep their digits after one pass, where the
     # normwise 4ε·cond·‖e‖ would charge every parameter with the worst direction's error.
-    R_inv = sla.solve_triangular(R, identity, check_finite=False)
     R_norm = np.linalg.norm(R)
     # the rows in the parameters (K, then D: the intercept's row keeps its cancellations)
     row_inv = np.linalg.norm(K(R_inv), axis=1) / D
-    row_c = np.linalg.norm(K(R_inv @ R_inv.T), axis=1) / D
+    row_c = np.linalg.norm(K(C), axis=1) / D
     best, ratio, previous, it, settled = np.inf, np.inf, np.inf, 0, False
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         f, g = augmented_residuals(X, Y, s, x / D[:, None], w, fit_intercept, mean)
