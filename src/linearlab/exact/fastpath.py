@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
-from linearlab.exact.accuracy import EPS, centring_loss
+from linearlab.exact.accuracy import EPS, TARGET_ERROR, centring_loss
 from linearlab.exact.blocks import Shifter, row_tasks
 from linearlab.exact.covariance import covariance_error, refine_inverse, with_intercept
 from linearlab.exact.gram import Gram, one_blas_thread
@@ -39,7 +39,7 @@ from linearlab.exact.solution import ExactSolution, residual_ssr
 
 #: Relative error every coefficient (or its standard error, when larger) and the covariance
 #: must reach on the fast path: 12 digits.
-TARGET = 1e-12
+TARGET = TARGET_ERROR
 #: Refinement passes before giving up on the normal equations.
 MAX_PASSES = 3
 # Refining the covariance in double-double (QR) costs n·p² double-double operations: beyond

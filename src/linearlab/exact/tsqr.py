@@ -50,7 +50,7 @@ class BlockedQR:
             qr, tau, _, info = sla.lapack.dgeqrf(block, overwrite_a=True)
             self.ok &= info == 0
             self.factors.append((qr, tau))
-            triangles.append(np.triu(qr[:min(p, qr.shape[0])]))
+            triangles.append(np.triu(qr[:p]))  # (every block has at least p rows)
         if len(blocks) == 1:
             self.top = None
             self.R = triangles[0][:p]
@@ -67,7 +67,7 @@ class BlockedQR:
         for qr, tau in self.factors:
             stop = start + qr.shape[0]
             part = _apply_qt(qr, tau, F[start:stop], k)
-            parts.append(part[:min(self.p, qr.shape[0])])
+            parts.append(part[:self.p])
             start = stop
         if self.top is None:
             return parts[0]
